@@ -1,0 +1,33 @@
+// Where encrypted resources live off-chain. The pipeline knows only this interface;
+// adapters/redis implements it, tests/support has an in-memory fake. Called from the pipeline
+// thread.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/ports/types.h"
+
+#include <span>
+#include <string>
+#include <vector>
+
+namespace fl::ports {
+
+struct BlobWrite {
+  std::string key;  // content address: the hex SHA-256 of `blob`
+  Bytes blob;
+};
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+
+  // Stores each blob under its key in `region` unless the key is already there. Keys are
+  // content hashes, so an existing key holds the same bytes and re-delivery is a no-op.
+  // Writes are pipelined; the call returns when all are acknowledged or one failed.
+  virtual Status put_if_absent(const std::string& region, std::span<const BlobWrite> blobs) = 0;
+
+  // kNotFound when the key is absent.
+  virtual Result<Bytes> get(const std::string& region, const std::string& key) = 0;
+};
+
+}  // namespace fl::ports

@@ -1,0 +1,31 @@
+// The dead-letter topic: where an event that cannot be processed goes, with the reason and its
+// origin, so nothing is ever dropped silently. The original bytes are kept (the topic has the
+// same trust level as the input topic); the reason never quotes the content.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/ports/event_source.h"
+
+#include <chrono>
+#include <string>
+
+namespace fl::ports {
+
+struct DeadLetter {
+  SourceEvent event;       // as received, with its origin and headers
+  std::string error_code;  // stable name, e.g. "invalid-json", "unknown-resource-type"
+  std::string error_detail;  // for operators; names a JSON pointer, never content
+};
+
+class DeadLetters {
+ public:
+  virtual ~DeadLetters() = default;
+
+  // Queues the dead letter; it is durable only after flush() succeeds.
+  virtual Status send(const DeadLetter& letter) = 0;
+
+  // Waits until everything sent so far is acknowledged by the broker.
+  virtual Status flush(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace fl::ports

@@ -1,0 +1,34 @@
+// Receipts: one message per anchored resource version on the results topic, so the sending
+// system learns where its resource went (content hash, transaction, block). Re-delivery after a
+// crash may repeat a receipt with the same content; consumers key on (resourceKey, version).
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/ports/types.h"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace fl::ports {
+
+struct Receipt {
+  std::string reference;     // "Type/id" as the sender named it (the sender's own id space)
+  std::string resource_key;  // 0x-hex HMAC pseudonym, as on the ledger
+  std::uint64_t version = 0;
+  std::string content_hash;  // 0x-hex SHA-256 of the stored ciphertext
+  std::string redis_key;     // key of the blob in its region's store
+  std::string region;
+  std::string tx_hash;  // 0x-hex
+  std::uint64_t block = 0;
+  Origin origin;
+};
+
+class Receipts {
+ public:
+  virtual ~Receipts() = default;
+  virtual Status publish(const Receipt& receipt) = 0;
+  virtual Status flush(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace fl::ports

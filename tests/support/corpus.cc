@@ -1,0 +1,45 @@
+#include "support/corpus.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace fl::testing {
+namespace fs = std::filesystem;
+
+fs::path source_root() { return fs::path(FL_SOURCE_DIR); }
+
+fs::path corpora_root() {
+  if (const char* env = std::getenv("FL_CORPORA"); env != nullptr && fs::is_directory(env)) {
+    return env;
+  }
+  for (fs::path dir = source_root(); !dir.empty(); dir = dir.parent_path()) {
+    const fs::path candidate = dir / "shared" / "corpora";
+    if (fs::is_directory(candidate)) return candidate;
+    if (dir == dir.parent_path()) break;
+  }
+  std::fprintf(stderr,
+               "corpora not found: set FL_CORPORA or place shared/corpora beside the checkout "
+               "(searched upward from %s)\n",
+               FL_SOURCE_DIR);
+  std::abort();
+}
+
+fs::path corpus_path(const std::string& relative) {
+  const fs::path path = corpora_root() / relative;
+  if (!fs::exists(path)) {
+    std::fprintf(stderr, "corpus file missing: %s\n", path.c_str());
+    std::abort();
+  }
+  return path;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace fl::testing

@@ -1,0 +1,22 @@
+// Finds third-party test data in shared/corpora (FL_CORPORA, else ../shared/corpora beside the
+// checkout, else a parent of it) and fails the test loudly when it is missing: a known-answer
+// test that silently skips is a test that can no longer fail.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace fl::testing {
+
+// The corpora root; aborts the test binary with a clear message when it cannot be found.
+std::filesystem::path corpora_root();
+
+// corpora_root() / relative, asserted to exist.
+std::filesystem::path corpus_path(const std::string& relative);
+
+std::string read_file(const std::filesystem::path& path);
+
+// The repository's source tree (for config/ and tests/data/).
+std::filesystem::path source_root();
+
+}  // namespace fl::testing
