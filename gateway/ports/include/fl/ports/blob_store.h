@@ -28,6 +28,10 @@ class BlobStore {
 
   // kNotFound when the key is absent.
   virtual Result<Bytes> get(const std::string& region, const std::string& key) = 0;
+
+  // The name under which the store itself holds `key` (e.g. a Redis key with its prefix), for
+  // receipts and for operators checking a blob with the store's own tools.
+  virtual std::string storage_key(const std::string& key) const { return key; }
 };
 
 }  // namespace fl::ports

@@ -1,0 +1,35 @@
+// A small argument reader for the fhir-ledger subcommands: "--name value" and "--flag" after
+// the subcommand words. Unknown options are an error, so a typo never silently does nothing.
+#pragma once
+
+#include "fl/base/result.h"
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fl::cli {
+
+class Args {
+ public:
+  // `options` take a value, `flags` do not.
+  static Result<Args> parse(const std::vector<std::string>& argv, const std::set<std::string>& options,
+                            const std::set<std::string>& flags);
+
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  std::vector<std::string> all(const std::string& name) const;
+  bool has(const std::string& name) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::multimap<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+// Shared by the subcommands: set by SIGINT/SIGTERM, read by long-running loops.
+const std::atomic<bool>& stop_flag();
+void install_stop_handlers();
+
+}  // namespace fl::cli

@@ -1,0 +1,16 @@
+// The fhir-ledger subcommands. Each takes its arguments after the subcommand words and returns
+// the process exit code: 0 success, 1 the work failed, 2 bad usage or configuration.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fl::cli {
+
+int serve(const std::vector<std::string>& args);
+int dev_broker(const std::vector<std::string>& args);
+int ledger_deploy(const std::vector<std::string>& args);
+int publish(const std::vector<std::string>& args);
+int report(const std::vector<std::string>& args);
+
+}  // namespace fl::cli

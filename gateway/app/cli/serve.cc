@@ -1,0 +1,97 @@
+// `fhir-ledger serve`: loads the configuration, builds every adapter from it, and runs the
+// pipeline until stopped (or, in batch mode, until caught up).
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/wiring.h"
+
+#include "fl/base/log.h"
+#include "fl/gateway/config.h"
+#include "fl/gateway/pipeline.h"
+
+#include <cstdio>
+
+namespace fl::cli {
+namespace {
+
+log::Level parse_level(const std::string& name) {
+  if (name == "debug") return log::Level::kDebug;
+  if (name == "warn") return log::Level::kWarn;
+  if (name == "error") return log::Level::kError;
+  return log::Level::kInfo;
+}
+
+void print_summary(const gateway::PipelineStats& s) {
+  const double rate = s.busy_seconds > 0 ? static_cast<double>(s.resources) / s.busy_seconds : 0;
+  std::printf(
+      "{\"consumed\":%llu,\"resources\":%llu,\"deadLettered\":%llu,\"batches\":%llu,"
+      "\"transactions\":%llu,\"seconds\":%.3f,\"resourcesPerSecond\":%.1f}\n",
+      static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
+      static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
+      static_cast<unsigned long long>(s.transactions), s.busy_seconds, rate);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int serve(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config"}, {"until-caught-up"});
+  if (!args) {
+    std::fprintf(stderr, "serve: %s\n", args.error().message.c_str());
+    return 2;
+  }
+  auto config = gateway::load_gateway_config(args->get("config", "config/gateway.json"),
+                                             gateway::process_environment());
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 2;
+  }
+  log::set_min_level(parse_level(config->log_level));
+  log::info("gateway.config", {{"effective", gateway::describe_config(*config)}});
+
+  install_stop_handlers();
+  auto adapters = build_adapters(*config);
+  if (!adapters) {
+    log::error("gateway.start_failed",
+               {{"error", adapters.error().message}, {"where", adapters.error().where}});
+    return 2;
+  }
+
+  gateway::PassThroughNormalizer normalizer;
+  gateway::PermitAllPolicy policy(config->pipeline.default_region);
+  ports::SteadyClock clock;
+  const auto& p = config->pipeline;
+  gateway::PipelineOptions options{
+      .limits = {.max_event_bytes = p.max_event_bytes,
+                 .max_json_depth = p.max_json_depth,
+                 .max_bundle_entries = p.max_bundle_entries},
+      .batch_max_events = p.batch_max_events,
+      .batch_max_wait = std::chrono::milliseconds(p.batch_max_wait_ms),
+      .retry_backoff = std::chrono::milliseconds(p.retry_backoff_ms),
+      .until_caught_up = args->has("until-caught-up"),
+  };
+  gateway::Pipeline pipeline({.source = *adapters->source,
+                              .dead_letters = *adapters->dead_letters,
+                              .receipts = *adapters->receipts,
+                              .blobs = *adapters->blobs,
+                              .ledger = *adapters->ledger,
+                              .keys = *adapters->keys,
+                              .clock = clock},
+                             normalizer, policy, options);
+  log::info("gateway.started", {{"topics", config->kafka.input_topics.front()},
+                                {"group", config->kafka.group_id}});
+  Status status = pipeline.run(stop_flag());
+  Status closed = close_adapters(*adapters);
+  print_summary(pipeline.stats());
+  if (!status) {
+    log::error("gateway.failed", {{"error", status.error().message}, {"where", status.error().where}});
+    return 1;
+  }
+  if (!closed) {
+    log::error("gateway.close_failed", {{"error", closed.error().message}});
+    return 1;
+  }
+  log::info("gateway.stopped", {{"resources", pipeline.stats().resources}});
+  return 0;
+}
+
+}  // namespace fl::cli

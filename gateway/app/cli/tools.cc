@@ -1,0 +1,235 @@
+// The development and batch tools: dev-broker, ledger deploy, publish, report.
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/wiring.h"
+
+#include "fl/adapters/evm/evm_pointer_ledger.h"
+#include "fl/adapters/kafka/mock_cluster.h"
+#include "fl/adapters/kafka/tools.h"
+#include "fl/gateway/config.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace fl::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+int usage_error(const char* command, const Error& error) {
+  std::fprintf(stderr, "%s: %s\n", command, error.message.c_str());
+  return 2;
+}
+
+int failure(const char* command, const Error& error) {
+  std::fprintf(stderr, "%s: %s%s%s\n", command, error.message.c_str(),
+               error.where.empty() ? "" : " at ", error.where.c_str());
+  return 1;
+}
+
+Result<std::string> read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{ErrorCode::kNotFound, "cannot open " + path.string(), path.string()};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace
+
+int dev_broker(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"partitions", "topic", "bootstrap-file", "brokers"}, {});
+  if (!args) return usage_error("dev-broker", args.error());
+  install_stop_handlers();
+  auto cluster = kafka::MockCluster::start(std::stoi(args->get("brokers", "1")));
+  if (!cluster) return failure("dev-broker", cluster.error());
+  const int partitions = std::stoi(args->get("partitions", "4"));
+  for (const auto& topic : args->all("topic")) {
+    if (auto created = (*cluster)->create_topic(topic, partitions); !created) {
+      return failure("dev-broker", created.error());
+    }
+  }
+  const std::string bootstrap = (*cluster)->bootstrap_servers();
+  std::printf("bootstrap.servers=%s\n", bootstrap.c_str());
+  std::fflush(stdout);
+  if (args->has("bootstrap-file")) {
+    // Write then rename, so a script polling for the file never reads half of it.
+    const std::string path = args->get("bootstrap-file");
+    std::ofstream(path + ".tmp") << bootstrap << "\n";
+    fs::rename(path + ".tmp", path);
+  }
+  while (!stop_flag().load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return 0;
+}
+
+int ledger_deploy(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"rpc-url"}, {});
+  if (!args) return usage_error("ledger deploy", args.error());
+  const auto env = gateway::process_environment();
+  std::string rpc_url = args->get("rpc-url");
+  if (rpc_url.empty() && env.contains("FL_LEDGER_RPC_URL")) rpc_url = env.at("FL_LEDGER_RPC_URL");
+  if (rpc_url.empty()) {
+    return usage_error("ledger deploy", {ErrorCode::kInvalidInput, "--rpc-url is required", ""});
+  }
+  auto key_hex = env.find("FL_LEDGER_PRIVATE_KEY");
+  if (key_hex == env.end()) {
+    return usage_error("ledger deploy",
+                       {ErrorCode::kInvalidInput, "set FL_LEDGER_PRIVATE_KEY to the deployer's key", ""});
+  }
+  auto key = parse_hex(key_hex->second);
+  if (!key || key->size() != 32) {
+    return usage_error("ledger deploy",
+                       {ErrorCode::kInvalidInput, "FL_LEDGER_PRIVATE_KEY: expected 32-byte hex", ""});
+  }
+  auto address = evm::deploy_pointer_registry(rpc_url, SecretBytes(std::move(*key)));
+  if (!address) return failure("ledger deploy", address.error());
+  std::printf("%s\n", address->c_str());
+  return 0;
+}
+
+int publish(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"bootstrap", "topic", "manifest"}, {});
+  if (!args) return usage_error("publish", args.error());
+  const fs::path manifest_path = args->get("manifest");
+  auto manifest_text = read_text(manifest_path);
+  if (!manifest_text) return usage_error("publish", manifest_text.error());
+  rapidjson::Document manifest;
+  manifest.Parse(manifest_text->c_str());
+  if (manifest.HasParseError() || !manifest.IsArray()) {
+    return usage_error("publish", {ErrorCode::kInvalidInput,
+                                   manifest_path.string() + ": expected a JSON array of events", ""});
+  }
+  std::vector<kafka::OutgoingMessage> messages;
+  for (const auto& entry : manifest.GetArray()) {
+    kafka::OutgoingMessage message;
+    auto value = read_text(manifest_path.parent_path() / "events" / entry["file"].GetString());
+    if (!value) return usage_error("publish", value.error());
+    message.value = std::move(*value);
+    message.key = entry["key"].GetString();
+    if (entry.HasMember("headers")) {
+      for (const auto& h : entry["headers"].GetObject()) {
+        message.headers.emplace_back(h.name.GetString(), h.value.GetString());
+      }
+    }
+    messages.push_back(std::move(message));
+  }
+  auto published = kafka::publish(args->get("bootstrap"), args->get("topic"), messages);
+  if (!published) return failure("publish", published.error());
+  std::fprintf(stderr, "published %zu events to %s\n", messages.size(), args->get("topic").c_str());
+  return 0;
+}
+
+namespace {
+
+void write_string(rapidjson::PrettyWriter<rapidjson::StringBuffer>& w, const char* name,
+                  const std::string& value) {
+  w.Key(name);
+  w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+std::string member_string(const rapidjson::Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+std::uint64_t member_uint(const rapidjson::Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : 0;
+}
+
+}  // namespace
+
+int report(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config", "out"}, {});
+  if (!args) return usage_error("report", args.error());
+  auto config = gateway::load_gateway_config(args->get("config", "config/gateway.json"),
+                                             gateway::process_environment());
+  if (!config) return usage_error("report", config.error());
+  const auto& k = config->kafka;
+  const auto timeout = std::chrono::seconds(20);
+  auto receipts = kafka::read_topic(k.bootstrap_servers, k.results_topic, timeout);
+  if (!receipts) return failure("report", receipts.error());
+  auto dead = kafka::read_topic(k.bootstrap_servers, k.dead_letter_topic, timeout);
+  if (!dead) return failure("report", dead.error());
+
+  const auto& redis = config->redis_regions.at(config->pipeline.default_region);
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  write_string(w, "rpcUrl", config->ledger.rpc_url);
+  write_string(w, "contract", config->ledger.contract);
+  w.Key("redis");
+  w.StartObject();
+  write_string(w, "host", redis.host);
+  w.Key("port");
+  w.Int(redis.port);
+  w.EndObject();
+  write_string(w, "bootstrapServers", k.bootstrap_servers);
+  write_string(w, "inputTopic", k.input_topics.front());
+
+  // Re-delivery after a crash may repeat a receipt or a dead letter; the report lists each
+  // resource version and each origin once.
+  std::set<std::pair<std::string, std::uint64_t>> seen_resources;
+  w.Key("resources");
+  w.StartArray();
+  for (const auto& message : *receipts) {
+    rapidjson::Document r;
+    r.Parse(message.value.c_str());
+    if (r.HasParseError() || !r.IsObject()) continue;
+    if (!seen_resources.emplace(member_string(r, "resourceKey"), member_uint(r, "version")).second) {
+      continue;
+    }
+    w.StartObject();
+    for (const char* name : {"reference", "resourceKey"}) write_string(w, name, member_string(r, name));
+    w.Key("version");
+    w.Uint64(member_uint(r, "version"));
+    for (const char* name : {"contentHash", "redisKey", "region", "txHash"}) {
+      write_string(w, name, member_string(r, name));
+    }
+    w.Key("block");
+    w.Uint64(member_uint(r, "block"));
+    w.EndObject();
+  }
+  w.EndArray();
+
+  std::set<std::string> seen_origins;
+  w.Key("deadLettered");
+  w.StartArray();
+  for (const auto& message : *dead) {
+    const std::string origin = message.header("origin-topic") + "/" +
+                               message.header("origin-partition") + "/" +
+                               message.header("origin-offset");
+    if (!seen_origins.insert(origin).second) continue;
+    w.StartObject();
+    write_string(w, "topic", message.header("origin-topic"));
+    w.Key("partition");
+    w.Int(std::atoi(message.header("origin-partition").c_str()));
+    w.Key("offset");
+    w.Int64(std::atoll(message.header("origin-offset").c_str()));
+    write_string(w, "reason", message.header("error-detail"));
+    write_string(w, "errorCode", message.header("error-code"));
+    write_string(w, "deadLetterTopic", message.origin.topic);
+    w.Key("deadLetterOffset");
+    w.Int64(message.origin.offset);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+
+  const std::string out = args->get("out", "demo-report.json");
+  std::ofstream(out) << buffer.GetString() << "\n";
+  std::fprintf(stderr, "report: %zu resource(s), %zu dead-lettered event(s) -> %s\n",
+               seen_resources.size(), seen_origins.size(), fs::absolute(out).c_str());
+  return 0;
+}
+
+}  // namespace fl::cli

@@ -1,0 +1,34 @@
+// Builds the concrete adapters from the configuration: Kafka for events, dead letters and
+// receipts; Redis per region for blobs; the keyring file for keys; the EVM node for pointers.
+// Every factory checks its service at start, so a wrong endpoint fails here with the config
+// pointer rather than on the first event.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/gateway/config.h"
+#include "fl/ports/blob_store.h"
+#include "fl/ports/dead_letters.h"
+#include "fl/ports/event_source.h"
+#include "fl/ports/key_provider.h"
+#include "fl/ports/pointer_ledger.h"
+#include "fl/ports/receipts.h"
+
+#include <memory>
+
+namespace fl::cli {
+
+struct Adapters {
+  std::unique_ptr<ports::EventSource> source;
+  std::unique_ptr<ports::DeadLetters> dead_letters;
+  std::unique_ptr<ports::Receipts> receipts;
+  std::unique_ptr<ports::BlobStore> blobs;
+  std::unique_ptr<ports::PointerLedger> ledger;
+  std::unique_ptr<ports::KeyProvider> keys;
+};
+
+Result<Adapters> build_adapters(const gateway::GatewayConfig& config);
+
+// Leaves the consumer group and flushes producers; reports what could not be closed cleanly.
+Status close_adapters(Adapters& adapters);
+
+}  // namespace fl::cli

@@ -1,0 +1,59 @@
+// fhir-ledger: the composition root. The only place that names concrete adapters (in cli/);
+// everything below receives ports by reference.
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kUsage = R"(fhir-ledger: FHIR R4 events from Kafka to encrypted off-chain storage and an EVM ledger.
+
+usage: fhir-ledger <command> [options]
+
+commands:
+  serve --config FILE [--until-caught-up]
+        run the gateway; with --until-caught-up, exit once every assigned partition is
+        committed to its end (batch mode, used by the demo). SIGTERM/SIGINT finish the current
+        batch and exit. Prints a JSON summary on stdout at exit.
+  dev-broker [--partitions N] [--topic NAME ...] [--bootstrap-file FILE]
+        host a Kafka-protocol broker (librdkafka's mock cluster) on 127.0.0.1 for development;
+        prints its bootstrap address and runs until stopped.
+  ledger deploy --rpc-url URL
+        deploy the PointerRegistry contract (key from FL_LEDGER_PRIVATE_KEY); prints its address.
+  publish --bootstrap HOST:PORT --topic NAME --manifest FILE
+        publish sample events listed in a manifest (config/samples/events.manifest.json).
+  report --config FILE --out FILE
+        read the results and dead-letter topics and write a machine-readable run report.
+  help  this text
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  // Poco and the standard library may throw; nothing of ours does. One top-level catch keeps a
+  // stray exception from ending the process without a word.
+  try {
+    if (command == "serve") return fl::cli::serve(rest);
+    if (command == "dev-broker") return fl::cli::dev_broker(rest);
+    if (command == "publish") return fl::cli::publish(rest);
+    if (command == "report") return fl::cli::report(rest);
+    if (command == "ledger" && !rest.empty() && rest[0] == "deploy") {
+      return fl::cli::ledger_deploy(std::vector<std::string>(rest.begin() + 1, rest.end()));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "fhir-ledger: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}

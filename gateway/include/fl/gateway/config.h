@@ -1,0 +1,80 @@
+// GatewayConfig: the gateway's configuration as typed, validated values. Built once at start by
+// load_gateway_config: read config/gateway.json, apply environment overrides, validate against
+// config/schemas/gateway.schema.json (embedded in the binary), then convert. Modules receive the
+// parts they need by const reference and never read files or the environment themselves.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/base/secret_bytes.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fl::gateway {
+
+// Environment variables as seen at start; tests pass their own.
+using Environment = std::map<std::string, std::string>;
+Environment process_environment();
+
+struct KafkaSettings {
+  std::string bootstrap_servers;
+  std::string group_id;
+  std::string client_id = "fhir-ledger";
+  std::vector<std::string> input_topics;
+  std::string dead_letter_topic;
+  std::string results_topic;
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+struct RedisRegionSettings {
+  std::string host;
+  int port = 6379;
+  int db = 0;
+  int timeout_ms = 2000;
+  std::string password;  // from FL_REDIS_<REGION>_PASSWORD or FL_REDIS_PASSWORD only
+};
+
+struct LedgerSettings {
+  std::string rpc_url;
+  std::string contract;  // 0x-hex address; empty until deployed
+  SecretBytes private_key;  // from FL_LEDGER_PRIVATE_KEY or privateKeyFile only
+  std::uint64_t confirmations = 1;
+  int receipt_timeout_ms = 30000;
+};
+
+struct PipelineSettings {
+  std::size_t batch_max_events = 200;
+  int batch_max_wait_ms = 250;
+  std::size_t max_event_bytes = 4 * 1024 * 1024;
+  int max_json_depth = 64;
+  std::size_t max_bundle_entries = 10000;
+  std::string default_region = "default";
+  int retry_backoff_ms = 500;
+};
+
+struct GatewayConfig {
+  std::string file;  // where it was read from, for messages
+  std::string service_name = "fhir-ledger";
+  std::string log_level = "info";
+  KafkaSettings kafka;
+  std::map<std::string, RedisRegionSettings> redis_regions;
+  LedgerSettings ledger;
+  std::string keyring_file;  // resolved against the config file's folder
+  PipelineSettings pipeline;
+};
+
+// Reads, overrides, validates and converts. Errors read
+// "config/gateway.json: /redis/regions/default/port: expected integer 1..65535, got "abc"".
+Result<GatewayConfig> load_gateway_config(const std::string& path, const Environment& env);
+
+// The same from text; `file` names it in messages and anchors relative paths.
+Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::string& file,
+                                           const Environment& env);
+
+// The effective configuration as JSON with secrets replaced by "<redacted>", for the start log.
+std::string describe_config(const GatewayConfig& config);
+
+}  // namespace fl::gateway

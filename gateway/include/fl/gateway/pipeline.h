@@ -1,0 +1,91 @@
+// The pipeline: the nine stages of shared/ARCHITECTURE.md over batches of Kafka events.
+// One batch: poll -> validate -> normalize -> decide -> protect -> store -> anchor (one
+// transaction) -> report -> commit. Offsets are committed only after the blobs are stored, the
+// transaction is confirmed, and receipts and dead letters are acknowledged; a crash anywhere
+// before that re-delivers the batch, and content addressing plus idempotent anchors make the
+// replay a no-op. Environment failures (kUnavailable) are retried with backoff until stop is
+// requested; data failures send the event to the dead-letter topic. Runs on one thread.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/gateway/stages/decide_stage.h"
+#include "fl/gateway/stages/normalize_stage.h"
+#include "fl/gateway/stages/protect_stage.h"
+#include "fl/gateway/stages/validate_stage.h"
+#include "fl/ports/blob_store.h"
+#include "fl/ports/clock.h"
+#include "fl/ports/dead_letters.h"
+#include "fl/ports/event_source.h"
+#include "fl/ports/key_provider.h"
+#include "fl/ports/pointer_ledger.h"
+#include "fl/ports/receipts.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace fl::gateway {
+
+struct PipelinePorts {
+  ports::EventSource& source;
+  ports::DeadLetters& dead_letters;
+  ports::Receipts& receipts;
+  ports::BlobStore& blobs;
+  ports::PointerLedger& ledger;
+  ports::KeyProvider& keys;
+  ports::Clock& clock;
+};
+
+struct PipelineOptions {
+  ValidationLimits limits;
+  std::size_t batch_max_events = 200;
+  std::chrono::milliseconds batch_max_wait{250};
+  std::chrono::milliseconds retry_backoff{500};
+  std::chrono::milliseconds flush_timeout{30000};
+  // Batch mode for the demo and tests: return once every assigned partition is committed to
+  // its end, after at least `idle_before_exit` without new events.
+  bool until_caught_up = false;
+  std::chrono::milliseconds idle_before_exit{1000};
+};
+
+struct PipelineStats {
+  std::uint64_t consumed = 0;       // Kafka messages taken in
+  std::uint64_t resources = 0;      // resources anchored (confirmed), including replays
+  std::uint64_t dead_lettered = 0;  // messages sent to the dead-letter topic
+  std::uint64_t batches = 0;
+  std::uint64_t transactions = 0;
+  double busy_seconds = 0;  // from the first event polled to the last commit
+};
+
+class Pipeline {
+ public:
+  Pipeline(PipelinePorts ports, Normalizer& normalizer, PolicyEngine& policy,
+           PipelineOptions options);
+
+  // Runs batches until `stop` is set (the current batch is finished first) or, in batch mode,
+  // until caught up. An error is fatal: the caller exits non-zero and nothing uncommitted is lost.
+  Status run(const std::atomic<bool>& stop);
+
+  // One poll and, if anything came, one batch. Returns the number of messages handled.
+  Result<std::size_t> run_once(const std::atomic<bool>& stop);
+
+  const PipelineStats& stats() const { return stats_; }
+
+ private:
+  struct Item;
+  Status process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop);
+  Status retry(const std::atomic<bool>& stop, const char* step, const std::function<Status()>& op);
+
+  PipelinePorts ports_;
+  ValidateStage validate_;
+  NormalizeStage normalize_;
+  PolicyEngine& policy_;
+  ProtectStage protect_;
+  PipelineOptions options_;
+  PipelineStats stats_;
+  std::chrono::steady_clock::time_point first_event_{};
+};
+
+}  // namespace fl::gateway

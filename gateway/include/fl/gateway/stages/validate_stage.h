@@ -1,0 +1,59 @@
+// Stage 2 of the pipeline: parse one Kafka message as FHIR R4 JSON and check its structure
+// (known resourceType, id syntax, meta.versionId, size and nesting limits). A Bundle becomes one
+// resource per entry. Failures are data errors (kInvalidInput) whose `where` is the JSON pointer
+// of the offending element, and they go to the dead-letter topic; messages never quote content.
+// Stateless apart from its limits; safe to share across threads.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/ports/event_source.h"
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fl::gateway {
+
+struct ValidationLimits {
+  std::size_t max_event_bytes = 4 * 1024 * 1024;
+  int max_json_depth = 64;
+  std::size_t max_bundle_entries = 10000;
+};
+
+// One resource inside a validated event; `json` points into the event's document.
+struct ResourceView {
+  std::string type;
+  std::string id;
+  std::uint64_t version = 1;
+  rapidjson::Value* json = nullptr;
+
+  std::string reference() const { return type + "/" + id; }
+};
+
+struct ValidatedEvent {
+  ports::Origin origin;
+  std::string source_system;  // the fhir-source header
+  std::unique_ptr<rapidjson::Document> document;
+  std::vector<ResourceView> resources;
+};
+
+// True for the 146 resource types of FHIR R4 (4.0.1).
+bool is_r4_resource_type(std::string_view type);
+
+// FHIR id syntax: [A-Za-z0-9\-\.]{1,64}.
+bool is_valid_fhir_id(std::string_view id);
+
+class ValidateStage {
+ public:
+  explicit ValidateStage(ValidationLimits limits) : limits_(limits) {}
+
+  Result<ValidatedEvent> run(const ports::SourceEvent& event) const;
+
+ private:
+  ValidationLimits limits_;
+};
+
+}  // namespace fl::gateway

@@ -1,0 +1,362 @@
+#include "fl/gateway/config.h"
+
+#include "config/gateway_schema.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "fl/base/assert.h"
+#include "fl/base/bytes.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+extern char** environ;
+
+namespace fl::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+using rapidjson::Document;
+using rapidjson::Pointer;
+using rapidjson::Value;
+
+Error config_error(const std::string& file, const std::string& pointer, const std::string& what) {
+  return Error{ErrorCode::kInvalidInput, file + ": " + (pointer.empty() ? "/" : pointer) + ": " + what,
+               file + "#" + pointer};
+}
+
+std::string to_json(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  std::string text = buffer.GetString();
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
+std::string pointer_string(const Pointer& pointer) {
+  rapidjson::StringBuffer buffer;
+  pointer.Stringify(buffer);
+  return buffer.GetString();
+}
+
+std::string upper_env_name(std::string_view region) {
+  std::string out;
+  for (char c : region) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+// "8080" becomes the integer 8080, anything else stays a string, so that a bad value in the
+// environment is reported by the schema like a bad value in the file.
+void set_scalar(Document& doc, const std::string& pointer, const std::string& text,
+                bool numeric) {
+  auto& alloc = doc.GetAllocator();
+  const bool digits = !text.empty() && text.size() < 10 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); });
+  if (numeric && digits) {
+    Pointer(pointer.c_str()).Set(doc, std::stoi(text), alloc);
+  } else {
+    Pointer(pointer.c_str()).Set(doc, Value(text.c_str(), alloc), alloc);
+  }
+}
+
+// Endpoints come from the environment in every deployment that is not a laptop; the names are
+// listed in config/README.md.
+void apply_overrides(Document& doc, const Environment& env) {
+  auto get = [&](const std::string& name) -> const std::string* {
+    auto it = env.find(name);
+    return it == env.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  const std::pair<const char*, const char*> strings[] = {
+      {"FL_KAFKA_BOOTSTRAP_SERVERS", "/kafka/bootstrapServers"},
+      {"FL_KAFKA_GROUP_ID", "/kafka/groupId"},
+      {"FL_LEDGER_RPC_URL", "/ledger/rpcUrl"},
+      {"FL_LEDGER_CONTRACT", "/ledger/contract"},
+      {"FL_KEYRING_FILE", "/keys/keyringFile"},
+  };
+  for (const auto& [name, pointer] : strings) {
+    if (const auto* v = get(name)) set_scalar(doc, pointer, *v, false);
+  }
+  if (const auto* v = get("FL_LEDGER_CONFIRMATIONS")) {
+    set_scalar(doc, "/ledger/confirmations", *v, true);
+  }
+
+  std::string default_region = "default";
+  if (const Value* r = Pointer("/pipeline/defaultRegion").Get(doc); r && r->IsString()) {
+    default_region = r->GetString();
+  }
+  const Value* regions = Pointer("/redis/regions").Get(doc);
+  std::vector<std::string> names;
+  if (regions != nullptr && regions->IsObject()) {
+    for (const auto& m : regions->GetObject()) names.emplace_back(m.name.GetString());
+  }
+  for (const auto& region : names) {
+    const std::string base = "/redis/regions/" + region;
+    const std::string env_base = "FL_REDIS_" + upper_env_name(region);
+    if (const auto* v = get(env_base + "_HOST")) set_scalar(doc, base + "/host", *v, false);
+    if (const auto* v = get(env_base + "_PORT")) set_scalar(doc, base + "/port", *v, true);
+    if (region != default_region) continue;
+    if (const auto* v = get("FL_REDIS_HOST")) set_scalar(doc, base + "/host", *v, false);
+    if (const auto* v = get("FL_REDIS_PORT")) set_scalar(doc, base + "/port", *v, true);
+  }
+}
+
+std::string describe_expectation(const Value& schema, const std::string& keyword,
+                                 const Value* actual) {
+  std::ostringstream out;
+  if (keyword == "type" && schema.HasMember("type")) {
+    out << "expected " << (schema["type"].IsString() ? schema["type"].GetString() : "other type");
+    if (schema.HasMember("minimum") && schema.HasMember("maximum")) {
+      out << " " << schema["minimum"].GetInt64() << ".." << schema["maximum"].GetInt64();
+    }
+  } else if (keyword == "minimum" || keyword == "maximum") {
+    out << "expected " << (schema.HasMember("type") ? schema["type"].GetString() : "number");
+    if (schema.HasMember("minimum")) out << " >= " << schema["minimum"].GetInt64();
+    if (schema.HasMember("maximum")) out << " <= " << schema["maximum"].GetInt64();
+  } else if (keyword == "enum") {
+    out << "expected one of " << to_json(schema["enum"]);
+  } else if (keyword == "pattern") {
+    out << "expected a string matching " << schema["pattern"].GetString();
+  } else if (keyword == "minLength") {
+    out << "expected a non-empty string";
+  } else if (keyword == "minItems") {
+    out << "expected at least " << schema["minItems"].GetInt() << " item(s)";
+  } else if (keyword == "minProperties") {
+    out << "expected at least " << schema["minProperties"].GetInt() << " entr(y/ies)";
+  } else {
+    out << "violates schema keyword '" << keyword << "'";
+  }
+  if (actual != nullptr) out << ", got " << to_json(*actual);
+  return out.str();
+}
+
+// RapidJSON names the failing keyword and the two pointers; this turns that into the file,
+// the exact JSON pointer of the bad value, and what was expected.
+Error schema_error(const std::string& file, const Document& doc, const Document& schema_doc,
+                   const rapidjson::SchemaValidator& validator) {
+  const std::string keyword = validator.GetInvalidSchemaKeyword();
+  std::string where = pointer_string(validator.GetInvalidDocumentPointer());
+  const Value* schema = validator.GetInvalidSchemaPointer().Get(schema_doc);
+  const Value* actual = validator.GetInvalidDocumentPointer().Get(doc);
+  if (schema == nullptr) return config_error(file, where, "violates schema keyword " + keyword);
+
+  if (keyword == "required" && actual != nullptr && actual->IsObject()) {
+    for (const auto& name : (*schema)["required"].GetArray()) {
+      if (!actual->HasMember(name)) {
+        return config_error(file, where + "/" + name.GetString(), "required property is missing");
+      }
+    }
+  }
+  if (keyword == "additionalProperties" && actual != nullptr && actual->IsObject()) {
+    for (const auto& m : actual->GetObject()) {
+      const std::string name = m.name.GetString();
+      const bool known = schema->HasMember("properties") && (*schema)["properties"].HasMember(name.c_str());
+      bool by_pattern = false;
+      if (schema->HasMember("patternProperties")) {
+        for (const auto& p : (*schema)["patternProperties"].GetObject()) {
+          std::regex re(p.name.GetString());
+          if (std::regex_search(name, re)) by_pattern = true;
+        }
+      }
+      if (!known && !by_pattern) {
+        std::string expected = "unknown property";
+        if (schema->HasMember("properties")) {
+          expected += "; expected one of";
+          for (const auto& p : (*schema)["properties"].GetObject()) {
+            expected += std::string(" ") + p.name.GetString();
+          }
+        } else if (schema->HasMember("patternProperties")) {
+          expected += "; names must match";
+          for (const auto& p : (*schema)["patternProperties"].GetObject()) {
+            expected += std::string(" ") + p.name.GetString();
+          }
+        }
+        return config_error(file, where + "/" + name, expected);
+      }
+    }
+  }
+  return config_error(file, where, describe_expectation(*schema, keyword, actual));
+}
+
+Result<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{ErrorCode::kNotFound, path + ": cannot open file", path};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string get_string(const Value& obj, const char* name, std::string fallback = {}) {
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? fallback : std::string(it->value.GetString());
+}
+
+int get_int(const Value& obj, const char* name, int fallback) {
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? fallback : it->value.GetInt();
+}
+
+const Value& member_or_empty(const Value& obj, const char* name) {
+  static const Value kEmpty(rapidjson::kObjectType);
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? kEmpty : it->value;
+}
+
+Result<SecretBytes> load_private_key(const std::string& file, const Value& ledger,
+                                     const fs::path& base_dir, const Environment& env) {
+  std::string text;
+  std::string source;
+  if (auto it = env.find("FL_LEDGER_PRIVATE_KEY"); it != env.end() && !it->second.empty()) {
+    text = it->second;
+    source = "environment variable FL_LEDGER_PRIVATE_KEY";
+  } else if (ledger.HasMember("privateKeyFile")) {
+    fs::path path = ledger["privateKeyFile"].GetString();
+    if (path.is_relative()) path = base_dir / path;
+    auto content = read_text(path.string());
+    if (!content) return config_error(file, "/ledger/privateKeyFile", content.error().message);
+    text = *content;
+    source = path.string();
+  } else {
+    return SecretBytes{};  // commands that do not sign (report, map check) need no key
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  auto bytes = parse_hex(text);
+  if (!bytes || bytes->size() != 32) {
+    // Never echo the value: it is a secret.
+    return config_error(file, "/ledger", source + ": expected a 32-byte hex private key");
+  }
+  return SecretBytes(std::move(*bytes));
+}
+
+}  // namespace
+
+Environment process_environment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+Result<GatewayConfig> load_gateway_config(const std::string& path, const Environment& env) {
+  auto text = read_text(path);
+  if (!text) return text.error();
+  return parse_gateway_config(*text, path, env);
+}
+
+Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::string& file,
+                                           const Environment& env) {
+  Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return config_error(file, "",
+                        std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) +
+                            ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  if (doc.IsObject()) apply_overrides(doc, env);
+
+  Document schema_doc;
+  schema_doc.Parse(kGatewaySchemaJson.data(), kGatewaySchemaJson.size());
+  FL_ASSERT(!schema_doc.HasParseError(), "the embedded schema is checked at build time");
+  rapidjson::SchemaDocument schema(schema_doc);
+  rapidjson::SchemaValidator validator(schema);
+  if (!doc.Accept(validator)) return schema_error(file, doc, schema_doc, validator);
+
+  const fs::path base_dir = fs::path(file).parent_path();
+  GatewayConfig config;
+  config.file = file;
+  const Value& service = member_or_empty(doc, "service");
+  config.service_name = get_string(service, "name", "fhir-ledger");
+  config.log_level = get_string(service, "logLevel", "info");
+
+  const Value& kafka = doc["kafka"];
+  config.kafka.bootstrap_servers = get_string(kafka, "bootstrapServers");
+  config.kafka.group_id = get_string(kafka, "groupId");
+  config.kafka.client_id = get_string(kafka, "clientId", "fhir-ledger");
+  for (const auto& t : kafka["inputTopics"].GetArray()) config.kafka.input_topics.emplace_back(t.GetString());
+  config.kafka.dead_letter_topic = get_string(kafka, "deadLetterTopic");
+  config.kafka.results_topic = get_string(kafka, "resultsTopic");
+  for (const auto& p : member_or_empty(kafka, "properties").GetObject()) {
+    config.kafka.properties.emplace_back(p.name.GetString(), p.value.GetString());
+  }
+
+  for (const auto& r : doc["redis"]["regions"].GetObject()) {
+    const std::string region = r.name.GetString();
+    RedisRegionSettings settings;
+    settings.host = get_string(r.value, "host");
+    settings.port = get_int(r.value, "port", 6379);
+    settings.db = get_int(r.value, "db", 0);
+    settings.timeout_ms = get_int(r.value, "timeoutMs", 2000);
+    const std::string env_name = "FL_REDIS_" + upper_env_name(region) + "_PASSWORD";
+    if (auto it = env.find(env_name); it != env.end()) {
+      settings.password = it->second;
+    } else if (auto all = env.find("FL_REDIS_PASSWORD"); all != env.end()) {
+      settings.password = all->second;
+    }
+    config.redis_regions.emplace(region, std::move(settings));
+  }
+
+  const Value& ledger = doc["ledger"];
+  config.ledger.rpc_url = get_string(ledger, "rpcUrl");
+  config.ledger.contract = get_string(ledger, "contract");
+  config.ledger.confirmations = static_cast<std::uint64_t>(get_int(ledger, "confirmations", 1));
+  config.ledger.receipt_timeout_ms = get_int(ledger, "receiptTimeoutMs", 30000);
+  auto key = load_private_key(file, ledger, base_dir, env);
+  if (!key) return key.error();
+  config.ledger.private_key = std::move(*key);
+
+  fs::path keyring = get_string(doc["keys"], "keyringFile");
+  if (keyring.is_relative()) keyring = base_dir / keyring;
+  config.keyring_file = keyring.string();
+
+  const Value& pipeline = member_or_empty(doc, "pipeline");
+  auto& p = config.pipeline;
+  p.batch_max_events = static_cast<std::size_t>(get_int(pipeline, "batchMaxEvents", 200));
+  p.batch_max_wait_ms = get_int(pipeline, "batchMaxWaitMs", 250);
+  p.max_event_bytes = static_cast<std::size_t>(get_int(pipeline, "maxEventBytes", 4 << 20));
+  p.max_json_depth = get_int(pipeline, "maxJsonDepth", 64);
+  p.max_bundle_entries = static_cast<std::size_t>(get_int(pipeline, "maxBundleEntries", 10000));
+  p.default_region = get_string(pipeline, "defaultRegion", "default");
+  p.retry_backoff_ms = get_int(pipeline, "retryBackoffMs", 500);
+
+  // Semantic checks the schema cannot express.
+  if (!config.redis_regions.contains(p.default_region)) {
+    return config_error(file, "/pipeline/defaultRegion",
+                        "expected the name of a region under /redis/regions, got \"" +
+                            p.default_region + "\"");
+  }
+  return config;
+}
+
+std::string describe_config(const GatewayConfig& config) {
+  std::ostringstream out;
+  out << "{\"file\":\"" << config.file << "\",\"kafka\":{\"bootstrapServers\":\""
+      << config.kafka.bootstrap_servers << "\",\"groupId\":\"" << config.kafka.group_id
+      << "\"},\"redis\":{";
+  bool first = true;
+  for (const auto& [name, r] : config.redis_regions) {
+    out << (first ? "" : ",") << "\"" << name << "\":{\"host\":\"" << r.host
+        << "\",\"port\":" << r.port << ",\"password\":\""
+        << (r.password.empty() ? "" : "<redacted>") << "\"}";
+    first = false;
+  }
+  out << "},\"ledger\":{\"rpcUrl\":\"" << config.ledger.rpc_url << "\",\"contract\":\""
+      << config.ledger.contract << "\",\"privateKey\":\""
+      << (config.ledger.private_key.empty() ? "" : "<redacted>") << "\"},\"keyringFile\":\""
+      << config.keyring_file << "\"}";
+  return out.str();
+}
+
+}  // namespace fl::gateway

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# e2e: the gateway is stopped with a signal mid-run and started again; in the end every valid
+# sample resource is anchored exactly once (one Anchored event per resource version on chain),
+# exactly the two invalid events are dead-lettered, and the report verifies with redis-cli,
+# sha256sum and cast.
+#   tests/e2e/restart_test.sh SIGNAL     (TERM or KILL)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+signal="${1:-TERM}"
+
+run="$(mktemp -d "${TMPDIR:-/tmp}/fhir-ledger-e2e.XXXXXX")"
+trap '"$FL_ROOT/scripts/services" stop "$run"' EXIT
+"$FL_ROOT/scripts/services" start "$run"
+source "$run/env"
+
+FL_LEDGER_CONTRACT="$("$FL_BIN" ledger deploy --rpc-url "$FL_LEDGER_RPC_URL")"
+export FL_LEDGER_CONTRACT
+manifest="$FL_ROOT/config/samples/events.manifest.json"
+"$FL_BIN" publish --bootstrap "$FL_KAFKA_BOOTSTRAP_SERVERS" --topic fhir.events --manifest "$manifest"
+
+# Small batches, so that the signal lands between transactions.
+config="$run/gateway.json"
+python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["pipeline"]["batchMaxEvents"] = 3
+c["keys"]["keyringFile"] = sys.argv[3] + "/" + c["keys"]["keyringFile"]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+
+receipts() {
+  kcat -b "$FL_KAFKA_BOOTSTRAP_SERVERS" -C -t fhir.receipts -e -q -f '%o\n' 2>/dev/null | wc -l
+}
+
+"$FL_BIN" serve --config "$config" >"$run/first.json" 2>"$run/first.log" &
+gateway=$!
+deadline=$((SECONDS + 60))
+until [ "$(receipts)" -ge 1 ]; do
+  kill -0 "$gateway" 2>/dev/null || { cat "$run/first.log" >&2; fl_die "gateway exited early"; }
+  [ "$SECONDS" -lt "$deadline" ] || fl_die "no receipt within 60 s"
+  sleep 0.05
+done
+kill "-$signal" "$gateway"
+status=0
+wait "$gateway" || status=$?
+before="$(receipts)"
+echo "first run stopped by SIG$signal with exit status $status after $before receipt(s)"
+if [ "$signal" = TERM ] && [ "$status" -ne 0 ]; then
+  cat "$run/first.log" >&2
+  fl_die "SIGTERM must end the gateway cleanly (exit 0), got $status"
+fi
+
+"$FL_BIN" serve --config "$config" --until-caught-up >"$run/second.json" 2>"$run/second.log" || {
+  cat "$run/second.log" >&2
+  fl_die "the restarted gateway failed"
+}
+"$FL_BIN" report --config "$config" --out "$run/report.json"
+
+python3 - "$manifest" "$run/report.json" "$FL_LEDGER_RPC_URL" "$FL_LEDGER_CONTRACT" \
+  "$("$FL_CAST" keccak 'Anchored(bytes32,uint64,bytes32,bytes32)')" <<'PY'
+import json, sys, urllib.request, collections
+manifest, report = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+rpc, contract, topic0 = sys.argv[3], sys.argv[4], sys.argv[5]
+req = {"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs",
+       "params": [{"address": contract, "fromBlock": "0x0", "toBlock": "latest", "topics": [topic0]}]}
+logs = json.load(urllib.request.urlopen(urllib.request.Request(
+    rpc, json.dumps(req).encode(), {"content-type": "application/json"})))["result"]
+per_version = collections.Counter((l["topics"][1], int(l["data"][2:66], 16)) for l in logs)
+dups = [k for k, n in per_version.items() if n > 1]
+assert not dups, f"duplicate Anchored events for {dups}"
+expected = sum(e["resources"] for e in manifest if e["valid"])
+assert len(per_version) == expected, f"{len(per_version)} resource versions anchored, expected {expected}"
+assert len(report["resources"]) == expected, f"report lists {len(report['resources'])}, expected {expected}"
+invalid = [e for e in manifest if not e["valid"]]
+assert len(report["deadLettered"]) == len(invalid) == 2, report["deadLettered"]
+assert all(d["reason"] for d in report["deadLettered"])
+print(f"ok: {expected} resource versions anchored once each, {len(invalid)} dead-lettered")
+PY
+"$FL_ROOT/scripts/verify-report" "$run/report.json"

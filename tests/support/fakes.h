@@ -1,0 +1,156 @@
+// In-memory fakes of every port, for unit tests of pipeline logic, with fault injection.
+// Integration tests use the real adapters against real services instead.
+#pragma once
+
+#include "fl/ports/blob_store.h"
+#include "fl/ports/clock.h"
+#include "fl/ports/dead_letters.h"
+#include "fl/ports/event_source.h"
+#include "fl/ports/key_provider.h"
+#include "fl/ports/pointer_ledger.h"
+#include "fl/ports/receipts.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fl::testing {
+
+// A single-partition topic: poll hands out what was pushed; commit records the next offset.
+class FakeEventSource final : public ports::EventSource {
+ public:
+  void push(std::string value, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    ports::SourceEvent e;
+    e.origin = {.topic = "fhir.events", .partition = 0, .offset = next_offset_++};
+    e.value = std::move(value);
+    e.headers = std::move(headers);
+    pending_.push_back(std::move(e));
+  }
+  Result<std::vector<ports::SourceEvent>> poll(std::size_t max_events,
+                                               std::chrono::milliseconds) override {
+    std::vector<ports::SourceEvent> out;
+    while (!pending_.empty() && out.size() < max_events) {
+      out.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    return out;
+  }
+  Status commit(std::span<const ports::Origin> handled) override {
+    for (const auto& o : handled) committed_ = std::max(committed_, o.offset + 1);
+    ++commits_;
+    return Ok{};
+  }
+  Result<bool> caught_up() override { return pending_.empty() && committed_ == next_offset_; }
+
+  std::int64_t committed() const { return committed_; }
+  int commits() const { return commits_; }
+
+ private:
+  std::deque<ports::SourceEvent> pending_;
+  std::int64_t next_offset_ = 0;
+  std::int64_t committed_ = 0;
+  int commits_ = 0;
+};
+
+class FakeDeadLetters final : public ports::DeadLetters {
+ public:
+  Status send(const ports::DeadLetter& letter) override {
+    letters.push_back(letter);
+    return Ok{};
+  }
+  Status flush(std::chrono::milliseconds) override { return Ok{}; }
+  std::vector<ports::DeadLetter> letters;
+};
+
+class FakeReceipts final : public ports::Receipts {
+ public:
+  Status publish(const ports::Receipt& receipt) override {
+    receipts.push_back(receipt);
+    return Ok{};
+  }
+  Status flush(std::chrono::milliseconds) override { return Ok{}; }
+  std::vector<ports::Receipt> receipts;
+};
+
+class FakeBlobStore final : public ports::BlobStore {
+ public:
+  // Makes the next `n` calls fail as if Redis were down.
+  void fail_next(int n) { failures_left_ = n; }
+  int writes() const { return writes_; }
+
+  Status put_if_absent(const std::string& region, std::span<const ports::BlobWrite> blobs) override {
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return Error{ErrorCode::kUnavailable, "injected failure", region};
+    }
+    for (const auto& b : blobs) {
+      if (blobs_.try_emplace({region, b.key}, b.blob).second) ++writes_;
+    }
+    return Ok{};
+  }
+  Result<ports::Bytes> get(const std::string& region, const std::string& key) override {
+    auto it = blobs_.find({region, key});
+    if (it == blobs_.end()) return Error{ErrorCode::kNotFound, "no such blob", key};
+    return it->second;
+  }
+
+ private:
+  std::map<std::pair<std::string, std::string>, ports::Bytes> blobs_;
+  int failures_left_ = 0;
+  int writes_ = 0;
+};
+
+// Keeps pointers as the contract does: one per (resource key, version), re-anchors ignored.
+class FakePointerLedger final : public ports::PointerLedger {
+ public:
+  void fail_next(int n) { failures_left_ = n; }
+
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
+    }
+    ++transactions;
+    for (const auto& p : batch) {
+      if (pointers.try_emplace({p.resource_key, p.version}, p.content_hash).second) ++events;
+    }
+    return ports::AnchorTicket{.tx_hash = "0xtx" + std::to_string(transactions)};
+  }
+  Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
+    return ports::AnchorConfirmation{.tx_hash = ticket.tx_hash, .block = 100 + transactions};
+  }
+
+  std::map<std::pair<ports::Hash32, std::uint64_t>, ports::Hash32> pointers;
+  int events = 0;
+  std::uint64_t transactions = 0;
+
+ private:
+  int failures_left_ = 0;
+};
+
+class FakeKeyProvider final : public ports::KeyProvider {
+ public:
+  Result<ports::KeyMaterial> active_key() override { return key("test-kek-1"); }
+  Result<ports::KeyMaterial> key(const std::string& key_id) override {
+    if (key_id != "test-kek-1") return Error{ErrorCode::kNotFound, "unknown key id", key_id};
+    return ports::KeyMaterial{key_id, SecretBytes(Bytes(32, 0x42))};
+  }
+  Result<ports::KeyMaterial> pseudonym_pepper() override {
+    return ports::KeyMaterial{"test-pepper", SecretBytes(Bytes(32, 0x17))};
+  }
+};
+
+class ManualClock final : public ports::Clock {
+ public:
+  std::chrono::steady_clock::time_point now() const override { return now_; }
+  void advance(std::chrono::milliseconds d) { now_ += d; }
+
+ private:
+  std::chrono::steady_clock::time_point now_{};
+};
+
+}  // namespace fl::testing

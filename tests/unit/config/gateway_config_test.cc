@@ -1,0 +1,155 @@
+// The gateway configuration is refused at start with the file, the JSON pointer and what was
+// expected; one negative case per kind of constraint, so a schema keyword RapidJSON ignores
+// (it knows draft-04 only) cannot pass unnoticed.
+#include "fl/gateway/config.h"
+
+#include "support/corpus.h"
+
+#include <gtest/gtest.h>
+
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace fl::gateway {
+namespace {
+
+std::string example_config() {
+  return fl::testing::read_file(fl::testing::source_root() / "config" / "gateway.json");
+}
+
+// The example config with the value at `pointer` replaced by `json_value`.
+std::string with(const std::string& pointer, const std::string& json_value) {
+  rapidjson::Document doc;
+  doc.Parse(example_config().c_str());
+  rapidjson::Document value(&doc.GetAllocator());
+  value.Parse(json_value.c_str());
+  rapidjson::Pointer(pointer.c_str()).Set(doc, value);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return buffer.GetString();
+}
+
+std::string without(const std::string& pointer) {
+  rapidjson::Document doc;
+  doc.Parse(example_config().c_str());
+  rapidjson::Pointer(pointer.c_str()).Erase(doc);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return buffer.GetString();
+}
+
+std::string error_of(const std::string& json, const Environment& env = {}) {
+  auto config = parse_gateway_config(json, "config/gateway.json", env);
+  EXPECT_FALSE(config) << "expected the configuration to be refused";
+  return config ? "" : config.error().message;
+}
+
+TEST(GatewayConfig, TheShippedExampleIsValid) {
+  auto config = load_gateway_config((fl::testing::source_root() / "config" / "gateway.json").string(), {});
+
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->kafka.input_topics, std::vector<std::string>{"fhir.events"});
+  EXPECT_EQ(config->redis_regions.at("default").port, 6379);
+  EXPECT_TRUE(config->keyring_file.ends_with("config/keys/dev-keyring.json"));
+}
+
+TEST(GatewayConfig, AWrongTypeNamesFilePointerAndExpectation) {
+  EXPECT_EQ(error_of(with("/redis/regions/default/port", R"("abc")")),
+            "config/gateway.json: /redis/regions/default/port: expected integer 1..65535, got \"abc\"");
+}
+
+TEST(GatewayConfig, AnOutOfRangeNumberIsRefused) {
+  EXPECT_EQ(error_of(with("/redis/regions/default/port", "70000")),
+            "config/gateway.json: /redis/regions/default/port: expected integer >= 1 <= 65535, got 70000");
+}
+
+TEST(GatewayConfig, AMissingRequiredPropertyIsNamed) {
+  EXPECT_EQ(error_of(without("/kafka/groupId")),
+            "config/gateway.json: /kafka/groupId: required property is missing");
+}
+
+TEST(GatewayConfig, AnUnknownPropertyIsATypo) {
+  const std::string message = error_of(with("/kafka/bootstrapServer", R"("x:1")"));
+
+  EXPECT_TRUE(message.starts_with("config/gateway.json: /kafka/bootstrapServer: unknown property"))
+      << message;
+}
+
+TEST(GatewayConfig, AnEnumViolationListsTheChoices) {
+  EXPECT_EQ(error_of(with("/service/logLevel", R"("loud")")),
+            "config/gateway.json: /service/logLevel: expected one of [\"debug\",\"info\",\"warn\","
+            "\"error\"], got \"loud\"");
+}
+
+TEST(GatewayConfig, APatternViolationShowsThePattern) {
+  const std::string message = error_of(with("/ledger/contract", R"("0x1234")"));
+
+  EXPECT_TRUE(message.starts_with("config/gateway.json: /ledger/contract: expected a string matching"))
+      << message;
+}
+
+TEST(GatewayConfig, AnEmptyTopicListIsRefused) {
+  EXPECT_EQ(error_of(with("/kafka/inputTopics", "[]")),
+            "config/gateway.json: /kafka/inputTopics: expected at least 1 item(s), got []");
+}
+
+TEST(GatewayConfig, InvalidJsonGivesTheOffset) {
+  const std::string message = error_of("{\"kafka\": ");
+
+  EXPECT_TRUE(message.starts_with("config/gateway.json: /: invalid JSON at offset")) << message;
+}
+
+TEST(GatewayConfig, EnvironmentOverridesEndpointsBeforeValidation) {
+  auto config = parse_gateway_config(example_config(), "config/gateway.json",
+                                     {{"FL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092"},
+                                      {"FL_REDIS_PORT", "16379"},
+                                      {"FL_LEDGER_RPC_URL", "http://127.0.0.1:18545"},
+                                      {"FL_LEDGER_CONTRACT", "0x5FbDB2315678afecb367f032d93F642f64180aa3"}});
+
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->kafka.bootstrap_servers, "127.0.0.1:39092");
+  EXPECT_EQ(config->redis_regions.at("default").port, 16379);
+  EXPECT_EQ(config->ledger.rpc_url, "http://127.0.0.1:18545");
+  EXPECT_EQ(config->ledger.contract, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+}
+
+TEST(GatewayConfig, ABadOverrideIsReportedLikeABadFile) {
+  EXPECT_EQ(error_of(example_config(), {{"FL_REDIS_PORT", "abc"}}),
+            "config/gateway.json: /redis/regions/default/port: expected integer 1..65535, got \"abc\"");
+}
+
+TEST(GatewayConfig, APrivateKeyComesFromTheEnvironmentAndIsNeverEchoed) {
+  const std::string secret = "not-hex-but-secret";
+
+  const std::string message = error_of(example_config(), {{"FL_LEDGER_PRIVATE_KEY", secret}});
+
+  EXPECT_EQ(message.find(secret), std::string::npos);
+  EXPECT_NE(message.find("FL_LEDGER_PRIVATE_KEY: expected a 32-byte hex private key"), std::string::npos);
+}
+
+TEST(GatewayConfig, TheEffectiveConfigRedactsSecrets) {
+  auto config = parse_gateway_config(
+      example_config(), "config/gateway.json",
+      {{"FL_LEDGER_PRIVATE_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"},
+       {"FL_REDIS_PASSWORD", "hunter2"}});
+  ASSERT_TRUE(config) << config.error().message;
+
+  const std::string described = describe_config(*config);
+
+  EXPECT_EQ(described.find("ac0974bec39a17e3"), std::string::npos);
+  EXPECT_EQ(described.find("hunter2"), std::string::npos);
+  EXPECT_NE(described.find("<redacted>"), std::string::npos);
+}
+
+TEST(GatewayConfig, TheDefaultRegionMustBeAConfiguredRegion) {
+  EXPECT_EQ(error_of(with("/pipeline/defaultRegion", R"("eu")")),
+            "config/gateway.json: /pipeline/defaultRegion: expected the name of a region under "
+            "/redis/regions, got \"eu\"");
+}
+
+}  // namespace
+}  // namespace fl::gateway

@@ -1,0 +1,188 @@
+// The pipeline's ordering and failure rules, with fakes of every port. The real services are
+// exercised in tests/integration/pipeline.
+#include "fl/gateway/pipeline.h"
+
+#include "support/fakes.h"
+
+#include <gtest/gtest.h>
+
+namespace fl::gateway {
+namespace {
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  Pipeline make(PipelineOptions options = {}) {
+    options.retry_backoff = std::chrono::milliseconds(1);
+    options.batch_max_wait = std::chrono::milliseconds(1);
+    return Pipeline({.source = source,
+                     .dead_letters = dead,
+                     .receipts = receipts,
+                     .blobs = blobs,
+                     .ledger = ledger,
+                     .keys = keys,
+                     .clock = clock},
+                    normalizer, policy, options);
+  }
+
+  testing::FakeEventSource source;
+  testing::FakeDeadLetters dead;
+  testing::FakeReceipts receipts;
+  testing::FakeBlobStore blobs;
+  testing::FakePointerLedger ledger;
+  testing::FakeKeyProvider keys;
+  testing::ManualClock clock;
+  PassThroughNormalizer normalizer;
+  PermitAllPolicy policy{"default"};
+  std::atomic<bool> stop{false};
+};
+
+TEST_F(PipelineTest, AnchorsStoresReportsAndCommitsABatch) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  source.push(R"({"resourceType":"Observation","id":"o1","meta":{"versionId":"2"}})");
+  Pipeline pipeline = make();
+
+  auto handled = pipeline.run_once(stop);
+
+  ASSERT_TRUE(handled) << handled.error().message;
+  EXPECT_EQ(*handled, 2u);
+  EXPECT_EQ(blobs.writes(), 2);
+  EXPECT_EQ(ledger.transactions, 1u);  // one transaction for the whole batch
+  EXPECT_EQ(ledger.events, 2);
+  ASSERT_EQ(receipts.receipts.size(), 2u);
+  EXPECT_EQ(receipts.receipts[1].reference, "Observation/o1");
+  EXPECT_EQ(receipts.receipts[1].version, 2u);
+  EXPECT_EQ(receipts.receipts[1].tx_hash, "0xtx1");
+  EXPECT_EQ(source.committed(), 2);
+  EXPECT_TRUE(dead.letters.empty());
+}
+
+TEST_F(PipelineTest, ReceiptsCarryPseudonymsNotIds) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  const auto& r = receipts.receipts.at(0);
+  EXPECT_EQ(r.resource_key.size(), 66u);  // 0x + 32 bytes
+  EXPECT_EQ(r.resource_key.find("p1"), std::string::npos);
+  EXPECT_EQ(r.redis_key, r.content_hash.substr(2));
+}
+
+TEST_F(PipelineTest, InvalidEventsGoToDeadLettersWithReasonAndOrigin) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  source.push(R"({"resourceType":"Patient",)", {{"fhir-source", "x"}});
+  source.push(R"({"resourceType":"Patinet","id":"p2"})");
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 2u);
+  EXPECT_EQ(dead.letters[0].event.origin.offset, 1);
+  EXPECT_EQ(dead.letters[0].error_code, "invalid-input");
+  EXPECT_TRUE(dead.letters[0].error_detail.starts_with("invalid JSON")) << dead.letters[0].error_detail;
+  EXPECT_EQ(dead.letters[0].event.header("fhir-source"), "x");
+  EXPECT_NE(dead.letters[1].error_detail.find("unknown resourceType"), std::string::npos);
+  EXPECT_EQ(ledger.events, 1);
+  EXPECT_EQ(source.committed(), 3);  // dead-lettered events are handled, not stuck
+}
+
+TEST_F(PipelineTest, ReDeliveryAfterACrashAnchorsNothingTwice) {
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  source.push(R"({"resourceType":"Patient","id":"p2"})");
+  Pipeline first = make();
+  ASSERT_TRUE(first.run_once(stop));
+  const auto pointers = ledger.pointers;
+
+  // Simulate a crash after anchoring but before the commit: deliver both again.
+  testing::FakeEventSource replay;
+  replay.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  replay.push(R"({"resourceType":"Patient","id":"p2"})");
+  Pipeline second({.source = replay,
+                   .dead_letters = dead,
+                   .receipts = receipts,
+                   .blobs = blobs,
+                   .ledger = ledger,
+                   .keys = keys,
+                   .clock = clock},
+                  normalizer, policy, {.retry_backoff = std::chrono::milliseconds(1)});
+  ASSERT_TRUE(second.run_once(stop));
+
+  EXPECT_EQ(ledger.events, 2);            // no second pointer event
+  EXPECT_EQ(ledger.pointers, pointers);   // same content hashes: sealing is deterministic
+  EXPECT_EQ(blobs.writes(), 2);           // same blobs: content-addressed
+}
+
+TEST_F(PipelineTest, AStoreOutageIsRetriedAndNothingIsCommittedBeforeIt) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  blobs.fail_next(3);
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(blobs.writes(), 1);
+  EXPECT_EQ(ledger.events, 1);
+  EXPECT_EQ(source.committed(), 1);
+}
+
+TEST_F(PipelineTest, StoppingDuringALedgerOutageCommitsNothing) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  ledger.fail_next(1000);
+  stop = true;  // as if SIGTERM arrived while the node was down
+  Pipeline pipeline = make();
+
+  auto handled = pipeline.run_once(stop);
+
+  ASSERT_FALSE(handled);
+  EXPECT_EQ(handled.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(source.committed(), 0);
+  EXPECT_TRUE(receipts.receipts.empty());
+}
+
+TEST_F(PipelineTest, ABundleIsAnchoredEntryByEntryAndCommittedOnce) {
+  source.push(R"({"resourceType":"Bundle","id":"b","type":"collection","entry":[
+      {"resource":{"resourceType":"Patient","id":"p1"}},
+      {"resource":{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"}}}]})");
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(ledger.events, 2);
+  ASSERT_EQ(receipts.receipts.size(), 2u);
+  EXPECT_EQ(receipts.receipts[0].origin, receipts.receipts[1].origin);
+  EXPECT_EQ(source.commits(), 1);
+}
+
+TEST_F(PipelineTest, EqualContentInAnyKeyOrderHashesEqual) {
+  source.push(R"({"resourceType":"Patient","id":"p1","active":true,"gender":"female"})");
+  Pipeline pipeline = make();
+  ASSERT_TRUE(pipeline.run_once(stop));
+  testing::FakeEventSource other;
+  other.push(R"({ "gender" : "female", "active" : true, "id" : "p1", "resourceType" : "Patient" })");
+  testing::FakeReceipts other_receipts;
+  Pipeline second({.source = other,
+                   .dead_letters = dead,
+                   .receipts = other_receipts,
+                   .blobs = blobs,
+                   .ledger = ledger,
+                   .keys = keys,
+                   .clock = clock},
+                  normalizer, policy, {});
+
+  ASSERT_TRUE(second.run_once(stop));
+
+  EXPECT_EQ(other_receipts.receipts.at(0).content_hash, receipts.receipts.at(0).content_hash);
+}
+
+TEST_F(PipelineTest, BatchModeReturnsOnceCaughtUp) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  Pipeline pipeline = make({.until_caught_up = true, .idle_before_exit = std::chrono::milliseconds(0)});
+
+  ASSERT_TRUE(pipeline.run(stop));
+
+  EXPECT_EQ(source.committed(), 1);
+  EXPECT_EQ(pipeline.stats().resources, 1u);
+  EXPECT_EQ(pipeline.stats().consumed, 1u);
+}
+
+}  // namespace
+}  // namespace fl::gateway
