@@ -156,27 +156,26 @@ Error schema_error(const std::string& file, const Document& doc, const Document&
       }
     }
   }
+  if (keyword == "additionalProperties" && (actual == nullptr || !actual->IsObject())) {
+    // RapidJSON points at the unexpected member itself.
+    std::string expected = "unknown property";
+    if (schema->HasMember("properties")) {
+      expected += "; expected one of";
+      for (const auto& p : (*schema)["properties"].GetObject()) {
+        expected += std::string(" ") + p.name.GetString();
+      }
+    }
+    return config_error(file, where, expected);
+  }
   if (keyword == "additionalProperties" && actual != nullptr && actual->IsObject()) {
     for (const auto& m : actual->GetObject()) {
       const std::string name = m.name.GetString();
       const bool known = schema->HasMember("properties") && (*schema)["properties"].HasMember(name.c_str());
-      bool by_pattern = false;
-      if (schema->HasMember("patternProperties")) {
-        for (const auto& p : (*schema)["patternProperties"].GetObject()) {
-          std::regex re(p.name.GetString());
-          if (std::regex_search(name, re)) by_pattern = true;
-        }
-      }
-      if (!known && !by_pattern) {
+      if (!known) {
         std::string expected = "unknown property";
         if (schema->HasMember("properties")) {
           expected += "; expected one of";
           for (const auto& p : (*schema)["properties"].GetObject()) {
-            expected += std::string(" ") + p.name.GetString();
-          }
-        } else if (schema->HasMember("patternProperties")) {
-          expected += "; names must match";
-          for (const auto& p : (*schema)["patternProperties"].GetObject()) {
             expected += std::string(" ") + p.name.GetString();
           }
         }
@@ -292,8 +291,13 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
     config.kafka.properties.emplace_back(p.name.GetString(), p.value.GetString());
   }
 
+  static const std::regex kRegionName("^[a-z][a-z0-9-]{0,31}$");
   for (const auto& r : doc["redis"]["regions"].GetObject()) {
     const std::string region = r.name.GetString();
+    if (!std::regex_match(region, kRegionName)) {
+      return config_error(file, "/redis/regions/" + region,
+                          "expected a region name matching ^[a-z][a-z0-9-]{0,31}$");
+    }
     RedisRegionSettings settings;
     settings.host = get_string(r.value, "host");
     settings.port = get_int(r.value, "port", 6379);

@@ -1,0 +1,96 @@
+#include "cli/wiring.h"
+
+#include "fl/adapters/evm/evm_pointer_ledger.h"
+#include "fl/adapters/kafka/kafka_event_source.h"
+#include "fl/adapters/kafka/kafka_producers.h"
+#include "fl/adapters/keys/keyring_key_provider.h"
+#include "fl/adapters/redis/redis_blob_store.h"
+
+namespace fl::cli {
+namespace {
+
+kafka::KafkaConfig kafka_config(const gateway::GatewayConfig& config) {
+  const auto& k = config.kafka;
+  return kafka::KafkaConfig{.bootstrap_servers = k.bootstrap_servers,
+                            .group_id = k.group_id,
+                            .input_topics = k.input_topics,
+                            .dead_letter_topic = k.dead_letter_topic,
+                            .results_topic = k.results_topic,
+                            .client_id = k.client_id,
+                            .extra = k.properties};
+}
+
+redis::RedisConfig redis_config(const gateway::GatewayConfig& config) {
+  redis::RedisConfig out;
+  for (const auto& [name, r] : config.redis_regions) {
+    out.regions.emplace(name, redis::RedisEndpoint{.host = r.host,
+                                                   .port = r.port,
+                                                   .password = r.password,
+                                                   .db = r.db,
+                                                   .timeout_ms = r.timeout_ms});
+  }
+  return out;
+}
+
+Error at(Error error, const gateway::GatewayConfig& config, const char* pointer) {
+  error.message += " (configured at " + config.file + ": " + pointer + ")";
+  return error;
+}
+
+}  // namespace
+
+Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
+  Adapters out;
+  auto keys = keys::make_keyring_key_provider(config.keyring_file);
+  if (!keys) return at(keys.error(), config, "/keys/keyringFile");
+  out.keys = std::move(*keys);
+
+  auto blobs = redis::make_blob_store(redis_config(config));
+  if (!blobs) return at(blobs.error(), config, "/redis/regions");
+  out.blobs = std::move(*blobs);
+
+  if (config.ledger.contract.empty()) {
+    return Error{ErrorCode::kInvalidInput,
+                 "no contract address: set /ledger/contract or FL_LEDGER_CONTRACT (deploy one with "
+                 "`fhir-ledger ledger deploy`)",
+                 config.file + "#/ledger/contract"};
+  }
+  if (config.ledger.private_key.empty()) {
+    return Error{ErrorCode::kInvalidInput,
+                 "no signing key: set FL_LEDGER_PRIVATE_KEY or /ledger/privateKeyFile",
+                 config.file + "#/ledger"};
+  }
+  auto ledger = evm::make_pointer_ledger(evm::EvmConfig{
+      .rpc_url = config.ledger.rpc_url,
+      .contract_address = config.ledger.contract,
+      .private_key = SecretBytes(Bytes(config.ledger.private_key.view().begin(),
+                                       config.ledger.private_key.view().end())),
+      .confirmations = config.ledger.confirmations,
+      .receipt_timeout = std::chrono::milliseconds(config.ledger.receipt_timeout_ms)});
+  if (!ledger) return at(ledger.error(), config, "/ledger");
+  out.ledger = std::move(*ledger);
+
+  const auto kafka = kafka_config(config);
+  auto dead = kafka::make_dead_letters(kafka);
+  if (!dead) return at(dead.error(), config, "/kafka");
+  out.dead_letters = std::move(*dead);
+  auto receipts = kafka::make_receipts(kafka);
+  if (!receipts) return at(receipts.error(), config, "/kafka");
+  out.receipts = std::move(*receipts);
+  // The consumer joins its group last, so a failure above never leaves a ghost member.
+  auto source = kafka::make_event_source(kafka);
+  if (!source) return at(source.error(), config, "/kafka");
+  out.source = std::move(*source);
+  return out;
+}
+
+Status close_adapters(Adapters& adapters) {
+  Status status = Ok{};
+  if (auto* consumer = dynamic_cast<kafka::KafkaEventSource*>(adapters.source.get())) {
+    status = consumer->close();
+  }
+  adapters.source.reset();
+  return status;
+}
+
+}  // namespace fl::cli
