@@ -1,0 +1,31 @@
+// PointerLedger over an EVM node (anvil here, Besu in production), built on ledger-client: one
+// anchorBatch transaction per submit, await polls the receipt to the configured depth.
+// Pipeline thread only.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/base/secret_bytes.h"
+#include "fl/ports/pointer_ledger.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace fl::evm {
+
+struct EvmConfig {
+  std::string rpc_url;
+  std::string contract_address;  // 0x-hex
+  SecretBytes private_key;
+  std::uint64_t confirmations = 1;
+  std::chrono::milliseconds receipt_timeout{30000};
+};
+
+// Checks at start that the node answers and that the address holds contract code.
+Result<std::unique_ptr<ports::PointerLedger>> make_pointer_ledger(EvmConfig config);
+
+// Deploys the PointerRegistry from the key's account; returns the 0x-hex (EIP-55) address.
+Result<std::string> deploy_pointer_registry(const std::string& rpc_url, SecretBytes private_key);
+
+}  // namespace fl::evm

@@ -1,0 +1,161 @@
+#include "fl/adapters/kafka/kafka_event_source.h"
+
+#include "fl/base/log.h"
+
+#include "handles.h"
+
+#include <map>
+
+namespace fl::kafka {
+namespace {
+
+constexpr int kMetadataTimeoutMs = 5000;
+
+class Consumer final : public KafkaEventSource {
+ public:
+  Consumer(KafkaPtr rk, std::string bootstrap) : rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+  ~Consumer() override {
+    // Without close() the group still learns of our departure when rd_kafka_destroy runs; the
+    // explicit close() exists so that shutdown can report a failure.
+    if (!closed_) (void)close();
+  }
+
+  Result<std::vector<ports::SourceEvent>> poll(std::size_t max_events,
+                                               std::chrono::milliseconds timeout) override {
+    std::vector<ports::SourceEvent> out;
+    int wait_ms = static_cast<int>(timeout.count());
+    while (out.size() < max_events) {
+      MessagePtr message(rd_kafka_consumer_poll(rk_.get(), wait_ms));
+      if (!message) break;
+      wait_ms = 0;  // take what is already fetched, do not wait for more
+      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char reason[512];
+        if (rd_kafka_fatal_error(rk_.get(), reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return Error{ErrorCode::kUnavailable, std::string("kafka consumer: ") + reason, bootstrap_};
+        }
+        // Transient (a broker went away, a rebalance): librdkafka recovers by itself.
+        log::warn("kafka.consumer.error", {{"error", rd_kafka_err2str(message->err)}});
+        if (out.empty()) return out;
+        break;
+      }
+      out.push_back(to_source_event(*message));
+    }
+    return out;
+  }
+
+  Status commit(std::span<const ports::Origin> handled) override {
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
+    for (const auto& o : handled) {
+      auto& offset = next[{o.topic, o.partition}];
+      offset = std::max(offset, o.offset + 1);
+    }
+    if (next.empty()) return Ok{};
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
+    for (const auto& [tp, offset] : next) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
+    switch (err) {
+      case RD_KAFKA_RESP_ERR_NO_ERROR:
+        return Ok{};
+      case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+      case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+      case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+      case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
+        // The partitions moved to another member, which will re-deliver these events; the
+        // pipeline makes that a no-op, so nothing is lost by not committing here.
+        log::warn("kafka.commit.rebalanced", {{"error", rd_kafka_err2str(err)}});
+        return Ok{};
+      default:
+        return kafka_error(err, bootstrap_);
+    }
+  }
+
+  Result<bool> caught_up() override {
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    if (auto err = rd_kafka_assignment(rk_.get(), &raw); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return kafka_error(err, bootstrap_);
+    }
+    PartitionListPtr assignment(raw);
+    if (assignment->cnt == 0) return false;
+    if (auto err = rd_kafka_committed(rk_.get(), assignment.get(), kMetadataTimeoutMs);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return kafka_error(err, bootstrap_);
+    }
+    for (int i = 0; i < assignment->cnt; ++i) {
+      const auto& tp = assignment->elems[i];
+      int64_t low = 0;
+      int64_t high = 0;
+      if (auto err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic, tp.partition, &low,
+                                                      &high, kMetadataTimeoutMs);
+          err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return kafka_error(err, bootstrap_);
+      }
+      const int64_t committed = tp.offset < 0 ? low : tp.offset;
+      if (committed < high) return false;
+    }
+    return true;
+  }
+
+  Status close() override {
+    if (closed_) return Ok{};
+    closed_ = true;
+    const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, bootstrap_);
+    return Ok{};
+  }
+
+ private:
+  KafkaPtr rk_;
+  std::string bootstrap_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KafkaEventSource>> make_event_source(const KafkaConfig& config) {
+  Properties properties = {
+      {"bootstrap.servers", config.bootstrap_servers},
+      {"group.id", config.group_id},
+      {"client.id", config.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      // A crashed member is noticed within 6 s (the broker's minimum), so a restart after
+      // SIGKILL gets its partitions back quickly.
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "500"},
+      {"topic.metadata.refresh.interval.ms", "5000"},
+  };
+  properties.insert(properties.end(), config.extra.begin(), config.extra.end());
+  auto conf = make_conf(properties);
+  if (!conf) return conf.error();
+  auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf), config.bootstrap_servers);
+  if (!rk) return rk.error();
+  rd_kafka_poll_set_consumer(rk->get());
+
+  // Fail at start, not on the first poll, when nobody answers.
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (auto err = rd_kafka_metadata(rk->get(), 0, nullptr, &metadata, kMetadataTimeoutMs);
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Error{ErrorCode::kUnavailable,
+                 std::string("kafka brokers unreachable: ") + rd_kafka_err2str(err),
+                 config.bootstrap_servers};
+  }
+  rd_kafka_metadata_destroy(metadata);
+
+  PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(config.input_topics.size())));
+  for (const auto& topic : config.input_topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (auto err = rd_kafka_subscribe(rk->get(), topics.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(err, config.bootstrap_servers);
+  }
+  return std::unique_ptr<KafkaEventSource>(
+      std::make_unique<Consumer>(std::move(*rk), config.bootstrap_servers));
+}
+
+}  // namespace fl::kafka

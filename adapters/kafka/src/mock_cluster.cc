@@ -1,0 +1,44 @@
+#include "fl/adapters/kafka/mock_cluster.h"
+
+#include "handles.h"
+
+#include <librdkafka/rdkafka_mock.h>
+
+namespace fl::kafka {
+
+using MockClusterPtr = CHandle<rd_kafka_mock_cluster_t, &rd_kafka_mock_cluster_destroy>;
+
+struct MockCluster::Impl {
+  KafkaPtr host;           // the client handle the mock cluster lives in
+  MockClusterPtr cluster;  // declared last: destroyed before its host
+};
+
+MockCluster::MockCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MockCluster::~MockCluster() = default;
+
+Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
+  auto conf = make_conf({{"client.id", "fhir-ledger-dev-broker"}});
+  if (!conf) return conf.error();
+  auto host = make_client(RD_KAFKA_PRODUCER, std::move(*conf), "mock");
+  if (!host) return host.error();
+  auto impl = std::make_unique<Impl>();
+  impl->host = std::move(*host);
+  impl->cluster.reset(rd_kafka_mock_cluster_new(impl->host.get(), brokers));
+  if (!impl->cluster) {
+    return Error{ErrorCode::kUnavailable, "could not start librdkafka's mock cluster", "mock"};
+  }
+  return std::unique_ptr<MockCluster>(new MockCluster(std::move(impl)));  // private constructor
+}
+
+std::string MockCluster::bootstrap_servers() const {
+  return rd_kafka_mock_cluster_bootstraps(impl_->cluster.get());
+}
+
+Status MockCluster::create_topic(const std::string& name, int partitions) {
+  const rd_kafka_resp_err_t err =
+      rd_kafka_mock_topic_create(impl_->cluster.get(), name.c_str(), partitions, 1);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, name);
+  return Ok{};
+}
+
+}  // namespace fl::kafka

@@ -1,0 +1,67 @@
+#include "producer.h"
+
+namespace fl::kafka {
+
+Result<std::unique_ptr<Producer>> Producer::create(const std::string& bootstrap,
+                                                   const std::string& client_id,
+                                                   const Properties& extra) {
+  std::unique_ptr<Producer> producer(new Producer(bootstrap));  // private constructor
+  Properties properties = {{"bootstrap.servers", bootstrap},
+                           {"client.id", client_id},
+                           {"enable.idempotence", "true"},
+                           {"acks", "all"},
+                           {"linger.ms", "5"},
+                           {"message.timeout.ms", "30000"}};
+  properties.insert(properties.end(), extra.begin(), extra.end());
+  auto conf = make_conf(properties);
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::on_delivery);
+  rd_kafka_conf_set_opaque(conf->get(), producer.get());
+  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf), bootstrap);
+  if (!rk) return rk.error();
+  producer->rk_ = std::move(*rk);
+  return producer;
+}
+
+void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  auto* self = static_cast<Producer*>(opaque);
+  self->failed_.fetch_add(1);
+  const std::lock_guard<std::mutex> lock(self->error_mutex_);
+  self->last_error_ = rd_kafka_err2str(message->err);
+}
+
+Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
+  HeadersPtr hdrs(rd_kafka_headers_new(headers.size()));
+  for (const auto& [name, v] : headers) {
+    rd_kafka_header_add(hdrs.get(), name.data(), static_cast<ssize_t>(name.size()), v.data(),
+                        static_cast<ssize_t>(v.size()));
+  }
+  for (;;) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      (void)hdrs.release();  // the message owns the headers now
+      return Ok{};
+    }
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return kafka_error(err, bootstrap_);
+    rd_kafka_poll(rk_.get(), 100);  // make room: serve delivery reports, then try again
+  }
+}
+
+Status Producer::flush(std::chrono::milliseconds timeout) {
+  const rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, bootstrap_);
+  if (const int failed = failed_.exchange(0); failed > 0) {
+    const std::lock_guard<std::mutex> lock(error_mutex_);
+    return Error{ErrorCode::kUnavailable,
+                 std::to_string(failed) + " message(s) not delivered: " + last_error_, bootstrap_};
+  }
+  return Ok{};
+}
+
+}  // namespace fl::kafka

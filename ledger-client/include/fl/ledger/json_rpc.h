@@ -1,0 +1,74 @@
+// An Ethereum JSON-RPC client. The transport is an interface (HTTP via Poco in production, a
+// fake in unit tests). Errors: the node unreachable or timing out is kUnavailable with the URL;
+// a JSON-RPC error keeps the node's message (and revert data) and is classified: a nonce the
+// node already saw is kConflict, a revert or missing funds is kPermissionDenied, anything else
+// kUnavailable. Not thread-safe: one client per thread.
+#pragma once
+
+#include "fl/base/bytes.h"
+#include "fl/base/result.h"
+#include "fl/ledger/keccak.h"
+#include "fl/ledger/signer.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fl::ledger {
+
+class RpcTransport {
+ public:
+  virtual ~RpcTransport() = default;
+  // Posts one JSON-RPC request body and returns the response body.
+  virtual Result<std::string> post(const std::string& body) = 0;
+};
+
+Result<std::unique_ptr<RpcTransport>> make_http_transport(const std::string& url,
+                                                          std::chrono::milliseconds timeout);
+
+struct LogEntry {
+  Address address{};
+  std::vector<Hash32> topics;
+  Bytes data;
+};
+
+struct TxReceipt {
+  Hash32 tx_hash{};
+  std::uint64_t block_number = 0;
+  bool success = false;
+  std::uint64_t gas_used = 0;
+  std::optional<Address> contract_address;
+  std::vector<LogEntry> logs;
+};
+
+class JsonRpcClient {
+ public:
+  JsonRpcClient(std::unique_ptr<RpcTransport> transport, std::string url);
+
+  Result<std::uint64_t> chain_id();
+  Result<std::uint64_t> block_number();
+  Result<std::uint64_t> pending_nonce(const Address& account);
+  Result<Bytes> gas_price();  // big-endian wei
+  Result<std::uint64_t> estimate_gas(const Address& from, const std::optional<Address>& to,
+                                     ByteView data);
+  Result<Hash32> send_raw_transaction(ByteView raw);
+  // Empty while the transaction is pending.
+  Result<std::optional<TxReceipt>> transaction_receipt(const Hash32& tx_hash);
+  Result<Bytes> call(const Address& to, ByteView data);
+  Result<Bytes> code_at(const Address& address);
+
+  const std::string& url() const { return url_; }
+
+ private:
+  // The "result" member of the response, as compact JSON text.
+  Result<std::string> request(const std::string& method, const std::string& params_json);
+
+  std::unique_ptr<RpcTransport> transport_;
+  std::string url_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace fl::ledger

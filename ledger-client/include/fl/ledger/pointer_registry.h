@@ -1,0 +1,63 @@
+// A typed client for contracts/PointerRegistry.sol: deploy it, anchor a batch of pointers in
+// one signed transaction, wait for the receipt with a confirmation depth, read the latest
+// pointer of a resource key. Nonces are kept locally (several transactions may be in flight)
+// and re-read from the node when it reports a nonce it has already seen. One thread at a time.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/ledger/json_rpc.h"
+#include "fl/ledger/keccak.h"
+#include "fl/ledger/signer.h"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace fl::ledger {
+
+struct PointerRecord {
+  Hash32 resource_key{};
+  std::uint64_t version = 0;
+  Hash32 content_hash{};
+  Hash32 policy_hash{};
+};
+
+inline constexpr std::string_view kAnchoredEvent = "Anchored(bytes32,uint64,bytes32,bytes32)";
+inline constexpr std::string_view kAnchorConflictEvent =
+    "AnchorConflict(bytes32,uint64,bytes32,bytes32)";
+
+class PointerRegistry {
+ public:
+  PointerRegistry(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
+                  Address contract);
+
+  // Deploys the embedded contract from `signer`'s account and waits for it to be mined.
+  static Result<Address> deploy(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
+                                std::chrono::milliseconds timeout);
+
+  // Sends one anchorBatch transaction; returns its hash. kPermissionDenied when the node
+  // refuses it (not a writer, no funds), kUnavailable when the node is unreachable.
+  Result<Hash32> anchor_batch(std::span<const PointerRecord> pointers);
+
+  // Polls until mined and `confirmations` blocks deep; kPermissionDenied if it reverted,
+  // kUnavailable on timeout.
+  Result<TxReceipt> wait_for_receipt(const Hash32& tx_hash, std::uint64_t confirmations,
+                                     std::chrono::milliseconds timeout);
+
+  // The latest anchored (version, content hash) of a resource key, if any.
+  Result<std::optional<std::pair<std::uint64_t, Hash32>>> latest(const Hash32& resource_key);
+
+  const Address& contract() const { return contract_; }
+
+ private:
+  Result<Hash32> send(const std::optional<Address>& to, const Bytes& data);
+
+  JsonRpcClient& rpc_;
+  const Signer& signer_;
+  std::uint64_t chain_id_;
+  Address contract_;
+  std::optional<std::uint64_t> next_nonce_;
+};
+
+}  // namespace fl::ledger

@@ -1,0 +1,256 @@
+#include "fl/ledger/json_rpc.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace fl::ledger {
+namespace {
+
+class HttpTransport final : public RpcTransport {
+ public:
+  HttpTransport(std::string url, const Poco::URI& uri, std::chrono::milliseconds timeout)
+      : url_(std::move(url)), path_(uri.getPathEtc().empty() ? "/" : uri.getPathEtc()),
+        session_(uri.getHost(), uri.getPort()) {
+    session_.setTimeout(Poco::Timespan(static_cast<long>(timeout.count()) * 1000));
+    session_.setKeepAlive(true);
+  }
+
+  Result<std::string> post(const std::string& body) override {
+    // Poco reports network failures as exceptions; they end here, as values.
+    try {
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path_,
+                                     Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setContentType("application/json");
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
+      request.setKeepAlive(true);
+      session_.sendRequest(request) << body;
+      Poco::Net::HTTPResponse response;
+      std::istream& in = session_.receiveResponse(response);
+      std::string out;
+      Poco::StreamCopier::copyToString(in, out);
+      if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
+        return Error{ErrorCode::kUnavailable,
+                     "JSON-RPC node answered HTTP " + std::to_string(response.getStatus()), url_};
+      }
+      return out;
+    } catch (const Poco::Exception& e) {
+      session_.reset();
+      return Error{ErrorCode::kUnavailable, "JSON-RPC node unreachable: " + e.displayText(), url_};
+    } catch (const std::exception& e) {
+      session_.reset();
+      return Error{ErrorCode::kUnavailable, std::string("JSON-RPC transport: ") + e.what(), url_};
+    }
+  }
+
+ private:
+  std::string url_;
+  std::string path_;
+  Poco::Net::HTTPClientSession session_;
+};
+
+std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+Result<std::uint64_t> parse_quantity(const std::string& json, const std::string& where) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  if (doc.HasParseError() || !doc.IsString()) {
+    return Error{ErrorCode::kUnavailable, "expected a hex quantity from the node", where};
+  }
+  const std::string text = doc.GetString();
+  if (!text.starts_with("0x") || text.size() < 3 || text.size() > 18) {
+    return Error{ErrorCode::kUnavailable, "bad hex quantity from the node: " + text, where};
+  }
+  return std::stoull(text.substr(2), nullptr, 16);
+}
+
+Result<Bytes> parse_data(const std::string& json, const std::string& where) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  if (doc.HasParseError() || !doc.IsString()) {
+    return Error{ErrorCode::kUnavailable, "expected hex data from the node", where};
+  }
+  std::string text = doc.GetString();
+  // Quantities may have an odd number of digits ("0x1"); data never does.
+  if (text.size() % 2 == 1) text.insert(2, "0");
+  auto bytes = parse_hex(text);
+  if (!bytes) return Error{ErrorCode::kUnavailable, "bad hex from the node", where};
+  return std::move(*bytes);
+}
+
+Hash32 to_hash(const Bytes& b) {
+  Hash32 h{};
+  std::copy_n(b.begin(), std::min<std::size_t>(32, b.size()), h.begin());
+  return h;
+}
+
+std::uint64_t quantity(const rapidjson::Value& v) {
+  return v.IsString() ? std::stoull(std::string(v.GetString()).substr(2), nullptr, 16) : 0;
+}
+
+ErrorCode classify(const std::string& message) {
+  std::string lower = message;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.find("nonce too low") != std::string::npos ||
+      lower.find("already known") != std::string::npos ||
+      lower.find("replacement transaction underpriced") != std::string::npos) {
+    return ErrorCode::kConflict;
+  }
+  if (lower.find("revert") != std::string::npos ||
+      lower.find("insufficient funds") != std::string::npos) {
+    return ErrorCode::kPermissionDenied;
+  }
+  return ErrorCode::kUnavailable;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RpcTransport>> make_http_transport(const std::string& url,
+                                                          std::chrono::milliseconds timeout) {
+  try {
+    Poco::URI uri(url);
+    if (uri.getScheme() != "http") {
+      return Error{ErrorCode::kInvalidInput, "only http:// JSON-RPC URLs are supported for now", url};
+    }
+    return std::unique_ptr<RpcTransport>(std::make_unique<HttpTransport>(url, uri, timeout));
+  } catch (const Poco::Exception& e) {
+    return Error{ErrorCode::kInvalidInput, "bad JSON-RPC URL: " + e.displayText(), url};
+  }
+}
+
+JsonRpcClient::JsonRpcClient(std::unique_ptr<RpcTransport> transport, std::string url)
+    : transport_(std::move(transport)), url_(std::move(url)) {}
+
+Result<std::string> JsonRpcClient::request(const std::string& method, const std::string& params_json) {
+  const std::string body = R"({"jsonrpc":"2.0","id":)" + std::to_string(next_id_++) +
+                           R"(,"method":")" + method + R"(","params":)" + params_json + "}";
+  auto response = transport_->post(body);
+  if (!response) return response.error();
+  rapidjson::Document doc;
+  doc.Parse(response->c_str());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return Error{ErrorCode::kUnavailable, method + ": the node's answer is not JSON", url_};
+  }
+  if (auto err = doc.FindMember("error"); err != doc.MemberEnd() && err->value.IsObject()) {
+    std::string message = method + ": ";
+    if (err->value.HasMember("message") && err->value["message"].IsString()) {
+      message += err->value["message"].GetString();
+    }
+    if (err->value.HasMember("data") && err->value["data"].IsString()) {
+      message += std::string(" (data ") + err->value["data"].GetString() + ")";
+    }
+    return Error{classify(message), message, url_};
+  }
+  auto result = doc.FindMember("result");
+  if (result == doc.MemberEnd()) {
+    return Error{ErrorCode::kUnavailable, method + ": the node's answer has no result", url_};
+  }
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  result->value.Accept(writer);
+  return std::string(buffer.GetString());
+}
+
+Result<std::uint64_t> JsonRpcClient::chain_id() {
+  auto r = request("eth_chainId", "[]");
+  if (!r) return r.error();
+  return parse_quantity(*r, url_);
+}
+
+Result<std::uint64_t> JsonRpcClient::block_number() {
+  auto r = request("eth_blockNumber", "[]");
+  if (!r) return r.error();
+  return parse_quantity(*r, url_);
+}
+
+Result<std::uint64_t> JsonRpcClient::pending_nonce(const Address& account) {
+  auto r = request("eth_getTransactionCount", "[" + quote(to_0x_hex(account)) + ",\"pending\"]");
+  if (!r) return r.error();
+  return parse_quantity(*r, url_);
+}
+
+Result<Bytes> JsonRpcClient::gas_price() {
+  auto r = request("eth_gasPrice", "[]");
+  if (!r) return r.error();
+  auto bytes = parse_data(*r, url_);
+  if (!bytes) return bytes.error();
+  while (!bytes->empty() && bytes->front() == 0) bytes->erase(bytes->begin());
+  return std::move(*bytes);
+}
+
+Result<std::uint64_t> JsonRpcClient::estimate_gas(const Address& from,
+                                                  const std::optional<Address>& to, ByteView data) {
+  std::string params = R"([{"from":)" + quote(to_0x_hex(from));
+  if (to) params += R"(,"to":)" + quote(to_0x_hex(*to));
+  params += R"(,"data":)" + quote(to_0x_hex(data)) + "}]";
+  auto r = request("eth_estimateGas", params);
+  if (!r) return r.error();
+  return parse_quantity(*r, url_);
+}
+
+Result<Hash32> JsonRpcClient::send_raw_transaction(ByteView raw) {
+  auto r = request("eth_sendRawTransaction", "[" + quote(to_0x_hex(raw)) + "]");
+  if (!r) return r.error();
+  auto bytes = parse_data(*r, url_);
+  if (!bytes || bytes->size() != 32) {
+    return Error{ErrorCode::kUnavailable, "eth_sendRawTransaction: bad transaction hash", url_};
+  }
+  return to_hash(*bytes);
+}
+
+Result<std::optional<TxReceipt>> JsonRpcClient::transaction_receipt(const Hash32& tx_hash) {
+  auto r = request("eth_getTransactionReceipt", "[" + quote(to_0x_hex(tx_hash)) + "]");
+  if (!r) return r.error();
+  rapidjson::Document doc;
+  doc.Parse(r->c_str());
+  if (doc.IsNull()) return std::optional<TxReceipt>();
+  if (!doc.IsObject()) {
+    return Error{ErrorCode::kUnavailable, "eth_getTransactionReceipt: not an object", url_};
+  }
+  TxReceipt receipt;
+  receipt.tx_hash = tx_hash;
+  receipt.block_number = quantity(doc["blockNumber"]);
+  receipt.success = doc.HasMember("status") && quantity(doc["status"]) == 1;
+  receipt.gas_used = doc.HasMember("gasUsed") ? quantity(doc["gasUsed"]) : 0;
+  if (doc.HasMember("contractAddress") && doc["contractAddress"].IsString()) {
+    if (auto a = parse_address(doc["contractAddress"].GetString())) receipt.contract_address = *a;
+  }
+  if (doc.HasMember("logs") && doc["logs"].IsArray()) {
+    for (const auto& l : doc["logs"].GetArray()) {
+      LogEntry entry;
+      if (auto a = parse_address(l["address"].GetString())) entry.address = *a;
+      for (const auto& t : l["topics"].GetArray()) {
+        if (auto b = parse_hex(t.GetString())) entry.topics.push_back(to_hash(*b));
+      }
+      if (auto d = parse_hex(l["data"].GetString())) entry.data = std::move(*d);
+      receipt.logs.push_back(std::move(entry));
+    }
+  }
+  return std::optional<TxReceipt>(std::move(receipt));
+}
+
+Result<Bytes> JsonRpcClient::call(const Address& to, ByteView data) {
+  auto r = request("eth_call", R"([{"to":)" + quote(to_0x_hex(to)) + R"(,"data":)" +
+                                   quote(to_0x_hex(data)) + R"(},"latest"])");
+  if (!r) return r.error();
+  return parse_data(*r, url_);
+}
+
+Result<Bytes> JsonRpcClient::code_at(const Address& address) {
+  auto r = request("eth_getCode", "[" + quote(to_0x_hex(address)) + ",\"latest\"]");
+  if (!r) return r.error();
+  return parse_data(*r, url_);
+}
+
+}  // namespace fl::ledger

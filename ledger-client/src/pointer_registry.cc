@@ -1,0 +1,126 @@
+#include "fl/ledger/pointer_registry.h"
+
+#include "fl/ledger/abi.h"
+#include "fl/ledger/pointer_registry_artifact.h"
+#include "fl/ledger/transaction.h"
+
+#include <thread>
+
+namespace fl::ledger {
+namespace {
+
+// Estimates are exact for the state they ran against; a margin covers the state changing
+// before the transaction is mined.
+std::uint64_t with_margin(std::uint64_t gas) { return gas + gas / 4 + 10000; }
+
+Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
+                               std::uint64_t confirmations, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto delay = std::chrono::milliseconds(20);
+  for (;;) {
+    auto receipt = rpc.transaction_receipt(tx_hash);
+    if (receipt && receipt->has_value()) {
+      const TxReceipt& r = **receipt;
+      if (!r.success) {
+        return Error{ErrorCode::kPermissionDenied, "transaction reverted", to_0x_hex(tx_hash)};
+      }
+      auto head = rpc.block_number();
+      if (head && *head + 1 >= r.block_number + std::max<std::uint64_t>(confirmations, 1)) {
+        return r;
+      }
+    } else if (!receipt && receipt.error().code != ErrorCode::kUnavailable) {
+      return receipt.error();
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error{ErrorCode::kUnavailable, "no receipt before the timeout", to_0x_hex(tx_hash)};
+    }
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace
+
+PointerRegistry::PointerRegistry(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
+                                 Address contract)
+    : rpc_(rpc), signer_(signer), chain_id_(chain_id), contract_(contract) {}
+
+Result<Address> PointerRegistry::deploy(JsonRpcClient& rpc, const Signer& signer,
+                                        std::uint64_t chain_id, std::chrono::milliseconds timeout) {
+  auto code = parse_hex(kPointerRegistryBytecode);
+  if (!code) return code.error();
+  PointerRegistry deployer(rpc, signer, chain_id, Address{});
+  auto tx = deployer.send(std::nullopt, *code);
+  if (!tx) return tx.error();
+  auto receipt = poll_receipt(rpc, *tx, 1, timeout);
+  if (!receipt) return receipt.error();
+  if (!receipt->contract_address) {
+    return Error{ErrorCode::kUnavailable, "deployment receipt has no contract address", rpc.url()};
+  }
+  return *receipt->contract_address;
+}
+
+Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Bytes& data) {
+  auto gas = rpc_.estimate_gas(signer_.address(), to, data);
+  if (!gas) return gas.error();
+  auto price = rpc_.gas_price();
+  if (!price) return price.error();
+  for (int attempt = 0;; ++attempt) {
+    if (!next_nonce_) {
+      auto nonce = rpc_.pending_nonce(signer_.address());
+      if (!nonce) return nonce.error();
+      next_nonce_ = *nonce;
+    }
+    LegacyTransaction tx{.nonce = *next_nonce_,
+                         .gas_price = *price,
+                         .gas_limit = with_margin(*gas),
+                         .to = to,
+                         .value = {},
+                         .data = data};
+    auto signed_tx = sign(tx, chain_id_, signer_);
+    if (!signed_tx) return signed_tx.error();
+    auto hash = rpc_.send_raw_transaction(signed_tx->raw);
+    if (hash) {
+      ++*next_nonce_;
+      return *hash;
+    }
+    // After a restart or a transaction sent by someone else with this account, the local
+    // nonce is stale: re-read it once and try again.
+    next_nonce_.reset();
+    if (hash.error().code != ErrorCode::kConflict || attempt > 0) return hash.error();
+  }
+}
+
+Result<Hash32> PointerRegistry::anchor_batch(std::span<const PointerRecord> pointers) {
+  std::vector<abi::Word> keys, versions, hashes, policies;
+  for (const auto& p : pointers) {
+    keys.push_back(abi::bytes32_word(p.resource_key));
+    versions.push_back(abi::uint_word(p.version));
+    hashes.push_back(abi::bytes32_word(p.content_hash));
+    policies.push_back(abi::bytes32_word(p.policy_hash));
+  }
+  const Bytes data = abi::encode_call("anchorBatch(bytes32[],uint64[],bytes32[],bytes32[])",
+                                      {abi::Arg::array(std::move(keys)), abi::Arg::array(std::move(versions)),
+                                       abi::Arg::array(std::move(hashes)), abi::Arg::array(std::move(policies))});
+  return send(contract_, data);
+}
+
+Result<TxReceipt> PointerRegistry::wait_for_receipt(const Hash32& tx_hash,
+                                                    std::uint64_t confirmations,
+                                                    std::chrono::milliseconds timeout) {
+  return poll_receipt(rpc_, tx_hash, confirmations, timeout);
+}
+
+Result<std::optional<std::pair<std::uint64_t, Hash32>>> PointerRegistry::latest(
+    const Hash32& resource_key) {
+  auto out = rpc_.call(contract_, abi::encode_call("latest(bytes32)", {abi::Arg::word(resource_key)}));
+  if (!out) return out.error();
+  auto version = abi::uint64_at(*out, 0);
+  if (!version) return version.error();
+  auto hash = abi::word_at(*out, 1);
+  if (!hash) return hash.error();
+  if (*version == 0) return std::optional<std::pair<std::uint64_t, Hash32>>();
+  return std::optional<std::pair<std::uint64_t, Hash32>>(std::make_pair(*version, *hash));
+}
+
+}  // namespace fl::ledger
