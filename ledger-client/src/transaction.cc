@@ -82,6 +82,8 @@ Result<DecodedTransaction> decode_legacy(ByteView raw) {
   DecodedTransaction out;
   auto nonce = to_uint64(f[0], "nonce");
   if (!nonce) return nonce.error();
+  // EIP-2681: the nonce must stay below 2^64 - 1 so that it can still be incremented.
+  if (*nonce == UINT64_MAX) return invalid("nonce must be below 2^64 - 1 (EIP-2681)");
   out.tx.nonce = *nonce;
   auto gas_price = to_big(f[1], "gasPrice", 32);
   if (!gas_price) return gas_price.error();
