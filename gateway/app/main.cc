@@ -2,6 +2,7 @@
 // everything below receives ports by reference.
 #include "cli/commands.h"
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -33,6 +34,9 @@ commands:
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer closing a socket (Redis restarting) must be an error value, not the end of the
+  // process: hiredis writes with plain write(2).
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);

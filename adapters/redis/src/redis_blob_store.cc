@@ -77,10 +77,10 @@ class Connection {
   }
 
   Status run_pipeline(const std::vector<std::vector<std::string_view>>& commands) {
-    replies_.clear();
     if (!ctx_) {
       if (auto c = connect(); !c) return c;
     }
+    replies_.clear();  // after connect(), whose own commands use replies_ too
     for (const auto& args : commands) {
       std::vector<const char*> argv;
       std::vector<size_t> lengths;

@@ -1,0 +1,162 @@
+// The Kafka adapters against librdkafka's mock cluster, over TCP.
+#include "fl/adapters/kafka/kafka_event_source.h"
+#include "fl/adapters/kafka/kafka_producers.h"
+#include "fl/adapters/kafka/tools.h"
+
+#include "support/services.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace fl::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+KafkaConfig config_for(const testing::KafkaCluster& cluster, const std::string& group = "g1") {
+  return {.bootstrap_servers = cluster.bootstrap(),
+          .group_id = group,
+          .input_topics = {"in"},
+          .dead_letter_topic = "dlq",
+          .results_topic = "results"};
+}
+
+// Polls until `count` events arrived or 20 s passed (the first assignment takes seconds).
+std::vector<ports::SourceEvent> poll_until(ports::EventSource& source, std::size_t count) {
+  std::vector<ports::SourceEvent> out;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+    auto batch = source.poll(count - out.size(), 200ms);
+    EXPECT_TRUE(batch);
+    if (!batch) break;
+    for (auto& e : *batch) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<OutgoingMessage> messages(int n) {
+  std::vector<OutgoingMessage> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back({.key = "Patient/p" + std::to_string(i),
+                   .value = "{\"n\":" + std::to_string(i) + "}",
+                   .headers = {{"fhir-source", "lab"}, {"fhir-event", "create"}}});
+  }
+  return out;
+}
+
+TEST(KafkaEventSource, ConsumesEventsWithKeyHeadersAndOrigin) {
+  testing::KafkaCluster cluster({"in", "dlq", "results"});
+  ASSERT_TRUE(publish(cluster.bootstrap(), "in", messages(3)));
+  auto source = make_event_source(config_for(cluster));
+  ASSERT_TRUE(source) << source.error().message;
+
+  auto events = poll_until(**source, 3);
+
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].key, "Patient/p1");
+  EXPECT_EQ(events[1].value, "{\"n\":1}");
+  EXPECT_EQ(events[1].header("fhir-source"), "lab");
+  EXPECT_EQ(events[1].origin.topic, "in");
+  EXPECT_EQ(events[1].origin.offset, 1);
+  EXPECT_TRUE((*source)->close());
+}
+
+TEST(KafkaEventSource, ARestartResumesAfterTheCommittedOffsetAndRedeliversTheRest) {
+  testing::KafkaCluster cluster({"in", "dlq", "results"});
+  ASSERT_TRUE(publish(cluster.bootstrap(), "in", messages(4)));
+  {
+    auto first = make_event_source(config_for(cluster));
+    ASSERT_TRUE(first);
+    auto events = poll_until(**first, 4);
+    ASSERT_EQ(events.size(), 4u);
+    // Only the first two were handled before the "crash".
+    ASSERT_TRUE((*first)->commit(std::vector<ports::Origin>{events[0].origin, events[1].origin}));
+    EXPECT_FALSE(*(*first)->caught_up());
+    ASSERT_TRUE((*first)->close());
+  }
+  auto second = make_event_source(config_for(cluster));
+  ASSERT_TRUE(second);
+
+  auto events = poll_until(**second, 2);
+
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].origin.offset, 2);
+  EXPECT_EQ(events[1].origin.offset, 3);
+  ASSERT_TRUE((*second)->commit(std::vector<ports::Origin>{events[0].origin, events[1].origin}));
+  EXPECT_TRUE(*(*second)->caught_up());
+  EXPECT_TRUE((*second)->close());
+}
+
+TEST(KafkaDeadLetters, CarryTheOriginalBytesTheReasonAndTheOrigin) {
+  testing::KafkaCluster cluster({"in", "dlq", "results"});
+  auto dead = make_dead_letters(config_for(cluster));
+  ASSERT_TRUE(dead);
+  ports::SourceEvent event;
+  event.origin = {.topic = "in", .partition = 0, .offset = 17};
+  event.key = "Patient/x";
+  event.value = "{not json";
+  event.headers = {{"fhir-source", "adt"}};
+
+  ASSERT_TRUE((*dead)->send({.event = event, .error_code = "invalid-input", .error_detail = "invalid JSON"}));
+  ASSERT_TRUE((*dead)->flush(10s));
+
+  auto letters = read_topic(cluster.bootstrap(), "dlq", 10s);
+  ASSERT_TRUE(letters) << letters.error().message;
+  ASSERT_EQ(letters->size(), 1u);
+  const auto& l = letters->front();
+  EXPECT_EQ(l.value, "{not json");
+  EXPECT_EQ(l.key, "Patient/x");
+  EXPECT_EQ(l.header("fhir-source"), "adt");
+  EXPECT_EQ(l.header("error-code"), "invalid-input");
+  EXPECT_EQ(l.header("error-detail"), "invalid JSON");
+  EXPECT_EQ(l.header("origin-topic"), "in");
+  EXPECT_EQ(l.header("origin-partition"), "0");
+  EXPECT_EQ(l.header("origin-offset"), "17");
+}
+
+TEST(KafkaReceipts, AreJsonKeyedByTheResourceKey) {
+  testing::KafkaCluster cluster({"in", "dlq", "results"});
+  auto receipts = make_receipts(config_for(cluster));
+  ASSERT_TRUE(receipts);
+
+  ASSERT_TRUE((*receipts)->publish({.reference = "Patient/p1",
+                                    .resource_key = "0xabc",
+                                    .version = 2,
+                                    .content_hash = "0xdef",
+                                    .redis_key = "blob:def",
+                                    .region = "eu",
+                                    .tx_hash = "0x123",
+                                    .block = 7}));
+  ASSERT_TRUE((*receipts)->flush(10s));
+
+  auto read = read_topic(cluster.bootstrap(), "results", 10s);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ(read->front().key, "0xabc");
+  EXPECT_NE(read->front().value.find(R"("contentHash":"0xdef")"), std::string::npos);
+  EXPECT_NE(read->front().value.find(R"("block":7)"), std::string::npos);
+}
+
+TEST(KafkaTools, ReadTopicReadsEveryPartitionToItsEnd) {
+  testing::KafkaCluster cluster({"in"}, 3);
+  ASSERT_TRUE(publish(cluster.bootstrap(), "in", messages(12)));
+
+  auto read = read_topic(cluster.bootstrap(), "in", 10s);
+
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->size(), 12u);
+}
+
+TEST(KafkaTools, PublishingToNobodyFailsInBoundedTime) {
+  const std::string nobody = "127.0.0.1:" + std::to_string(testing::free_port());
+  const auto start = std::chrono::steady_clock::now();
+
+  auto sent = publish(nobody, "in", messages(1), 3s);
+
+  EXPECT_FALSE(sent);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+}  // namespace
+}  // namespace fl::kafka

@@ -1,0 +1,65 @@
+#include "support/services.h"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+namespace fl::testing {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "test service: %s\n", what.c_str());
+  std::abort();
+}
+
+}  // namespace
+
+std::string anvil_binary() {
+  return std::string(FL_SOURCE_DIR) + "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+}
+
+std::string cast_binary() {
+  return std::string(FL_SOURCE_DIR) + "/node_modules/@foundry-rs/cast-linux-amd64/bin/cast";
+}
+
+RedisServer::RedisServer() : port_(free_port()) {
+  // hiredis writes with plain write(2): a peer that went away raises SIGPIPE, which the
+  // gateway ignores in main(); tests must too, or "Redis is down" kills the test binary.
+  std::signal(SIGPIPE, SIG_IGN);
+  start();
+}
+
+void RedisServer::start() {
+  process_.emplace(std::vector<std::string>{"redis-server", "--port", std::to_string(port_),
+                                            "--bind", "127.0.0.1", "--dir", dir_.path(), "--save",
+                                            "", "--appendonly", "no"},
+                   dir_.path() + "/redis.log");
+  if (!wait_for_port(port_, std::chrono::seconds(10))) fail("redis-server did not start");
+}
+
+void RedisServer::stop() { process_.reset(); }
+
+void RedisServer::restart() {
+  stop();
+  start();
+}
+
+AnvilNode::AnvilNode() : port_(free_port()) {
+  process_.emplace(std::vector<std::string>{anvil_binary(), "--host", "127.0.0.1", "--port",
+                                            std::to_string(port_), "--prune-history", "--hardfork",
+                                            "shanghai"},
+                   dir_.path() + "/anvil.log");
+  if (!wait_for_port(port_, std::chrono::seconds(20))) fail("anvil did not start: " + anvil_binary());
+}
+
+KafkaCluster::KafkaCluster(std::initializer_list<std::string> topics, int partitions) {
+  auto cluster = kafka::MockCluster::start(1);
+  if (!cluster) fail(cluster.error().message);
+  cluster_ = std::move(*cluster);
+  for (const auto& t : topics) {
+    if (auto created = cluster_->create_topic(t, partitions); !created) fail(created.error().message);
+  }
+}
+
+}  // namespace fl::testing

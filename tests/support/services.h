@@ -1,0 +1,64 @@
+// RAII launchers of the real services integration tests run against, each on free loopback
+// ports in its own temp dir, stopped (with its process group) when the object dies:
+// redis-server, anvil (from the repo's node_modules) and librdkafka's mock cluster (in
+// process, reached over TCP through its bootstrap address like any broker).
+#pragma once
+
+#include "support/child_process.h"
+
+#include "fl/adapters/kafka/mock_cluster.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace fl::testing {
+
+class RedisServer {
+ public:
+  RedisServer();  // aborts the test binary if redis-server does not answer PING in 10 s
+  int port() const { return port_; }
+  // Stops the server; restart() brings it back on the same port with an empty dataset.
+  void stop();
+  void restart();
+
+ private:
+  void start();
+  TempDir dir_;
+  int port_ = 0;
+  std::optional<ChildProcess> process_;
+};
+
+class AnvilNode {
+ public:
+  AnvilNode();  // aborts if anvil does not answer eth_chainId in 20 s
+  std::string rpc_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void stop() { process_.reset(); }
+
+  // anvil's first two well-known development keys (public knowledge; test chains only).
+  static constexpr const char* kDevKey0 =
+      "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+  static constexpr const char* kDevKey1 =
+      "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  std::optional<ChildProcess> process_;
+};
+
+class KafkaCluster {
+ public:
+  // Topics get `partitions` partitions each.
+  explicit KafkaCluster(std::initializer_list<std::string> topics, int partitions = 1);
+  std::string bootstrap() const { return cluster_->bootstrap_servers(); }
+
+ private:
+  std::unique_ptr<kafka::MockCluster> cluster_;
+};
+
+// The repo's pinned anvil and cast binaries.
+std::string anvil_binary();
+std::string cast_binary();
+
+}  // namespace fl::testing
