@@ -1,0 +1,169 @@
+// The PointerRegistry contract and the C++ client against a real anvil node.
+#include "fl/ledger/pointer_registry.h"
+
+#include "fl/adapters/evm/evm_pointer_ledger.h"
+#include "fl/ledger/abi.h"
+#include "support/services.h"
+
+#include <gtest/gtest.h>
+
+namespace fl::ledger {
+namespace {
+
+using namespace std::chrono_literals;
+
+Hash32 h(std::uint8_t seed) {
+  Hash32 out{};
+  out.fill(seed);
+  return out;
+}
+
+class PointerRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto transport = make_http_transport(anvil.rpc_url(), 5s);
+    ASSERT_TRUE(transport);
+    rpc = std::make_unique<JsonRpcClient>(std::move(*transport), anvil.rpc_url());
+    auto s = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+    ASSERT_TRUE(s);
+    signer = std::move(*s);
+    chain_id = rpc->chain_id().value();
+    auto address = PointerRegistry::deploy(*rpc, *signer, chain_id, 30s);
+    ASSERT_TRUE(address) << address.error().message;
+    registry = std::make_unique<PointerRegistry>(*rpc, *signer, chain_id, *address);
+  }
+
+  TxReceipt anchor(const std::vector<PointerRecord>& batch) {
+    auto tx = registry->anchor_batch(batch);
+    EXPECT_TRUE(tx) << tx.error().message;
+    auto receipt = registry->wait_for_receipt(*tx, 1, 30s);
+    EXPECT_TRUE(receipt) << receipt.error().message;
+    return *receipt;
+  }
+
+  static int count(const TxReceipt& receipt, std::string_view event) {
+    const Hash32 topic = abi::event_topic(event);
+    return static_cast<int>(std::count_if(receipt.logs.begin(), receipt.logs.end(),
+                                          [&](const LogEntry& l) { return l.topics.at(0) == topic; }));
+  }
+
+  testing::AnvilNode anvil;
+  std::unique_ptr<JsonRpcClient> rpc;
+  std::unique_ptr<Signer> signer;
+  std::uint64_t chain_id = 0;
+  std::unique_ptr<PointerRegistry> registry;
+};
+
+TEST_F(PointerRegistryTest, AnchorsABatchInOneTransactionWithOneEventPerPointer) {
+  const std::vector<PointerRecord> batch = {{h(1), 1, h(11), h(99)}, {h(2), 1, h(12), h(99)}, {h(3), 4, h(13), h(99)}};
+
+  const TxReceipt receipt = anchor(batch);
+
+  ASSERT_EQ(count(receipt, kAnchoredEvent), 3);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const LogEntry& log = receipt.logs[i];
+    EXPECT_EQ(log.topics.at(1), batch[i].resource_key);  // indexed
+    EXPECT_EQ(*abi::uint64_at(log.data, 0), batch[i].version);
+    EXPECT_EQ(*abi::word_at(log.data, 1), batch[i].content_hash);
+    EXPECT_EQ(*abi::word_at(log.data, 2), batch[i].policy_hash);
+  }
+  auto latest = registry->latest(h(3));
+  ASSERT_TRUE(latest);
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->first, 4u);
+  EXPECT_EQ((*latest)->second, h(13));
+}
+
+TEST_F(PointerRegistryTest, ReAnchoringTheSameBatchEmitsNothing) {
+  const std::vector<PointerRecord> batch = {{h(1), 1, h(11), h(99)}, {h(2), 1, h(12), h(99)}};
+  anchor(batch);
+
+  const TxReceipt again = anchor(batch);
+
+  EXPECT_EQ(count(again, kAnchoredEvent), 0);
+  EXPECT_EQ(count(again, kAnchorConflictEvent), 0);
+}
+
+TEST_F(PointerRegistryTest, AConflictingHashIsReportedAndNeverOverwrites) {
+  anchor({{h(1), 1, h(11), h(99)}});
+
+  const TxReceipt receipt = anchor({{h(1), 1, h(66), h(99)}, {h(2), 1, h(12), h(99)}});
+
+  EXPECT_EQ(count(receipt, kAnchorConflictEvent), 1);
+  EXPECT_EQ(count(receipt, kAnchoredEvent), 1);  // the rest of the batch still lands
+  EXPECT_EQ((*registry->latest(h(1)))->second, h(11));
+}
+
+TEST_F(PointerRegistryTest, ALaterVersionBecomesTheLatest) {
+  anchor({{h(1), 1, h(11), h(99)}});
+  anchor({{h(1), 2, h(21), h(99)}});
+
+  EXPECT_EQ((*registry->latest(h(1)))->first, 2u);
+  EXPECT_FALSE(registry->latest(h(7))->has_value());
+}
+
+TEST_F(PointerRegistryTest, AnAccountThatIsNotAWriterIsRefused) {
+  auto other = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value()));
+  ASSERT_TRUE(other);
+  PointerRegistry as_other(*rpc, **other, chain_id, registry->contract());
+
+  auto tx = as_other.anchor_batch(std::vector<PointerRecord>{{h(1), 1, h(11), h(99)}});
+
+  ASSERT_FALSE(tx);
+  EXPECT_EQ(tx.error().code, ErrorCode::kPermissionDenied) << tx.error().message;
+}
+
+TEST_F(PointerRegistryTest, ManyTransactionsInFlightKeepTheirNonces) {
+  std::vector<Hash32> sent;
+  for (std::uint8_t i = 0; i < 5; ++i) {
+    auto tx = registry->anchor_batch(std::vector<PointerRecord>{{h(i), 1, h(static_cast<std::uint8_t>(100 + i)), h(99)}});
+    ASSERT_TRUE(tx) << tx.error().message;
+    sent.push_back(*tx);
+  }
+  for (const auto& tx : sent) EXPECT_TRUE(registry->wait_for_receipt(tx, 1, 30s));
+}
+
+TEST_F(PointerRegistryTest, ANodeThatIsDownIsUnavailable) {
+  anvil.stop();
+
+  auto tx = registry->anchor_batch(std::vector<PointerRecord>{{h(1), 1, h(11), h(99)}});
+
+  ASSERT_FALSE(tx);
+  EXPECT_EQ(tx.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(tx.error().where.find("127.0.0.1"), std::string::npos);
+}
+
+TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {
+  testing::AnvilNode anvil;
+
+  auto ledger = evm::make_pointer_ledger(
+      {.rpc_url = anvil.rpc_url(),
+       .contract_address = "0x00000000000000000000000000000000000000aa",
+       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
+
+  ASSERT_FALSE(ledger);
+  EXPECT_EQ(ledger.error().code, ErrorCode::kNotFound);
+}
+
+TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
+  testing::AnvilNode anvil;
+  auto address = evm::deploy_pointer_registry(anvil.rpc_url(),
+                                              SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  ASSERT_TRUE(address) << address.error().message;
+  auto ledger = evm::make_pointer_ledger({.rpc_url = anvil.rpc_url(),
+                                          .contract_address = *address,
+                                          .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  const std::vector<ports::Pointer> batch = {{.resource_key = h(5), .version = 1, .content_hash = h(6)}};
+
+  auto ticket = (*ledger)->submit(batch);
+  ASSERT_TRUE(ticket) << ticket.error().message;
+  auto confirmed = (*ledger)->await(*ticket);
+
+  ASSERT_TRUE(confirmed) << confirmed.error().message;
+  EXPECT_GE(confirmed->block, 1u);
+  EXPECT_EQ(confirmed->tx_hash, ticket->tx_hash);
+}
+
+}  // namespace
+}  // namespace fl::ledger
