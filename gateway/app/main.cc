@@ -10,7 +10,8 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(fhir-ledger: FHIR R4 events from Kafka to encrypted off-chain storage and an EVM ledger.
+constexpr const char* kUsage =
+    R"(fhir-ledger: FHIR R4 events from Kafka to encrypted off-chain storage and an EVM ledger.
 
 usage: fhir-ledger <command> [options]
 

@@ -65,7 +65,8 @@ Result<std::uint64_t> uint64_at(ByteView data, std::size_t index) {
   auto w = word_at(data, index);
   if (!w) return w.error();
   if (std::any_of(w->begin(), w->begin() + 24, [](std::uint8_t b) { return b != 0; })) {
-    return Error{ErrorCode::kInvalidInput, "ABI word does not fit 64 bits", "word " + std::to_string(index)};
+    return Error{ErrorCode::kInvalidInput, "ABI word does not fit 64 bits",
+                 "word " + std::to_string(index)};
   }
   std::uint64_t v = 0;
   for (int i = 24; i < 32; ++i) v = (v << 8) | (*w)[static_cast<std::size_t>(i)];

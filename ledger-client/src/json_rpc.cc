@@ -20,7 +20,8 @@ namespace {
 class HttpTransport final : public RpcTransport {
  public:
   HttpTransport(std::string url, const Poco::URI& uri, std::chrono::milliseconds timeout)
-      : url_(std::move(url)), path_(uri.getPathEtc().empty() ? "/" : uri.getPathEtc()),
+      : url_(std::move(url)),
+        path_(uri.getPathEtc().empty() ? "/" : uri.getPathEtc()),
         session_(uri.getHost(), uri.getPort()) {
     session_.setTimeout(Poco::Timespan(static_cast<long>(timeout.count()) * 1000));
     session_.setKeepAlive(true);
@@ -121,7 +122,8 @@ Result<std::unique_ptr<RpcTransport>> make_http_transport(const std::string& url
   try {
     Poco::URI uri(url);
     if (uri.getScheme() != "http") {
-      return Error{ErrorCode::kInvalidInput, "only http:// JSON-RPC URLs are supported for now", url};
+      return Error{ErrorCode::kInvalidInput, "only http:// JSON-RPC URLs are supported for now",
+                   url};
     }
     return std::unique_ptr<RpcTransport>(std::make_unique<HttpTransport>(url, uri, timeout));
   } catch (const Poco::Exception& e) {
@@ -132,7 +134,8 @@ Result<std::unique_ptr<RpcTransport>> make_http_transport(const std::string& url
 JsonRpcClient::JsonRpcClient(std::unique_ptr<RpcTransport> transport, std::string url)
     : transport_(std::move(transport)), url_(std::move(url)) {}
 
-Result<std::string> JsonRpcClient::request(const std::string& method, const std::string& params_json) {
+Result<std::string> JsonRpcClient::request(const std::string& method,
+                                           const std::string& params_json) {
   const std::string body = R"({"jsonrpc":"2.0","id":)" + std::to_string(next_id_++) +
                            R"(,"method":")" + method + R"(","params":)" + params_json + "}";
   auto response = transport_->post(body);

@@ -99,9 +99,10 @@ Result<Hash32> PointerRegistry::anchor_batch(std::span<const PointerRecord> poin
     hashes.push_back(abi::bytes32_word(p.content_hash));
     policies.push_back(abi::bytes32_word(p.policy_hash));
   }
-  const Bytes data = abi::encode_call("anchorBatch(bytes32[],uint64[],bytes32[],bytes32[])",
-                                      {abi::Arg::array(std::move(keys)), abi::Arg::array(std::move(versions)),
-                                       abi::Arg::array(std::move(hashes)), abi::Arg::array(std::move(policies))});
+  const Bytes data =
+      abi::encode_call("anchorBatch(bytes32[],uint64[],bytes32[],bytes32[])",
+                       {abi::Arg::array(std::move(keys)), abi::Arg::array(std::move(versions)),
+                        abi::Arg::array(std::move(hashes)), abi::Arg::array(std::move(policies))});
   return send(contract_, data);
 }
 
@@ -113,7 +114,8 @@ Result<TxReceipt> PointerRegistry::wait_for_receipt(const Hash32& tx_hash,
 
 Result<std::optional<std::pair<std::uint64_t, Hash32>>> PointerRegistry::latest(
     const Hash32& resource_key) {
-  auto out = rpc_.call(contract_, abi::encode_call("latest(bytes32)", {abi::Arg::word(resource_key)}));
+  auto out =
+      rpc_.call(contract_, abi::encode_call("latest(bytes32)", {abi::Arg::word(resource_key)}));
   if (!out) return out.error();
   auto version = abi::uint64_at(*out, 0);
   if (!version) return version.error();

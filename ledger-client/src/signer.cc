@@ -2,11 +2,10 @@
 
 #include "fl/base/c_handle.h"
 
-#include <secp256k1.h>
-#include <secp256k1_recovery.h>
-
 #include <algorithm>
 #include <cctype>
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
 
 namespace fl::ledger {
 namespace {

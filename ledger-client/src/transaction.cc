@@ -8,12 +8,9 @@ namespace fl::ledger {
 namespace {
 
 std::vector<Bytes> body(const LegacyTransaction& tx) {
-  return {rlp::encode_uint(tx.nonce),
-          rlp::encode_big_uint(tx.gas_price),
-          rlp::encode_uint(tx.gas_limit),
-          tx.to ? rlp::encode_bytes(*tx.to) : rlp::encode_bytes({}),
-          rlp::encode_big_uint(tx.value),
-          rlp::encode_bytes(tx.data)};
+  return {rlp::encode_uint(tx.nonce),     rlp::encode_big_uint(tx.gas_price),
+          rlp::encode_uint(tx.gas_limit), tx.to ? rlp::encode_bytes(*tx.to) : rlp::encode_bytes({}),
+          rlp::encode_big_uint(tx.value), rlp::encode_bytes(tx.data)};
 }
 
 Error invalid(const std::string& what) {
@@ -24,7 +21,8 @@ Error invalid(const std::string& what) {
 Result<std::uint64_t> to_uint64(const rlp::Item& item, const char* field) {
   if (item.is_list) return invalid(std::string(field) + " is a list");
   if (item.bytes.size() > 8) return invalid(std::string(field) + " overflows 64 bits");
-  if (!item.bytes.empty() && item.bytes[0] == 0) return invalid(std::string(field) + " has a leading zero");
+  if (!item.bytes.empty() && item.bytes[0] == 0)
+    return invalid(std::string(field) + " has a leading zero");
   std::uint64_t v = 0;
   for (auto b : item.bytes) v = (v << 8) | b;
   return v;
@@ -33,7 +31,8 @@ Result<std::uint64_t> to_uint64(const rlp::Item& item, const char* field) {
 Result<Bytes> to_big(const rlp::Item& item, const char* field, std::size_t max_bytes) {
   if (item.is_list) return invalid(std::string(field) + " is a list");
   if (item.bytes.size() > max_bytes) return invalid(std::string(field) + " is too large");
-  if (!item.bytes.empty() && item.bytes[0] == 0) return invalid(std::string(field) + " has a leading zero");
+  if (!item.bytes.empty() && item.bytes[0] == 0)
+    return invalid(std::string(field) + " has a leading zero");
   return item.bytes;
 }
 
@@ -47,7 +46,8 @@ Hash32 to_word(const Bytes& be) {
 
 Bytes big_endian(std::uint64_t value) {
   Bytes out;
-  for (std::uint64_t v = value; v > 0; v >>= 8) out.insert(out.begin(), static_cast<std::uint8_t>(v));
+  for (std::uint64_t v = value; v > 0; v >>= 8)
+    out.insert(out.begin(), static_cast<std::uint8_t>(v));
   return out;
 }
 
@@ -65,7 +65,8 @@ Result<SignedTransaction> sign(const LegacyTransaction& tx, std::uint64_t chain_
   auto signature = signer.sign(digest);
   if (!signature) return signature.error();
   auto items = body(tx);
-  items.push_back(rlp::encode_uint(static_cast<std::uint64_t>(signature->recovery_id) + 35 + 2 * chain_id));
+  items.push_back(
+      rlp::encode_uint(static_cast<std::uint64_t>(signature->recovery_id) + 35 + 2 * chain_id));
   items.push_back(rlp::encode_big_uint(signature->r));
   items.push_back(rlp::encode_big_uint(signature->s));
   SignedTransaction out;
@@ -126,9 +127,10 @@ Result<DecodedTransaction> decode_legacy(ByteView raw) {
     return invalid("v is neither 27/28 nor EIP-155");
   }
   // EIP-2: signatures with s in the upper half of the curve order are invalid.
-  static constexpr Hash32 kHalfOrder = {
-      0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-      0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
+  static constexpr Hash32 kHalfOrder = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d,
+                                        0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
   if (sig.s > kHalfOrder) return invalid("s is not in the lower half of the curve order (EIP-2)");
   auto sender = recover_address(keccak256(payload), sig);
   if (!sender) return invalid("signature does not recover a sender");

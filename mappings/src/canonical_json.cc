@@ -127,14 +127,16 @@ Status write_value(std::string& out, const Value& v, std::string& pointer) {
       std::vector<Member> members;
       members.reserve(v.MemberCount());
       for (const auto& m : v.GetObject()) {
-        members.push_back({utf16({m.name.GetString(), m.name.GetStringLength()}), &m.name, &m.value});
+        members.push_back(
+            {utf16({m.name.GetString(), m.name.GetStringLength()}), &m.name, &m.value});
       }
       std::sort(members.begin(), members.end(),
                 [](const Member& a, const Member& b) { return a.order < b.order; });
       out.push_back('{');
       const std::size_t base = pointer.size();
       for (std::size_t i = 0; i < members.size(); ++i) {
-        const std::string_view name(members[i].name->GetString(), members[i].name->GetStringLength());
+        const std::string_view name(members[i].name->GetString(),
+                                    members[i].name->GetStringLength());
         if (i > 0 && members[i].order == members[i - 1].order) {
           return Error{ErrorCode::kInvalidInput, "duplicate member name",
                        pointer + "/" + std::string(name)};

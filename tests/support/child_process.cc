@@ -1,17 +1,16 @@
 #include "support/child_process.h"
 
 #include <arpa/inet.h>
+#include <cstdio>
+#include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <thread>
+#include <unistd.h>
 
 namespace fl::testing {
 

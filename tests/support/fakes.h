@@ -82,7 +82,8 @@ class FakeBlobStore final : public ports::BlobStore {
   void fail_next(int n) { failures_left_ = n; }
   int writes() const { return writes_; }
 
-  Status put_if_absent(const std::string& region, std::span<const ports::BlobWrite> blobs) override {
+  Status put_if_absent(const std::string& region,
+                       std::span<const ports::BlobWrite> blobs) override {
     if (failures_left_ > 0) {
       --failures_left_;
       return Error{ErrorCode::kUnavailable, "injected failure", region};

@@ -46,11 +46,12 @@ void RedisServer::restart() {
 }
 
 AnvilNode::AnvilNode() : port_(free_port()) {
-  process_.emplace(std::vector<std::string>{anvil_binary(), "--host", "127.0.0.1", "--port",
-                                            std::to_string(port_), "--prune-history", "--hardfork",
-                                            "shanghai"},
-                   dir_.path() + "/anvil.log");
-  if (!wait_for_port(port_, std::chrono::seconds(20))) fail("anvil did not start: " + anvil_binary());
+  process_.emplace(
+      std::vector<std::string>{anvil_binary(), "--host", "127.0.0.1", "--port",
+                               std::to_string(port_), "--prune-history", "--hardfork", "shanghai"},
+      dir_.path() + "/anvil.log");
+  if (!wait_for_port(port_, std::chrono::seconds(20)))
+    fail("anvil did not start: " + anvil_binary());
 }
 
 KafkaCluster::KafkaCluster(std::initializer_list<std::string> topics, int partitions) {
@@ -58,7 +59,8 @@ KafkaCluster::KafkaCluster(std::initializer_list<std::string> topics, int partit
   if (!cluster) fail(cluster.error().message);
   cluster_ = std::move(*cluster);
   for (const auto& t : topics) {
-    if (auto created = cluster_->create_topic(t, partitions); !created) fail(created.error().message);
+    if (auto created = cluster_->create_topic(t, partitions); !created)
+      fail(created.error().message);
   }
 }
 

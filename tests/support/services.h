@@ -4,9 +4,9 @@
 // process, reached over TCP through its bootstrap address like any broker).
 #pragma once
 
-#include "support/child_process.h"
-
 #include "fl/adapters/kafka/mock_cluster.h"
+
+#include "support/child_process.h"
 
 #include <memory>
 #include <optional>

@@ -80,9 +80,9 @@ Result<std::unique_ptr<ports::PointerLedger>> make_pointer_ledger(EvmConfig conf
   }
   auto signer = ledger::Signer::create(std::move(config.private_key));
   if (!signer) return signer.error();
-  return std::unique_ptr<ports::PointerLedger>(std::make_unique<EvmPointerLedger>(
-      std::move(*rpc), std::move(*signer), *chain_id, *contract, config.confirmations,
-      config.receipt_timeout));
+  return std::unique_ptr<ports::PointerLedger>(
+      std::make_unique<EvmPointerLedger>(std::move(*rpc), std::move(*signer), *chain_id, *contract,
+                                         config.confirmations, config.receipt_timeout));
 }
 
 Result<std::string> deploy_pointer_registry(const std::string& rpc_url, SecretBytes private_key) {
@@ -92,7 +92,8 @@ Result<std::string> deploy_pointer_registry(const std::string& rpc_url, SecretBy
   if (!chain_id) return chain_id.error();
   auto signer = ledger::Signer::create(std::move(private_key));
   if (!signer) return signer.error();
-  auto address = ledger::PointerRegistry::deploy(**rpc, **signer, *chain_id, std::chrono::seconds(60));
+  auto address =
+      ledger::PointerRegistry::deploy(**rpc, **signer, *chain_id, std::chrono::seconds(60));
   if (!address) return address.error();
   return ledger::to_checksum_hex(*address);
 }

@@ -17,7 +17,8 @@ Result<ConfPtr> make_conf(const Properties& properties) {
 Result<KafkaPtr> make_client(rd_kafka_type_t type, ConfPtr conf, const std::string& bootstrap) {
   char errstr[512];
   KafkaPtr rk(rd_kafka_new(type, conf.get(), errstr, sizeof errstr));
-  if (!rk) return Error{ErrorCode::kInvalidInput, std::string("kafka client: ") + errstr, bootstrap};
+  if (!rk)
+    return Error{ErrorCode::kInvalidInput, std::string("kafka client: ") + errstr, bootstrap};
   (void)conf.release();  // rd_kafka_new took ownership
   return rk;
 }
@@ -41,11 +42,12 @@ ports::SourceEvent to_source_event(const rd_kafka_message_t& message) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
-      e.headers.emplace_back(name, value == nullptr ? std::string()
-                                                    : std::string(static_cast<const char*>(value), size));
+      e.headers.emplace_back(name, value == nullptr
+                                       ? std::string()
+                                       : std::string(static_cast<const char*>(value), size));
     }
   }
   return e;

@@ -13,7 +13,8 @@ constexpr int kMetadataTimeoutMs = 5000;
 
 class Consumer final : public KafkaEventSource {
  public:
-  Consumer(KafkaPtr rk, std::string bootstrap) : rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
+  Consumer(KafkaPtr rk, std::string bootstrap)
+      : rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
   ~Consumer() override {
@@ -34,7 +35,8 @@ class Consumer final : public KafkaEventSource {
       if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         char reason[512];
         if (rd_kafka_fatal_error(rk_.get(), reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          return Error{ErrorCode::kUnavailable, std::string("kafka consumer: ") + reason, bootstrap_};
+          return Error{ErrorCode::kUnavailable, std::string("kafka consumer: ") + reason,
+                       bootstrap_};
         }
         // Transient (a broker went away, a rebalance): librdkafka recovers by itself.
         log::warn("kafka.consumer.error", {{"error", rd_kafka_err2str(message->err)}});
@@ -147,7 +149,8 @@ Result<std::unique_ptr<KafkaEventSource>> make_event_source(const KafkaConfig& c
   }
   rd_kafka_metadata_destroy(metadata);
 
-  PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(config.input_topics.size())));
+  PartitionListPtr topics(
+      rd_kafka_topic_partition_list_new(static_cast<int>(config.input_topics.size())));
   for (const auto& topic : config.input_topics) {
     rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
   }

@@ -80,14 +80,16 @@ std::string receipt_json(const ports::Receipt& r) {
 }
 
 Result<std::unique_ptr<ports::DeadLetters>> make_dead_letters(const KafkaConfig& config) {
-  auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-dlq", config.extra);
+  auto producer =
+      Producer::create(config.bootstrap_servers, config.client_id + "-dlq", config.extra);
   if (!producer) return producer.error();
   return std::unique_ptr<ports::DeadLetters>(
       std::make_unique<KafkaDeadLetters>(std::move(*producer), config.dead_letter_topic));
 }
 
 Result<std::unique_ptr<ports::Receipts>> make_receipts(const KafkaConfig& config) {
-  auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-receipts", config.extra);
+  auto producer =
+      Producer::create(config.bootstrap_servers, config.client_id + "-receipts", config.extra);
   if (!producer) return producer.error();
   return std::unique_ptr<ports::Receipts>(
       std::make_unique<KafkaReceipts>(std::move(*producer), config.results_topic));

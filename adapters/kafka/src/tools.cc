@@ -46,12 +46,13 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
 
   // Read each partition from its beginning up to the end it has now.
   std::map<int32_t, int64_t> end;
-  PartitionListPtr assignment(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  PartitionListPtr assignment(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (int32_t p : partitions) {
     int64_t low = 0;
     int64_t high = 0;
-    if (auto err = rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &low, &high,
-                                                    timeout_ms);
+    if (auto err =
+            rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &low, &high, timeout_ms);
         err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return kafka_error(err, bootstrap_servers);
     }

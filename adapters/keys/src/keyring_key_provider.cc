@@ -74,7 +74,8 @@ Result<std::unique_ptr<ports::KeyProvider>> make_keyring_key_provider(const std:
   rapidjson::Document doc;
   doc.Parse(text.str().c_str());
   if (doc.HasParseError() || !doc.IsObject()) {
-    return bad(path, "/", "expected a JSON object (offset " + std::to_string(doc.GetErrorOffset()) + ")");
+    return bad(path, "/",
+               "expected a JSON object (offset " + std::to_string(doc.GetErrorOffset()) + ")");
   }
   if (!doc.HasMember("pepper") || !doc["pepper"].IsObject() || !doc["pepper"].HasMember("id") ||
       !doc["pepper"]["id"].IsString()) {
@@ -90,7 +91,8 @@ Result<std::unique_ptr<ports::KeyProvider>> make_keyring_key_provider(const std:
   for (rapidjson::SizeType i = 0; i < doc["keys"].Size(); ++i) {
     const auto& k = doc["keys"][i];
     const std::string pointer = "/keys/" + std::to_string(i);
-    if (!k.IsObject() || !k.HasMember("id") || !k["id"].IsString() || k["id"].GetStringLength() == 0) {
+    if (!k.IsObject() || !k.HasMember("id") || !k["id"].IsString() ||
+        k["id"].GetStringLength() == 0) {
       return bad(path, pointer + "/id", "expected a non-empty key id");
     }
     const std::string id = k["id"].GetString();

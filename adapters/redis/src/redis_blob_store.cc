@@ -22,7 +22,8 @@ Error unavailable(const std::string& where, const std::string& what) {
 class Connection {
  public:
   Connection(std::string region, RedisEndpoint endpoint)
-      : region_(std::move(region)), endpoint_(std::move(endpoint)),
+      : region_(std::move(region)),
+        endpoint_(std::move(endpoint)),
         name_(endpoint_name(region_, endpoint_)) {}
 
   Status connect() {
@@ -51,7 +52,8 @@ class Connection {
   }
 
   // Sends all commands in one pipeline and reads every reply.
-  Result<std::vector<ReplyPtr>> pipeline(const std::vector<std::vector<std::string_view>>& commands) {
+  Result<std::vector<ReplyPtr>> pipeline(
+      const std::vector<std::vector<std::string_view>>& commands) {
     Status first = run_pipeline(commands);
     if (first) return std::move(replies_);
     // One reconnect: a Redis restart or an idle connection closed by a proxy is routine.
@@ -117,7 +119,8 @@ class RedisBlobStore final : public ports::BlobStore {
   explicit RedisBlobStore(std::map<std::string, std::unique_ptr<Connection>> regions)
       : regions_(std::move(regions)) {}
 
-  Status put_if_absent(const std::string& region, std::span<const ports::BlobWrite> blobs) override {
+  Status put_if_absent(const std::string& region,
+                       std::span<const ports::BlobWrite> blobs) override {
     auto conn = connection(region);
     if (!conn) return conn.error();
     std::vector<std::string> keys;

@@ -15,7 +15,8 @@ namespace fl::cli {
 class Args {
  public:
   // `options` take a value, `flags` do not.
-  static Result<Args> parse(const std::vector<std::string>& argv, const std::set<std::string>& options,
+  static Result<Args> parse(const std::vector<std::string>& argv,
+                            const std::set<std::string>& options,
                             const std::set<std::string>& flags);
 
   std::string get(const std::string& name, const std::string& fallback = "") const;

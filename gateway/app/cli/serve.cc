@@ -1,12 +1,12 @@
 // `fhir-ledger serve`: loads the configuration, builds every adapter from it, and runs the
 // pipeline until stopped (or, in batch mode, until caught up).
-#include "cli/args.h"
-#include "cli/commands.h"
-#include "cli/wiring.h"
-
 #include "fl/base/log.h"
 #include "fl/gateway/config.h"
 #include "fl/gateway/pipeline.h"
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/wiring.h"
 
 #include <cstdio>
 
@@ -77,13 +77,14 @@ int serve(const std::vector<std::string>& argv) {
                               .keys = *adapters->keys,
                               .clock = clock},
                              normalizer, policy, options);
-  log::info("gateway.started", {{"topics", config->kafka.input_topics.front()},
-                                {"group", config->kafka.group_id}});
+  log::info("gateway.started",
+            {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});
   Status status = pipeline.run(stop_flag());
   Status closed = close_adapters(*adapters);
   print_summary(pipeline.stats());
   if (!status) {
-    log::error("gateway.failed", {{"error", status.error().message}, {"where", status.error().where}});
+    log::error("gateway.failed",
+               {{"error", status.error().message}, {"where", status.error().where}});
     return 1;
   }
   if (!closed) {

@@ -1,12 +1,13 @@
 // The development and batch tools: dev-broker, ledger deploy, publish, report.
-#include "cli/args.h"
-#include "cli/commands.h"
-#include "cli/wiring.h"
+#include "fl/adapters/kafka/tools.h"
 
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 #include "fl/adapters/kafka/mock_cluster.h"
-#include "fl/adapters/kafka/tools.h"
 #include "fl/gateway/config.h"
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/wiring.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
@@ -82,13 +83,13 @@ int ledger_deploy(const std::vector<std::string>& argv) {
   }
   auto key_hex = env.find("FL_LEDGER_PRIVATE_KEY");
   if (key_hex == env.end()) {
-    return usage_error("ledger deploy",
-                       {ErrorCode::kInvalidInput, "set FL_LEDGER_PRIVATE_KEY to the deployer's key", ""});
+    return usage_error("ledger deploy", {ErrorCode::kInvalidInput,
+                                         "set FL_LEDGER_PRIVATE_KEY to the deployer's key", ""});
   }
   auto key = parse_hex(key_hex->second);
   if (!key || key->size() != 32) {
-    return usage_error("ledger deploy",
-                       {ErrorCode::kInvalidInput, "FL_LEDGER_PRIVATE_KEY: expected 32-byte hex", ""});
+    return usage_error("ledger deploy", {ErrorCode::kInvalidInput,
+                                         "FL_LEDGER_PRIVATE_KEY: expected 32-byte hex", ""});
   }
   auto address = evm::deploy_pointer_registry(rpc_url, SecretBytes(std::move(*key)));
   if (!address) return failure("ledger deploy", address.error());
@@ -105,8 +106,9 @@ int publish(const std::vector<std::string>& argv) {
   rapidjson::Document manifest;
   manifest.Parse(manifest_text->c_str());
   if (manifest.HasParseError() || !manifest.IsArray()) {
-    return usage_error("publish", {ErrorCode::kInvalidInput,
-                                   manifest_path.string() + ": expected a JSON array of events", ""});
+    return usage_error("publish",
+                       {ErrorCode::kInvalidInput,
+                        manifest_path.string() + ": expected a JSON array of events", ""});
   }
   std::vector<kafka::OutgoingMessage> messages;
   for (const auto& entry : manifest.GetArray()) {
@@ -185,11 +187,13 @@ int report(const std::vector<std::string>& argv) {
     rapidjson::Document r;
     r.Parse(message.value.c_str());
     if (r.HasParseError() || !r.IsObject()) continue;
-    if (!seen_resources.emplace(member_string(r, "resourceKey"), member_uint(r, "version")).second) {
+    if (!seen_resources.emplace(member_string(r, "resourceKey"), member_uint(r, "version"))
+             .second) {
       continue;
     }
     w.StartObject();
-    for (const char* name : {"reference", "resourceKey"}) write_string(w, name, member_string(r, name));
+    for (const char* name : {"reference", "resourceKey"})
+      write_string(w, name, member_string(r, name));
     w.Key("version");
     w.Uint64(member_uint(r, "version"));
     for (const char* name : {"contentHash", "redisKey", "region", "txHash"}) {

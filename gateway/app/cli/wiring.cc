@@ -63,8 +63,8 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   auto ledger = evm::make_pointer_ledger(evm::EvmConfig{
       .rpc_url = config.ledger.rpc_url,
       .contract_address = config.ledger.contract,
-      .private_key = SecretBytes(Bytes(config.ledger.private_key.view().begin(),
-                                       config.ledger.private_key.view().end())),
+      .private_key = SecretBytes(
+          Bytes(config.ledger.private_key.view().begin(), config.ledger.private_key.view().end())),
       .confirmations = config.ledger.confirmations,
       .receipt_timeout = std::chrono::milliseconds(config.ledger.receipt_timeout_ms)});
   if (!ledger) return at(ledger.error(), config, "/ledger");

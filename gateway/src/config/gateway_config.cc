@@ -1,3 +1,5 @@
+#include "fl/base/assert.h"
+#include "fl/base/bytes.h"
 #include "fl/gateway/config.h"
 
 #include "config/gateway_schema.h"
@@ -8,9 +10,6 @@
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include "fl/base/assert.h"
-#include "fl/base/bytes.h"
 
 #include <algorithm>
 #include <cctype>
@@ -30,8 +29,8 @@ using rapidjson::Pointer;
 using rapidjson::Value;
 
 Error config_error(const std::string& file, const std::string& pointer, const std::string& what) {
-  return Error{ErrorCode::kInvalidInput, file + ": " + (pointer.empty() ? "/" : pointer) + ": " + what,
-               file + "#" + pointer};
+  return Error{ErrorCode::kInvalidInput,
+               file + ": " + (pointer.empty() ? "/" : pointer) + ": " + what, file + "#" + pointer};
 }
 
 std::string to_json(const Value& value) {
@@ -57,8 +56,7 @@ std::string upper_env_name(std::string_view region) {
 
 // "8080" becomes the integer 8080, anything else stays a string, so that a bad value in the
 // environment is reported by the schema like a bad value in the file.
-void set_scalar(Document& doc, const std::string& pointer, const std::string& text,
-                bool numeric) {
+void set_scalar(Document& doc, const std::string& pointer, const std::string& text, bool numeric) {
   auto& alloc = doc.GetAllocator();
   const bool digits = !text.empty() && text.size() < 10 &&
                       std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); });
@@ -170,7 +168,8 @@ Error schema_error(const std::string& file, const Document& doc, const Document&
   if (keyword == "additionalProperties" && actual != nullptr && actual->IsObject()) {
     for (const auto& m : actual->GetObject()) {
       const std::string name = m.name.GetString();
-      const bool known = schema->HasMember("properties") && (*schema)["properties"].HasMember(name.c_str());
+      const bool known =
+          schema->HasMember("properties") && (*schema)["properties"].HasMember(name.c_str());
       if (!known) {
         std::string expected = "unknown property";
         if (schema->HasMember("properties")) {
@@ -261,8 +260,9 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
     return config_error(file, "",
-                        std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) +
-                            ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+                        std::string("invalid JSON at offset ") +
+                            std::to_string(doc.GetErrorOffset()) + ": " +
+                            rapidjson::GetParseError_En(doc.GetParseError()));
   }
   if (doc.IsObject()) apply_overrides(doc, env);
 
@@ -284,7 +284,8 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.kafka.bootstrap_servers = get_string(kafka, "bootstrapServers");
   config.kafka.group_id = get_string(kafka, "groupId");
   config.kafka.client_id = get_string(kafka, "clientId", "fhir-ledger");
-  for (const auto& t : kafka["inputTopics"].GetArray()) config.kafka.input_topics.emplace_back(t.GetString());
+  for (const auto& t : kafka["inputTopics"].GetArray())
+    config.kafka.input_topics.emplace_back(t.GetString());
   config.kafka.dead_letter_topic = get_string(kafka, "deadLetterTopic");
   config.kafka.results_topic = get_string(kafka, "resultsTopic");
   for (const auto& p : member_or_empty(kafka, "properties").GetObject()) {
@@ -337,9 +338,9 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
 
   // Semantic checks the schema cannot express.
   if (!config.redis_regions.contains(p.default_region)) {
-    return config_error(file, "/pipeline/defaultRegion",
-                        "expected the name of a region under /redis/regions, got \"" +
-                            p.default_region + "\"");
+    return config_error(
+        file, "/pipeline/defaultRegion",
+        "expected the name of a region under /redis/regions, got \"" + p.default_region + "\"");
   }
   return config;
 }

@@ -43,8 +43,8 @@ Result<CipherCtxPtr> init(ByteView key, ByteView nonce, bool encrypt) {
 
 bool add_aad(EVP_CIPHER_CTX* ctx, ByteView aad) {
   int unused = 0;
-  return aad.empty() || EVP_CipherUpdate(ctx, nullptr, &unused, aad.data(),
-                                         static_cast<int>(aad.size())) == 1;
+  return aad.empty() ||
+         EVP_CipherUpdate(ctx, nullptr, &unused, aad.data(), static_cast<int>(aad.size())) == 1;
 }
 
 }  // namespace

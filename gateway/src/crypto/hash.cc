@@ -26,8 +26,8 @@ Bytes sha256(ByteView data) {
 Bytes hmac_sha256(ByteView key, ByteView data) {
   Bytes out(EVP_MAX_MD_SIZE);
   unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-       out.data(), &length);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(),
+       &length);
   out.resize(length);
   return out;
 }

@@ -96,15 +96,17 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
         break;
       }
       // 4. Decide.
-      auto decision = policy_.decide_ingest({.resource_type = resource.type,
-                                             .source_system = validated->source_system,
-                                             .jurisdiction_header = event.header("fhir-jurisdiction")});
+      auto decision =
+          policy_.decide_ingest({.resource_type = resource.type,
+                                 .source_system = validated->source_system,
+                                 .jurisdiction_header = event.header("fhir-jurisdiction")});
       if (!decision) {
         rejected = decision.error();
         break;
       }
       if (!decision->permit) {
-        rejected = Error{ErrorCode::kPolicyDenied, "storage denied by policy", decision->rule_ids.empty() ? "" : decision->rule_ids.front()};
+        rejected = Error{ErrorCode::kPolicyDenied, "storage denied by policy",
+                         decision->rule_ids.empty() ? "" : decision->rule_ids.front()};
         break;
       }
       // 5. Encrypt.
@@ -116,9 +118,9 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
         break;
       }
       event_items.push_back(Item{.event = i,
-                                  .reference = resource.reference(),
-                                  .policy_hash = decision->policy_hash,
-                                  .sealed = std::move(*sealed)});
+                                 .reference = resource.reference(),
+                                 .policy_hash = decision->policy_hash,
+                                 .sealed = std::move(*sealed)});
     }
     // An event is all or nothing: a Bundle with one bad entry is dead-lettered whole.
     if (rejected) {
@@ -131,10 +133,12 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
   // 6. Store off-chain, per region, content-addressed.
   std::map<std::string, std::vector<ports::BlobWrite>> writes;
   for (const Item& item : items) {
-    writes[item.sealed.region].push_back({.key = to_hex(item.sealed.content_hash), .blob = item.sealed.blob});
+    writes[item.sealed.region].push_back(
+        {.key = to_hex(item.sealed.content_hash), .blob = item.sealed.blob});
   }
   for (const auto& [region, blobs] : writes) {
-    auto stored = retry(stop, "store", [&, &r = region, &b = blobs] { return ports_.blobs.put_if_absent(r, b); });
+    auto stored = retry(stop, "store",
+                        [&, &r = region, &b = blobs] { return ports_.blobs.put_if_absent(r, b); });
     if (!stored) return stored.error();
   }
 
@@ -142,7 +146,9 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
   std::vector<ports::Pointer> pointers;
   std::set<std::tuple<ports::Hash32, std::uint64_t, ports::Hash32>> seen;
   for (const Item& item : items) {
-    if (!seen.emplace(item.sealed.resource_key, item.sealed.version, item.sealed.content_hash).second) continue;
+    if (!seen.emplace(item.sealed.resource_key, item.sealed.version, item.sealed.content_hash)
+             .second)
+      continue;
     pointers.push_back({.resource_key = item.sealed.resource_key,
                         .version = item.sealed.version,
                         .content_hash = item.sealed.content_hash,

@@ -17,7 +17,8 @@ PermitAllPolicy::PermitAllPolicy(std::string region) : region_(std::move(region)
 }
 
 Result<Decision> PermitAllPolicy::decide_ingest(const IngestRequest&) {
-  return Decision{.permit = true, .region = region_, .rule_ids = {"permit-all"}, .policy_hash = hash_};
+  return Decision{
+      .permit = true, .region = region_, .rule_ids = {"permit-all"}, .policy_hash = hash_};
 }
 
 }  // namespace fl::gateway

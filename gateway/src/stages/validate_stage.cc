@@ -11,9 +11,15 @@ namespace {
 
 using rapidjson::Value;
 
-constexpr std::string_view kBundleTypes[] = {"transaction", "batch", "collection", "message",
-                                             "history", "searchset", "subscription-notification",
-                                             "document", "transaction-response",
+constexpr std::string_view kBundleTypes[] = {"transaction",
+                                             "batch",
+                                             "collection",
+                                             "message",
+                                             "history",
+                                             "searchset",
+                                             "subscription-notification",
+                                             "document",
+                                             "transaction-response",
                                              "batch-response"};
 
 Error invalid(std::string message, std::string where) {
@@ -109,8 +115,8 @@ bool is_valid_fhir_id(std::string_view id) {
 
 Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const {
   if (event.value.size() > limits_.max_event_bytes) {
-    return invalid("event of " + std::to_string(event.value.size()) + " bytes exceeds the limit of " +
-                       std::to_string(limits_.max_event_bytes),
+    return invalid("event of " + std::to_string(event.value.size()) +
+                       " bytes exceeds the limit of " + std::to_string(limits_.max_event_bytes),
                    "");
   }
   ValidatedEvent out;
@@ -122,8 +128,9 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
       event.value.data(), event.value.size());
   if (doc.HasParseError()) {
-    return invalid(std::string("invalid JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                       " (offset " + std::to_string(doc.GetErrorOffset()) + ")",
+    return invalid(std::string("invalid JSON: ") +
+                       rapidjson::GetParseError_En(doc.GetParseError()) + " (offset " +
+                       std::to_string(doc.GetErrorOffset()) + ")",
                    "");
   }
   if (nesting_depth(doc) > limits_.max_json_depth) {
@@ -147,9 +154,9 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
   if (entries == doc.MemberEnd()) return out;  // an empty Bundle holds nothing to anchor
   if (!entries->value.IsArray()) return invalid("Bundle.entry must be an array", "/entry");
   if (entries->value.Size() > limits_.max_bundle_entries) {
-    return invalid("Bundle has more than " + std::to_string(limits_.max_bundle_entries) +
-                       " entries",
-                   "/entry");
+    return invalid(
+        "Bundle has more than " + std::to_string(limits_.max_bundle_entries) + " entries",
+        "/entry");
   }
   for (rapidjson::SizeType i = 0; i < entries->value.Size(); ++i) {
     Value& entry = entries->value[i];

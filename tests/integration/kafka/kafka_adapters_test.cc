@@ -98,7 +98,8 @@ TEST(KafkaDeadLetters, CarryTheOriginalBytesTheReasonAndTheOrigin) {
   event.value = "{not json";
   event.headers = {{"fhir-source", "adt"}};
 
-  ASSERT_TRUE((*dead)->send({.event = event, .error_code = "invalid-input", .error_detail = "invalid JSON"}));
+  ASSERT_TRUE((*dead)->send(
+      {.event = event, .error_code = "invalid-input", .error_detail = "invalid JSON"}));
   ASSERT_TRUE((*dead)->flush(10s));
 
   auto letters = read_topic(cluster.bootstrap(), "dlq", 10s);

@@ -3,6 +3,7 @@
 
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 #include "fl/ledger/abi.h"
+
 #include "support/services.h"
 
 #include <gtest/gtest.h>
@@ -43,8 +44,9 @@ class PointerRegistryTest : public ::testing::Test {
 
   static int count(const TxReceipt& receipt, std::string_view event) {
     const Hash32 topic = abi::event_topic(event);
-    return static_cast<int>(std::count_if(receipt.logs.begin(), receipt.logs.end(),
-                                          [&](const LogEntry& l) { return l.topics.at(0) == topic; }));
+    return static_cast<int>(
+        std::count_if(receipt.logs.begin(), receipt.logs.end(),
+                      [&](const LogEntry& l) { return l.topics.at(0) == topic; }));
   }
 
   testing::AnvilNode anvil;
@@ -55,7 +57,8 @@ class PointerRegistryTest : public ::testing::Test {
 };
 
 TEST_F(PointerRegistryTest, AnchorsABatchInOneTransactionWithOneEventPerPointer) {
-  const std::vector<PointerRecord> batch = {{h(1), 1, h(11), h(99)}, {h(2), 1, h(12), h(99)}, {h(3), 4, h(13), h(99)}};
+  const std::vector<PointerRecord> batch = {
+      {h(1), 1, h(11), h(99)}, {h(2), 1, h(12), h(99)}, {h(3), 4, h(13), h(99)}};
 
   const TxReceipt receipt = anchor(batch);
 
@@ -116,7 +119,8 @@ TEST_F(PointerRegistryTest, AnAccountThatIsNotAWriterIsRefused) {
 TEST_F(PointerRegistryTest, ManyTransactionsInFlightKeepTheirNonces) {
   std::vector<Hash32> sent;
   for (std::uint8_t i = 0; i < 5; ++i) {
-    auto tx = registry->anchor_batch(std::vector<PointerRecord>{{h(i), 1, h(static_cast<std::uint8_t>(100 + i)), h(99)}});
+    auto tx = registry->anchor_batch(
+        std::vector<PointerRecord>{{h(i), 1, h(static_cast<std::uint8_t>(100 + i)), h(99)}});
     ASSERT_TRUE(tx) << tx.error().message;
     sent.push_back(*tx);
   }
@@ -147,14 +151,16 @@ TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {
 
 TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
   testing::AnvilNode anvil;
-  auto address = evm::deploy_pointer_registry(anvil.rpc_url(),
-                                              SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  auto address = evm::deploy_pointer_registry(
+      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
   ASSERT_TRUE(address) << address.error().message;
-  auto ledger = evm::make_pointer_ledger({.rpc_url = anvil.rpc_url(),
-                                          .contract_address = *address,
-                                          .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
+  auto ledger = evm::make_pointer_ledger(
+      {.rpc_url = anvil.rpc_url(),
+       .contract_address = *address,
+       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
   ASSERT_TRUE(ledger) << ledger.error().message;
-  const std::vector<ports::Pointer> batch = {{.resource_key = h(5), .version = 1, .content_hash = h(6)}};
+  const std::vector<ports::Pointer> batch = {
+      {.resource_key = h(5), .version = 1, .content_hash = h(6)}};
 
   auto ticket = (*ledger)->submit(batch);
   ASSERT_TRUE(ticket) << ticket.error().message;

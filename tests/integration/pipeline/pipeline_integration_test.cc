@@ -1,7 +1,5 @@
 // The whole pipeline with real adapters: the Kafka mock cluster over TCP, redis-server, anvil,
 // the keyring file. What the pipeline reports is checked against what the services hold.
-#include "fl/gateway/pipeline.h"
-
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 #include "fl/adapters/kafka/kafka_event_source.h"
 #include "fl/adapters/kafka/kafka_producers.h"
@@ -9,8 +7,10 @@
 #include "fl/adapters/keys/keyring_key_provider.h"
 #include "fl/adapters/redis/redis_blob_store.h"
 #include "fl/gateway/crypto/hash.h"
+#include "fl/gateway/pipeline.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/pointer_registry.h"
+
 #include "support/corpus.h"
 #include "support/services.h"
 
@@ -25,7 +25,8 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
   testing::KafkaCluster kafka_cluster({"fhir.events", "fhir.dead-letters", "fhir.receipts"}, 2);
   testing::RedisServer redis_server;
   testing::AnvilNode anvil;
-  auto contract = evm::deploy_pointer_registry(anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  auto contract = evm::deploy_pointer_registry(
+      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
   ASSERT_TRUE(contract) << contract.error().message;
 
   const kafka::KafkaConfig kafka_config{.bootstrap_servers = kafka_cluster.bootstrap(),
@@ -33,23 +34,27 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
                                         .input_topics = {"fhir.events"},
                                         .dead_letter_topic = "fhir.dead-letters",
                                         .results_topic = "fhir.receipts"};
-  ASSERT_TRUE(kafka::publish(kafka_cluster.bootstrap(), "fhir.events",
-                             {{.key = "Patient/a", .value = R"({"resourceType":"Patient","id":"a"})"},
-                              {.key = "Patient/a", .value = R"({"resourceType":"Observation","id":"o1",
+  ASSERT_TRUE(kafka::publish(
+      kafka_cluster.bootstrap(), "fhir.events",
+      {{.key = "Patient/a", .value = R"({"resourceType":"Patient","id":"a"})"},
+       {.key = "Patient/a", .value = R"({"resourceType":"Observation","id":"o1",
                                   "subject":{"reference":"Patient/a"},"meta":{"versionId":"3"}})"},
-                              {.key = "bad", .value = "{\"resourceType\":"},
-                              {.key = "Patient/b", .value = R"({"resourceType":"Bundle","id":"b","type":"collection",
+       {.key = "bad", .value = "{\"resourceType\":"},
+       {.key = "Patient/b", .value = R"({"resourceType":"Bundle","id":"b","type":"collection",
                                   "entry":[{"resource":{"resourceType":"Patient","id":"b"}},
                                            {"resource":{"resourceType":"Condition","id":"c1"}}]})"}}));
 
   auto source = kafka::make_event_source(kafka_config);
   auto dead = kafka::make_dead_letters(kafka_config);
   auto receipts = kafka::make_receipts(kafka_config);
-  auto blobs = redis::make_blob_store({.regions = {{"default", {.host = "127.0.0.1", .port = redis_server.port()}}}});
-  auto keys = fl::keys::make_keyring_key_provider((testing::source_root() / "config/keys/dev-keyring.json").string());
-  auto ledger = evm::make_pointer_ledger({.rpc_url = anvil.rpc_url(),
-                                          .contract_address = *contract,
-                                          .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
+  auto blobs = redis::make_blob_store(
+      {.regions = {{"default", {.host = "127.0.0.1", .port = redis_server.port()}}}});
+  auto keys = fl::keys::make_keyring_key_provider(
+      (testing::source_root() / "config/keys/dev-keyring.json").string());
+  auto ledger = evm::make_pointer_ledger(
+      {.rpc_url = anvil.rpc_url(),
+       .contract_address = *contract,
+       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
   ASSERT_TRUE(source && dead && receipts && blobs && keys && ledger);
   ports::SteadyClock clock;
   PassThroughNormalizer normalizer;
@@ -85,8 +90,10 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
   // pointer for the resource key is that content hash.
   auto transport = ledger::make_http_transport(anvil.rpc_url(), 5s);
   ledger::JsonRpcClient rpc(std::move(*transport), anvil.rpc_url());
-  auto signer = ledger::Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
-  ledger::PointerRegistry registry(rpc, **signer, rpc.chain_id().value(), ledger::parse_address(*contract).value());
+  auto signer =
+      ledger::Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  ledger::PointerRegistry registry(rpc, **signer, rpc.chain_id().value(),
+                                   ledger::parse_address(*contract).value());
   for (const auto& m : *receipt_messages) {
     rapidjson::Document r;
     r.Parse(m.value.c_str());

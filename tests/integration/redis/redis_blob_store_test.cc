@@ -81,7 +81,8 @@ TEST(RedisBlobStore, ADownServerIsUnavailableAndARestartedOneIsUsedAgain) {
   auto down = (*store)->put_if_absent("eu", blobs({{"k2", Bytes{2}}}));
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().code, ErrorCode::kUnavailable);
-  EXPECT_NE(down.error().message.find("redis region eu"), std::string::npos) << down.error().message;
+  EXPECT_NE(down.error().message.find("redis region eu"), std::string::npos)
+      << down.error().message;
 
   redis.restart();
   EXPECT_TRUE((*store)->put_if_absent("eu", blobs({{"k3", Bytes{3}}})));

@@ -6,7 +6,6 @@
 #include "support/corpus.h"
 
 #include <gtest/gtest.h>
-
 #include <rapidjson/document.h>
 #include <rapidjson/pointer.h>
 #include <rapidjson/stringbuffer.h>
@@ -49,7 +48,8 @@ std::string error_of(const std::string& json, const Environment& env = {}) {
 }
 
 TEST(GatewayConfig, TheShippedExampleIsValid) {
-  auto config = load_gateway_config((fl::testing::source_root() / "config" / "gateway.json").string(), {});
+  auto config =
+      load_gateway_config((fl::testing::source_root() / "config" / "gateway.json").string(), {});
 
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->kafka.input_topics, std::vector<std::string>{"fhir.events"});
@@ -58,13 +58,15 @@ TEST(GatewayConfig, TheShippedExampleIsValid) {
 }
 
 TEST(GatewayConfig, AWrongTypeNamesFilePointerAndExpectation) {
-  EXPECT_EQ(error_of(with("/redis/regions/default/port", R"("abc")")),
-            "config/gateway.json: /redis/regions/default/port: expected integer 1..65535, got \"abc\"");
+  EXPECT_EQ(
+      error_of(with("/redis/regions/default/port", R"("abc")")),
+      "config/gateway.json: /redis/regions/default/port: expected integer 1..65535, got \"abc\"");
 }
 
 TEST(GatewayConfig, AnOutOfRangeNumberIsRefused) {
   EXPECT_EQ(error_of(with("/redis/regions/default/port", "70000")),
-            "config/gateway.json: /redis/regions/default/port: expected integer >= 1 <= 65535, got 70000");
+            "config/gateway.json: /redis/regions/default/port: expected integer >= 1 <= 65535, got "
+            "70000");
 }
 
 TEST(GatewayConfig, AMissingRequiredPropertyIsNamed) {
@@ -88,7 +90,8 @@ TEST(GatewayConfig, AnEnumViolationListsTheChoices) {
 TEST(GatewayConfig, APatternViolationShowsThePattern) {
   const std::string message = error_of(with("/ledger/contract", R"("0x1234")"));
 
-  EXPECT_TRUE(message.starts_with("config/gateway.json: /ledger/contract: expected a string matching"))
+  EXPECT_TRUE(
+      message.starts_with("config/gateway.json: /ledger/contract: expected a string matching"))
       << message;
 }
 
@@ -104,11 +107,12 @@ TEST(GatewayConfig, InvalidJsonGivesTheOffset) {
 }
 
 TEST(GatewayConfig, EnvironmentOverridesEndpointsBeforeValidation) {
-  auto config = parse_gateway_config(example_config(), "config/gateway.json",
-                                     {{"FL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092"},
-                                      {"FL_REDIS_PORT", "16379"},
-                                      {"FL_LEDGER_RPC_URL", "http://127.0.0.1:18545"},
-                                      {"FL_LEDGER_CONTRACT", "0x5FbDB2315678afecb367f032d93F642f64180aa3"}});
+  auto config =
+      parse_gateway_config(example_config(), "config/gateway.json",
+                           {{"FL_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092"},
+                            {"FL_REDIS_PORT", "16379"},
+                            {"FL_LEDGER_RPC_URL", "http://127.0.0.1:18545"},
+                            {"FL_LEDGER_CONTRACT", "0x5FbDB2315678afecb367f032d93F642f64180aa3"}});
 
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->kafka.bootstrap_servers, "127.0.0.1:39092");
@@ -118,8 +122,9 @@ TEST(GatewayConfig, EnvironmentOverridesEndpointsBeforeValidation) {
 }
 
 TEST(GatewayConfig, ABadOverrideIsReportedLikeABadFile) {
-  EXPECT_EQ(error_of(example_config(), {{"FL_REDIS_PORT", "abc"}}),
-            "config/gateway.json: /redis/regions/default/port: expected integer 1..65535, got \"abc\"");
+  EXPECT_EQ(
+      error_of(example_config(), {{"FL_REDIS_PORT", "abc"}}),
+      "config/gateway.json: /redis/regions/default/port: expected integer 1..65535, got \"abc\"");
 }
 
 TEST(GatewayConfig, APrivateKeyComesFromTheEnvironmentAndIsNeverEchoed) {
@@ -128,14 +133,16 @@ TEST(GatewayConfig, APrivateKeyComesFromTheEnvironmentAndIsNeverEchoed) {
   const std::string message = error_of(example_config(), {{"FL_LEDGER_PRIVATE_KEY", secret}});
 
   EXPECT_EQ(message.find(secret), std::string::npos);
-  EXPECT_NE(message.find("FL_LEDGER_PRIVATE_KEY: expected a 32-byte hex private key"), std::string::npos);
+  EXPECT_NE(message.find("FL_LEDGER_PRIVATE_KEY: expected a 32-byte hex private key"),
+            std::string::npos);
 }
 
 TEST(GatewayConfig, TheEffectiveConfigRedactsSecrets) {
-  auto config = parse_gateway_config(
-      example_config(), "config/gateway.json",
-      {{"FL_LEDGER_PRIVATE_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"},
-       {"FL_REDIS_PASSWORD", "hunter2"}});
+  auto config =
+      parse_gateway_config(example_config(), "config/gateway.json",
+                           {{"FL_LEDGER_PRIVATE_KEY",
+                             "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"},
+                            {"FL_REDIS_PASSWORD", "hunter2"}});
   ASSERT_TRUE(config) << config.error().message;
 
   const std::string described = describe_config(*config);

@@ -5,7 +5,6 @@
 #include "support/corpus.h"
 
 #include <gtest/gtest.h>
-
 #include <rapidjson/document.h>
 
 namespace fl::ledger::abi {
@@ -20,7 +19,8 @@ const rapidjson::Value* example(const rapidjson::Document& doc, std::string_view
 
 rapidjson::Document load() {
   rapidjson::Document doc;
-  doc.Parse(testing::read_file(testing::corpus_path("ethereum/abi/solidity-abi-spec-examples.json")).c_str());
+  doc.Parse(testing::read_file(testing::corpus_path("ethereum/abi/solidity-abi-spec-examples.json"))
+                .c_str());
   return doc;
 }
 
@@ -29,7 +29,8 @@ TEST(Abi, EncodesStaticArgumentsLikeTheSpec) {
   const auto* baz = example(doc, "baz(uint32,bool)");
   ASSERT_NE(baz, nullptr);
 
-  const Bytes call = encode_call("baz(uint32,bool)", {Arg::word(uint_word(69)), Arg::word(bool_word(true))});
+  const Bytes call =
+      encode_call("baz(uint32,bool)", {Arg::word(uint_word(69)), Arg::word(bool_word(true))});
 
   EXPECT_EQ(to_0x_hex(call), (*baz)["calldata"].GetString());
 }
@@ -44,7 +45,8 @@ TEST(Abi, SelectorsMatchTheSpec) {
 
 TEST(Abi, EncodesDynamicArraysWithOffsetsInTheHead) {
   // anchorBatch-like layout: two dynamic arrays; heads are offsets 0x40 and 0x40 + 32*(1+2).
-  const Bytes encoded = encode_args({Arg::array({uint_word(1), uint_word(2)}), Arg::array({uint_word(3)})});
+  const Bytes encoded =
+      encode_args({Arg::array({uint_word(1), uint_word(2)}), Arg::array({uint_word(3)})});
 
   ASSERT_EQ(encoded.size(), 32u * (2 + 3 + 2));
   EXPECT_EQ(*uint64_at(encoded, 0), 0x40u);

@@ -5,7 +5,6 @@
 #include "support/corpus.h"
 
 #include <gtest/gtest.h>
-
 #include <rapidjson/document.h>
 
 namespace fl::ledger {
@@ -30,7 +29,9 @@ void check_file(const std::string& relative, const char* input_field) {
   EXPECT_GT(checked, 0);
 }
 
-TEST(Keccak256, MatchesKnownAnswers) { check_file("ethereum/keccak256/keccak256-known.json", "input_hex"); }
+TEST(Keccak256, MatchesKnownAnswers) {
+  check_file("ethereum/keccak256/keccak256-known.json", "input_hex");
+}
 
 TEST(Keccak256, MatchesTransactionHashesFromEthereumTests) {
   check_file("ethereum/keccak256/keccak256-from-TransactionTests.json", "input");
@@ -38,7 +39,8 @@ TEST(Keccak256, MatchesTransactionHashesFromEthereumTests) {
 
 TEST(Keccak256, IsNotSha3) {
   // SHA3-256("") is a7ffc6f8...; Ethereum's Keccak-256("") is c5d24601...
-  EXPECT_EQ(to_hex(keccak256({})), "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  EXPECT_EQ(to_hex(keccak256({})),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
 }
 
 TEST(Keccak256, HandlesInputsAroundTheRateBoundary) {

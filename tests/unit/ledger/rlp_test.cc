@@ -5,7 +5,6 @@
 #include "support/corpus.h"
 
 #include <gtest/gtest.h>
-
 #include <rapidjson/document.h>
 
 namespace fl::ledger::rlp {
@@ -51,7 +50,8 @@ TEST(Rlp, EncodesEveryValidCorpusCase) {
   const auto doc = load("ethereum/RLPTests/rlptest.json");
   int checked = 0;
   for (const auto& c : doc.GetObject()) {
-    EXPECT_EQ(to_0x_hex(encode_json(c.value["in"])), c.value["out"].GetString()) << c.name.GetString();
+    EXPECT_EQ(to_0x_hex(encode_json(c.value["in"])), c.value["out"].GetString())
+        << c.name.GetString();
     ++checked;
   }
   EXPECT_EQ(checked, 28);

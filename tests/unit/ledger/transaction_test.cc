@@ -3,10 +3,10 @@
 #include "fl/ledger/transaction.h"
 
 #include "fl/ledger/rlp.h"
+
 #include "support/corpus.h"
 
 #include <gtest/gtest.h>
-
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -112,8 +112,8 @@ TEST(TransactionTests, LegacyTransactionsDecodeOrAreRefusedAsTheCorpusSays) {
   int refused = 0;
   int chain_context = 0;
   int typed_skipped = 0;
-  for (const auto& entry :
-       std::filesystem::recursive_directory_iterator(testing::corpus_path("ethereum/TransactionTests"))) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(
+           testing::corpus_path("ethereum/TransactionTests"))) {
     if (entry.path().extension() != ".json") continue;
     const auto doc = load(entry.path());
     const auto& t = doc.MemberBegin()->value;
@@ -155,8 +155,9 @@ TEST(TransactionTests, LegacyTransactionsDecodeOrAreRefusedAsTheCorpusSays) {
     EXPECT_EQ(to_0x_hex(keccak256(raw)), result["hash"].GetString()) << name;
     ++accepted;
   }
-  std::printf("TransactionTests: %d accepted, %d refused, %d need chain context, %d typed skipped\n",
-              accepted, refused, chain_context, typed_skipped);
+  std::printf(
+      "TransactionTests: %d accepted, %d refused, %d need chain context, %d typed skipped\n",
+      accepted, refused, chain_context, typed_skipped);
   EXPECT_GE(accepted, 40);
   EXPECT_GE(refused, 100);
 }

@@ -65,7 +65,8 @@ TEST(CanonicalJson, RefusesInvalidJsonWithItsOffset) {
 }
 
 TEST(CanonicalJson, EqualContentInAnyOrderAndSpacingIsEqual) {
-  EXPECT_EQ(*canonicalize(R"({ "b" : [1.0, 2e0], "a" : "x" })"), *canonicalize(R"({"a":"x","b":[1,2]})"));
+  EXPECT_EQ(*canonicalize(R"({ "b" : [1.0, 2e0], "a" : "x" })"),
+            *canonicalize(R"({"a":"x","b":[1,2]})"));
   EXPECT_EQ(*canonicalize(R"({"a":"x","b":[1,2]})"), R"({"a":"x","b":[1,2]})");
 }
 

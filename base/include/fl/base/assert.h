@@ -4,11 +4,10 @@
 #pragma once
 
 namespace fl::detail {
-[[noreturn]] void assert_failed(const char* condition, const char* why, const char* file,
-                                int line);
+[[noreturn]] void assert_failed(const char* condition, const char* why, const char* file, int line);
 }  // namespace fl::detail
 
-#define FL_ASSERT(cond, why)                                          \
-  do {                                                                \
+#define FL_ASSERT(cond, why)                                                  \
+  do {                                                                        \
     if (!(cond)) ::fl::detail::assert_failed(#cond, why, __FILE__, __LINE__); \
   } while (false)

@@ -26,8 +26,8 @@ struct Field {
   Field(std::string_view n, bool v) : name(n), value(v) {}
   Field(std::string_view n, double v) : name(n), value(v) {}
   template <typename I>
-    requires std::is_integral_v<I>
-  Field(std::string_view n, I v) : name(n), value(static_cast<std::int64_t>(v)) {}
+  requires std::is_integral_v<I> Field(std::string_view n, I v)
+      : name(n), value(static_cast<std::int64_t>(v)) {}
 };
 
 void set_min_level(Level level);

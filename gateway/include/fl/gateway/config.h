@@ -39,7 +39,7 @@ struct RedisRegionSettings {
 
 struct LedgerSettings {
   std::string rpc_url;
-  std::string contract;  // 0x-hex address; empty until deployed
+  std::string contract;     // 0x-hex address; empty until deployed
   SecretBytes private_key;  // from FL_LEDGER_PRIVATE_KEY or privateKeyFile only
   std::uint64_t confirmations = 1;
   int receipt_timeout_ms = 30000;

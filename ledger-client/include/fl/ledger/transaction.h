@@ -23,7 +23,7 @@ struct LegacyTransaction {
 };
 
 struct SignedTransaction {
-  Bytes raw;     // what eth_sendRawTransaction takes
+  Bytes raw;      // what eth_sendRawTransaction takes
   Hash32 hash{};  // keccak256(raw)
 };
 

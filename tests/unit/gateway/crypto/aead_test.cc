@@ -4,10 +4,9 @@
 #include "support/corpus.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <cstdio>
-
-#include <rapidjson/document.h>
 
 namespace fl::gateway::crypto {
 namespace {
@@ -16,7 +15,8 @@ Bytes hex(const rapidjson::Value& v) { return parse_hex(v.GetString()).value(); 
 
 TEST(AesGcm, PassesEveryWycheproofVector) {
   rapidjson::Document doc;
-  doc.Parse(testing::read_file(testing::corpus_path("wycheproof/testvectors_v1/aes_gcm_test.json")).c_str());
+  doc.Parse(testing::read_file(testing::corpus_path("wycheproof/testvectors_v1/aes_gcm_test.json"))
+                .c_str());
   ASSERT_FALSE(doc.HasParseError());
   int valid = 0;
   int invalid = 0;

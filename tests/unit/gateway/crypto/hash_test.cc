@@ -38,9 +38,7 @@ TEST(HkdfSha256, MatchesRfc5869TestCase3WithEmptySaltAndInfo) {
             "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
 }
 
-TEST(RandomBytes, AreFreshEachTime) {
-  EXPECT_NE(*random_bytes(32), *random_bytes(32));
-}
+TEST(RandomBytes, AreFreshEachTime) { EXPECT_NE(*random_bytes(32), *random_bytes(32)); }
 
 }  // namespace
 }  // namespace fl::gateway::crypto

@@ -79,7 +79,8 @@ TEST_F(PipelineTest, InvalidEventsGoToDeadLettersWithReasonAndOrigin) {
   ASSERT_EQ(dead.letters.size(), 2u);
   EXPECT_EQ(dead.letters[0].event.origin.offset, 1);
   EXPECT_EQ(dead.letters[0].error_code, "invalid-input");
-  EXPECT_TRUE(dead.letters[0].error_detail.starts_with("invalid JSON")) << dead.letters[0].error_detail;
+  EXPECT_TRUE(dead.letters[0].error_detail.starts_with("invalid JSON"))
+      << dead.letters[0].error_detail;
   EXPECT_EQ(dead.letters[0].event.header("fhir-source"), "x");
   EXPECT_NE(dead.letters[1].error_detail.find("unknown resourceType"), std::string::npos);
   EXPECT_EQ(ledger.events, 1);
@@ -107,9 +108,9 @@ TEST_F(PipelineTest, ReDeliveryAfterACrashAnchorsNothingTwice) {
                   normalizer, policy, {.retry_backoff = std::chrono::milliseconds(1)});
   ASSERT_TRUE(second.run_once(stop));
 
-  EXPECT_EQ(ledger.events, 2);            // no second pointer event
-  EXPECT_EQ(ledger.pointers, pointers);   // same content hashes: sealing is deterministic
-  EXPECT_EQ(blobs.writes(), 2);           // same blobs: content-addressed
+  EXPECT_EQ(ledger.events, 2);           // no second pointer event
+  EXPECT_EQ(ledger.pointers, pointers);  // same content hashes: sealing is deterministic
+  EXPECT_EQ(blobs.writes(), 2);          // same blobs: content-addressed
 }
 
 TEST_F(PipelineTest, AStoreOutageIsRetriedAndNothingIsCommittedBeforeIt) {
@@ -157,7 +158,8 @@ TEST_F(PipelineTest, EqualContentInAnyKeyOrderHashesEqual) {
   Pipeline pipeline = make();
   ASSERT_TRUE(pipeline.run_once(stop));
   testing::FakeEventSource other;
-  other.push(R"({ "gender" : "female", "active" : true, "id" : "p1", "resourceType" : "Patient" })");
+  other.push(
+      R"({ "gender" : "female", "active" : true, "id" : "p1", "resourceType" : "Patient" })");
   testing::FakeReceipts other_receipts;
   Pipeline second({.source = other,
                    .dead_letters = dead,
@@ -175,7 +177,8 @@ TEST_F(PipelineTest, EqualContentInAnyKeyOrderHashesEqual) {
 
 TEST_F(PipelineTest, BatchModeReturnsOnceCaughtUp) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
-  Pipeline pipeline = make({.until_caught_up = true, .idle_before_exit = std::chrono::milliseconds(0)});
+  Pipeline pipeline =
+      make({.until_caught_up = true, .idle_before_exit = std::chrono::milliseconds(0)});
 
   ASSERT_TRUE(pipeline.run(stop));
 

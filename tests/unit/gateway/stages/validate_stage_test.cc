@@ -118,7 +118,7 @@ TEST(ResourceTypes, KnowsR4TypesAndNothingElse) {
   EXPECT_TRUE(is_r4_resource_type("VisionPrescription"));
   EXPECT_TRUE(is_r4_resource_type("Account"));
   EXPECT_FALSE(is_r4_resource_type("patient"));
-  EXPECT_FALSE(is_r4_resource_type("DomainResource"));  // abstract
+  EXPECT_FALSE(is_r4_resource_type("DomainResource"));         // abstract
   EXPECT_FALSE(is_r4_resource_type("ClinicalUseDefinition"));  // R5 only
 }
 

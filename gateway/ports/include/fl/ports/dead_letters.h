@@ -12,8 +12,8 @@
 namespace fl::ports {
 
 struct DeadLetter {
-  SourceEvent event;       // as received, with its origin and headers
-  std::string error_code;  // stable name, e.g. "invalid-json", "unknown-resource-type"
+  SourceEvent event;         // as received, with its origin and headers
+  std::string error_code;    // stable name, e.g. "invalid-json", "unknown-resource-type"
   std::string error_detail;  // for operators; names a JSON pointer, never content
 };
 
