@@ -59,7 +59,7 @@ Hash32 keccak256(ByteView data) {
     offset += kRate;
   }
   std::uint8_t block[kRate] = {};
-  std::memcpy(block, data.data() + offset, data.size() - offset);
+  if (data.size() > offset) std::memcpy(block, data.data() + offset, data.size() - offset);
   block[data.size() - offset] ^= 0x01;  // Keccak padding; SHA3 would use 0x06
   block[kRate - 1] ^= 0x80;
   for (std::size_t i = 0; i < kRate / 8; ++i) state[i] ^= load_le(block + 8 * i);
