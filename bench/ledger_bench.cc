@@ -21,7 +21,8 @@ void BM_SignAnchorBatch(benchmark::State& state) {
   const Bytes data = abi::encode_call("anchorBatch(bytes32[],uint64[],bytes32[],bytes32[])",
                                       {abi::Arg::array(words), abi::Arg::array(words),
                                        abi::Arg::array(words), abi::Arg::array(words)});
-  LegacyTransaction tx{.nonce = 1, .gas_price = {1}, .gas_limit = 5000000, .to = Address{}, .data = data};
+  LegacyTransaction tx{
+      .nonce = 1, .gas_price = {1}, .gas_limit = 5000000, .to = Address{}, .data = data};
   for (auto _ : state) benchmark::DoNotOptimize(sign(tx, 31337, *signer));
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }

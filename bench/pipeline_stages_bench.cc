@@ -6,6 +6,7 @@
 #include "fl/gateway/stages/protect_stage.h"
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/mappings/canonical_json.h"
+
 #include "support/corpus.h"
 #include "support/fakes.h"
 

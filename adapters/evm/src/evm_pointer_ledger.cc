@@ -44,7 +44,8 @@ class EvmPointerLedger final : public ports::PointerLedger {
     std::copy(hash->begin(), hash->end(), tx.begin());
     auto receipt = registry_.wait_for_receipt(tx, confirmations_, receipt_timeout_);
     if (!receipt) return receipt.error();
-    return ports::AnchorConfirmation{.tx_hash = ticket.tx_hash, .block = receipt->block_number};
+    return ports::AnchorConfirmation{
+        .tx_hash = ticket.tx_hash, .block = receipt->block_number, .gas_used = receipt->gas_used};
   }
 
  private:

@@ -9,6 +9,7 @@
 #include "cli/wiring.h"
 
 #include <cstdio>
+#include <sys/resource.h>
 
 namespace fl::cli {
 namespace {
@@ -22,12 +23,21 @@ log::Level parse_level(const std::string& name) {
 
 void print_summary(const gateway::PipelineStats& s) {
   const double rate = s.busy_seconds > 0 ? static_cast<double>(s.resources) / s.busy_seconds : 0;
+  const double gas_per_pointer =
+      s.pointers > 0 ? static_cast<double>(s.gas_used) / static_cast<double>(s.pointers) : 0;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
   std::printf(
       "{\"consumed\":%llu,\"resources\":%llu,\"deadLettered\":%llu,\"batches\":%llu,"
-      "\"transactions\":%llu,\"seconds\":%.3f,\"resourcesPerSecond\":%.1f}\n",
+      "\"transactions\":%llu,\"pointers\":%llu,\"gasUsed\":%llu,\"gasPerPointer\":%.0f,"
+      "\"seconds\":%.3f,\"resourcesPerSecond\":%.1f,\"latencyP50Ms\":%.1f,"
+      "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f}\n",
       static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
       static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
-      static_cast<unsigned long long>(s.transactions), s.busy_seconds, rate);
+      static_cast<unsigned long long>(s.transactions), static_cast<unsigned long long>(s.pointers),
+      static_cast<unsigned long long>(s.gas_used), gas_per_pointer, s.busy_seconds, rate,
+      1000 * s.latency_quantile(0.5), 1000 * s.latency_quantile(0.99),
+      static_cast<double>(usage.ru_maxrss) / 1024.0);
   std::fflush(stdout);
 }
 

@@ -72,7 +72,17 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
   return polled->size();
 }
 
+double PipelineStats::latency_quantile(double q) const {
+  if (latencies.empty()) return 0;
+  std::vector<double> sorted = latencies;
+  const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(rank),
+                   sorted.end());
+  return sorted[rank];
+}
+
 Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop) {
+  const auto polled_at = ports_.clock.now();
   stats_.consumed += events.size();
   std::vector<Item> items;
   std::vector<ports::DeadLetter> dead;
@@ -166,6 +176,8 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
     });
     if (!anchored) return anchored.error();
     ++stats_.transactions;
+    stats_.pointers += pointers.size();
+    stats_.gas_used += confirmation.gas_used;
   }
 
   // 9. Report: receipts and dead letters are acknowledged before anything is committed.
@@ -201,7 +213,12 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
   stats_.resources += items.size();
   stats_.dead_lettered += dead.size();
   ++stats_.batches;
-  stats_.busy_seconds = std::chrono::duration<double>(ports_.clock.now() - first_event_).count();
+  const auto done = ports_.clock.now();
+  stats_.busy_seconds = std::chrono::duration<double>(done - first_event_).count();
+  // Bounded: a long-running gateway keeps the latest million samples (8 MB).
+  if (stats_.latencies.size() + events.size() > 1'000'000) stats_.latencies.clear();
+  stats_.latencies.insert(stats_.latencies.end(), events.size(),
+                          std::chrono::duration<double>(done - polled_at).count());
   log::debug("batch.committed", {{"events", events.size()},
                                  {"resources", items.size()},
                                  {"deadLettered", dead.size()},

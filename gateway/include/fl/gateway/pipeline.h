@@ -56,7 +56,14 @@ struct PipelineStats {
   std::uint64_t dead_lettered = 0;  // messages sent to the dead-letter topic
   std::uint64_t batches = 0;
   std::uint64_t transactions = 0;
-  double busy_seconds = 0;  // from the first event polled to the last commit
+  std::uint64_t pointers = 0;  // pointers sent to the ledger (a batch's distinct versions)
+  std::uint64_t gas_used = 0;  // by all anchoring transactions
+  double busy_seconds = 0;     // from the first event polled to the last commit
+  // Per event: from the poll that returned it to the commit that covered it, in seconds.
+  std::vector<double> latencies;
+
+  // The q-quantile (0..1) of `latencies`, 0 when there are none.
+  double latency_quantile(double q) const;
 };
 
 class Pipeline {

@@ -31,6 +31,7 @@ struct AnchorTicket {
 struct AnchorConfirmation {
   std::string tx_hash;  // 0x-hex
   std::uint64_t block = 0;
+  std::uint64_t gas_used = 0;
 };
 
 class PointerLedger {
