@@ -25,20 +25,33 @@ Word address_word(const Address& address) {
   return w;
 }
 
+Word fixed_bytes_word(ByteView value) {
+  Word w{};
+  std::copy_n(value.begin(), std::min<std::size_t>(value.size(), 32), w.begin());
+  return w;
+}
+
 Bytes encode_args(const std::vector<Arg>& args) {
   Bytes head;
   Bytes tail;
   const std::size_t head_size = 32 * args.size();
   for (const Arg& arg : args) {
-    if (!arg.dynamic) {
+    if (arg.kind == Arg::Kind::kWord) {
       head.insert(head.end(), arg.words.front().begin(), arg.words.front().end());
       continue;
     }
     const Word offset = uint_word(head_size + tail.size());
     head.insert(head.end(), offset.begin(), offset.end());
-    const Word length = uint_word(arg.words.size());
+    if (arg.kind == Arg::Kind::kArray) {
+      const Word length = uint_word(arg.words.size());
+      tail.insert(tail.end(), length.begin(), length.end());
+      for (const Word& w : arg.words) tail.insert(tail.end(), w.begin(), w.end());
+      continue;
+    }
+    const Word length = uint_word(arg.bytes.size());
     tail.insert(tail.end(), length.begin(), length.end());
-    for (const Word& w : arg.words) tail.insert(tail.end(), w.begin(), w.end());
+    tail.insert(tail.end(), arg.bytes.begin(), arg.bytes.end());
+    tail.resize(tail.size() + (32 - arg.bytes.size() % 32) % 32, 0);  // pad to a whole word
   }
   head.insert(head.end(), tail.begin(), tail.end());
   return head;

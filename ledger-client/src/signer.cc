@@ -31,7 +31,7 @@ struct Signer::Impl {
   SecretBytes key;
 };
 
-Signer::Signer(std::unique_ptr<Impl> impl, Address address)
+Signer::Signer(Token, std::unique_ptr<Impl> impl, Address address)
     : impl_(std::move(impl)), address_(address) {}
 Signer::~Signer() = default;
 
@@ -48,7 +48,7 @@ Result<std::unique_ptr<Signer>> Signer::create(SecretBytes private_key) {
   }
   const Address address = address_of(impl->ctx.get(), pubkey);
   impl->key = std::move(private_key);
-  return std::unique_ptr<Signer>(new Signer(std::move(impl), address));  // private constructor
+  return std::make_unique<Signer>(Token{}, std::move(impl), address);
 }
 
 Result<Signature> Signer::sign(const Hash32& digest) const {

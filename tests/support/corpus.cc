@@ -11,6 +11,11 @@ namespace fs = std::filesystem;
 fs::path source_root() { return fs::path(FL_SOURCE_DIR); }
 
 fs::path corpora_root() {
+  // The copies the repository keeps (tests/data/corpora) make a clean clone self-sufficient.
+  if (const fs::path vendored = source_root() / "tests" / "data" / "corpora";
+      fs::is_directory(vendored)) {
+    return vendored;
+  }
   if (const char* env = std::getenv("FL_CORPORA"); env != nullptr && fs::is_directory(env)) {
     return env;
   }

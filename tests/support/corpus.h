@@ -1,6 +1,6 @@
-// Finds third-party test data in shared/corpora (FL_CORPORA, else ../shared/corpora beside the
-// checkout, else a parent of it) and fails the test loudly when it is missing: a known-answer
-// test that silently skips is a test that can no longer fail.
+// Finds third-party test data: the copies in tests/data/corpora (with their licence notes),
+// else FL_CORPORA, else shared/corpora beside the checkout or above it. A missing file fails the
+// test loudly: a known-answer test that silently skips is a test that can no longer fail.
 #pragma once
 
 #include <filesystem>

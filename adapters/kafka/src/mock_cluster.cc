@@ -13,7 +13,7 @@ struct MockCluster::Impl {
   MockClusterPtr cluster;  // declared last: destroyed before its host
 };
 
-MockCluster::MockCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MockCluster::MockCluster(Token, std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MockCluster::~MockCluster() = default;
 
 Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
@@ -27,7 +27,7 @@ Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
   if (!impl->cluster) {
     return Error{ErrorCode::kUnavailable, "could not start librdkafka's mock cluster", "mock"};
   }
-  return std::unique_ptr<MockCluster>(new MockCluster(std::move(impl)));  // private constructor
+  return std::make_unique<MockCluster>(Token{}, std::move(impl));
 }
 
 std::string MockCluster::bootstrap_servers() const {

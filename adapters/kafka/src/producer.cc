@@ -5,7 +5,7 @@ namespace fl::kafka {
 Result<std::unique_ptr<Producer>> Producer::create(const std::string& bootstrap,
                                                    const std::string& client_id,
                                                    const Properties& extra) {
-  std::unique_ptr<Producer> producer(new Producer(bootstrap));  // private constructor
+  auto producer = std::make_unique<Producer>(Token{}, bootstrap);
   Properties properties = {{"bootstrap.servers", bootstrap},
                            {"client.id", client_id},
                            {"enable.idempotence", "true"},

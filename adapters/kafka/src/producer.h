@@ -16,6 +16,8 @@
 namespace fl::kafka {
 
 class Producer {
+  struct Token {};  // only create() can make one
+
  public:
   static Result<std::unique_ptr<Producer>> create(const std::string& bootstrap,
                                                   const std::string& client_id,
@@ -28,8 +30,9 @@ class Producer {
                  const std::vector<std::pair<std::string, std::string>>& headers);
   Status flush(std::chrono::milliseconds timeout);
 
+  Producer(Token, std::string bootstrap) : bootstrap_(std::move(bootstrap)) {}
+
  private:
-  explicit Producer(std::string bootstrap) : bootstrap_(std::move(bootstrap)) {}
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
 
   std::string bootstrap_;

@@ -1,5 +1,5 @@
-// ABI encoding against the Solidity documentation's examples (shared/corpora/ethereum/abi),
-// for the argument kinds our contract uses: static words and dynamic arrays of words.
+// ABI encoding against ethereum/tests ABITests (basic_abi_tests.json), which covers every kind
+// of argument the encoder has: uint, address, bytesN, T[] and bytes.
 #include "fl/ledger/abi.h"
 
 #include "support/corpus.h"
@@ -10,37 +10,43 @@
 namespace fl::ledger::abi {
 namespace {
 
-const rapidjson::Value* example(const rapidjson::Document& doc, std::string_view signature) {
-  for (const auto& e : doc["examples"].GetArray()) {
-    if (signature == e["signature"].GetString()) return &e;
-  }
-  return nullptr;
-}
-
 rapidjson::Document load() {
   rapidjson::Document doc;
-  doc.Parse(testing::read_file(testing::corpus_path("ethereum/abi/solidity-abi-spec-examples.json"))
-                .c_str());
+  doc.Parse(
+      testing::read_file(testing::corpus_path("ethereum/ABITests/basic_abi_tests.json")).c_str());
   return doc;
 }
 
-TEST(Abi, EncodesStaticArgumentsLikeTheSpec) {
-  const auto doc = load();
-  const auto* baz = example(doc, "baz(uint32,bool)");
-  ASSERT_NE(baz, nullptr);
-
-  const Bytes call =
-      encode_call("baz(uint32,bool)", {Arg::word(uint_word(69)), Arg::word(bool_word(true))});
-
-  EXPECT_EQ(to_0x_hex(call), (*baz)["calldata"].GetString());
+Arg to_arg(std::string_view type, const rapidjson::Value& v) {
+  if (type == "uint256" || type == "uint32") return Arg::word(uint_word(v.GetUint64()));
+  if (type == "address") return Arg::word(address_word(parse_address(v.GetString()).value()));
+  if (type == "bytes") return Arg::dynamic_bytes(as_bytes(v.GetString()));
+  if (type.starts_with("bytes")) return Arg::word(fixed_bytes_word(as_bytes(v.GetString())));
+  std::vector<Word> elements;  // uint32[]
+  for (const auto& e : v.GetArray()) elements.push_back(uint_word(e.GetUint64()));
+  return Arg::array(std::move(elements));
 }
 
-TEST(Abi, SelectorsMatchTheSpec) {
+TEST(Abi, EncodesEveryBasicAbiTestCase) {
   const auto doc = load();
-  for (const auto& e : doc["examples"].GetArray()) {
-    const auto sel = selector(e["signature"].GetString());
-    EXPECT_EQ(to_0x_hex(sel), e["selector"].GetString()) << e["signature"].GetString();
+  int checked = 0;
+  for (const auto& c : doc.GetObject()) {
+    std::vector<Arg> args;
+    for (rapidjson::SizeType i = 0; i < c.value["types"].Size(); ++i) {
+      args.push_back(to_arg(c.value["types"][i].GetString(), c.value["args"][i]));
+    }
+    EXPECT_EQ(to_hex(encode_args(args)), c.value["result"].GetString()) << c.name.GetString();
+    ++checked;
   }
+  EXPECT_EQ(checked, 3);
+}
+
+TEST(Abi, ACallIsTheSelectorThenTheArguments) {
+  const Bytes call = encode_call("transfer(address,uint256)",
+                                 {Arg::word(address_word(Address{})), Arg::word(uint_word(1))});
+
+  ASSERT_EQ(call.size(), 4u + 64u);
+  EXPECT_EQ(to_hex(ByteView(call).first(4)), "a9059cbb");  // ERC-20 transfer, well known
 }
 
 TEST(Abi, EncodesDynamicArraysWithOffsetsInTheHead) {

@@ -25,14 +25,21 @@ Word bool_word(bool value);
 Word address_word(const Address& address);
 inline Word bytes32_word(const Hash32& value) { return value; }
 
-// One argument: a static word, or a dynamic array of static words (T[]).
+// One argument: a static word (uint, bool, address, bytesN), a dynamic array of static words
+// (T[]), or dynamic bytes (`bytes`, `string`).
 struct Arg {
-  bool dynamic = false;
-  std::vector<Word> words;
+  enum class Kind { kWord, kArray, kBytes };
+  Kind kind = Kind::kWord;
+  std::vector<Word> words;  // kWord: one; kArray: the elements
+  Bytes bytes;              // kBytes
 
-  static Arg word(const Word& w) { return {false, {w}}; }
-  static Arg array(std::vector<Word> elements) { return {true, std::move(elements)}; }
+  static Arg word(const Word& w) { return {Kind::kWord, {w}, {}}; }
+  static Arg array(std::vector<Word> elements) { return {Kind::kArray, std::move(elements), {}}; }
+  static Arg dynamic_bytes(ByteView b) { return {Kind::kBytes, {}, Bytes(b.begin(), b.end())}; }
 };
+
+// bytesN (N <= 32): left-aligned and zero-padded.
+Word fixed_bytes_word(ByteView value);
 
 Bytes encode_args(const std::vector<Arg>& args);
 Bytes encode_call(std::string_view signature, const std::vector<Arg>& args);

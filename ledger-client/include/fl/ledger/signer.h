@@ -23,6 +23,8 @@ struct Signature {
 };
 
 class Signer {
+  struct Token {};  // only create() can make one
+
  public:
   // kInvalidInput when the key is not a valid secp256k1 secret.
   static Result<std::unique_ptr<Signer>> create(SecretBytes private_key);
@@ -33,9 +35,10 @@ class Signer {
   const Address& address() const { return address_; }
   Result<Signature> sign(const Hash32& digest) const;
 
- private:
   struct Impl;
-  Signer(std::unique_ptr<Impl> impl, Address address);
+  Signer(Token, std::unique_ptr<Impl> impl, Address address);
+
+ private:
   std::unique_ptr<Impl> impl_;
   Address address_{};
 };

@@ -11,6 +11,8 @@
 namespace fl::kafka {
 
 class MockCluster {
+  struct Token {};  // only start() can make one
+
  public:
   static Result<std::unique_ptr<MockCluster>> start(int brokers);
   ~MockCluster();
@@ -20,9 +22,10 @@ class MockCluster {
   std::string bootstrap_servers() const;
   Status create_topic(const std::string& name, int partitions);
 
- private:
   struct Impl;
-  explicit MockCluster(std::unique_ptr<Impl> impl);
+  MockCluster(Token, std::unique_ptr<Impl> impl);
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 
