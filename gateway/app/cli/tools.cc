@@ -13,6 +13,7 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -37,6 +38,16 @@ int failure(const char* command, const Error& error) {
   return 1;
 }
 
+Result<int> parse_count(const std::string& option, const std::string& text, int max) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > max) {
+    return Error{ErrorCode::kInvalidInput,
+                 "--" + option + " expects a whole number from 1 to " + std::to_string(max), text};
+  }
+  return value;
+}
+
 Result<std::string> read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{ErrorCode::kNotFound, "cannot open " + path.string(), path.string()};
@@ -50,12 +61,15 @@ Result<std::string> read_text(const fs::path& path) {
 int dev_broker(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {"partitions", "topic", "bootstrap-file", "brokers"}, {});
   if (!args) return usage_error("dev-broker", args.error());
+  auto brokers = parse_count("brokers", args->get("brokers", "1"), 16);
+  if (!brokers) return usage_error("dev-broker", brokers.error());
+  auto partitions = parse_count("partitions", args->get("partitions", "4"), 1024);
+  if (!partitions) return usage_error("dev-broker", partitions.error());
   install_stop_handlers();
-  auto cluster = kafka::MockCluster::start(std::stoi(args->get("brokers", "1")));
+  auto cluster = kafka::MockCluster::start(*brokers);
   if (!cluster) return failure("dev-broker", cluster.error());
-  const int partitions = std::stoi(args->get("partitions", "4"));
   for (const auto& topic : args->all("topic")) {
-    if (auto created = (*cluster)->create_topic(topic, partitions); !created) {
+    if (auto created = (*cluster)->create_topic(topic, *partitions); !created) {
       return failure("dev-broker", created.error());
     }
   }
