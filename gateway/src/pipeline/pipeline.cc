@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -22,6 +21,11 @@ namespace {
 
 std::string detail_of(const Error& error) {
   return error.where.empty() ? error.message : error.message + " (at " + error.where + ")";
+}
+
+// Data errors send the event to the dead-letter topic; any other error stops the batch.
+bool is_data_error(const Error& error) {
+  return error.code == ErrorCode::kInvalidInput || error.code == ErrorCode::kPolicyDenied;
 }
 
 ports::DeadLetter dead_letter(const ports::SourceEvent& event, const Error& error) {
@@ -81,66 +85,40 @@ double PipelineStats::latency_quantile(double q) const {
   return sorted[rank];
 }
 
-Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop) {
-  const auto polled_at = ports_.clock.now();
-  stats_.consumed += events.size();
+Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& event,
+                                                      std::size_t index) {
+  // 2. Validate.
+  auto validated = validate_.run(event);
+  if (!validated) return validated.error();
   std::vector<Item> items;
-  std::vector<ports::DeadLetter> dead;
-
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const ports::SourceEvent& event = events[i];
-    // 2. Validate.
-    auto validated = validate_.run(event);
-    if (!validated) {
-      dead.push_back(dead_letter(event, validated.error()));
-      continue;
+  for (ResourceView& resource : validated->resources) {
+    // 3. Normalize, then canonical JSON.
+    auto canonical = normalize_.run(validated->source_system, *resource.json,
+                                    validated->document->GetAllocator());
+    if (!canonical) return canonical.error();
+    // 4. Decide.
+    auto decision =
+        policy_.decide_ingest({.resource_type = resource.type,
+                               .source_system = validated->source_system,
+                               .jurisdiction_header = event.header("fhir-jurisdiction")});
+    if (!decision) return decision.error();
+    if (!decision->permit) {
+      return Error{ErrorCode::kPolicyDenied, "storage denied by policy",
+                   decision->rule_ids.empty() ? "" : decision->rule_ids.front()};
     }
-    std::vector<Item> event_items;
-    std::optional<Error> rejected;
-    for (ResourceView& resource : validated->resources) {
-      // 3. Normalize, then canonical JSON.
-      auto canonical = normalize_.run(validated->source_system, *resource.json,
-                                      validated->document->GetAllocator());
-      if (!canonical) {
-        rejected = canonical.error();
-        break;
-      }
-      // 4. Decide.
-      auto decision =
-          policy_.decide_ingest({.resource_type = resource.type,
-                                 .source_system = validated->source_system,
-                                 .jurisdiction_header = event.header("fhir-jurisdiction")});
-      if (!decision) {
-        rejected = decision.error();
-        break;
-      }
-      if (!decision->permit) {
-        rejected = Error{ErrorCode::kPolicyDenied, "storage denied by policy",
-                         decision->rule_ids.empty() ? "" : decision->rule_ids.front()};
-        break;
-      }
-      // 5. Encrypt.
-      auto sealed = protect_.run(resource.reference(), resource.version, decision->region,
-                                 decision->policy_hash, *canonical);
-      if (!sealed) {
-        if (sealed.error().code != ErrorCode::kInvalidInput) return sealed.error();
-        rejected = sealed.error();
-        break;
-      }
-      event_items.push_back(Item{.event = i,
-                                 .reference = resource.reference(),
-                                 .policy_hash = decision->policy_hash,
-                                 .sealed = std::move(*sealed)});
-    }
-    // An event is all or nothing: a Bundle with one bad entry is dead-lettered whole.
-    if (rejected) {
-      dead.push_back(dead_letter(event, *rejected));
-      continue;
-    }
-    std::move(event_items.begin(), event_items.end(), std::back_inserter(items));
+    // 5. Encrypt.
+    auto sealed = protect_.run(resource.reference(), resource.version, decision->region,
+                               decision->policy_hash, *canonical);
+    if (!sealed) return sealed.error();
+    items.push_back(Item{.event = index,
+                         .reference = resource.reference(),
+                         .policy_hash = decision->policy_hash,
+                         .sealed = std::move(*sealed)});
   }
+  return items;
+}
 
-  // 6. Store off-chain, per region, content-addressed.
+Status Pipeline::store(const std::vector<Item>& items, const std::atomic<bool>& stop) {
   std::map<std::string, std::vector<ports::BlobWrite>> writes;
   for (const Item& item : items) {
     writes[item.sealed.region].push_back(
@@ -149,38 +127,46 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
   for (const auto& [region, blobs] : writes) {
     auto stored = retry(stop, "store",
                         [&, &r = region, &b = blobs] { return ports_.blobs.put_if_absent(r, b); });
-    if (!stored) return stored.error();
+    if (!stored) return stored;
   }
+  return Ok{};
+}
 
-  // 7. Anchor all pointers of the batch in one transaction.
+Result<ports::AnchorConfirmation> Pipeline::anchor(const std::vector<Item>& items,
+                                                   const std::atomic<bool>& stop) {
+  // A batch may hold the same version twice (a duplicate publish): one pointer is enough.
   std::vector<ports::Pointer> pointers;
   std::set<std::tuple<ports::Hash32, std::uint64_t, ports::Hash32>> seen;
   for (const Item& item : items) {
-    if (!seen.emplace(item.sealed.resource_key, item.sealed.version, item.sealed.content_hash)
-             .second)
-      continue;
-    pointers.push_back({.resource_key = item.sealed.resource_key,
-                        .version = item.sealed.version,
-                        .content_hash = item.sealed.content_hash,
+    const auto& s = item.sealed;
+    if (!seen.emplace(s.resource_key, s.version, s.content_hash).second) continue;
+    pointers.push_back({.resource_key = s.resource_key,
+                        .version = s.version,
+                        .content_hash = s.content_hash,
                         .policy_hash = item.policy_hash});
   }
   ports::AnchorConfirmation confirmation;
-  if (!pointers.empty()) {
-    auto anchored = retry(stop, "anchor", [&]() -> Status {
-      auto ticket = ports_.ledger.submit(pointers);
-      if (!ticket) return ticket.error();
-      auto confirmed = ports_.ledger.await(*ticket);
-      if (!confirmed) return confirmed.error();
-      confirmation = *confirmed;
-      return Ok{};
-    });
-    if (!anchored) return anchored.error();
-    ++stats_.transactions;
-    stats_.pointers += pointers.size();
-    stats_.gas_used += confirmation.gas_used;
-  }
+  if (pointers.empty()) return confirmation;
+  // Submitting again after a failed wait is safe: the contract ignores repeated anchors.
+  auto anchored = retry(stop, "anchor", [&]() -> Status {
+    auto ticket = ports_.ledger.submit(pointers);
+    if (!ticket) return ticket.error();
+    auto confirmed = ports_.ledger.await(*ticket);
+    if (!confirmed) return confirmed.error();
+    confirmation = *confirmed;
+    return Ok{};
+  });
+  if (!anchored) return anchored.error();
+  ++stats_.transactions;
+  stats_.pointers += pointers.size();
+  stats_.gas_used += confirmation.gas_used;
+  return confirmation;
+}
 
-  // 9. Report: receipts and dead letters are acknowledged before anything is committed.
+Status Pipeline::report(const std::vector<ports::SourceEvent>& events,
+                        const std::vector<Item>& items, const std::vector<ports::DeadLetter>& dead,
+                        const ports::AnchorConfirmation& confirmation,
+                        const std::atomic<bool>& stop) {
   for (const Item& item : items) {
     const std::string key = to_hex(item.sealed.content_hash);
     auto sent = ports_.receipts.publish({.reference = item.reference,
@@ -192,23 +178,50 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
                                          .tx_hash = confirmation.tx_hash,
                                          .block = confirmation.block,
                                          .origin = events[item.event].origin});
-    if (!sent) return sent.error();
+    if (!sent) return sent;
   }
   for (const auto& letter : dead) {
-    if (auto sent = ports_.dead_letters.send(letter); !sent) return sent.error();
+    if (auto sent = ports_.dead_letters.send(letter); !sent) return sent;
   }
-  auto flushed = retry(stop, "report", [&]() -> Status {
+  return retry(stop, "report", [&]() -> Status {
     if (auto r = ports_.receipts.flush(options_.flush_timeout); !r) return r.error();
     return ports_.dead_letters.flush(options_.flush_timeout);
   });
-  if (!flushed) return flushed.error();
+}
 
+Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop) {
+  const auto polled_at = ports_.clock.now();
+  stats_.consumed += events.size();
+
+  // 2-5. Validate, normalize, decide and encrypt each event; an event is all or nothing, so a
+  // Bundle with one bad entry is dead-lettered whole.
+  std::vector<Item> items;
+  std::vector<ports::DeadLetter> dead;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto prepared = prepare(events[i], i);
+    if (!prepared && !is_data_error(prepared.error())) return prepared.error();
+    if (!prepared) {
+      dead.push_back(dead_letter(events[i], prepared.error()));
+      continue;
+    }
+    std::move(prepared->begin(), prepared->end(), std::back_inserter(items));
+  }
+
+  // 6. Store off-chain, per region, content-addressed.
+  if (auto stored = store(items, stop); !stored) return stored;
+  // 7. Anchor all pointers of the batch in one transaction.
+  auto confirmation = anchor(items, stop);
+  if (!confirmation) return confirmation.error();
+  // 9. Report before committing: receipts and dead letters must be durable first.
+  if (auto reported = report(events, items, dead, *confirmation, stop); !reported) {
+    return reported;
+  }
   // 8. Commit: only now is the batch done.
   std::vector<ports::Origin> handled;
   handled.reserve(events.size());
   for (const auto& event : events) handled.push_back(event.origin);
   auto committed = retry(stop, "commit", [&] { return ports_.source.commit(handled); });
-  if (!committed) return committed.error();
+  if (!committed) return committed;
 
   stats_.resources += items.size();
   stats_.dead_lettered += dead.size();
@@ -222,8 +235,8 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
   log::debug("batch.committed", {{"events", events.size()},
                                  {"resources", items.size()},
                                  {"deadLettered", dead.size()},
-                                 {"tx", confirmation.tx_hash},
-                                 {"block", confirmation.block}});
+                                 {"tx", confirmation->tx_hash},
+                                 {"block", confirmation->block}});
   return Ok{};
 }
 

@@ -82,6 +82,14 @@ class Pipeline {
 
  private:
   struct Item;
+  // Stages 2-5 for one event: its sealed resources, or the error that rejects it.
+  Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index);
+  Status store(const std::vector<Item>& items, const std::atomic<bool>& stop);
+  Result<ports::AnchorConfirmation> anchor(const std::vector<Item>& items,
+                                           const std::atomic<bool>& stop);
+  Status report(const std::vector<ports::SourceEvent>& events, const std::vector<Item>& items,
+                const std::vector<ports::DeadLetter>& dead,
+                const ports::AnchorConfirmation& confirmation, const std::atomic<bool>& stop);
   Status process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop);
   Status retry(const std::atomic<bool>& stop, const char* step, const std::function<Status()>& op);
 
