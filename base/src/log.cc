@@ -1,5 +1,7 @@
 #include "fl/base/log.h"
 
+#include "fl/base/json_string.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -24,38 +26,6 @@ std::string_view level_name(Level level) {
       return "error";
   }
   return "info";
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 void append_value(std::string& out, const Value& value) {

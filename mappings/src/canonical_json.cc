@@ -1,5 +1,7 @@
 #include "fl/mappings/canonical_json.h"
 
+#include "fl/base/json_string.h"
+
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
@@ -47,45 +49,6 @@ std::u16string utf16(std::string_view s) {
   return out;
 }
 
-void write_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 Status write_value(std::string& out, const Value& v, std::string& pointer) {
   switch (v.GetType()) {
     case rapidjson::kNullType:
@@ -98,7 +61,7 @@ Status write_value(std::string& out, const Value& v, std::string& pointer) {
       out += "true";
       return Ok{};
     case rapidjson::kStringType:
-      write_string(out, {v.GetString(), v.GetStringLength()});
+      append_json_string(out, {v.GetString(), v.GetStringLength()});
       return Ok{};
     case rapidjson::kNumberType: {
       auto number = format_es6_number(v.GetDouble());
@@ -142,7 +105,7 @@ Status write_value(std::string& out, const Value& v, std::string& pointer) {
                        pointer + "/" + std::string(name)};
         }
         if (i > 0) out.push_back(',');
-        write_string(out, name);
+        append_json_string(out, name);
         out.push_back(':');
         pointer += "/" + std::string(name);
         if (auto s = write_value(out, *members[i].value, pointer); !s) return s;

@@ -40,6 +40,23 @@ fs::path corpus_path(const std::string& relative) {
   return path;
 }
 
+std::vector<std::uint8_t> decimal_to_big_endian(std::string_view digits) {
+  std::vector<std::uint8_t> be;
+  for (char d : digits) {
+    int carry = d - '0';  // be = be * 10 + d, byte by byte from the least significant
+    for (auto it = be.rbegin(); it != be.rend(); ++it) {
+      const int v = *it * 10 + carry;
+      *it = static_cast<std::uint8_t>(v & 0xff);
+      carry = v >> 8;
+    }
+    while (carry > 0) {
+      be.insert(be.begin(), static_cast<std::uint8_t>(carry & 0xff));
+      carry >>= 8;
+    }
+  }
+  return be;
+}
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;

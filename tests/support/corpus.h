@@ -3,8 +3,11 @@
 // test loudly: a known-answer test that silently skips is a test that can no longer fail.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace fl::testing {
 
@@ -18,5 +21,8 @@ std::string read_file(const std::filesystem::path& path);
 
 // The repository's source tree (for config/ and tests/data/).
 std::filesystem::path source_root();
+
+// A decimal number of any size as minimal big-endian bytes (corpora write uint256 in decimal).
+std::vector<std::uint8_t> decimal_to_big_endian(std::string_view digits);
 
 }  // namespace fl::testing

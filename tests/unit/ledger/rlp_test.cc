@@ -10,24 +10,6 @@
 namespace fl::ledger::rlp {
 namespace {
 
-// Decimal digits to minimal big-endian bytes (the corpus writes big integers as "#123...").
-Bytes decimal_to_bytes(std::string_view digits) {
-  Bytes be;
-  for (char d : digits) {
-    int carry = d - '0';
-    for (auto it = be.rbegin(); it != be.rend(); ++it) {
-      const int v = *it * 10 + carry;
-      *it = static_cast<std::uint8_t>(v & 0xff);
-      carry = v >> 8;
-    }
-    while (carry > 0) {
-      be.insert(be.begin(), static_cast<std::uint8_t>(carry & 0xff));
-      carry >>= 8;
-    }
-  }
-  return be;
-}
-
 Bytes encode_json(const rapidjson::Value& v) {
   if (v.IsArray()) {
     std::vector<Bytes> items;
@@ -36,7 +18,7 @@ Bytes encode_json(const rapidjson::Value& v) {
   }
   if (v.IsUint64()) return encode_uint(v.GetUint64());
   const std::string_view s(v.GetString(), v.GetStringLength());
-  if (s.starts_with("#")) return encode_big_uint(decimal_to_bytes(s.substr(1)));
+  if (s.starts_with("#")) return encode_big_uint(testing::decimal_to_big_endian(s.substr(1)));
   return encode_bytes(as_bytes(s));
 }
 

@@ -23,23 +23,6 @@ rapidjson::Document load(const std::filesystem::path& path) {
   return doc;
 }
 
-Bytes decimal_be(std::string_view digits) {
-  Bytes be;
-  for (char d : digits) {
-    int carry = d - '0';
-    for (auto it = be.rbegin(); it != be.rend(); ++it) {
-      const int v = *it * 10 + carry;
-      *it = static_cast<std::uint8_t>(v & 0xff);
-      carry = v >> 8;
-    }
-    while (carry > 0) {
-      be.insert(be.begin(), static_cast<std::uint8_t>(carry & 0xff));
-      carry >>= 8;
-    }
-  }
-  return be;
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -49,10 +32,10 @@ TEST(Eip155, SignsTheSpecExampleByteForByte) {
   const auto doc = load(testing::corpus_path("ethereum/eip155/eip155-example.json"));
   const auto& t = doc["tx"];
   LegacyTransaction tx{.nonce = t["nonce"].GetUint64(),
-                       .gas_price = decimal_be(t["gasPrice"].GetString()),
+                       .gas_price = testing::decimal_to_big_endian(t["gasPrice"].GetString()),
                        .gas_limit = t["gasLimit"].GetUint64(),
                        .to = parse_address(t["to"].GetString()).value(),
-                       .value = decimal_be(t["value"].GetString()),
+                       .value = testing::decimal_to_big_endian(t["value"].GetString()),
                        .data = {}};
   auto signer = Signer::create(SecretBytes(parse_hex(doc["privateKey"].GetString()).value()));
   ASSERT_TRUE(signer);

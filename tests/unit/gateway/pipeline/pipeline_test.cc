@@ -11,12 +11,16 @@ namespace {
 
 class PipelineTest : public ::testing::Test {
  protected:
-  Pipeline make(PipelineOptions options = {}) {
+  Pipeline make(PipelineOptions options = {}) { return make_on(source, receipts, options); }
+
+  // A second pipeline on the same store, ledger and keys, as after a restart.
+  Pipeline make_on(ports::EventSource& on_source, ports::Receipts& on_receipts,
+                   PipelineOptions options = {}) {
     options.retry_backoff = std::chrono::milliseconds(1);
     options.batch_max_wait = std::chrono::milliseconds(1);
-    return Pipeline({.source = source,
+    return Pipeline({.source = on_source,
                      .dead_letters = dead,
-                     .receipts = receipts,
+                     .receipts = on_receipts,
                      .blobs = blobs,
                      .ledger = ledger,
                      .keys = keys,
@@ -98,14 +102,7 @@ TEST_F(PipelineTest, ReDeliveryAfterACrashAnchorsNothingTwice) {
   testing::FakeEventSource replay;
   replay.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
   replay.push(R"({"resourceType":"Patient","id":"p2"})");
-  Pipeline second({.source = replay,
-                   .dead_letters = dead,
-                   .receipts = receipts,
-                   .blobs = blobs,
-                   .ledger = ledger,
-                   .keys = keys,
-                   .clock = clock},
-                  normalizer, policy, {.retry_backoff = std::chrono::milliseconds(1)});
+  Pipeline second = make_on(replay, receipts);
   ASSERT_TRUE(second.run_once(stop));
 
   EXPECT_EQ(ledger.events, 2);           // no second pointer event
@@ -161,14 +158,7 @@ TEST_F(PipelineTest, EqualContentInAnyKeyOrderHashesEqual) {
   other.push(
       R"({ "gender" : "female", "active" : true, "id" : "p1", "resourceType" : "Patient" })");
   testing::FakeReceipts other_receipts;
-  Pipeline second({.source = other,
-                   .dead_letters = dead,
-                   .receipts = other_receipts,
-                   .blobs = blobs,
-                   .ledger = ledger,
-                   .keys = keys,
-                   .clock = clock},
-                  normalizer, policy, {});
+  Pipeline second = make_on(other, other_receipts);
 
   ASSERT_TRUE(second.run_once(stop));
 
