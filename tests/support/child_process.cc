@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -25,6 +26,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::string& log
   }
   if (pid_ == 0) {
     setpgid(0, 0);
+    // A test binary that crashes must not leave its services running.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     const int fd = log_file.empty() ? open("/dev/null", O_WRONLY)
                                     : open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
