@@ -77,3 +77,28 @@ assert all(d["reason"] for d in report["deadLettered"])
 print(f"ok: {expected} resource versions anchored once each, {len(invalid)} dead-lettered")
 PY
 "$FL_ROOT/scripts/verify-report" "$run/report.json"
+
+# No PHI in the gateway's logs: no name, identifier value or FHIR id of any sample resource.
+python3 - "$FL_ROOT/config/samples/events" "$run/first.log" "$run/second.log" <<'PY'
+import json, os, sys
+events, logs = sys.argv[1], "".join(open(p).read() for p in sys.argv[2:])
+secrets = set()
+def collect(r):
+    secrets.add(r.get("id", ""))
+    for n in r.get("name", []):
+        secrets.add(n.get("family", ""))
+        secrets.update(n.get("given", []))
+    for i in r.get("identifier", []):
+        secrets.add(i.get("value", ""))
+for f in os.listdir(events):
+    try:
+        r = json.load(open(os.path.join(events, f)))
+    except ValueError:
+        continue
+    for res in [e["resource"] for e in r.get("entry", [])] if r.get("resourceType") == "Bundle" else [r]:
+        collect(res)
+found = sorted(s for s in secrets if len(s) >= 4 and s in logs)
+assert logs.strip(), "the gateway wrote no log at all"
+assert not found, f"PHI in gateway logs: {found[:5]}"
+print(f"ok: none of {len(secrets)} names, identifiers and ids appears in {len(logs)} bytes of logs")
+PY
