@@ -27,7 +27,8 @@ class Connection {
         name_(endpoint_name(region_, endpoint_)) {}
 
   Status connect() {
-    const timeval timeout{endpoint_.timeout_ms / 1000, (endpoint_.timeout_ms % 1000) * 1000};
+    const timeval timeout{endpoint_.timeout_ms / 1000,
+                          static_cast<suseconds_t>(endpoint_.timeout_ms % 1000) * 1000};
     ContextPtr ctx(redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout));
     if (!ctx) return unavailable(name_, "out of memory creating a connection");
     if (ctx->err != 0) return unavailable(name_, ctx->errstr);

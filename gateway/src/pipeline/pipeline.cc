@@ -3,6 +3,7 @@
 #include "fl/base/log.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
@@ -79,7 +80,8 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
 double PipelineStats::latency_quantile(double q) const {
   if (latencies.empty()) return 0;
   std::vector<double> sorted = latencies;
-  const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  const auto rank =
+      static_cast<std::size_t>(std::lround(q * static_cast<double>(sorted.size() - 1)));
   std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(rank),
                    sorted.end());
   return sorted[rank];
@@ -241,7 +243,7 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
 }
 
 Status Pipeline::retry(const std::atomic<bool>& stop, const char* step,
-                       const std::function<Status()>& op) {
+                       const std::function<Status()>& op) const {
   auto backoff = options_.retry_backoff;
   for (;;) {
     Status status = op();

@@ -91,7 +91,8 @@ class Pipeline {
                 const std::vector<ports::DeadLetter>& dead,
                 const ports::AnchorConfirmation& confirmation, const std::atomic<bool>& stop);
   Status process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop);
-  Status retry(const std::atomic<bool>& stop, const char* step, const std::function<Status()>& op);
+  Status retry(const std::atomic<bool>& stop, const char* step,
+               const std::function<Status()>& op) const;
 
   PipelinePorts ports_;
   ValidateStage validate_;

@@ -18,7 +18,7 @@
 namespace fl::gateway {
 
 struct ValidationLimits {
-  std::size_t max_event_bytes = 4 * 1024 * 1024;
+  std::size_t max_event_bytes = std::size_t{4} * 1024 * 1024;
   int max_json_depth = 64;
   std::size_t max_bundle_entries = 10000;
 };
