@@ -66,8 +66,9 @@ Hash32 keccak256(ByteView data) {
   keccak_f1600(state);
 
   Hash32 out;
-  for (std::size_t i = 0; i < 32; ++i)
+  for (std::size_t i = 0; i < 32; ++i) {
     out[i] = static_cast<std::uint8_t>(state[i / 8] >> (8 * (i % 8)));
+  }
   return out;
 }
 

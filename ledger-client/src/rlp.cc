@@ -6,8 +6,9 @@ namespace {
 Bytes length_prefix(std::size_t length, std::uint8_t short_base, std::uint8_t long_base) {
   if (length <= 55) return {static_cast<std::uint8_t>(short_base + length)};
   Bytes size;
-  for (std::size_t l = length; l > 0; l >>= 8)
+  for (std::size_t l = length; l > 0; l >>= 8) {
     size.insert(size.begin(), static_cast<std::uint8_t>(l));
+  }
   Bytes out{static_cast<std::uint8_t>(long_base + size.size())};
   out.insert(out.end(), size.begin(), size.end());
   return out;

@@ -21,8 +21,9 @@ Error invalid(const std::string& what) {
 Result<std::uint64_t> to_uint64(const rlp::Item& item, const char* field) {
   if (item.is_list) return invalid(std::string(field) + " is a list");
   if (item.bytes.size() > 8) return invalid(std::string(field) + " overflows 64 bits");
-  if (!item.bytes.empty() && item.bytes[0] == 0)
+  if (!item.bytes.empty() && item.bytes[0] == 0) {
     return invalid(std::string(field) + " has a leading zero");
+  }
   std::uint64_t v = 0;
   for (auto b : item.bytes) v = (v << 8) | b;
   return v;
@@ -31,8 +32,9 @@ Result<std::uint64_t> to_uint64(const rlp::Item& item, const char* field) {
 Result<Bytes> to_big(const rlp::Item& item, const char* field, std::size_t max_bytes) {
   if (item.is_list) return invalid(std::string(field) + " is a list");
   if (item.bytes.size() > max_bytes) return invalid(std::string(field) + " is too large");
-  if (!item.bytes.empty() && item.bytes[0] == 0)
+  if (!item.bytes.empty() && item.bytes[0] == 0) {
     return invalid(std::string(field) + " has a leading zero");
+  }
   return item.bytes;
 }
 
@@ -46,8 +48,9 @@ Hash32 to_word(const Bytes& be) {
 
 Bytes big_endian(std::uint64_t value) {
   Bytes out;
-  for (std::uint64_t v = value; v > 0; v >>= 8)
+  for (std::uint64_t v = value; v > 0; v >>= 8) {
     out.insert(out.begin(), static_cast<std::uint8_t>(v));
+  }
   return out;
 }
 

@@ -17,8 +17,9 @@ Result<ConfPtr> make_conf(const Properties& properties) {
 Result<KafkaPtr> make_client(rd_kafka_type_t type, ConfPtr conf, const std::string& bootstrap) {
   char errstr[512];
   KafkaPtr rk(rd_kafka_new(type, conf.get(), errstr, sizeof errstr));
-  if (!rk)
+  if (!rk) {
     return Error{ErrorCode::kInvalidInput, std::string("kafka client: ") + errstr, bootstrap};
+  }
   (void)conf.release();  // rd_kafka_new took ownership
   return rk;
 }

@@ -37,8 +37,9 @@ Result<Args> Args::parse(const std::vector<std::string>& argv, const std::set<st
       return Error{ErrorCode::kInvalidInput, "unknown option --" + name, a};
     }
     if (!inline_value) {
-      if (i + 1 >= argv.size())
+      if (i + 1 >= argv.size()) {
         return Error{ErrorCode::kInvalidInput, "--" + name + " needs a value", a};
+      }
       value = argv[++i];
     }
     args.values_.emplace(name, value);

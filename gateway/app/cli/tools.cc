@@ -206,8 +206,9 @@ int report(const std::vector<std::string>& argv) {
       continue;
     }
     w.StartObject();
-    for (const char* name : {"reference", "resourceKey"})
+    for (const char* name : {"reference", "resourceKey"}) {
       write_string(w, name, member_string(r, name));
+    }
     w.Key("version");
     w.Uint64(member_uint(r, "version"));
     for (const char* name : {"contentHash", "redisKey", "region", "txHash"}) {

@@ -193,9 +193,9 @@ Result<std::string> read_text(const std::string& path) {
   return out.str();
 }
 
-std::string get_string(const Value& obj, const char* name, std::string fallback = {}) {
+std::string get_string(const Value& obj, const char* name, std::string_view fallback = "") {
   auto it = obj.FindMember(name);
-  return it == obj.MemberEnd() ? fallback : std::string(it->value.GetString());
+  return it == obj.MemberEnd() ? std::string(fallback) : std::string(it->value.GetString());
 }
 
 int get_int(const Value& obj, const char* name, int fallback) {
@@ -284,8 +284,9 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.kafka.bootstrap_servers = get_string(kafka, "bootstrapServers");
   config.kafka.group_id = get_string(kafka, "groupId");
   config.kafka.client_id = get_string(kafka, "clientId", "fhir-ledger");
-  for (const auto& t : kafka["inputTopics"].GetArray())
+  for (const auto& t : kafka["inputTopics"].GetArray()) {
     config.kafka.input_topics.emplace_back(t.GetString());
+  }
   config.kafka.dead_letter_topic = get_string(kafka, "deadLetterTopic");
   config.kafka.results_topic = get_string(kafka, "resultsTopic");
   for (const auto& p : member_or_empty(kafka, "properties").GetObject()) {
