@@ -13,6 +13,32 @@ namespace {
 // before the transaction is mined.
 std::uint64_t with_margin(std::uint64_t gas) { return gas + gas / 4 + 10000; }
 
+// The contract's custom errors, so a revert reads as what it means rather than as a selector.
+struct KnownError {
+  std::string_view signature;
+  std::string_view meaning;
+};
+constexpr KnownError kContractErrors[] = {
+    {"NotWriter()", "this account is not a gateway writer of the PointerRegistry"},
+    {"NotAdmin()", "only the PointerRegistry's admin may do this"},
+    {"LengthMismatch()", "the batch's arrays differ in length"},
+    {"ZeroContentHash()", "a pointer has an all-zero content hash"},
+};
+
+// Names the custom error in a node's revert message ("... (data 0x751a1cd0)").
+Error explain_revert(Error error) {
+  const auto at = error.message.find("data 0x");
+  if (at == std::string::npos || error.message.size() < at + 15) return error;
+  const std::string selector = error.message.substr(at + 7, 8);
+  for (const auto& known : kContractErrors) {
+    if (to_hex(abi::selector(known.signature)) == selector) {
+      error.message += ": " + std::string(known.signature) + ", " + std::string(known.meaning);
+      break;
+    }
+  }
+  return error;
+}
+
 Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
                                std::uint64_t confirmations, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -62,7 +88,7 @@ Result<Address> PointerRegistry::deploy(JsonRpcClient& rpc, const Signer& signer
 
 Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Bytes& data) {
   auto gas = rpc_.estimate_gas(signer_.address(), to, data);
-  if (!gas) return gas.error();
+  if (!gas) return explain_revert(gas.error());
   auto price = rpc_.gas_price();
   if (!price) return price.error();
   for (int attempt = 0;; ++attempt) {

@@ -114,6 +114,7 @@ TEST_F(PointerRegistryTest, AnAccountThatIsNotAWriterIsRefused) {
 
   ASSERT_FALSE(tx);
   EXPECT_EQ(tx.error().code, ErrorCode::kPermissionDenied) << tx.error().message;
+  EXPECT_NE(tx.error().message.find("NotWriter()"), std::string::npos) << tx.error().message;
 }
 
 TEST_F(PointerRegistryTest, ManyTransactionsInFlightKeepTheirNonces) {
