@@ -192,6 +192,31 @@ Result<Bytes> JsonRpcClient::gas_price() {
   return std::move(*bytes);
 }
 
+Result<Bytes> JsonRpcClient::max_priority_fee() {
+  auto r = request("eth_maxPriorityFeePerGas", "[]");
+  if (!r) return r.error();
+  auto bytes = parse_data(*r, url_);
+  if (!bytes) return bytes.error();
+  while (!bytes->empty() && bytes->front() == 0) bytes->erase(bytes->begin());
+  return std::move(*bytes);
+}
+
+Result<Bytes> JsonRpcClient::base_fee() {
+  auto r = request("eth_getBlockByNumber", R"(["latest",false])");
+  if (!r) return r.error();
+  rapidjson::Document doc;
+  doc.Parse(r->c_str());
+  if (!doc.IsObject() || !doc.HasMember("baseFeePerGas") || !doc["baseFeePerGas"].IsString()) {
+    return Bytes{};
+  }
+  std::string text = doc["baseFeePerGas"].GetString();
+  if (text.size() % 2 == 1) text.insert(2, "0");
+  auto bytes = parse_hex(text);
+  if (!bytes) return Error{ErrorCode::kUnavailable, "bad baseFeePerGas from the node", url_};
+  while (!bytes->empty() && bytes->front() == 0) bytes->erase(bytes->begin());
+  return std::move(*bytes);
+}
+
 Result<std::uint64_t> JsonRpcClient::estimate_gas(const Address& from,
                                                   const std::optional<Address>& to, ByteView data) {
   std::string params = R"([{"from":)" + quote(to_0x_hex(from));

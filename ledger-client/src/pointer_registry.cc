@@ -68,8 +68,8 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
 }  // namespace
 
 PointerRegistry::PointerRegistry(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
-                                 Address contract)
-    : rpc_(rpc), signer_(signer), chain_id_(chain_id), contract_(contract) {}
+                                 Address contract, TxType tx_type)
+    : rpc_(rpc), signer_(signer), chain_id_(chain_id), contract_(contract), tx_type_(tx_type) {}
 
 Result<Address> PointerRegistry::deploy(JsonRpcClient& rpc, const Signer& signer,
                                         std::uint64_t chain_id, std::chrono::milliseconds timeout) {
@@ -86,24 +86,63 @@ Result<Address> PointerRegistry::deploy(JsonRpcClient& rpc, const Signer& signer
   return *receipt->contract_address;
 }
 
+namespace {
+// 2 * base + priority, big-endian: the usual headroom for two full blocks of base-fee rises.
+Bytes fee_cap(const Bytes& base, const Bytes& priority) {
+  Bytes out(33, 0);
+  int carry = 0;
+  for (std::size_t i = 0; i < 32; ++i) {
+    const int b = i < base.size() ? base[base.size() - 1 - i] : 0;
+    const int p = i < priority.size() ? priority[priority.size() - 1 - i] : 0;
+    const int v = 2 * b + p + carry;
+    out[32 - i] = static_cast<std::uint8_t>(v & 0xff);
+    carry = v >> 8;
+  }
+  out[0] = static_cast<std::uint8_t>(carry);
+  while (!out.empty() && out.front() == 0) out.erase(out.begin());
+  return out;
+}
+}  // namespace
+
+Result<SignedTransaction> PointerRegistry::build(std::uint64_t nonce, std::uint64_t gas_limit,
+                                                 const std::optional<Address>& to,
+                                                 const Bytes& data) {
+  if (tx_type_ == TxType::kLegacy) {
+    auto price = rpc_.gas_price();
+    if (!price) return price.error();
+    return sign(LegacyTransaction{.nonce = nonce,
+                                  .gas_price = *price,
+                                  .gas_limit = gas_limit,
+                                  .to = to,
+                                  .value = {},
+                                  .data = data},
+                chain_id_, signer_);
+  }
+  auto base = rpc_.base_fee();
+  if (!base) return base.error();
+  auto priority = rpc_.max_priority_fee();
+  if (!priority) return priority.error();
+  return sign(Eip1559Transaction{.chain_id = chain_id_,
+                                 .nonce = nonce,
+                                 .max_priority_fee_per_gas = *priority,
+                                 .max_fee_per_gas = fee_cap(*base, *priority),
+                                 .gas_limit = gas_limit,
+                                 .to = to,
+                                 .value = {},
+                                 .data = data},
+              signer_);
+}
+
 Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Bytes& data) {
   auto gas = rpc_.estimate_gas(signer_.address(), to, data);
   if (!gas) return explain_revert(gas.error());
-  auto price = rpc_.gas_price();
-  if (!price) return price.error();
   for (int attempt = 0;; ++attempt) {
     if (!next_nonce_) {
       auto nonce = rpc_.pending_nonce(signer_.address());
       if (!nonce) return nonce.error();
       next_nonce_ = *nonce;
     }
-    LegacyTransaction tx{.nonce = *next_nonce_,
-                         .gas_price = *price,
-                         .gas_limit = with_margin(*gas),
-                         .to = to,
-                         .value = {},
-                         .data = data};
-    auto signed_tx = sign(tx, chain_id_, signer_);
+    auto signed_tx = build(*next_nonce_, with_margin(*gas), to, data);
     if (!signed_tx) return signed_tx.error();
     auto hash = rpc_.send_raw_transaction(signed_tx->raw);
     if (hash) {

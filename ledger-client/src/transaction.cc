@@ -38,6 +38,11 @@ Result<Bytes> to_big(const rlp::Item& item, const char* field, std::size_t max_b
   return item.bytes;
 }
 
+// Half the secp256k1 group order: EIP-2 refuses signatures whose s is above it.
+constexpr Hash32 kHalfOrder = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0xff, 0xff, 0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4,
+                               0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
+
 Hash32 to_word(const Bytes& be) {
   Hash32 out{};
   std::copy(be.begin(), be.end(), out.begin() + static_cast<std::ptrdiff_t>(32 - be.size()));
@@ -129,11 +134,135 @@ Result<DecodedTransaction> decode_legacy(ByteView raw) {
   } else {
     return invalid("v is neither 27/28 nor EIP-155");
   }
-  // EIP-2: signatures with s in the upper half of the curve order are invalid.
-  static constexpr Hash32 kHalfOrder = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                        0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d,
-                                        0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
+  if (sig.s > kHalfOrder) return invalid("s is not in the lower half of the curve order (EIP-2)");
+  auto sender = recover_address(keccak256(payload), sig);
+  if (!sender) return invalid("signature does not recover a sender");
+  out.sender = *sender;
+  return out;
+}
+
+namespace {
+
+std::vector<Bytes> eip1559_body(const Eip1559Transaction& tx) {
+  return {rlp::encode_uint(tx.chain_id),
+          rlp::encode_uint(tx.nonce),
+          rlp::encode_big_uint(tx.max_priority_fee_per_gas),
+          rlp::encode_big_uint(tx.max_fee_per_gas),
+          rlp::encode_uint(tx.gas_limit),
+          tx.to ? rlp::encode_bytes(*tx.to) : rlp::encode_bytes({}),
+          rlp::encode_big_uint(tx.value),
+          rlp::encode_bytes(tx.data),
+          rlp::encode_list({})};  // empty access list
+}
+
+Bytes typed(std::uint8_t type, const Bytes& payload) {
+  Bytes out(payload.size() + 1);
+  out[0] = type;
+  std::copy(payload.begin(), payload.end(), out.begin() + 1);
+  return out;
+}
+
+// [[address(20), [storageKey(32), ...]], ...]; re-encoded for the signing payload.
+Result<Bytes> checked_access_list(const rlp::Item& list) {
+  if (!list.is_list) return invalid("access list is not a list");
+  std::vector<Bytes> entries;
+  for (const auto& entry : list.items) {
+    if (!entry.is_list || entry.items.size() != 2) return invalid("access list entry malformed");
+    const auto& address = entry.items[0];
+    const auto& keys = entry.items[1];
+    if (address.is_list || address.bytes.size() != 20) {
+      return invalid("access list address must be 20 bytes");
+    }
+    if (!keys.is_list) return invalid("access list storage keys are not a list");
+    std::vector<Bytes> encoded_keys;
+    for (const auto& key : keys.items) {
+      if (key.is_list || key.bytes.size() != 32) {
+        return invalid("access list storage key must be 32 bytes");
+      }
+      encoded_keys.push_back(rlp::encode_bytes(key.bytes));
+    }
+    entries.push_back(
+        rlp::encode_list({rlp::encode_bytes(address.bytes), rlp::encode_list(encoded_keys)}));
+  }
+  return rlp::encode_list(entries);
+}
+
+}  // namespace
+
+Bytes signing_payload(const Eip1559Transaction& tx) {
+  return typed(0x02, rlp::encode_list(eip1559_body(tx)));
+}
+
+Result<SignedTransaction> sign(const Eip1559Transaction& tx, const Signer& signer) {
+  auto signature = signer.sign(keccak256(signing_payload(tx)));
+  if (!signature) return signature.error();
+  auto items = eip1559_body(tx);
+  items.push_back(rlp::encode_uint(static_cast<std::uint64_t>(signature->recovery_id)));
+  items.push_back(rlp::encode_big_uint(signature->r));
+  items.push_back(rlp::encode_big_uint(signature->s));
+  SignedTransaction out;
+  out.raw = typed(0x02, rlp::encode_list(items));
+  out.hash = keccak256(out.raw);
+  return out;
+}
+
+Result<DecodedEip1559Transaction> decode_eip1559(ByteView raw) {
+  if (raw.empty() || raw[0] != 0x02) return invalid("not a type-2 transaction");
+  auto item = rlp::decode(raw.subspan(1));
+  if (!item) return item.error();
+  if (!item->is_list || item->items.size() != 12) return invalid("expected a list of 12 fields");
+  const auto& f = item->items;
+  DecodedEip1559Transaction out;
+  auto& tx = out.tx;
+  auto chain_id = to_uint64(f[0], "chainId");
+  if (!chain_id) return chain_id.error();
+  tx.chain_id = *chain_id;
+  auto nonce = to_uint64(f[1], "nonce");
+  if (!nonce) return nonce.error();
+  if (*nonce == UINT64_MAX) return invalid("nonce must be below 2^64 - 1 (EIP-2681)");
+  tx.nonce = *nonce;
+  auto priority = to_big(f[2], "maxPriorityFeePerGas", 32);
+  if (!priority) return priority.error();
+  tx.max_priority_fee_per_gas = *priority;
+  auto max_fee = to_big(f[3], "maxFeePerGas", 32);
+  if (!max_fee) return max_fee.error();
+  tx.max_fee_per_gas = *max_fee;
+  // Both are canonical (no leading zeros), so a longer one is larger.
+  if (std::make_pair(priority->size(), *priority) > std::make_pair(max_fee->size(), *max_fee)) {
+    return invalid("maxPriorityFeePerGas exceeds maxFeePerGas");
+  }
+  auto gas = to_uint64(f[4], "gasLimit");
+  if (!gas) return gas.error();
+  tx.gas_limit = *gas;
+  if (f[5].is_list || (!f[5].bytes.empty() && f[5].bytes.size() != 20)) {
+    return invalid("to must be 20 bytes or empty");
+  }
+  if (!f[5].bytes.empty()) {
+    Address to;
+    std::copy(f[5].bytes.begin(), f[5].bytes.end(), to.begin());
+    tx.to = to;
+  }
+  auto value = to_big(f[6], "value", 32);
+  if (!value) return value.error();
+  tx.value = *value;
+  if (f[7].is_list) return invalid("data is a list");
+  tx.data = f[7].bytes;
+  auto access_list = checked_access_list(f[8]);
+  if (!access_list) return access_list.error();
+  auto parity = to_uint64(f[9], "yParity");
+  if (!parity) return parity.error();
+  if (*parity > 1) return invalid("yParity must be 0 or 1");
+  auto r = to_big(f[10], "r", 32);
+  if (!r) return r.error();
+  auto s = to_big(f[11], "s", 32);
+  if (!s) return s.error();
+  if (r->empty() || s->empty()) return invalid("r and s must not be zero");
+
+  // The signed payload is the first nine fields exactly as sent (access list included).
+  std::vector<Bytes> fields = eip1559_body(tx);
+  fields[8] = *access_list;
+  const Bytes payload = typed(0x02, rlp::encode_list(fields));
+  const Signature sig{.r = to_word(*r), .s = to_word(*s), .recovery_id = static_cast<int>(*parity)};
   if (sig.s > kHalfOrder) return invalid("s is not in the lower half of the curve order (EIP-2)");
   auto sender = recover_address(keccak256(payload), sig);
   if (!sender) return invalid("signature does not recover a sender");

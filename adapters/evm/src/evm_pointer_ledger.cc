@@ -13,11 +13,11 @@ class EvmPointerLedger final : public ports::PointerLedger {
  public:
   EvmPointerLedger(std::unique_ptr<ledger::JsonRpcClient> rpc,
                    std::unique_ptr<ledger::Signer> signer, std::uint64_t chain_id,
-                   ledger::Address contract, std::uint64_t confirmations,
+                   ledger::Address contract, ledger::TxType tx_type, std::uint64_t confirmations,
                    std::chrono::milliseconds receipt_timeout)
       : rpc_(std::move(rpc)),
         signer_(std::move(signer)),
-        registry_(*rpc_, *signer_, chain_id, contract),
+        registry_(*rpc_, *signer_, chain_id, contract, tx_type),
         confirmations_(confirmations),
         receipt_timeout_(receipt_timeout) {}
 
@@ -81,9 +81,10 @@ Result<std::unique_ptr<ports::PointerLedger>> make_pointer_ledger(EvmConfig conf
   }
   auto signer = ledger::Signer::create(std::move(config.private_key));
   if (!signer) return signer.error();
-  return std::unique_ptr<ports::PointerLedger>(
-      std::make_unique<EvmPointerLedger>(std::move(*rpc), std::move(*signer), *chain_id, *contract,
-                                         config.confirmations, config.receipt_timeout));
+  return std::unique_ptr<ports::PointerLedger>(std::make_unique<EvmPointerLedger>(
+      std::move(*rpc), std::move(*signer), *chain_id, *contract,
+      config.eip1559 ? ledger::TxType::kEip1559 : ledger::TxType::kLegacy, config.confirmations,
+      config.receipt_timeout));
 }
 
 Result<std::string> deploy_pointer_registry(const std::string& rpc_url, SecretBytes private_key) {

@@ -60,13 +60,14 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
                  "no signing key: set FL_LEDGER_PRIVATE_KEY or /ledger/privateKeyFile",
                  config.file + "#/ledger"};
   }
-  auto ledger = evm::make_pointer_ledger(evm::EvmConfig{
-      .rpc_url = config.ledger.rpc_url,
-      .contract_address = config.ledger.contract,
-      .private_key = SecretBytes(
-          Bytes(config.ledger.private_key.view().begin(), config.ledger.private_key.view().end())),
-      .confirmations = config.ledger.confirmations,
-      .receipt_timeout = std::chrono::milliseconds(config.ledger.receipt_timeout_ms)});
+  auto ledger = evm::make_pointer_ledger(
+      evm::EvmConfig{.rpc_url = config.ledger.rpc_url,
+                     .contract_address = config.ledger.contract,
+                     .private_key = SecretBytes(Bytes(config.ledger.private_key.view().begin(),
+                                                      config.ledger.private_key.view().end())),
+                     .confirmations = config.ledger.confirmations,
+                     .receipt_timeout = std::chrono::milliseconds(config.ledger.receipt_timeout_ms),
+                     .eip1559 = config.ledger.eip1559});
   if (!ledger) return at(ledger.error(), config, "/ledger");
   out.ledger = std::move(*ledger);
 

@@ -319,6 +319,7 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.ledger.contract = get_string(ledger, "contract");
   config.ledger.confirmations = static_cast<std::uint64_t>(get_int(ledger, "confirmations", 1));
   config.ledger.receipt_timeout_ms = get_int(ledger, "receiptTimeoutMs", 30000);
+  config.ledger.eip1559 = get_string(ledger, "transactionType", "legacy") == "eip1559";
   auto key = load_private_key(file, ledger, base_dir, env);
   if (!key) return key.error();
   config.ledger.private_key = std::move(*key);

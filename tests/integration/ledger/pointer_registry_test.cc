@@ -3,10 +3,13 @@
 
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 #include "fl/ledger/abi.h"
+#include "fl/ledger/transaction.h"
 
 #include "support/services.h"
 
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 namespace fl::ledger {
 namespace {
@@ -136,6 +139,60 @@ TEST_F(PointerRegistryTest, ANodeThatIsDownIsUnavailable) {
   ASSERT_FALSE(tx);
   EXPECT_EQ(tx.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(tx.error().where.find("127.0.0.1"), std::string::npos);
+}
+
+// stdout of a shell command (cast), without the trailing newline.
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+TEST(Eip1559, SignsByteForByteLikeCast) {
+  auto signer = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  ASSERT_TRUE(signer);
+  const Eip1559Transaction tx{
+      .chain_id = 31337,
+      .nonce = 7,
+      .max_priority_fee_per_gas = big_endian(1'000'000'000),
+      .max_fee_per_gas = big_endian(3'000'000'000),
+      .gas_limit = 100000,
+      .to = parse_address("0x3535353535353535353535353535353535353535").value(),
+      .value = big_endian(12345),
+      .data = {0xca, 0xfe}};
+
+  auto ours = sign(tx, **signer);
+  const std::string theirs =
+      run(testing::cast_binary() + " mktx --private-key " + testing::AnvilNode::kDevKey0 +
+          " --chain 31337 --nonce 7 --gas-limit 100000 --gas-price 3000000000"
+          " --priority-gas-price 1000000000 --value 12345"
+          " 0x3535353535353535353535353535353535353535 0xcafe 2>/dev/null");
+
+  ASSERT_TRUE(ours);
+  ASSERT_FALSE(theirs.empty()) << "cast mktx produced nothing";
+  EXPECT_EQ(to_0x_hex(ours->raw), theirs);
+  auto decoded = decode_eip1559(ours->raw);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->sender, (*signer)->address());
+}
+
+TEST_F(PointerRegistryTest, AnchorsWithEip1559TransactionsToo) {
+  PointerRegistry eip1559(*rpc, *signer, chain_id, registry->contract(), TxType::kEip1559);
+
+  auto tx = eip1559.anchor_batch(std::vector<PointerRecord>{{h(8), 1, h(18), h(99)}});
+  ASSERT_TRUE(tx) << tx.error().message;
+  auto receipt = eip1559.wait_for_receipt(*tx, 1, 30s);
+
+  ASSERT_TRUE(receipt) << receipt.error().message;
+  EXPECT_EQ(count(*receipt, kAnchoredEvent), 1);
+  const std::string tx_json = run(testing::cast_binary() + " rpc --rpc-url " + anvil.rpc_url() +
+                                  " eth_getTransactionByHash " + to_0x_hex(*tx) + " 2>/dev/null");
+  EXPECT_NE(tx_json.find(R"("type":"0x2")"), std::string::npos) << tx_json;
 }
 
 TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {

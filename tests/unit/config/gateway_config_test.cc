@@ -158,5 +158,19 @@ TEST(GatewayConfig, TheDefaultRegionMustBeAConfiguredRegion) {
             "/redis/regions, got \"eu\"");
 }
 
+TEST(GatewayConfig, TheTransactionTypeIsLegacyUnlessEip1559IsAsked) {
+  auto legacy = parse_gateway_config(example_config(), "config/gateway.json", {});
+  auto eip1559 = parse_gateway_config(with("/ledger/transactionType", R"("eip1559")"),
+                                      "config/gateway.json", {});
+
+  ASSERT_TRUE(legacy && eip1559);
+  EXPECT_FALSE(legacy->ledger.eip1559);
+  EXPECT_TRUE(eip1559->ledger.eip1559);
+  EXPECT_EQ(
+      error_of(with("/ledger/transactionType", R"("type3")")),
+      "config/gateway.json: /ledger/transactionType: expected one of [\"legacy\",\"eip1559\"], "
+      "got \"type3\"");
+}
+
 }  // namespace
 }  // namespace fl::gateway

@@ -43,6 +43,7 @@ struct LedgerSettings {
   SecretBytes private_key;  // from FL_LEDGER_PRIVATE_KEY or privateKeyFile only
   std::uint64_t confirmations = 1;
   int receipt_timeout_ms = 30000;
+  bool eip1559 = false;  // transactionType "eip1559"; legacy (EIP-155) by default
 };
 
 struct PipelineSettings {

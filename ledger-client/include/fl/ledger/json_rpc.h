@@ -52,6 +52,10 @@ class JsonRpcClient {
   Result<std::uint64_t> block_number();
   Result<std::uint64_t> pending_nonce(const Address& account);
   Result<Bytes> gas_price();  // big-endian wei
+  // EIP-1559 fees: the node's suggested priority fee, and the latest block's base fee (empty
+  // before London or on a zero-fee network).
+  Result<Bytes> max_priority_fee();
+  Result<Bytes> base_fee();
   Result<std::uint64_t> estimate_gas(const Address& from, const std::optional<Address>& to,
                                      ByteView data);
   Result<Hash32> send_raw_transaction(ByteView raw);

@@ -8,6 +8,7 @@
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/keccak.h"
 #include "fl/ledger/signer.h"
+#include "fl/ledger/transaction.h"
 
 #include <chrono>
 #include <cstdint>
@@ -27,10 +28,14 @@ inline constexpr std::string_view kAnchoredEvent = "Anchored(bytes32,uint64,byte
 inline constexpr std::string_view kAnchorConflictEvent =
     "AnchorConflict(bytes32,uint64,bytes32,bytes32)";
 
+// Which transaction type to send: legacy (EIP-155), which every EVM chain takes, or EIP-1559
+// with maxFee = 2 * base fee + priority fee (0 on a zero-gas permissioned network).
+enum class TxType { kLegacy, kEip1559 };
+
 class PointerRegistry {
  public:
   PointerRegistry(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
-                  Address contract);
+                  Address contract, TxType tx_type = TxType::kLegacy);
 
   // Deploys the embedded contract from `signer`'s account and waits for it to be mined.
   static Result<Address> deploy(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
@@ -52,11 +57,14 @@ class PointerRegistry {
 
  private:
   Result<Hash32> send(const std::optional<Address>& to, const Bytes& data);
+  Result<SignedTransaction> build(std::uint64_t nonce, std::uint64_t gas_limit,
+                                  const std::optional<Address>& to, const Bytes& data);
 
   JsonRpcClient& rpc_;
   const Signer& signer_;
   std::uint64_t chain_id_;
   Address contract_;
+  TxType tx_type_;
   std::optional<std::uint64_t> next_nonce_;
 };
 

@@ -1,6 +1,7 @@
 // Ethereum transactions, built and signed locally. Legacy transactions are signed with EIP-155
-// replay protection (v = recovery id + 35 + 2 * chain id); this is what both anvil and a
-// zero-gas-price Besu network accept. EIP-1559 (type 2) comes with the ledger issue.
+// replay protection (v = recovery id + 35 + 2 * chain id); EIP-1559 (type 2) transactions carry
+// a fee cap and a priority fee and sign 0x02 || rlp(fields). Access lists are decoded and
+// checked, but the gateway sends none.
 #pragma once
 
 #include "fl/base/bytes.h"
@@ -43,5 +44,29 @@ struct DecodedTransaction {
 Result<DecodedTransaction> decode_legacy(ByteView raw);
 
 Bytes big_endian(std::uint64_t value);  // minimal big-endian bytes, empty for 0
+
+struct Eip1559Transaction {
+  std::uint64_t chain_id = 0;
+  std::uint64_t nonce = 0;
+  Bytes max_priority_fee_per_gas;  // big-endian wei
+  Bytes max_fee_per_gas;           // big-endian wei
+  std::uint64_t gas_limit = 0;
+  std::optional<Address> to;
+  Bytes value;
+  Bytes data;
+};
+
+// 0x02 || rlp([chainId, nonce, maxPriorityFee, maxFee, gas, to, value, data, accessList]).
+Bytes signing_payload(const Eip1559Transaction& tx);
+
+Result<SignedTransaction> sign(const Eip1559Transaction& tx, const Signer& signer);
+
+struct DecodedEip1559Transaction {
+  Eip1559Transaction tx;
+  Address sender{};
+};
+
+// Decodes a raw type-2 transaction (0x02 || rlp) and recovers its sender.
+Result<DecodedEip1559Transaction> decode_eip1559(ByteView raw);
 
 }  // namespace fl::ledger

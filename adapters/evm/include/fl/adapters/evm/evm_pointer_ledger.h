@@ -20,6 +20,7 @@ struct EvmConfig {
   SecretBytes private_key;
   std::uint64_t confirmations = 1;
   std::chrono::milliseconds receipt_timeout{30000};
+  bool eip1559 = false;  // send type-2 transactions instead of legacy EIP-155 ones
 };
 
 // Checks at start that the node answers and that the address holds contract code.
