@@ -17,7 +17,9 @@ contract PointerRegistry {
     address public immutable admin;
     mapping(address => bool) public writers;
     mapping(bytes32 => mapping(uint64 => bytes32)) public contentHashOf;
-    mapping(bytes32 => uint64) public latestVersion;
+    /// Written only for versions above 1: most resources are anchored once, at version 1, and a
+    /// second storage slot per pointer would nearly double the gas. latest() fills the gap.
+    mapping(bytes32 => uint64) private latestAbove1;
 
     constructor() {
         admin = msg.sender;
@@ -57,14 +59,15 @@ contract PointerRegistry {
                 continue;
             }
             contentHashOf[key][version] = hash;
-            if (version > latestVersion[key]) latestVersion[key] = version;
+            if (version > 1 && version > latestAbove1[key]) latestAbove1[key] = version;
             emit Anchored(key, version, hash, policyHashes[i]);
         }
     }
 
     /// The latest anchored version of a resource and its content hash (0, 0 if none).
     function latest(bytes32 resourceKey) external view returns (uint64 version, bytes32 contentHash) {
-        version = latestVersion[resourceKey];
+        version = latestAbove1[resourceKey];
+        if (version == 0 && contentHashOf[resourceKey][1] != bytes32(0)) version = 1;
         contentHash = contentHashOf[resourceKey][version];
     }
 }

@@ -120,6 +120,24 @@ TEST_F(PointerRegistryTest, AnAccountThatIsNotAWriterIsRefused) {
   EXPECT_NE(tx.error().message.find("NotWriter()"), std::string::npos) << tx.error().message;
 }
 
+TEST_F(PointerRegistryTest, ABatchOf200NewPointersCostsAtMost30kGasEach) {
+  std::vector<PointerRecord> batch;
+  for (int i = 0; i < 200; ++i) {
+    Hash32 key = h(0x40);
+    key[0] = static_cast<std::uint8_t>(i);
+    key[1] = static_cast<std::uint8_t>(i >> 8);
+    batch.push_back({key, 1, h(static_cast<std::uint8_t>(i + 1)), h(99)});
+  }
+
+  const TxReceipt receipt = anchor(batch);
+
+  const double per_pointer = static_cast<double>(receipt.gas_used) / 200.0;
+  std::printf("anchorBatch of 200 new pointers: %llu gas, %.0f per pointer\n",
+              static_cast<unsigned long long>(receipt.gas_used), per_pointer);
+  EXPECT_EQ(count(receipt, kAnchoredEvent), 200);
+  EXPECT_LE(per_pointer, 30000.0);
+}
+
 TEST_F(PointerRegistryTest, ManyTransactionsInFlightKeepTheirNonces) {
   std::vector<Hash32> sent;
   for (std::uint8_t i = 0; i < 5; ++i) {
