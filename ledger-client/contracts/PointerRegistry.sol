@@ -9,10 +9,24 @@ contract PointerRegistry {
     error NotWriter();
     error LengthMismatch();
     error ZeroContentHash();
+    error UnknownParticipant();
+    error PatientIsErased();
+    error ExpiryInThePast();
 
     event WriterChanged(address indexed writer, bool allowed);
     event Anchored(bytes32 indexed resourceKey, uint64 version, bytes32 contentHash, bytes32 policyHash);
     event AnchorConflict(bytes32 indexed resourceKey, uint64 version, bytes32 existing, bytes32 offered);
+    event ParticipantChanged(address indexed participant, bytes8 jurisdiction, bool active);
+    /// expiresAt 0 means revoked.
+    event GrantChanged(bytes32 indexed patientKey, address indexed grantee, bytes32 indexed purpose, uint64 expiresAt);
+    event Erased(bytes32 indexed patientKey);
+
+    /// A registered organisation: a jurisdiction code (ISO 3166-1 alpha-2 such as "DE", or a
+    /// region such as "EU"), and whether it may currently receive data.
+    struct Participant {
+        bytes8 jurisdiction;
+        bool active;
+    }
 
     address public immutable admin;
     mapping(address => bool) public writers;
@@ -20,6 +34,21 @@ contract PointerRegistry {
     /// Written only for versions above 1: most resources are anchored once, at version 1, and a
     /// second storage slot per pointer would nearly double the gas. latest() fills the gap.
     mapping(bytes32 => uint64) private latestAbove1;
+    mapping(address => Participant) public participants;
+    /// patient key => grantee => purpose of use (HL7 v3 PurposeOfUse code, e.g. "TREAT") => expiry.
+    mapping(bytes32 => mapping(address => mapping(bytes32 => uint64))) public grantExpiry;
+    /// Patients whose keys were destroyed (crypto-shredding): no grant answers yes any more.
+    mapping(bytes32 => bool) public erased;
+
+    modifier onlyAdmin() {
+        if (msg.sender != admin) revert NotAdmin();
+        _;
+    }
+
+    modifier onlyWriterOrAdmin() {
+        if (!writers[msg.sender] && msg.sender != admin) revert NotWriter();
+        _;
+    }
 
     constructor() {
         admin = msg.sender;
@@ -27,10 +56,45 @@ contract PointerRegistry {
         emit WriterChanged(msg.sender, true);
     }
 
-    function setWriter(address writer, bool allowed) external {
-        if (msg.sender != admin) revert NotAdmin();
+    function setWriter(address writer, bool allowed) external onlyAdmin {
         writers[writer] = allowed;
         emit WriterChanged(writer, allowed);
+    }
+
+    function setParticipant(address participant, bytes8 jurisdiction, bool active) external onlyAdmin {
+        participants[participant] = Participant(jurisdiction, active);
+        emit ParticipantChanged(participant, jurisdiction, active);
+    }
+
+    /// Lets `grantee` read the patient's data for `purpose` until `expiresAt` (unix seconds).
+    /// Written by gateways (from FHIR Consent) or the admin.
+    function grant(bytes32 patientKey, address grantee, bytes32 purpose, uint64 expiresAt)
+        external
+        onlyWriterOrAdmin
+    {
+        if (erased[patientKey]) revert PatientIsErased();
+        if (participants[grantee].jurisdiction == bytes8(0)) revert UnknownParticipant();
+        if (expiresAt <= block.timestamp) revert ExpiryInThePast();
+        grantExpiry[patientKey][grantee][purpose] = expiresAt;
+        emit GrantChanged(patientKey, grantee, purpose, expiresAt);
+    }
+
+    function revoke(bytes32 patientKey, address grantee, bytes32 purpose) external onlyWriterOrAdmin {
+        delete grantExpiry[patientKey][grantee][purpose];
+        emit GrantChanged(patientKey, grantee, purpose, 0);
+    }
+
+    /// Records that the patient's keys were destroyed. Final: the ledger stays immutable, the
+    /// data becomes unreadable, and every grant answers no from now on.
+    function markErased(bytes32 patientKey) external onlyWriterOrAdmin {
+        erased[patientKey] = true;
+        emit Erased(patientKey);
+    }
+
+    /// Whether `participant` may read the patient's data for `purpose` now.
+    function canRead(bytes32 patientKey, address participant, bytes32 purpose) external view returns (bool) {
+        return !erased[patientKey] && participants[participant].active
+            && grantExpiry[patientKey][participant][purpose] > block.timestamp;
     }
 
     /// Anchors one pointer per index. The same (key, version, hash) again is a no-op without an

@@ -4,6 +4,7 @@
 #include "fl/ledger/pointer_registry_artifact.h"
 #include "fl/ledger/transaction.h"
 
+#include <algorithm>
 #include <thread>
 
 namespace fl::ledger {
@@ -23,7 +24,23 @@ constexpr KnownError kContractErrors[] = {
     {"NotAdmin()", "only the PointerRegistry's admin may do this"},
     {"LengthMismatch()", "the batch's arrays differ in length"},
     {"ZeroContentHash()", "a pointer has an all-zero content hash"},
+    {"UnknownParticipant()", "the grantee is not a registered participant"},
+    {"PatientIsErased()", "the patient was erased; no new grants"},
+    {"ExpiryInThePast()", "a grant must expire in the future"},
 };
+
+// A short ASCII code as a left-aligned bytesN word.
+Result<abi::Word> code_word(std::string_view code, std::size_t max, const char* what) {
+  const bool ascii =
+      std::all_of(code.begin(), code.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (code.empty() || code.size() > max || !ascii) {
+    return Error{
+        ErrorCode::kInvalidInput,
+        std::string(what) + " must be 1 to " + std::to_string(max) + " printable ASCII characters",
+        std::string(code)};
+  }
+  return abi::fixed_bytes_word(as_bytes(code));
+}
 
 // Names the custom error in a node's revert message ("... (data 0x751a1cd0)").
 Error explain_revert(Error error) {
@@ -175,6 +192,55 @@ Result<TxReceipt> PointerRegistry::wait_for_receipt(const Hash32& tx_hash,
                                                     std::uint64_t confirmations,
                                                     std::chrono::milliseconds timeout) {
   return poll_receipt(rpc_, tx_hash, confirmations, timeout);
+}
+
+Result<Hash32> PointerRegistry::set_participant(const Address& participant,
+                                                std::string_view jurisdiction, bool active) {
+  auto code = code_word(jurisdiction, 8, "jurisdiction");
+  if (!code) return code.error();
+  return send(contract_,
+              abi::encode_call("setParticipant(address,bytes8,bool)",
+                               {abi::Arg::word(abi::address_word(participant)),
+                                abi::Arg::word(*code), abi::Arg::word(abi::bool_word(active))}));
+}
+
+Result<Hash32> PointerRegistry::grant(const Hash32& patient_key, const Address& grantee,
+                                      std::string_view purpose, std::uint64_t expires_at) {
+  auto code = code_word(purpose, 32, "purpose of use");
+  if (!code) return code.error();
+  return send(
+      contract_,
+      abi::encode_call("grant(bytes32,address,bytes32,uint64)",
+                       {abi::Arg::word(patient_key), abi::Arg::word(abi::address_word(grantee)),
+                        abi::Arg::word(*code), abi::Arg::word(abi::uint_word(expires_at))}));
+}
+
+Result<Hash32> PointerRegistry::revoke(const Hash32& patient_key, const Address& grantee,
+                                       std::string_view purpose) {
+  auto code = code_word(purpose, 32, "purpose of use");
+  if (!code) return code.error();
+  return send(contract_, abi::encode_call(
+                             "revoke(bytes32,address,bytes32)",
+                             {abi::Arg::word(patient_key),
+                              abi::Arg::word(abi::address_word(grantee)), abi::Arg::word(*code)}));
+}
+
+Result<Hash32> PointerRegistry::mark_erased(const Hash32& patient_key) {
+  return send(contract_, abi::encode_call("markErased(bytes32)", {abi::Arg::word(patient_key)}));
+}
+
+Result<bool> PointerRegistry::can_read(const Hash32& patient_key, const Address& participant,
+                                       std::string_view purpose) {
+  auto code = code_word(purpose, 32, "purpose of use");
+  if (!code) return code.error();
+  auto out = rpc_.call(contract_, abi::encode_call("canRead(bytes32,address,bytes32)",
+                                                   {abi::Arg::word(patient_key),
+                                                    abi::Arg::word(abi::address_word(participant)),
+                                                    abi::Arg::word(*code)}));
+  if (!out) return out.error();
+  auto answer = abi::uint64_at(*out, 0);
+  if (!answer) return answer.error();
+  return *answer == 1;
 }
 
 Result<std::optional<std::pair<std::uint64_t, Hash32>>> PointerRegistry::latest(

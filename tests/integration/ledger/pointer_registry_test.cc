@@ -213,6 +213,102 @@ TEST_F(PointerRegistryTest, AnchorsWithEip1559TransactionsToo) {
   EXPECT_NE(tx_json.find(R"("type":"0x2")"), std::string::npos) << tx_json;
 }
 
+class AccessTest : public PointerRegistryTest {
+ protected:
+  void SetUp() override {
+    PointerRegistryTest::SetUp();
+    auto p = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value()));
+    ASSERT_TRUE(p);
+    participant = (*p)->address();
+    confirm(registry->set_participant(participant, "FR", true));
+  }
+
+  void confirm(const Result<Hash32>& tx) {
+    ASSERT_TRUE(tx) << tx.error().message;
+    auto receipt = registry->wait_for_receipt(*tx, 1, 30s);
+    ASSERT_TRUE(receipt) << receipt.error().message;
+  }
+
+  std::uint64_t now() {
+    const std::string block =
+        run(testing::cast_binary() + " block latest --field timestamp --rpc-url " +
+            anvil.rpc_url() + " 2>/dev/null");
+    return std::stoull(block);
+  }
+
+  void advance_clock(std::uint64_t seconds) {
+    run(testing::cast_binary() + " rpc evm_increaseTime " + std::to_string(seconds) +
+        " --rpc-url " + anvil.rpc_url() + " >/dev/null 2>&1");
+    run(testing::cast_binary() + " rpc evm_mine --rpc-url " + anvil.rpc_url() + " >/dev/null 2>&1");
+  }
+
+  Address participant{};
+  const Hash32 patient = h(0x77);
+};
+
+TEST_F(AccessTest, AGrantAllowsItsPurposeOnlyUntilItExpires) {
+  confirm(registry->grant(patient, participant, "TREAT", now() + 3600));
+
+  EXPECT_TRUE(*registry->can_read(patient, participant, "TREAT"));
+  EXPECT_FALSE(*registry->can_read(patient, participant, "HPAYMT"));
+  EXPECT_FALSE(*registry->can_read(h(0x78), participant, "TREAT"));
+
+  advance_clock(3601);
+  EXPECT_FALSE(*registry->can_read(patient, participant, "TREAT"));
+}
+
+TEST_F(AccessTest, ARevokedGrantAnswersNo) {
+  confirm(registry->grant(patient, participant, "TREAT", now() + 3600));
+
+  confirm(registry->revoke(patient, participant, "TREAT"));
+
+  EXPECT_FALSE(*registry->can_read(patient, participant, "TREAT"));
+}
+
+TEST_F(AccessTest, AnInactiveParticipantReadsNothing) {
+  confirm(registry->grant(patient, participant, "TREAT", now() + 3600));
+
+  confirm(registry->set_participant(participant, "FR", false));
+
+  EXPECT_FALSE(*registry->can_read(patient, participant, "TREAT"));
+}
+
+TEST_F(AccessTest, ErasureEndsEveryGrantAndRefusesNewOnes) {
+  confirm(registry->grant(patient, participant, "TREAT", now() + 3600));
+
+  confirm(registry->mark_erased(patient));
+
+  EXPECT_FALSE(*registry->can_read(patient, participant, "TREAT"));
+  auto again = registry->grant(patient, participant, "TREAT", now() + 3600);
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("PatientIsErased()"), std::string::npos)
+      << again.error().message;
+}
+
+TEST_F(AccessTest, BadGrantsAreRefusedWithTheReason) {
+  auto expired = registry->grant(patient, participant, "TREAT", 1);
+  auto stranger = registry->grant(patient, Address{}, "TREAT", now() + 3600);
+  auto bad_code = registry->grant(patient, participant, "", now() + 3600);
+
+  ASSERT_FALSE(expired);
+  EXPECT_NE(expired.error().message.find("ExpiryInThePast()"), std::string::npos);
+  ASSERT_FALSE(stranger);
+  EXPECT_NE(stranger.error().message.find("UnknownParticipant()"), std::string::npos);
+  ASSERT_FALSE(bad_code);
+  EXPECT_EQ(bad_code.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST_F(AccessTest, OnlyTheAdminRegistersParticipants) {
+  auto other = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value()));
+  ASSERT_TRUE(other);
+  PointerRegistry as_other(*rpc, **other, chain_id, registry->contract());
+
+  auto tx = as_other.set_participant((*other)->address(), "US", true);
+
+  ASSERT_FALSE(tx);
+  EXPECT_NE(tx.error().message.find("NotAdmin()"), std::string::npos) << tx.error().message;
+}
+
 TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {
   testing::AnvilNode anvil;
 

@@ -50,6 +50,22 @@ class PointerRegistry {
   Result<TxReceipt> wait_for_receipt(const Hash32& tx_hash, std::uint64_t confirmations,
                                      std::chrono::milliseconds timeout);
 
+  // Access control. Each sends one transaction and returns its hash (wait_for_receipt to
+  // confirm). Codes are short ASCII: a jurisdiction of 1-8 characters ("DE", "EU"), a purpose
+  // of use of 1-32 ("TREAT", "ETREAT"); anything else is kInvalidInput before any call.
+  // Admin only: registers, updates or deactivates a participant organisation.
+  Result<Hash32> set_participant(const Address& participant, std::string_view jurisdiction,
+                                 bool active);
+  // Writers or admin: a grant until `expires_at` (unix seconds), its revocation, an erasure.
+  Result<Hash32> grant(const Hash32& patient_key, const Address& grantee, std::string_view purpose,
+                       std::uint64_t expires_at);
+  Result<Hash32> revoke(const Hash32& patient_key, const Address& grantee,
+                        std::string_view purpose);
+  Result<Hash32> mark_erased(const Hash32& patient_key);
+  // Whether the participant may read the patient's data for the purpose now.
+  Result<bool> can_read(const Hash32& patient_key, const Address& participant,
+                        std::string_view purpose);
+
   // The latest anchored (version, content hash) of a resource key, if any.
   Result<std::optional<std::pair<std::uint64_t, Hash32>>> latest(const Hash32& resource_key);
 
