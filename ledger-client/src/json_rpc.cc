@@ -89,6 +89,15 @@ Result<Bytes> parse_data(const std::string& json, const std::string& where) {
   return std::move(*bytes);
 }
 
+// A quantity of any size ("0x3b9aca00") as minimal big-endian bytes, for wei amounts.
+Result<Bytes> parse_big_quantity(const std::string& json, const std::string& where) {
+  auto bytes = parse_data(json, where);
+  if (!bytes) return bytes.error();
+  const auto first =
+      std::find_if(bytes->begin(), bytes->end(), [](std::uint8_t b) { return b != 0; });
+  return Bytes(first, bytes->end());
+}
+
 Hash32 to_hash(const Bytes& b) {
   Hash32 h{};
   std::copy_n(b.begin(), std::min<std::size_t>(32, b.size()), h.begin());
@@ -186,19 +195,13 @@ Result<std::uint64_t> JsonRpcClient::pending_nonce(const Address& account) {
 Result<Bytes> JsonRpcClient::gas_price() {
   auto r = request("eth_gasPrice", "[]");
   if (!r) return r.error();
-  auto bytes = parse_data(*r, url_);
-  if (!bytes) return bytes.error();
-  while (!bytes->empty() && bytes->front() == 0) bytes->erase(bytes->begin());
-  return std::move(*bytes);
+  return parse_big_quantity(*r, url_);
 }
 
 Result<Bytes> JsonRpcClient::max_priority_fee() {
   auto r = request("eth_maxPriorityFeePerGas", "[]");
   if (!r) return r.error();
-  auto bytes = parse_data(*r, url_);
-  if (!bytes) return bytes.error();
-  while (!bytes->empty() && bytes->front() == 0) bytes->erase(bytes->begin());
-  return std::move(*bytes);
+  return parse_big_quantity(*r, url_);
 }
 
 Result<Bytes> JsonRpcClient::base_fee() {
@@ -207,14 +210,9 @@ Result<Bytes> JsonRpcClient::base_fee() {
   rapidjson::Document doc;
   doc.Parse(r->c_str());
   if (!doc.IsObject() || !doc.HasMember("baseFeePerGas") || !doc["baseFeePerGas"].IsString()) {
-    return Bytes{};
+    return Bytes{};  // before London, or a node that has no base fee
   }
-  std::string text = doc["baseFeePerGas"].GetString();
-  if (text.size() % 2 == 1) text.insert(2, "0");
-  auto bytes = parse_hex(text);
-  if (!bytes) return Error{ErrorCode::kUnavailable, "bad baseFeePerGas from the node", url_};
-  while (!bytes->empty() && bytes->front() == 0) bytes->erase(bytes->begin());
-  return std::move(*bytes);
+  return parse_big_quantity(std::string("\"") + doc["baseFeePerGas"].GetString() + "\"", url_);
 }
 
 Result<std::uint64_t> JsonRpcClient::estimate_gas(const Address& from,
