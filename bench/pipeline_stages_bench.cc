@@ -3,6 +3,7 @@
 // together. Reported per resource and in bytes/s.
 #include "fl/gateway/crypto/envelope.h"
 #include "fl/gateway/crypto/hash.h"
+#include "fl/gateway/crypto/sealer.h"
 #include "fl/gateway/stages/protect_stage.h"
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/mappings/canonical_json.h"
@@ -60,8 +61,9 @@ void BM_SealResource(benchmark::State& state) {
   const SecretBytes kek(Bytes(32, 7));
   const Bytes context(80, 1);
   const Bytes plain(static_cast<std::size_t>(state.range(0)), 'x');
+  auto sealer = gateway::crypto::Sealer::create().value();
   for (auto _ : state) {
-    auto blob = gateway::crypto::seal_resource(kek, "kek-1", context, plain);
+    auto blob = sealer->seal(kek, "kek-1", context, plain);
     benchmark::DoNotOptimize(gateway::crypto::sha256(*blob));
   }
   state.SetItemsProcessed(state.iterations());

@@ -1,6 +1,6 @@
 #include "fl/gateway/stages/protect_stage.h"
 
-#include "fl/gateway/crypto/envelope.h"
+#include "fl/base/assert.h"
 #include "fl/gateway/crypto/hash.h"
 
 #include <algorithm>
@@ -28,6 +28,12 @@ Bytes seal_context(const ports::Hash32& resource_key, std::uint64_t version,
   return out;
 }
 
+ProtectStage::ProtectStage(ports::KeyProvider& keys) : keys_(keys) {
+  auto sealer = crypto::Sealer::create();
+  FL_ASSERT(sealer.has_value(), "OpenSSL 3 always provides HMAC-SHA256 and AES-256-GCM");
+  sealer_ = std::move(*sealer);
+}
+
 Result<ports::Hash32> ProtectStage::resource_key(std::string_view reference) {
   auto pepper = keys_.pseudonym_pepper();
   if (!pepper) return pepper.error();
@@ -44,7 +50,7 @@ Result<SealedResource> ProtectStage::run(std::string_view reference, std::uint64
   if (!kek) return kek.error();
 
   const Bytes context = seal_context(*key, version, region, policy_hash);
-  auto blob = crypto::seal_resource(kek->material, kek->key_id, context, as_bytes(canonical_json));
+  auto blob = sealer_->seal(kek->material, kek->key_id, context, as_bytes(canonical_json));
   if (!blob) return blob.error();
 
   SealedResource out{.resource_key = *key,

@@ -1,5 +1,9 @@
 #include "fl/gateway/crypto/envelope.h"
 
+#include "fl/gateway/crypto/aead.h"
+#include "fl/gateway/crypto/hash.h"
+#include "fl/gateway/crypto/sealer.h"
+
 #include <gtest/gtest.h>
 
 namespace fl::gateway::crypto {
@@ -55,6 +59,36 @@ TEST(Envelope, AWrongContextOrKeyDoesNotOpen) {
 
   EXPECT_FALSE(open_resource(kek(), blob, Bytes{1, 2, 3, 5}));
   EXPECT_FALSE(open_resource(SecretBytes(Bytes(32, 0x5b)), blob, kContext));
+}
+
+TEST(Envelope, OpensWithOpenSslsOwnHkdfAndAesGcm) {
+  // The sealer derives keys with two HMACs; OpenSSL's HKDF (RFC 5869) must agree.
+  const Bytes blob = *seal_resource(kek(), "k", kContext, as_bytes(kPlain));
+  constexpr std::size_t kHeader = 4 + 1 + 1 + 12;  // magic, id length, id "k", nonce
+  const auto data_key =
+      hkdf_sha256(kek().view(), as_bytes("fhir-ledger/data-key/v1"), kContext, 32);
+  ASSERT_TRUE(data_key);
+  Bytes aad(blob.begin(), blob.begin() + kHeader);
+  aad.insert(aad.end(), kContext.begin(), kContext.end());
+
+  auto plain = aes_gcm_open(data_key->view(), ByteView(blob).subspan(kHeader - 12, 12), aad,
+                            ByteView(blob).subspan(kHeader));
+
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(as_chars(*plain), kPlain);
+}
+
+TEST(Sealer, ALongLivedSealerGivesTheSameBlobsAsTheOneShotFunctions) {
+  auto sealer = Sealer::create();
+  ASSERT_TRUE(sealer);
+
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(*(*sealer)->seal(kek(), "k", kContext, as_bytes(kPlain)),
+              *seal_resource(kek(), "k", kContext, as_bytes(kPlain)));
+  }
+  EXPECT_EQ(as_chars(*(*sealer)->open(kek(), *seal_resource(kek(), "k", kContext, as_bytes(kPlain)),
+                                      kContext)),
+            kPlain);
 }
 
 }  // namespace

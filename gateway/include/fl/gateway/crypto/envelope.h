@@ -25,6 +25,8 @@
 
 namespace fl::gateway::crypto {
 
+// Conveniences for tools and tests; they fetch the algorithms on every call. The pipeline uses
+// a long-lived Sealer (sealer.h), which gives identical output.
 Result<Bytes> seal_resource(const SecretBytes& kek, std::string_view key_id, ByteView context,
                             ByteView plaintext);
 

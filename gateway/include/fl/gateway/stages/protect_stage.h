@@ -7,10 +7,12 @@
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/gateway/crypto/sealer.h"
 #include "fl/ports/key_provider.h"
 #include "fl/ports/pointer_ledger.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,7 +29,7 @@ struct SealedResource {
 
 class ProtectStage {
  public:
-  explicit ProtectStage(ports::KeyProvider& keys) : keys_(keys) {}
+  explicit ProtectStage(ports::KeyProvider& keys);
 
   // HMAC-SHA256(pepper, reference); the pseudonym used on the ledger and in receipts.
   Result<ports::Hash32> resource_key(std::string_view reference);
@@ -38,6 +40,7 @@ class ProtectStage {
 
  private:
   ports::KeyProvider& keys_;
+  std::unique_ptr<crypto::Sealer> sealer_;
 };
 
 // The associated data that binds a blob to its place: resource key, version (8 bytes, big
