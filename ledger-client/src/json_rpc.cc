@@ -12,7 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <sstream>
+#include <charconv>
 
 namespace fl::ledger {
 namespace {
@@ -62,30 +62,54 @@ class HttpTransport final : public RpcTransport {
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+Error malformed(const std::string& what, const std::string& where) {
+  return Error{ErrorCode::kUnavailable, "malformed answer from the node: " + what, where};
+}
+
+// "0x1a" -> 26. Nodes are not trusted to send well-formed text: anything that is not a
+// 0x-prefixed hex number of at most 64 bits is nullopt (std::stoull would throw instead).
+std::optional<std::uint64_t> hex_quantity(std::string_view text) {
+  if (!text.starts_with("0x") || text.size() < 3 || text.size() > 18) return std::nullopt;
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data() + 2, end, value, 16);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+// Hex data ("0x..."); quantities may have an odd number of digits ("0x1"), data never does.
+std::optional<Bytes> hex_data(std::string_view text) {
+  if (!text.starts_with("0x")) return std::nullopt;
+  std::string even(text);
+  if (even.size() % 2 == 1) even.insert(2, "0");
+  auto bytes = parse_hex(even);
+  if (!bytes) return std::nullopt;
+  return std::move(*bytes);
+}
+
+// The string member `name` of a JSON object, if it is there and a string.
+std::optional<std::string_view> string_member(const rapidjson::Value& object, const char* name) {
+  if (!object.IsObject()) return std::nullopt;
+  const auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  return std::string_view(it->value.GetString(), it->value.GetStringLength());
+}
+
 Result<std::uint64_t> parse_quantity(const std::string& json, const std::string& where) {
   rapidjson::Document doc;
   doc.Parse(json.c_str());
-  if (doc.HasParseError() || !doc.IsString()) {
-    return Error{ErrorCode::kUnavailable, "expected a hex quantity from the node", where};
-  }
-  const std::string text = doc.GetString();
-  if (!text.starts_with("0x") || text.size() < 3 || text.size() > 18) {
-    return Error{ErrorCode::kUnavailable, "bad hex quantity from the node: " + text, where};
-  }
-  return std::stoull(text.substr(2), nullptr, 16);
+  if (doc.HasParseError() || !doc.IsString()) return malformed("expected a hex quantity", where);
+  auto value = hex_quantity(doc.GetString());
+  if (!value) return malformed(std::string("bad hex quantity ") + doc.GetString(), where);
+  return *value;
 }
 
 Result<Bytes> parse_data(const std::string& json, const std::string& where) {
   rapidjson::Document doc;
   doc.Parse(json.c_str());
-  if (doc.HasParseError() || !doc.IsString()) {
-    return Error{ErrorCode::kUnavailable, "expected hex data from the node", where};
-  }
-  std::string text = doc.GetString();
-  // Quantities may have an odd number of digits ("0x1"); data never does.
-  if (text.size() % 2 == 1) text.insert(2, "0");
-  auto bytes = parse_hex(text);
-  if (!bytes) return Error{ErrorCode::kUnavailable, "bad hex from the node", where};
+  if (doc.HasParseError() || !doc.IsString()) return malformed("expected hex data", where);
+  auto bytes = hex_data(doc.GetString());
+  if (!bytes) return malformed("bad hex data", where);
   return std::move(*bytes);
 }
 
@@ -104,8 +128,58 @@ Hash32 to_hash(const Bytes& b) {
   return h;
 }
 
-std::uint64_t quantity(const rapidjson::Value& v) {
-  return v.IsString() ? std::stoull(std::string(v.GetString()).substr(2), nullptr, 16) : 0;
+Result<LogEntry> parse_log(const rapidjson::Value& log, const std::string& where) {
+  if (!log.IsObject()) return malformed("a log is not an object", where);
+  LogEntry entry;
+  const auto address = string_member(log, "address");
+  if (!address) return malformed("log without an address", where);
+  auto parsed = parse_address(*address);
+  if (!parsed) return malformed("log address is not 20 bytes", where);
+  entry.address = *parsed;
+  const auto topics = log.FindMember("topics");
+  if (topics == log.MemberEnd() || !topics->value.IsArray()) {
+    return malformed("log without topics", where);
+  }
+  for (const auto& t : topics->value.GetArray()) {
+    auto topic = t.IsString() ? hex_data(t.GetString()) : std::nullopt;
+    if (!topic || topic->size() != 32) return malformed("log topic is not 32 bytes", where);
+    entry.topics.push_back(to_hash(*topic));
+  }
+  const auto data = string_member(log, "data");
+  auto bytes = data ? hex_data(*data) : std::nullopt;
+  if (!bytes) return malformed("log without data", where);
+  entry.data = std::move(*bytes);
+  return entry;
+}
+
+Result<TxReceipt> parse_receipt(const rapidjson::Value& doc, const Hash32& tx_hash,
+                                const std::string& where) {
+  TxReceipt receipt;
+  receipt.tx_hash = tx_hash;
+  const auto block = string_member(doc, "blockNumber");
+  const auto block_number = block ? hex_quantity(*block) : std::nullopt;
+  // Byzantium and later receipts carry a status; an EVM chain without one is not supported.
+  const auto status = string_member(doc, "status");
+  const auto status_value = status ? hex_quantity(*status) : std::nullopt;
+  if (!block_number || !status_value) {
+    return malformed("receipt without blockNumber or status", where);
+  }
+  receipt.block_number = *block_number;
+  receipt.success = *status_value == 1;
+  if (const auto gas = string_member(doc, "gasUsed")) {
+    receipt.gas_used = hex_quantity(*gas).value_or(0);
+  }
+  if (const auto contract = string_member(doc, "contractAddress")) {
+    if (auto a = parse_address(*contract)) receipt.contract_address = *a;
+  }
+  if (const auto logs = doc.FindMember("logs"); logs != doc.MemberEnd() && logs->value.IsArray()) {
+    for (const auto& l : logs->value.GetArray()) {
+      auto entry = parse_log(l, where);
+      if (!entry) return entry.error();
+      receipt.logs.push_back(std::move(*entry));
+    }
+  }
+  return receipt;
 }
 
 ErrorCode classify(const std::string& message) {
@@ -241,29 +315,10 @@ Result<std::optional<TxReceipt>> JsonRpcClient::transaction_receipt(const Hash32
   rapidjson::Document doc;
   doc.Parse(r->c_str());
   if (doc.IsNull()) return std::optional<TxReceipt>();
-  if (!doc.IsObject()) {
-    return Error{ErrorCode::kUnavailable, "eth_getTransactionReceipt: not an object", url_};
-  }
-  TxReceipt receipt;
-  receipt.tx_hash = tx_hash;
-  receipt.block_number = quantity(doc["blockNumber"]);
-  receipt.success = doc.HasMember("status") && quantity(doc["status"]) == 1;
-  receipt.gas_used = doc.HasMember("gasUsed") ? quantity(doc["gasUsed"]) : 0;
-  if (doc.HasMember("contractAddress") && doc["contractAddress"].IsString()) {
-    if (auto a = parse_address(doc["contractAddress"].GetString())) receipt.contract_address = *a;
-  }
-  if (doc.HasMember("logs") && doc["logs"].IsArray()) {
-    for (const auto& l : doc["logs"].GetArray()) {
-      LogEntry entry;
-      if (auto a = parse_address(l["address"].GetString())) entry.address = *a;
-      for (const auto& t : l["topics"].GetArray()) {
-        if (auto b = parse_hex(t.GetString())) entry.topics.push_back(to_hash(*b));
-      }
-      if (auto d = parse_hex(l["data"].GetString())) entry.data = std::move(*d);
-      receipt.logs.push_back(std::move(entry));
-    }
-  }
-  return std::optional<TxReceipt>(std::move(receipt));
+  if (!doc.IsObject()) return malformed("eth_getTransactionReceipt: not an object", url_);
+  auto receipt = parse_receipt(doc, tx_hash, url_);
+  if (!receipt) return receipt.error();
+  return std::optional<TxReceipt>(std::move(*receipt));
 }
 
 Result<Bytes> JsonRpcClient::call(const Address& to, ByteView data) {

@@ -60,6 +60,9 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
                                std::uint64_t confirmations, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto delay = std::chrono::milliseconds(20);
+  // A node that is briefly down or answers oddly is retried until the deadline; its last
+  // complaint goes into the timeout error, so the operator sees why rather than just "late".
+  std::string last_problem = "not mined yet";
   for (;;) {
     auto receipt = rpc.transaction_receipt(tx_hash);
     if (receipt && receipt->has_value()) {
@@ -71,13 +74,21 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
       if (head && *head + 1 >= r.block_number + std::max<std::uint64_t>(confirmations, 1)) {
         return r;
       }
-    } else if (!receipt && receipt.error().code != ErrorCode::kUnavailable) {
-      return receipt.error();
+      last_problem = head ? "mined in block " + std::to_string(r.block_number) + ", waiting for " +
+                                std::to_string(confirmations) + " confirmations (head " +
+                                std::to_string(*head) + ")"
+                          : head.error().message;
+    } else if (!receipt) {
+      if (receipt.error().code != ErrorCode::kUnavailable) return receipt.error();
+      last_problem = receipt.error().message;
     }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Error{ErrorCode::kUnavailable, "no receipt before the timeout", to_0x_hex(tx_hash)};
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return Error{ErrorCode::kUnavailable,
+                   "no confirmed receipt before the timeout: " + last_problem, to_0x_hex(tx_hash)};
     }
-    std::this_thread::sleep_for(delay);
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
     delay = std::min(delay * 2, std::chrono::milliseconds(500));
   }
 }
@@ -192,6 +203,24 @@ Result<TxReceipt> PointerRegistry::wait_for_receipt(const Hash32& tx_hash,
                                                     std::uint64_t confirmations,
                                                     std::chrono::milliseconds timeout) {
   return poll_receipt(rpc_, tx_hash, confirmations, timeout);
+}
+
+Result<Hash32> PointerRegistry::set_writer(const Address& writer, bool allowed) {
+  return send(contract_, abi::encode_call("setWriter(address,bool)",
+                                          {abi::Arg::word(abi::address_word(writer)),
+                                           abi::Arg::word(abi::bool_word(allowed))}));
+}
+
+Result<bool> PointerRegistry::is_writer(const Address& account) {
+  auto out = rpc_.call(contract_, abi::encode_call("writers(address)",
+                                                   {abi::Arg::word(abi::address_word(account))}));
+  if (!out) return out.error();
+  auto answer = abi::uint64_at(*out, 0);
+  if (!answer || *answer > 1) {
+    return Error{ErrorCode::kInvalidInput, "writers(address) did not answer a bool",
+                 to_checksum_hex(contract_)};
+  }
+  return *answer == 1;
 }
 
 Result<Hash32> PointerRegistry::set_participant(const Address& participant,

@@ -2,6 +2,9 @@
 
 #include "fl/base/c_handle.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <cctype>
 #include <secp256k1.h>
@@ -38,6 +41,15 @@ Signer::~Signer() = default;
 Result<std::unique_ptr<Signer>> Signer::create(SecretBytes private_key) {
   auto impl = std::make_unique<Impl>();
   impl->ctx = new_context();
+  // Blinding, as libsecp256k1 recommends for a context that signs: it protects the long-lived
+  // key against timing and power side channels.
+  std::uint8_t seed[32];
+  const bool seeded =
+      RAND_bytes(seed, sizeof seed) == 1 && secp256k1_context_randomize(impl->ctx.get(), seed) == 1;
+  OPENSSL_cleanse(seed, sizeof seed);
+  if (!seeded) {
+    return Error{ErrorCode::kUnavailable, "no randomness to blind the signing context", "signer"};
+  }
   if (private_key.size() != 32 ||
       secp256k1_ec_seckey_verify(impl->ctx.get(), private_key.view().data()) != 1) {
     return Error{ErrorCode::kInvalidInput, "not a valid secp256k1 private key", "signer"};

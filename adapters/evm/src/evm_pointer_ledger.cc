@@ -21,6 +21,25 @@ class EvmPointerLedger final : public ports::PointerLedger {
         confirmations_(confirmations),
         receipt_timeout_(receipt_timeout) {}
 
+  Status check_writer(const std::string& contract, const std::string& rpc_url) {
+    auto writer = registry_.is_writer(signer_->address());
+    if (!writer && writer.error().code != ErrorCode::kUnavailable) {
+      return Error{ErrorCode::kNotFound,
+                   "the contract at " + contract + " on " + rpc_url +
+                       " does not answer like a PointerRegistry: " + writer.error().message,
+                   contract};
+    }
+    if (!writer) return writer.error();
+    if (!*writer) {
+      return Error{ErrorCode::kPermissionDenied,
+                   "account " + ledger::to_checksum_hex(signer_->address()) +
+                       " is not a writer of the PointerRegistry at " + contract +
+                       "; its admin adds it with setWriter(address,true)",
+                   contract};
+    }
+    return Ok{};
+  }
+
   Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
     std::vector<ledger::PointerRecord> records;
     records.reserve(batch.size());
@@ -81,10 +100,16 @@ Result<std::unique_ptr<ports::PointerLedger>> make_pointer_ledger(EvmConfig conf
   }
   auto signer = ledger::Signer::create(std::move(config.private_key));
   if (!signer) return signer.error();
-  return std::unique_ptr<ports::PointerLedger>(std::make_unique<EvmPointerLedger>(
+  auto ledger = std::make_unique<EvmPointerLedger>(
       std::move(*rpc), std::move(*signer), *chain_id, *contract,
       config.eip1559 ? ledger::TxType::kEip1559 : ledger::TxType::kLegacy, config.confirmations,
-      config.receipt_timeout));
+      config.receipt_timeout);
+  // Said at start rather than at the first batch: a wrong address or an account the admin has
+  // not added yet (each replica signs with its own) would otherwise fail every batch.
+  if (auto status = ledger->check_writer(config.contract_address, config.rpc_url); !status) {
+    return status.error();
+  }
+  return std::unique_ptr<ports::PointerLedger>(std::move(ledger));
 }
 
 Result<std::string> deploy_pointer_registry(const std::string& rpc_url, SecretBytes private_key) {

@@ -120,6 +120,40 @@ TEST_F(PointerRegistryTest, AnAccountThatIsNotAWriterIsRefused) {
   EXPECT_NE(tx.error().message.find("NotWriter()"), std::string::npos) << tx.error().message;
 }
 
+TEST_F(PointerRegistryTest, TheAdminAddsAndRemovesWriters) {
+  auto other = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value()));
+  ASSERT_TRUE(other);
+  PointerRegistry as_other(*rpc, **other, chain_id, registry->contract());
+  EXPECT_FALSE(*registry->is_writer((*other)->address()));
+
+  auto added = registry->set_writer((*other)->address(), true);
+  ASSERT_TRUE(added) << added.error().message;
+  ASSERT_TRUE(registry->wait_for_receipt(*added, 1, 30s));
+  auto anchored = as_other.anchor_batch(std::vector<PointerRecord>{{h(1), 1, h(11), h(99)}});
+  ASSERT_TRUE(anchored) << anchored.error().message;
+  ASSERT_TRUE(as_other.wait_for_receipt(*anchored, 1, 30s));
+  EXPECT_TRUE(*registry->is_writer((*other)->address()));
+
+  auto removed = registry->set_writer((*other)->address(), false);
+  ASSERT_TRUE(removed) << removed.error().message;
+  ASSERT_TRUE(registry->wait_for_receipt(*removed, 1, 30s));
+  auto refused = as_other.anchor_batch(std::vector<PointerRecord>{{h(2), 1, h(12), h(99)}});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("NotWriter()"), std::string::npos);
+}
+
+TEST_F(PointerRegistryTest, OnlyTheAdminAddsWriters) {
+  auto other = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value()));
+  ASSERT_TRUE(other);
+  PointerRegistry as_other(*rpc, **other, chain_id, registry->contract());
+
+  auto tx = as_other.set_writer((*other)->address(), true);
+
+  ASSERT_FALSE(tx);
+  EXPECT_EQ(tx.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(tx.error().message.find("NotAdmin()"), std::string::npos) << tx.error().message;
+}
+
 TEST_F(PointerRegistryTest, ABatchOf200NewPointersCostsAtMost30kGasEach) {
   std::vector<PointerRecord> batch;
   for (int i = 0; i < 200; ++i) {
@@ -319,6 +353,39 @@ TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {
 
   ASSERT_FALSE(ledger);
   EXPECT_EQ(ledger.error().code, ErrorCode::kNotFound);
+}
+
+TEST(EvmPointerLedger, RefusesAnAccountThatIsNotAWriter) {
+  testing::AnvilNode anvil;
+  auto address = evm::deploy_pointer_registry(
+      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  ASSERT_TRUE(address) << address.error().message;
+
+  auto ledger = evm::make_pointer_ledger(
+      {.rpc_url = anvil.rpc_url(),
+       .contract_address = *address,
+       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value())});
+
+  ASSERT_FALSE(ledger);
+  EXPECT_EQ(ledger.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(ledger.error().message.find("setWriter"), std::string::npos) << ledger.error().message;
+}
+
+TEST(EvmPointerLedger, RefusesAContractThatIsNotAPointerRegistry) {
+  testing::AnvilNode anvil;
+  const std::string address = "0x00000000000000000000000000000000000000bb";
+  run(testing::cast_binary() + " rpc anvil_setCode " + address + " 0x00 --rpc-url " +
+      anvil.rpc_url() + " >/dev/null 2>&1");  // code that stops at once and answers nothing
+
+  auto ledger = evm::make_pointer_ledger(
+      {.rpc_url = anvil.rpc_url(),
+       .contract_address = address,
+       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
+
+  ASSERT_FALSE(ledger);
+  EXPECT_EQ(ledger.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(ledger.error().message.find("PointerRegistry"), std::string::npos)
+      << ledger.error().message;
 }
 
 TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {

@@ -2,7 +2,8 @@
 // fake in unit tests). Errors: the node unreachable or timing out is kUnavailable with the URL;
 // a JSON-RPC error keeps the node's message (and revert data) and is classified: a nonce the
 // node already saw is kConflict, a revert or missing funds is kPermissionDenied, anything else
-// kUnavailable. Not thread-safe: one client per thread.
+// kUnavailable. An answer that is not well-formed (bad hex, a receipt without status) is
+// kUnavailable too, never a crash. Not thread-safe: one client per thread.
 #pragma once
 
 #include "fl/base/bytes.h"

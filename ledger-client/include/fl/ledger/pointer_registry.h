@@ -50,6 +50,12 @@ class PointerRegistry {
   Result<TxReceipt> wait_for_receipt(const Hash32& tx_hash, std::uint64_t confirmations,
                                      std::chrono::milliseconds timeout);
 
+  // Gateway writers (each replica signs with its own account). Admin only: allows or removes a
+  // writer; the deployer is one from the start.
+  Result<Hash32> set_writer(const Address& writer, bool allowed);
+  // kInvalidInput when the contract does not answer like a PointerRegistry.
+  Result<bool> is_writer(const Address& account);
+
   // Access control. Each sends one transaction and returns its hash (wait_for_receipt to
   // confirm). Codes are short ASCII: a jurisdiction of 1-8 characters ("DE", "EU"), a purpose
   // of use of 1-32 ("TREAT", "ETREAT"); anything else is kInvalidInput before any call.
