@@ -23,8 +23,9 @@ const input = {
   language: 'Solidity',
   sources: { [name + '.sol']: { content: fs.readFileSync(source, 'utf8') } },
   settings: {
-    optimizer: { enabled: true, runs: 200 },
+    optimizer: { enabled: true, runs: 1000000 },
     evmVersion: EVM_VERSION,
+    viaIR: true,
     outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
   },
 };

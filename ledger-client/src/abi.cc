@@ -43,7 +43,7 @@ Bytes encode_args(const std::vector<Arg>& args) {
     const Word offset = uint_word(head_size + tail.size());
     head.insert(head.end(), offset.begin(), offset.end());
     if (arg.kind == Arg::Kind::kArray) {
-      const Word length = uint_word(arg.words.size());
+      const Word length = uint_word(arg.words.size() / std::max<std::size_t>(arg.element_words, 1));
       tail.insert(tail.end(), length.begin(), length.end());
       for (const Word& w : arg.words) tail.insert(tail.end(), w.begin(), w.end());
       continue;

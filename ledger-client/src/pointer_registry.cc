@@ -22,11 +22,13 @@ struct KnownError {
 constexpr KnownError kContractErrors[] = {
     {"NotWriter()", "this account is not a gateway writer of the PointerRegistry"},
     {"NotAdmin()", "only the PointerRegistry's admin may do this"},
-    {"LengthMismatch()", "the batch's arrays differ in length"},
     {"ZeroContentHash()", "a pointer has an all-zero content hash"},
+    {"ZeroVersion()", "a pointer has version 0; FHIR versions start at 1"},
     {"UnknownParticipant()", "the grantee is not a registered participant"},
-    {"PatientIsErased()", "the patient was erased; no new grants"},
+    {"PatientIsErased(bytes32)", "the patient was erased; no new grants or anchors"},
     {"ExpiryInThePast()", "a grant must expire in the future"},
+    {"EmptyBatch()", "a Merkle root must cover at least one pointer"},
+    {"ZeroRoot()", "a Merkle root must not be zero"},
 };
 
 // A short ASCII code as a left-aligned bytesN word.
@@ -94,6 +96,78 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
 }
 
 }  // namespace
+
+Result<std::vector<abi::Word>> pointer_words(const PointerRecord& p) {
+  auto region = code_word(p.region, 16, "storage region");
+  if (!region) return region.error();
+  auto key_id = code_word(p.key_id, 32, "key id");
+  if (!key_id) return key_id.error();
+  return std::vector<abi::Word>{p.resource_key, p.patient_key, abi::uint_word(p.version),
+                                p.content_hash, p.policy_hash, p.mapping_hash,
+                                *region,        *key_id};
+}
+
+Result<Hash32> pointer_leaf(const PointerRecord& pointer) {
+  auto words = pointer_words(pointer);
+  if (!words) return words.error();
+  std::uint8_t buffer[1 + 8 * 32];
+  buffer[0] = 0x00;
+  for (std::size_t i = 0; i < words->size(); ++i) {
+    std::copy((*words)[i].begin(), (*words)[i].end(), buffer + 1 + 32 * i);
+  }
+  return keccak256(ByteView(buffer, sizeof buffer));
+}
+
+namespace {
+// A left-aligned ASCII code word back to its text (up to the first zero byte).
+std::string code_text(const abi::Word& word, std::size_t max) {
+  std::string out;
+  for (std::size_t i = 0; i < max && word[i] != 0; ++i) out.push_back(static_cast<char>(word[i]));
+  return out;
+}
+}  // namespace
+
+Result<std::vector<PointerRecord>> decode_anchored(std::span<const LogEntry> logs) {
+  static const Hash32 anchored_topic = abi::event_topic(kAnchoredEvent);
+  static const Hash32 batch_topic = abi::event_topic(kBatchAnchoredEvent);
+  std::vector<PointerRecord> out;
+  std::size_t open = 0;  // first pointer still waiting for its BatchAnchored
+  for (const LogEntry& log : logs) {
+    if (log.topics.empty()) continue;
+    if (log.topics[0] == anchored_topic) {
+      if (log.topics.size() != 3 || log.data.size() != 4 * 32) {
+        return Error{ErrorCode::kInvalidInput, "malformed Anchored event",
+                     to_checksum_hex(log.address)};
+      }
+      PointerRecord p;
+      p.resource_key = log.topics[1];
+      p.patient_key = log.topics[2];
+      auto version = abi::uint64_at(log.data, 0);
+      if (!version) return version.error();
+      p.version = *version;
+      p.content_hash = *abi::word_at(log.data, 1);
+      p.region = code_text(*abi::word_at(log.data, 2), 16);
+      p.key_id = code_text(*abi::word_at(log.data, 3), 32);
+      out.push_back(std::move(p));
+    } else if (log.topics[0] == batch_topic) {
+      auto count = log.topics.size() == 3 ? abi::uint64_at(log.data, 0) : Result<std::uint64_t>(0);
+      if (!count || *count != out.size() - open) {
+        return Error{ErrorCode::kInvalidInput,
+                     "a BatchAnchored event does not match the Anchored events before it",
+                     to_checksum_hex(log.address)};
+      }
+      for (std::size_t i = open; i < out.size(); ++i) {
+        out[i].policy_hash = log.topics[1];
+        out[i].mapping_hash = log.topics[2];
+      }
+      open = out.size();
+    }
+  }
+  if (open != out.size()) {
+    return Error{ErrorCode::kInvalidInput, "Anchored events without their BatchAnchored", ""};
+  }
+  return out;
+}
 
 PointerRegistry::PointerRegistry(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
                                  Address contract, TxType tx_type)
@@ -185,18 +259,96 @@ Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Byt
 }
 
 Result<Hash32> PointerRegistry::anchor_batch(std::span<const PointerRecord> pointers) {
-  std::vector<abi::Word> keys, versions, hashes, policies;
-  for (const auto& p : pointers) {
-    keys.push_back(abi::bytes32_word(p.resource_key));
-    versions.push_back(abi::uint_word(p.version));
-    hashes.push_back(abi::bytes32_word(p.content_hash));
-    policies.push_back(abi::bytes32_word(p.policy_hash));
+  if (pointers.empty()) {
+    return Error{ErrorCode::kInvalidInput, "an empty batch", to_checksum_hex(contract_)};
   }
-  const Bytes data =
-      abi::encode_call("anchorBatch(bytes32[],uint64[],bytes32[],bytes32[])",
-                       {abi::Arg::array(std::move(keys)), abi::Arg::array(std::move(versions)),
-                        abi::Arg::array(std::move(hashes)), abi::Arg::array(std::move(policies))});
-  return send(contract_, data);
+  const Hash32& policy = pointers.front().policy_hash;
+  const Hash32& mapping = pointers.front().mapping_hash;
+  std::vector<abi::Word> flat;
+  flat.reserve(6 * pointers.size());
+  for (const auto& p : pointers) {
+    if (p.policy_hash != policy || p.mapping_hash != mapping) {
+      return Error{ErrorCode::kInvalidInput,
+                   "one anchorBatch carries one policy hash and one mapping hash",
+                   to_0x_hex(p.resource_key)};
+    }
+    auto words = pointer_words(p);
+    if (!words) return words.error();
+    // Entry: the Pointer without its policy and mapping hashes (words 4 and 5).
+    flat.insert(flat.end(), words->begin(), words->begin() + 4);
+    flat.insert(flat.end(), words->begin() + 6, words->end());
+  }
+  static const std::string signature =
+      "anchorBatch(bytes32,bytes32,(bytes32,bytes32,uint64,bytes32,bytes16,bytes32)[])";
+  return send(contract_,
+              abi::encode_call(signature, {abi::Arg::word(policy), abi::Arg::word(mapping),
+                                           abi::Arg::static_tuple_array(std::move(flat), 6)}));
+}
+
+Result<Hash32> PointerRegistry::anchor_root(const Hash32& root, std::uint32_t leaf_count) {
+  return send(contract_,
+              abi::encode_call("anchorRoot(bytes32,uint32)",
+                               {abi::Arg::word(root), abi::Arg::word(abi::uint_word(leaf_count))}));
+}
+
+Result<std::optional<RootInfo>> PointerRegistry::root_info(const Hash32& root) {
+  auto out = rpc_.call(contract_, abi::encode_call("roots(bytes32)", {abi::Arg::word(root)}));
+  if (!out) return out.error();
+  auto block = abi::uint64_at(*out, 0);
+  if (!block) return block.error();
+  auto count = abi::uint64_at(*out, 1);
+  if (!count) return count.error();
+  if (*block == 0) return std::optional<RootInfo>();
+  return std::optional<RootInfo>(
+      RootInfo{.block_number = *block, .leaf_count = static_cast<std::uint32_t>(*count)});
+}
+
+Result<bool> PointerRegistry::verify_inclusion(const PointerRecord& pointer, std::uint32_t index,
+                                               std::span<const Hash32> proof, const Hash32& root) {
+  auto words = pointer_words(pointer);
+  if (!words) return words.error();
+  // A static tuple argument is its words in place, so each goes in as one head word.
+  std::vector<abi::Arg> args;
+  for (const auto& w : *words) args.push_back(abi::Arg::word(w));
+  args.push_back(abi::Arg::word(abi::uint_word(index)));
+  args.push_back(abi::Arg::array(std::vector<abi::Word>(proof.begin(), proof.end())));
+  args.push_back(abi::Arg::word(root));
+  static const std::string signature =
+      "verifyInclusion(" + std::string(kPointerTuple) + ",uint32,bytes32[],bytes32)";
+  auto out = rpc_.call(contract_, abi::encode_call(signature, args));
+  if (!out) return out.error();
+  auto answer = abi::uint64_at(*out, 0);
+  if (!answer) return answer.error();
+  return *answer == 1;
+}
+
+Result<std::vector<bool>> PointerRegistry::erased_among(std::span<const Hash32> patient_keys) {
+  auto out = rpc_.call(
+      contract_,
+      abi::encode_call("erasedAmong(bytes32[])", {abi::Arg::array(std::vector<abi::Word>(
+                                                     patient_keys.begin(), patient_keys.end()))}));
+  if (!out) return out.error();
+  // (bool[]): an offset word, then the length and the elements.
+  auto offset = abi::uint64_at(*out, 0);
+  if (!offset || *offset != 32) {
+    return Error{ErrorCode::kInvalidInput, "erasedAmong: unexpected return layout",
+                 to_checksum_hex(contract_)};
+  }
+  auto length = abi::uint64_at(*out, 1);
+  if (!length || *length != patient_keys.size()) {
+    return Error{ErrorCode::kInvalidInput, "erasedAmong: wrong number of answers",
+                 to_checksum_hex(contract_)};
+  }
+  std::vector<bool> result;
+  result.reserve(patient_keys.size());
+  for (std::size_t i = 0; i < patient_keys.size(); ++i) {
+    auto flag = abi::uint64_at(*out, 2 + i);
+    if (!flag || *flag > 1) {
+      return Error{ErrorCode::kInvalidInput, "erasedAmong: not a bool", std::to_string(i)};
+    }
+    result.push_back(*flag == 1);
+  }
+  return result;
 }
 
 Result<TxReceipt> PointerRegistry::wait_for_receipt(const Hash32& tx_hash,

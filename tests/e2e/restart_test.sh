@@ -57,7 +57,7 @@ fi
 "$FL_BIN" report --config "$config" --out "$run/report.json"
 
 python3 - "$manifest" "$run/report.json" "$FL_LEDGER_RPC_URL" "$FL_LEDGER_CONTRACT" \
-  "$("$FL_CAST" keccak 'Anchored(bytes32,uint64,bytes32,bytes32)')" <<'PY'
+  "$("$FL_CAST" keccak 'Anchored(bytes32,bytes32,uint64,bytes32,bytes16,bytes32)')" <<'PY'
 import json, sys, urllib.request, collections
 manifest, report = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 rpc, contract, topic0 = sys.argv[3], sys.argv[4], sys.argv[5]

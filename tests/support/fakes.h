@@ -98,8 +98,20 @@ class FakeBlobStore final : public ports::BlobStore {
     if (it == blobs_.end()) return Error{ErrorCode::kNotFound, "no such blob", key};
     return it->second;
   }
+  Status put_pointer_records(const std::string& region,
+                             std::span<const ports::PointerRecordWrite> records) override {
+    for (const auto& r : records) records_[{region, r.resource_key}][r.version] = r.json;
+    return Ok{};
+  }
+  Result<std::map<std::uint64_t, std::string>> pointer_records(
+      const std::string& region, const std::string& resource_key) override {
+    auto it = records_.find({region, resource_key});
+    if (it == records_.end()) return std::map<std::uint64_t, std::string>{};
+    return it->second;
+  }
 
  private:
+  std::map<std::pair<std::string, std::string>, std::map<std::uint64_t, std::string>> records_;
   std::map<std::pair<std::string, std::string>, ports::Bytes> blobs_;
   int failures_left_ = 0;
   int writes_ = 0;
@@ -117,14 +129,26 @@ class FakePointerLedger final : public ports::PointerLedger {
     }
     ++transactions;
     for (const auto& p : batch) {
+      if (erased_patients.contains(p.patient_key)) {
+        return Error{ErrorCode::kPermissionDenied, "PatientIsErased", "fake-node"};
+      }
       if (pointers.try_emplace({p.resource_key, p.version}, p.content_hash).second) ++events;
     }
-    return ports::AnchorTicket{.tx_hash = "0xtx" + std::to_string(transactions)};
+    return ports::AnchorTicket{.tx_hashes = {"0xtx" + std::to_string(transactions)},
+                               .placements = std::vector<ports::Placement>(batch.size())};
   }
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
-    return ports::AnchorConfirmation{.tx_hash = ticket.tx_hash, .block = 100 + transactions};
+    return ports::AnchorConfirmation{
+        .transactions = {{.tx_hash = ticket.tx_hashes.front(), .block = 100 + transactions}},
+        .placements = ticket.placements};
+  }
+  Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
+    std::vector<bool> out;
+    for (const auto& k : patient_keys) out.push_back(erased_patients.contains(k));
+    return out;
   }
 
+  std::set<ports::Hash32> erased_patients;
   std::map<std::pair<ports::Hash32, std::uint64_t>, ports::Hash32> pointers;
   int events = 0;
   std::uint64_t transactions = 0;

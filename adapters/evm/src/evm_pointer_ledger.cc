@@ -1,8 +1,12 @@
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 
 #include "fl/ledger/json_rpc.h"
+#include "fl/ledger/merkle.h"
 #include "fl/ledger/pointer_registry.h"
 #include "fl/ledger/signer.h"
+
+#include <map>
+#include <utility>
 
 namespace fl::evm {
 namespace {
@@ -41,30 +45,85 @@ class EvmPointerLedger final : public ports::PointerLedger {
   }
 
   Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
-    std::vector<ledger::PointerRecord> records;
-    records.reserve(batch.size());
-    for (const auto& p : batch) {
+    // Storage-mode pointers go in one anchorBatch per (policy hash, mapping hash) - usually
+    // one - and merkle-mode pointers under one root.
+    std::map<std::pair<ledger::Hash32, ledger::Hash32>, std::vector<std::size_t>> groups;
+    std::vector<ledger::PointerRecord> records, merkle;
+    std::vector<std::size_t> merkle_at;  // batch index of each merkle-mode pointer
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& p = batch[i];
       records.push_back({.resource_key = p.resource_key,
+                         .patient_key = p.patient_key,
                          .version = p.version,
                          .content_hash = p.content_hash,
-                         .policy_hash = p.policy_hash});
+                         .policy_hash = p.policy_hash,
+                         .mapping_hash = p.mapping_hash,
+                         .region = p.region,
+                         .key_id = p.key_id});
+      if (p.mode == ports::AnchorMode::kMerkle) {
+        merkle.push_back(records.back());
+        merkle_at.push_back(i);
+      } else {
+        groups[{p.policy_hash, p.mapping_hash}].push_back(i);
+      }
     }
-    auto tx = registry_.anchor_batch(records);
-    if (!tx) return tx.error();
-    return ports::AnchorTicket{.tx_hash = to_0x_hex(*tx)};
+    ports::AnchorTicket ticket;
+    ticket.placements.resize(batch.size());
+    for (const auto& [hashes, members] : groups) {
+      std::vector<ledger::PointerRecord> group;
+      group.reserve(members.size());
+      for (std::size_t i : members) group.push_back(records[i]);
+      auto tx = registry_.anchor_batch(group);
+      if (!tx) return tx.error();
+      ticket.tx_hashes.push_back(to_0x_hex(*tx));
+      for (std::size_t i : members) ticket.placements[i].tx = ticket.tx_hashes.size() - 1;
+    }
+    if (!merkle.empty()) {
+      std::vector<ledger::Hash32> leaves;
+      leaves.reserve(merkle.size());
+      for (const auto& record : merkle) {
+        auto leaf = ledger::pointer_leaf(record);
+        if (!leaf) return leaf.error();
+        leaves.push_back(*leaf);
+      }
+      auto tree = ledger::merkle::build(leaves);
+      if (!tree) return tree.error();
+      auto tx = registry_.anchor_root(tree->root, static_cast<std::uint32_t>(leaves.size()));
+      if (!tx) return tx.error();
+      ticket.tx_hashes.push_back(to_0x_hex(*tx));
+      for (std::size_t j = 0; j < merkle.size(); ++j) {
+        auto& proof = tree->proofs[j];
+        ticket.placements[merkle_at[j]] =
+            ports::Placement{.tx = ticket.tx_hashes.size() - 1,
+                             .proof = ports::InclusionProof{.root = tree->root,
+                                                            .index = proof.index,
+                                                            .leaf_count = proof.leaf_count,
+                                                            .siblings = std::move(proof.siblings)}};
+      }
+    }
+    return ticket;
   }
 
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
-    auto hash = parse_hex(ticket.tx_hash);
-    if (!hash || hash->size() != 32) {
-      return Error{ErrorCode::kInvalidInput, "not a transaction hash", ticket.tx_hash};
+    ports::AnchorConfirmation confirmation;
+    confirmation.placements = ticket.placements;
+    for (const auto& tx_hash : ticket.tx_hashes) {
+      auto hash = parse_hex(tx_hash);
+      if (!hash || hash->size() != 32) {
+        return Error{ErrorCode::kInvalidInput, "not a transaction hash", tx_hash};
+      }
+      ledger::Hash32 tx{};
+      std::copy(hash->begin(), hash->end(), tx.begin());
+      auto receipt = registry_.wait_for_receipt(tx, confirmations_, receipt_timeout_);
+      if (!receipt) return receipt.error();
+      confirmation.transactions.push_back(
+          {.tx_hash = tx_hash, .block = receipt->block_number, .gas_used = receipt->gas_used});
     }
-    ledger::Hash32 tx{};
-    std::copy(hash->begin(), hash->end(), tx.begin());
-    auto receipt = registry_.wait_for_receipt(tx, confirmations_, receipt_timeout_);
-    if (!receipt) return receipt.error();
-    return ports::AnchorConfirmation{
-        .tx_hash = ticket.tx_hash, .block = receipt->block_number, .gas_used = receipt->gas_used};
+    return confirmation;
+  }
+
+  Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
+    return registry_.erased_among(patient_keys);
   }
 
  private:

@@ -67,6 +67,26 @@ std::string receipt_json(const ports::Receipt& r) {
   string("txHash", r.tx_hash);
   w.Key("block");
   w.Uint64(r.block);
+  string("anchorMode", r.anchor_mode);
+  if (r.deleted) {
+    w.Key("deleted");
+    w.Bool(true);
+  }
+  if (!r.merkle_root.empty()) {
+    w.Key("merkle");
+    w.StartObject();
+    string("root", r.merkle_root);
+    w.Key("index");
+    w.Uint(r.merkle_index);
+    w.Key("leafCount");
+    w.Uint(r.merkle_leaf_count);
+    w.Key("proof");
+    w.StartArray();
+    for (const auto& h : r.merkle_proof)
+      w.String(h.c_str(), static_cast<rapidjson::SizeType>(h.size()));
+    w.EndArray();
+    w.EndObject();
+  }
   w.Key("origin");
   w.StartObject();
   string("topic", r.origin.topic);

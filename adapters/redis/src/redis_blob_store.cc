@@ -4,6 +4,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
+
 namespace fl::redis {
 namespace {
 
@@ -158,6 +160,57 @@ class RedisBlobStore final : public ports::BlobStore {
     return ports::Bytes(p, p + (*reply)->len);
   }
 
+  Status put_pointer_records(const std::string& region,
+                             std::span<const ports::PointerRecordWrite> records) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    std::vector<std::string> keys, versions;
+    keys.reserve(records.size());
+    versions.reserve(records.size());
+    for (const auto& r : records) {
+      keys.push_back(pointer_key(r.resource_key));
+      versions.push_back(std::to_string(r.version));
+    }
+    std::vector<std::vector<std::string_view>> commands;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      commands.push_back({"HSET", keys[i], versions[i], records[i].json});
+    }
+    auto replies = (*conn)->pipeline(commands);
+    if (!replies) return replies.error();
+    for (const auto& r : *replies) {
+      if (r->type == REDIS_REPLY_ERROR) {
+        return Error{ErrorCode::kUnavailable, (*conn)->name() + ": " + std::string(r->str, r->len),
+                     (*conn)->name()};
+      }
+    }
+    return Ok{};
+  }
+
+  Result<std::map<std::uint64_t, std::string>> pointer_records(
+      const std::string& region, const std::string& resource_key) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    const std::string key = pointer_key(resource_key);
+    auto reply = (*conn)->command({"HGETALL", key});
+    if (!reply) return reply.error();
+    const redisReply* r = reply->get();
+    // A flat array of field, value pairs (RESP2, which this connection speaks).
+    if (r->type != REDIS_REPLY_ARRAY) {
+      return Error{ErrorCode::kUnavailable, (*conn)->name() + ": unexpected reply to HGETALL", key};
+    }
+    std::map<std::uint64_t, std::string> out;
+    for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
+      const redisReply* field = r->element[i];
+      const redisReply* value = r->element[i + 1];
+      if (field->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING) continue;
+      std::uint64_t version = 0;
+      const auto [end, ec] = std::from_chars(field->str, field->str + field->len, version);
+      if (ec != std::errc() || end != field->str + field->len) continue;
+      out[version] = std::string(value->str, value->len);
+    }
+    return out;
+  }
+
   std::string storage_key(const std::string& key) const override { return blob_key(key); }
 
  private:
@@ -176,6 +229,10 @@ class RedisBlobStore final : public ports::BlobStore {
 
 std::string blob_key(std::string_view content_hash_hex) {
   return "blob:" + std::string(content_hash_hex);
+}
+
+std::string pointer_key(std::string_view resource_key_hex) {
+  return "ptr:" + std::string(resource_key_hex);
 }
 
 Result<std::unique_ptr<ports::BlobStore>> make_blob_store(const RedisConfig& config) {

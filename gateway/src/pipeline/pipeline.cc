@@ -1,6 +1,7 @@
 #include "fl/gateway/pipeline.h"
 
 #include "fl/base/log.h"
+#include "fl/gateway/pointer_record.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,8 +15,10 @@ namespace fl::gateway {
 struct Pipeline::Item {
   std::size_t event = 0;  // index into the batch
   std::string reference;
-  ports::Hash32 policy_hash{};
-  SealedResource sealed;
+  ports::Pointer pointer;
+  bool deleted = false;
+  Bytes blob;                 // empty for a delete
+  std::size_t placement = 0;  // index of its pointer in the anchored batch
 };
 
 namespace {
@@ -36,6 +39,15 @@ ports::DeadLetter dead_letter(const ports::SourceEvent& event, const Error& erro
 }
 
 }  // namespace
+
+ports::AnchorMode AnchoringModes::mode_for(std::string_view topic,
+                                           std::string_view resource_type) const {
+  if (auto it = by_resource_type.find(resource_type); it != by_resource_type.end()) {
+    return it->second;
+  }
+  if (auto it = by_topic.find(topic); it != by_topic.end()) return it->second;
+  return fallback;
+}
 
 Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, PolicyEngine& policy,
                    PipelineOptions options)
@@ -94,11 +106,7 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
   if (!validated) return validated.error();
   std::vector<Item> items;
   for (ResourceView& resource : validated->resources) {
-    // 3. Normalize, then canonical JSON.
-    auto canonical = normalize_.run(validated->source_system, *resource.json,
-                                    validated->document->GetAllocator());
-    if (!canonical) return canonical.error();
-    // 4. Decide.
+    // 4. Decide (before mapping: a resource that may not be stored is not worked on).
     auto decision =
         policy_.decide_ingest({.resource_type = resource.type,
                                .source_system = validated->source_system,
@@ -108,14 +116,42 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
       return Error{ErrorCode::kPolicyDenied, "storage denied by policy",
                    decision->rule_ids.empty() ? "" : decision->rule_ids.front()};
     }
+    Item item{.event = index, .reference = resource.reference()};
+    ports::Pointer& p = item.pointer;
+    p.version = resource.version;
+    p.policy_hash = decision->policy_hash;
+    p.region = decision->region;
+    p.mode = options_.anchoring.mode_for(event.origin.topic, resource.type);
+    if (!resource.patient_reference.empty()) {
+      auto patient = protect_.patient_key(resource.patient_reference);
+      if (!patient) return patient.error();
+      p.patient_key = *patient;
+    }
+    if (resource.deleted) {
+      // A delete stores nothing; its tombstone is a new version with no content.
+      auto key = protect_.resource_key(item.reference);
+      if (!key) return key.error();
+      p.resource_key = *key;
+      p.content_hash.fill(0xff);
+      p.key_id = "-";
+      item.deleted = true;
+      items.push_back(std::move(item));
+      continue;
+    }
+    // 3. Normalize, then canonical JSON.
+    auto canonical = normalize_.run(validated->source_system, *resource.json,
+                                    validated->document->GetAllocator());
+    if (!canonical) return canonical.error();
+    p.mapping_hash = normalize_.mapping_hash();
     // 5. Encrypt.
-    auto sealed = protect_.run(resource.reference(), resource.version, decision->region,
+    auto sealed = protect_.run(item.reference, resource.version, decision->region,
                                decision->policy_hash, *canonical);
     if (!sealed) return sealed.error();
-    items.push_back(Item{.event = index,
-                         .reference = resource.reference(),
-                         .policy_hash = decision->policy_hash,
-                         .sealed = std::move(*sealed)});
+    p.resource_key = sealed->resource_key;
+    p.content_hash = sealed->content_hash;
+    p.key_id = sealed->key_id;
+    item.blob = std::move(sealed->blob);
+    items.push_back(std::move(item));
   }
   return items;
 }
@@ -123,8 +159,9 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
 Status Pipeline::store(const std::vector<Item>& items, const std::atomic<bool>& stop) {
   std::map<std::string, std::vector<ports::BlobWrite>> writes;
   for (const Item& item : items) {
-    writes[item.sealed.region].push_back(
-        {.key = to_hex(item.sealed.content_hash), .blob = item.sealed.blob});
+    if (item.deleted) continue;
+    writes[item.pointer.region].push_back(
+        {.key = to_hex(item.pointer.content_hash), .blob = item.blob});
   }
   for (const auto& [region, blobs] : writes) {
     auto stored = retry(stop, "store",
@@ -134,18 +171,54 @@ Status Pipeline::store(const std::vector<Item>& items, const std::atomic<bool>& 
   return Ok{};
 }
 
-Result<ports::AnchorConfirmation> Pipeline::anchor(const std::vector<Item>& items,
+Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
+                             std::vector<Item>& items, std::vector<ports::DeadLetter>& dead,
+                             const std::atomic<bool>& stop) {
+  std::vector<ports::Hash32> patients;
+  for (const Item& item : items) {
+    if (item.pointer.patient_key != ports::Hash32{}) patients.push_back(item.pointer.patient_key);
+  }
+  std::sort(patients.begin(), patients.end());
+  patients.erase(std::unique(patients.begin(), patients.end()), patients.end());
+  if (patients.empty()) return Ok{};
+  std::vector<bool> erased;
+  auto checked = retry(stop, "erasure check", [&]() -> Status {
+    auto answer = ports_.ledger.erased(patients);
+    if (!answer) return answer.error();
+    erased = std::move(*answer);
+    return Ok{};
+  });
+  if (!checked) return checked;
+  std::set<ports::Hash32> gone;
+  for (std::size_t i = 0; i < patients.size(); ++i) {
+    if (erased[i]) gone.insert(patients[i]);
+  }
+  if (gone.empty()) return Ok{};
+  std::set<std::size_t> refused;
+  for (const Item& item : items) {
+    if (gone.contains(item.pointer.patient_key)) refused.insert(item.event);
+  }
+  for (std::size_t event : refused) {
+    dead.push_back(dead_letter(
+        events[event],
+        Error{ErrorCode::kPolicyDenied,
+              "the patient was erased: no new data is stored or anchored for them", "erasure"}));
+  }
+  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  return Ok{};
+}
+
+Result<ports::AnchorConfirmation> Pipeline::anchor(std::vector<Item>& items,
                                                    const std::atomic<bool>& stop) {
   // A batch may hold the same version twice (a duplicate publish): one pointer is enough.
   std::vector<ports::Pointer> pointers;
-  std::set<std::tuple<ports::Hash32, std::uint64_t, ports::Hash32>> seen;
-  for (const Item& item : items) {
-    const auto& s = item.sealed;
-    if (!seen.emplace(s.resource_key, s.version, s.content_hash).second) continue;
-    pointers.push_back({.resource_key = s.resource_key,
-                        .version = s.version,
-                        .content_hash = s.content_hash,
-                        .policy_hash = item.policy_hash});
+  std::map<std::tuple<ports::Hash32, std::uint64_t, ports::Hash32>, std::size_t> seen;
+  for (Item& item : items) {
+    const auto& p = item.pointer;
+    auto [it, fresh] =
+        seen.try_emplace({p.resource_key, p.version, p.content_hash}, pointers.size());
+    if (fresh) pointers.push_back(p);
+    item.placement = it->second;
   }
   ports::AnchorConfirmation confirmation;
   if (pointers.empty()) return confirmation;
@@ -155,14 +228,38 @@ Result<ports::AnchorConfirmation> Pipeline::anchor(const std::vector<Item>& item
     if (!ticket) return ticket.error();
     auto confirmed = ports_.ledger.await(*ticket);
     if (!confirmed) return confirmed.error();
-    confirmation = *confirmed;
+    confirmation = std::move(*confirmed);
     return Ok{};
   });
   if (!anchored) return anchored.error();
-  ++stats_.transactions;
+  stats_.transactions += confirmation.transactions.size();
   stats_.pointers += pointers.size();
-  stats_.gas_used += confirmation.gas_used;
+  stats_.gas_used += confirmation.gas_used();
   return confirmation;
+}
+
+Status Pipeline::keep_records(const std::vector<Item>& items,
+                              const ports::AnchorConfirmation& confirmation,
+                              const std::atomic<bool>& stop) {
+  std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
+  for (const Item& item : items) {
+    const auto& placement = confirmation.placements.at(item.placement);
+    const auto& tx = confirmation.transactions.at(placement.tx);
+    const PointerRecord record{.pointer = item.pointer,
+                               .tx_hash = tx.tx_hash,
+                               .block = tx.block,
+                               .proof = placement.proof};
+    writes[item.pointer.region].push_back({.resource_key = to_hex(item.pointer.resource_key),
+                                           .version = item.pointer.version,
+                                           .json = to_json(record)});
+  }
+  for (const auto& [region, records] : writes) {
+    auto kept = retry(stop, "keep records", [&, &r = region, &w = records] {
+      return ports_.blobs.put_pointer_records(r, w);
+    });
+    if (!kept) return kept;
+  }
+  return Ok{};
 }
 
 Status Pipeline::report(const std::vector<ports::SourceEvent>& events,
@@ -170,16 +267,28 @@ Status Pipeline::report(const std::vector<ports::SourceEvent>& events,
                         const ports::AnchorConfirmation& confirmation,
                         const std::atomic<bool>& stop) {
   for (const Item& item : items) {
-    const std::string key = to_hex(item.sealed.content_hash);
-    auto sent = ports_.receipts.publish({.reference = item.reference,
-                                         .resource_key = to_0x_hex(item.sealed.resource_key),
-                                         .version = item.sealed.version,
-                                         .content_hash = "0x" + key,
-                                         .redis_key = ports_.blobs.storage_key(key),
-                                         .region = item.sealed.region,
-                                         .tx_hash = confirmation.tx_hash,
-                                         .block = confirmation.block,
-                                         .origin = events[item.event].origin});
+    const auto& p = item.pointer;
+    const auto& placement = confirmation.placements.at(item.placement);
+    const auto& tx = confirmation.transactions.at(placement.tx);
+    const std::string key = to_hex(p.content_hash);
+    ports::Receipt receipt{.reference = item.reference,
+                           .resource_key = to_0x_hex(p.resource_key),
+                           .version = p.version,
+                           .content_hash = "0x" + key,
+                           .redis_key = item.deleted ? "" : ports_.blobs.storage_key(key),
+                           .region = p.region,
+                           .tx_hash = tx.tx_hash,
+                           .block = tx.block,
+                           .origin = events[item.event].origin,
+                           .anchor_mode = std::string(anchor_mode_name(p.mode)),
+                           .deleted = item.deleted};
+    if (placement.proof) {
+      receipt.merkle_root = to_0x_hex(placement.proof->root);
+      receipt.merkle_index = placement.proof->index;
+      receipt.merkle_leaf_count = placement.proof->leaf_count;
+      for (const auto& h : placement.proof->siblings) receipt.merkle_proof.push_back(to_0x_hex(h));
+    }
+    auto sent = ports_.receipts.publish(receipt);
     if (!sent) return sent;
   }
   for (const auto& letter : dead) {
@@ -209,11 +318,14 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
     std::move(prepared->begin(), prepared->end(), std::back_inserter(items));
   }
 
+  // Erased patients get nothing new, off chain or on.
+  if (auto dropped = drop_erased(events, items, dead, stop); !dropped) return dropped;
   // 6. Store off-chain, per region, content-addressed.
   if (auto stored = store(items, stop); !stored) return stored;
-  // 7. Anchor all pointers of the batch in one transaction.
+  // 7. Anchor all pointers of the batch: one transaction per anchoring mode.
   auto confirmation = anchor(items, stop);
   if (!confirmation) return confirmation.error();
+  if (auto kept = keep_records(items, *confirmation, stop); !kept) return kept;
   // 9. Report before committing: receipts and dead letters must be durable first.
   if (auto reported = report(events, items, dead, *confirmation, stop); !reported) {
     return reported;
@@ -237,8 +349,7 @@ Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::ato
   log::debug("batch.committed", {{"events", events.size()},
                                  {"resources", items.size()},
                                  {"deadLettered", dead.size()},
-                                 {"tx", confirmation->tx_hash},
-                                 {"block", confirmation->block}});
+                                 {"transactions", confirmation->transactions.size()}});
   return Ok{};
 }
 

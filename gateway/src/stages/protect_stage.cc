@@ -40,6 +40,14 @@ Result<ports::Hash32> ProtectStage::resource_key(std::string_view reference) {
   return to_hash32(crypto::hmac_sha256(pepper->material.view(), as_bytes(reference)));
 }
 
+Result<ports::Hash32> ProtectStage::patient_key(std::string_view patient_reference) {
+  auto pepper = keys_.pseudonym_pepper();
+  if (!pepper) return pepper.error();
+  std::string input = "patient:";
+  input.append(patient_reference);
+  return to_hash32(crypto::hmac_sha256(pepper->material.view(), as_bytes(input)));
+}
+
 Result<SealedResource> ProtectStage::run(std::string_view reference, std::uint64_t version,
                                          const std::string& region,
                                          const ports::Hash32& policy_hash,

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
+#include <optional>
 #include <utility>
 
 namespace fl::gateway {
@@ -51,6 +53,70 @@ std::string id_from_full_url(std::string_view full_url) {
   return std::string(cut == std::string_view::npos ? full_url : full_url.substr(cut + 1));
 }
 
+// "Patient/<id>" from a reference such as "Patient/1", "Patient/1/_history/2" or
+// "https://x/fhir/Patient/1"; empty for anything else (contained, other types, urn:uuid).
+std::string patient_from_reference(std::string_view reference) {
+  const auto at = reference.rfind("Patient/");
+  if (at == std::string_view::npos || (at > 0 && reference[at - 1] != '/')) return {};
+  std::string_view id = reference.substr(at + 8);
+  id = id.substr(0, id.find('/'));
+  return is_valid_fhir_id(id) ? "Patient/" + std::string(id) : std::string();
+}
+
+// The raw reference text of the resource's subject, patient or beneficiary, if any.
+std::string_view subject_reference(const Value& json) {
+  for (const char* name : {"subject", "patient", "beneficiary"}) {
+    auto member = json.FindMember(name);
+    if (member == json.MemberEnd() || !member->value.IsObject()) continue;
+    auto ref = member->value.FindMember("reference");
+    if (ref != member->value.MemberEnd() && ref->value.IsString()) {
+      return {ref->value.GetString(), ref->value.GetStringLength()};
+    }
+  }
+  return {};
+}
+
+// The version an If-Match header names: W/"3" or "3" -> 3.
+std::optional<std::uint64_t> if_match_version(std::string_view text) {
+  if (text.starts_with("W/")) text.remove_prefix(2);
+  if (text.size() < 3 || text.front() != '"' || text.back() != '"') return std::nullopt;
+  text = text.substr(1, text.size() - 2);
+  std::uint64_t version = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc() || end != text.data() + text.size() || version == 0) return std::nullopt;
+  return version;
+}
+
+// A DELETE entry: request.url names Type/id, request.ifMatch the version being deleted.
+Result<ResourceView> check_delete(const Value& request, const std::string& pointer) {
+  auto url = request.FindMember("url");
+  if (url == request.MemberEnd() || !url->value.IsString()) {
+    return invalid("a DELETE entry needs request.url Type/id", pointer + "/request/url");
+  }
+  std::string_view text(url->value.GetString(), url->value.GetStringLength());
+  const auto slash = text.find('/');
+  ResourceView view;
+  view.type = std::string(text.substr(0, slash));
+  view.id = slash == std::string_view::npos ? "" : std::string(text.substr(slash + 1));
+  if (!is_r4_resource_type(view.type) || !is_valid_fhir_id(view.id)) {
+    return invalid("request.url of a DELETE must be Type/id (conditional deletes are not accepted)",
+                   pointer + "/request/url");
+  }
+  auto if_match = request.FindMember("ifMatch");
+  auto deleted = if_match != request.MemberEnd() && if_match->value.IsString()
+                     ? if_match_version(if_match->value.GetString())
+                     : std::nullopt;
+  // The tombstone is a new version of the resource, so the ledger needs the one it follows.
+  if (!deleted) {
+    return invalid("a DELETE entry needs request.ifMatch W/\"<version>\" of the deleted version",
+                   pointer + "/request/ifMatch");
+  }
+  view.version = *deleted + 1;
+  view.deleted = true;
+  if (view.type == "Patient") view.patient_reference = view.reference();
+  return view;
+}
+
 Result<ResourceView> check_resource(Value& json, const std::string& pointer,
                                     std::string_view fallback_id) {
   if (!json.IsObject()) return invalid("a resource must be a JSON object", pointer);
@@ -96,6 +162,11 @@ Result<ResourceView> check_resource(Value& json, const std::string& pointer,
       }
       view.version = version;
     }
+  }
+  if (view.type == "Patient") {
+    view.patient_reference = view.reference();
+  } else {
+    view.patient_reference = patient_from_reference(subject_reference(json));
   }
   view.json = &json;
   return view;
@@ -158,14 +229,27 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
         "Bundle has more than " + std::to_string(limits_.max_bundle_entries) + " entries",
         "/entry");
   }
+  std::map<std::string, std::string, std::less<>> patients_by_full_url;
   for (rapidjson::SizeType i = 0; i < entries->value.Size(); ++i) {
     Value& entry = entries->value[i];
     const std::string pointer = "/entry/" + std::to_string(i);
     if (!entry.IsObject()) return invalid("Bundle entry must be an object", pointer);
+    auto request = entry.FindMember("request");
+    if (request != entry.MemberEnd() && request->value.IsObject()) {
+      auto method = request->value.FindMember("method");
+      if (method != request->value.MemberEnd() && method->value.IsString() &&
+          std::string_view(method->value.GetString()) == "DELETE") {
+        auto view = check_delete(request->value, pointer);
+        if (!view) return view.error();
+        out.resources.push_back(std::move(*view));
+        continue;
+      }
+    }
     auto resource = entry.FindMember("resource");
-    if (resource == entry.MemberEnd()) continue;  // e.g. a DELETE request entry: later issue
+    if (resource == entry.MemberEnd()) continue;  // e.g. a GET entry: nothing to store
     std::string fallback_id;
-    if (auto url = entry.FindMember("fullUrl"); url != entry.MemberEnd() && url->value.IsString()) {
+    auto url = entry.FindMember("fullUrl");
+    if (url != entry.MemberEnd() && url->value.IsString()) {
       fallback_id = id_from_full_url(url->value.GetString());
     }
     auto view = check_resource(resource->value, pointer + "/resource", fallback_id);
@@ -176,7 +260,16 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
                                 doc.GetAllocator());
     }
     if (view->type == "Bundle") return invalid("nested Bundles are not accepted", pointer);
+    if (view->type == "Patient" && url != entry.MemberEnd() && url->value.IsString()) {
+      patients_by_full_url[url->value.GetString()] = view->reference();
+    }
     out.resources.push_back(std::move(*view));
+  }
+  // Transaction bundles name their patient by the entry's fullUrl (urn:uuid:...).
+  for (ResourceView& view : out.resources) {
+    if (!view.patient_reference.empty() || view.json == nullptr) continue;
+    auto found = patients_by_full_url.find(std::string(subject_reference(*view.json)));
+    if (found != patients_by_full_url.end()) view.patient_reference = found->second;
   }
   return out;
 }

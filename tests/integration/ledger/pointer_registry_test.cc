@@ -3,6 +3,7 @@
 
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 #include "fl/ledger/abi.h"
+#include "fl/ledger/merkle.h"
 #include "fl/ledger/transaction.h"
 
 #include "support/services.h"
@@ -20,6 +21,19 @@ Hash32 h(std::uint8_t seed) {
   Hash32 out{};
   out.fill(seed);
   return out;
+}
+
+// A pointer of one patient, with every field set.
+PointerRecord P(const Hash32& key, std::uint64_t version, const Hash32& content,
+                const Hash32& policy, const Hash32& patient = h(0x50)) {
+  return {.resource_key = key,
+          .patient_key = patient,
+          .version = version,
+          .content_hash = content,
+          .policy_hash = policy,
+          .mapping_hash = h(0x60),
+          .region = "eu-west",
+          .key_id = "kek-2026-11"};
 }
 
 class PointerRegistryTest : public ::testing::Test {
@@ -52,6 +66,13 @@ class PointerRegistryTest : public ::testing::Test {
                       [&](const LogEntry& l) { return l.topics.at(0) == topic; }));
   }
 
+  TxReceipt confirmed(const Result<Hash32>& tx) {
+    EXPECT_TRUE(tx) << tx.error().message;
+    auto receipt = registry->wait_for_receipt(*tx, 1, 30s);
+    EXPECT_TRUE(receipt) << receipt.error().message;
+    return *receipt;
+  }
+
   testing::AnvilNode anvil;
   std::unique_ptr<JsonRpcClient> rpc;
   std::unique_ptr<Signer> signer;
@@ -60,19 +81,16 @@ class PointerRegistryTest : public ::testing::Test {
 };
 
 TEST_F(PointerRegistryTest, AnchorsABatchInOneTransactionWithOneEventPerPointer) {
-  const std::vector<PointerRecord> batch = {
-      {h(1), 1, h(11), h(99)}, {h(2), 1, h(12), h(99)}, {h(3), 4, h(13), h(99)}};
+  const std::vector<PointerRecord> batch = {P(h(1), 1, h(11), h(99)), P(h(2), 1, h(12), h(99)),
+                                            P(h(3), 4, h(13), h(99))};
 
   const TxReceipt receipt = anchor(batch);
 
   ASSERT_EQ(count(receipt, kAnchoredEvent), 3);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const LogEntry& log = receipt.logs[i];
-    EXPECT_EQ(log.topics.at(1), batch[i].resource_key);  // indexed
-    EXPECT_EQ(*abi::uint64_at(log.data, 0), batch[i].version);
-    EXPECT_EQ(*abi::word_at(log.data, 1), batch[i].content_hash);
-    EXPECT_EQ(*abi::word_at(log.data, 2), batch[i].policy_hash);
-  }
+  ASSERT_EQ(count(receipt, kBatchAnchoredEvent), 1);
+  auto decoded = decode_anchored(receipt.logs);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(*decoded, batch);  // every field of every pointer
   auto latest = registry->latest(h(3));
   ASSERT_TRUE(latest);
   ASSERT_TRUE(latest->has_value());
@@ -81,7 +99,7 @@ TEST_F(PointerRegistryTest, AnchorsABatchInOneTransactionWithOneEventPerPointer)
 }
 
 TEST_F(PointerRegistryTest, ReAnchoringTheSameBatchEmitsNothing) {
-  const std::vector<PointerRecord> batch = {{h(1), 1, h(11), h(99)}, {h(2), 1, h(12), h(99)}};
+  const std::vector<PointerRecord> batch = {P(h(1), 1, h(11), h(99)), P(h(2), 1, h(12), h(99))};
   anchor(batch);
 
   const TxReceipt again = anchor(batch);
@@ -91,9 +109,9 @@ TEST_F(PointerRegistryTest, ReAnchoringTheSameBatchEmitsNothing) {
 }
 
 TEST_F(PointerRegistryTest, AConflictingHashIsReportedAndNeverOverwrites) {
-  anchor({{h(1), 1, h(11), h(99)}});
+  anchor({P(h(1), 1, h(11), h(99))});
 
-  const TxReceipt receipt = anchor({{h(1), 1, h(66), h(99)}, {h(2), 1, h(12), h(99)}});
+  const TxReceipt receipt = anchor({P(h(1), 1, h(66), h(99)), P(h(2), 1, h(12), h(99))});
 
   EXPECT_EQ(count(receipt, kAnchorConflictEvent), 1);
   EXPECT_EQ(count(receipt, kAnchoredEvent), 1);  // the rest of the batch still lands
@@ -101,8 +119,8 @@ TEST_F(PointerRegistryTest, AConflictingHashIsReportedAndNeverOverwrites) {
 }
 
 TEST_F(PointerRegistryTest, ALaterVersionBecomesTheLatest) {
-  anchor({{h(1), 1, h(11), h(99)}});
-  anchor({{h(1), 2, h(21), h(99)}});
+  anchor({P(h(1), 1, h(11), h(99))});
+  anchor({P(h(1), 2, h(21), h(99))});
 
   EXPECT_EQ((*registry->latest(h(1)))->first, 2u);
   EXPECT_FALSE(registry->latest(h(7))->has_value());
@@ -113,7 +131,7 @@ TEST_F(PointerRegistryTest, AnAccountThatIsNotAWriterIsRefused) {
   ASSERT_TRUE(other);
   PointerRegistry as_other(*rpc, **other, chain_id, registry->contract());
 
-  auto tx = as_other.anchor_batch(std::vector<PointerRecord>{{h(1), 1, h(11), h(99)}});
+  auto tx = as_other.anchor_batch(std::vector<PointerRecord>{P(h(1), 1, h(11), h(99))});
 
   ASSERT_FALSE(tx);
   EXPECT_EQ(tx.error().code, ErrorCode::kPermissionDenied) << tx.error().message;
@@ -129,7 +147,7 @@ TEST_F(PointerRegistryTest, TheAdminAddsAndRemovesWriters) {
   auto added = registry->set_writer((*other)->address(), true);
   ASSERT_TRUE(added) << added.error().message;
   ASSERT_TRUE(registry->wait_for_receipt(*added, 1, 30s));
-  auto anchored = as_other.anchor_batch(std::vector<PointerRecord>{{h(1), 1, h(11), h(99)}});
+  auto anchored = as_other.anchor_batch(std::vector<PointerRecord>{P(h(1), 1, h(11), h(99))});
   ASSERT_TRUE(anchored) << anchored.error().message;
   ASSERT_TRUE(as_other.wait_for_receipt(*anchored, 1, 30s));
   EXPECT_TRUE(*registry->is_writer((*other)->address()));
@@ -137,7 +155,7 @@ TEST_F(PointerRegistryTest, TheAdminAddsAndRemovesWriters) {
   auto removed = registry->set_writer((*other)->address(), false);
   ASSERT_TRUE(removed) << removed.error().message;
   ASSERT_TRUE(registry->wait_for_receipt(*removed, 1, 30s));
-  auto refused = as_other.anchor_batch(std::vector<PointerRecord>{{h(2), 1, h(12), h(99)}});
+  auto refused = as_other.anchor_batch(std::vector<PointerRecord>{P(h(2), 1, h(12), h(99))});
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("NotWriter()"), std::string::npos);
 }
@@ -160,7 +178,11 @@ TEST_F(PointerRegistryTest, ABatchOf200NewPointersCostsAtMost30kGasEach) {
     Hash32 key = h(0x40);
     key[0] = static_cast<std::uint8_t>(i);
     key[1] = static_cast<std::uint8_t>(i >> 8);
-    batch.push_back({key, 1, h(static_cast<std::uint8_t>(i + 1)), h(99)});
+    Hash32 patient = key;  // every pointer its own patient: the dearest case
+    patient[31] = 0x01;
+    Hash32 content = h(0x30);
+    content[0] = static_cast<std::uint8_t>(i + 1);
+    batch.push_back(P(key, 1, content, h(99), patient));
   }
 
   const TxReceipt receipt = anchor(batch);
@@ -176,7 +198,7 @@ TEST_F(PointerRegistryTest, ManyTransactionsInFlightKeepTheirNonces) {
   std::vector<Hash32> sent;
   for (std::uint8_t i = 0; i < 5; ++i) {
     auto tx = registry->anchor_batch(
-        std::vector<PointerRecord>{{h(i), 1, h(static_cast<std::uint8_t>(100 + i)), h(99)}});
+        std::vector<PointerRecord>{P(h(i), 1, h(static_cast<std::uint8_t>(100 + i)), h(99))});
     ASSERT_TRUE(tx) << tx.error().message;
     sent.push_back(*tx);
   }
@@ -186,11 +208,124 @@ TEST_F(PointerRegistryTest, ManyTransactionsInFlightKeepTheirNonces) {
 TEST_F(PointerRegistryTest, ANodeThatIsDownIsUnavailable) {
   anvil.stop();
 
-  auto tx = registry->anchor_batch(std::vector<PointerRecord>{{h(1), 1, h(11), h(99)}});
+  auto tx = registry->anchor_batch(std::vector<PointerRecord>{P(h(1), 1, h(11), h(99))});
 
   ASSERT_FALSE(tx);
   EXPECT_EQ(tx.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(tx.error().where.find("127.0.0.1"), std::string::npos);
+}
+
+TEST_F(PointerRegistryTest, VersionZeroAndAZeroHashAreRefused) {
+  auto zero_version = registry->anchor_batch(std::vector<PointerRecord>{P(h(1), 0, h(11), h(99))});
+  auto zero_hash = registry->anchor_batch(std::vector<PointerRecord>{P(h(1), 1, Hash32{}, h(99))});
+
+  ASSERT_FALSE(zero_version);
+  EXPECT_NE(zero_version.error().message.find("ZeroVersion()"), std::string::npos);
+  ASSERT_FALSE(zero_hash);
+  EXPECT_NE(zero_hash.error().message.find("ZeroContentHash()"), std::string::npos);
+}
+
+TEST_F(PointerRegistryTest, ADeleteAnchorsATombstoneAsTheLatestVersion) {
+  anchor({P(h(1), 1, h(11), h(99))});
+
+  const TxReceipt receipt = anchor({P(h(1), 2, kTombstone, h(99))});
+
+  EXPECT_EQ(count(receipt, kAnchoredEvent), 1);
+  EXPECT_EQ((*registry->latest(h(1)))->first, 2u);
+  EXPECT_EQ((*registry->latest(h(1)))->second, kTombstone);
+}
+
+TEST_F(PointerRegistryTest, RegionAndKeyIdMustBeShortAscii) {
+  auto long_region = P(h(1), 1, h(11), h(99));
+  long_region.region = std::string(17, 'r');
+  auto no_key = P(h(1), 1, h(11), h(99));
+  no_key.key_id.clear();
+
+  EXPECT_EQ(registry->anchor_batch(std::vector{long_region}).error().code,
+            ErrorCode::kInvalidInput);
+  EXPECT_EQ(registry->anchor_batch(std::vector{no_key}).error().code, ErrorCode::kInvalidInput);
+}
+
+// A tree over `n` pointers, anchored; every proof is checked by the contract and by merkle::.
+class MerkleTest : public PointerRegistryTest {
+ protected:
+  void anchor_tree(std::size_t n) {
+    pointers.clear();
+    leaves.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      Hash32 key = h(0x21);
+      key[0] = static_cast<std::uint8_t>(i);
+      pointers.push_back(P(key, 1 + i % 3, h(static_cast<std::uint8_t>(i + 1)), h(99)));
+      leaves.push_back(*pointer_leaf(pointers.back()));
+    }
+    tree = *merkle::build(leaves);
+    const TxReceipt receipt =
+        confirmed(registry->anchor_root(tree.root, static_cast<std::uint32_t>(n)));
+    root_events = count(receipt, kRootAnchoredEvent);
+    gas = receipt.gas_used;
+  }
+
+  std::vector<PointerRecord> pointers;
+  std::vector<Hash32> leaves;
+  merkle::Tree tree;
+  int root_events = 0;
+  std::uint64_t gas = 0;
+};
+
+TEST_F(MerkleTest, EveryProofOfOddAndEvenTreesVerifiesOnChainAndOffChain) {
+  for (std::size_t n : {1u, 2u, 5u, 8u, 13u}) {
+    anchor_tree(n);
+    EXPECT_EQ(root_events, 1);
+    auto info = registry->root_info(tree.root);
+    ASSERT_TRUE(info && info->has_value());
+    EXPECT_EQ((*info)->leaf_count, n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& proof = tree.proofs[i];
+      EXPECT_EQ(*merkle::root_of(leaves[i], proof), tree.root) << n << "/" << i;
+      EXPECT_TRUE(*registry->verify_inclusion(pointers[i], proof.index, proof.siblings, tree.root))
+          << n << "/" << i;
+    }
+  }
+}
+
+TEST_F(MerkleTest, AnAlteredPointerProofOrIndexFails) {
+  anchor_tree(6);
+  auto altered = pointers[2];
+  altered.region = "us-east";  // any field is in the leaf
+  auto wrong_sibling = tree.proofs[2].siblings;
+  wrong_sibling[0][0] ^= 1;
+  auto short_proof = tree.proofs[2].siblings;
+  short_proof.pop_back();
+
+  EXPECT_FALSE(*registry->verify_inclusion(altered, 2, tree.proofs[2].siblings, tree.root));
+  EXPECT_FALSE(*registry->verify_inclusion(pointers[2], 2, wrong_sibling, tree.root));
+  EXPECT_FALSE(*registry->verify_inclusion(pointers[2], 3, tree.proofs[2].siblings, tree.root));
+  EXPECT_FALSE(*registry->verify_inclusion(pointers[2], 2, short_proof, tree.root));
+  EXPECT_FALSE(merkle::root_of(leaves[2], {2, 6, short_proof}));
+  EXPECT_FALSE(*registry->verify_inclusion(pointers[2], 2, tree.proofs[2].siblings, h(0x42)));
+}
+
+TEST_F(MerkleTest, ReAnchoringARootIsANoOpAndOnlyWritersAnchorRoots) {
+  anchor_tree(4);
+  const TxReceipt again = confirmed(registry->anchor_root(tree.root, 4));
+  auto other = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value()));
+  PointerRegistry as_other(*rpc, **other, chain_id, registry->contract());
+
+  auto refused = as_other.anchor_root(h(0x43), 1);
+
+  EXPECT_EQ(count(again, kRootAnchoredEvent), 0);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("NotWriter()"), std::string::npos);
+  EXPECT_FALSE(registry->root_info(h(0x43))->has_value());
+}
+
+TEST_F(MerkleTest, ARootOfAThousandPointersCostsUnder500GasEach) {
+  anchor_tree(1000);
+
+  const double per_pointer = static_cast<double>(gas) / 1000.0;
+  std::printf("anchorRoot over 1000 pointers: %llu gas, %.1f per pointer\n",
+              static_cast<unsigned long long>(gas), per_pointer);
+  EXPECT_LE(per_pointer, 500.0);
 }
 
 // stdout of a shell command (cast), without the trailing newline.
@@ -236,7 +371,7 @@ TEST(Eip1559, SignsByteForByteLikeCast) {
 TEST_F(PointerRegistryTest, AnchorsWithEip1559TransactionsToo) {
   PointerRegistry eip1559(*rpc, *signer, chain_id, registry->contract(), TxType::kEip1559);
 
-  auto tx = eip1559.anchor_batch(std::vector<PointerRecord>{{h(8), 1, h(18), h(99)}});
+  auto tx = eip1559.anchor_batch(std::vector<PointerRecord>{P(h(8), 1, h(18), h(99))});
   ASSERT_TRUE(tx) << tx.error().message;
   auto receipt = eip1559.wait_for_receipt(*tx, 1, 30s);
 
@@ -315,8 +450,23 @@ TEST_F(AccessTest, ErasureEndsEveryGrantAndRefusesNewOnes) {
   EXPECT_FALSE(*registry->can_read(patient, participant, "TREAT"));
   auto again = registry->grant(patient, participant, "TREAT", now() + 3600);
   ASSERT_FALSE(again);
-  EXPECT_NE(again.error().message.find("PatientIsErased()"), std::string::npos)
+  EXPECT_NE(again.error().message.find("PatientIsErased(bytes32)"), std::string::npos)
       << again.error().message;
+}
+
+TEST_F(AccessTest, ErasureRefusesNewAnchorsForThePatientOnly) {
+  confirm(registry->mark_erased(patient));
+
+  auto refused =
+      registry->anchor_batch(std::vector<PointerRecord>{P(h(1), 1, h(11), h(99), patient)});
+  const TxReceipt other = anchor({P(h(2), 1, h(12), h(99), h(0x78))});
+
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("PatientIsErased(bytes32)"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(count(other, kAnchoredEvent), 1);
+  const std::vector<Hash32> asked = {h(0x78), patient, h(0x79)};
+  EXPECT_EQ(*registry->erased_among(asked), (std::vector<bool>{false, true, false}));
 }
 
 TEST_F(AccessTest, BadGrantsAreRefusedWithTheReason) {
@@ -398,16 +548,50 @@ TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
        .contract_address = *address,
        .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
   ASSERT_TRUE(ledger) << ledger.error().message;
-  const std::vector<ports::Pointer> batch = {
-      {.resource_key = h(5), .version = 1, .content_hash = h(6)}};
+  std::vector<ports::Pointer> batch;
+  for (std::uint8_t i = 0; i < 5; ++i) {
+    batch.push_back(
+        {.resource_key = h(static_cast<std::uint8_t>(5 + i)),
+         .version = 1,
+         .content_hash = h(static_cast<std::uint8_t>(50 + i)),
+         .region = "eu-west",
+         .key_id = "kek-1",
+         .mode = i % 2 == 0 ? ports::AnchorMode::kMerkle : ports::AnchorMode::kPointer});
+  }
 
   auto ticket = (*ledger)->submit(batch);
   ASSERT_TRUE(ticket) << ticket.error().message;
   auto confirmed = (*ledger)->await(*ticket);
 
   ASSERT_TRUE(confirmed) << confirmed.error().message;
-  EXPECT_GE(confirmed->block, 1u);
-  EXPECT_EQ(confirmed->tx_hash, ticket->tx_hash);
+  ASSERT_EQ(confirmed->transactions.size(), 2u);  // one per mode
+  EXPECT_GE(confirmed->transactions[0].block, 1u);
+  EXPECT_EQ(confirmed->transactions[0].tx_hash, ticket->tx_hashes[0]);
+  ASSERT_EQ(confirmed->placements.size(), 5u);
+  // The merkle-mode pointers (0, 2, 4) share one root; each proof verifies on chain.
+  auto transport = make_http_transport(anvil.rpc_url(), 5s);
+  JsonRpcClient rpc(std::move(*transport), anvil.rpc_url());
+  auto signer = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  PointerRegistry registry(rpc, **signer, rpc.chain_id().value(), parse_address(*address).value());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& placement = confirmed->placements[i];
+    if (batch[i].mode == ports::AnchorMode::kPointer) {
+      EXPECT_FALSE(placement.proof);
+      EXPECT_EQ((*registry.latest(batch[i].resource_key))->second, batch[i].content_hash);
+      continue;
+    }
+    ASSERT_TRUE(placement.proof);
+    EXPECT_EQ(placement.proof->leaf_count, 3u);
+    const auto& b = batch[i];
+    const PointerRecord record{.resource_key = b.resource_key,
+                               .version = b.version,
+                               .content_hash = b.content_hash,
+                               .region = b.region,
+                               .key_id = b.key_id};
+    EXPECT_TRUE(*registry.verify_inclusion(record, placement.proof->index,
+                                           placement.proof->siblings, placement.proof->root));
+    EXPECT_FALSE(registry.latest(b.resource_key)->has_value());  // not in storage
+  }
 }
 
 }  // namespace

@@ -240,7 +240,12 @@ class RegistryOverScriptedNode : public JsonRpcTest {
 
   static std::string tx_hash(char fill) { return "\"0x" + std::string(64, fill) + "\""; }
 
-  const std::vector<PointerRecord> batch = {{Hash32{1}, 1, Hash32{2}, Hash32{3}}};
+  const std::vector<PointerRecord> batch = {{.resource_key = Hash32{1},
+                                             .version = 1,
+                                             .content_hash = Hash32{2},
+                                             .policy_hash = Hash32{3},
+                                             .region = "eu",
+                                             .key_id = "kek-1"}};
   std::unique_ptr<Signer> signer;
   std::unique_ptr<PointerRegistry> registry;
 };

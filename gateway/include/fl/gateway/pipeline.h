@@ -1,6 +1,7 @@
 // The pipeline: the nine stages of shared/ARCHITECTURE.md over batches of Kafka events.
-// One batch: poll -> validate -> normalize -> decide -> protect -> store -> anchor (one
-// transaction) -> report -> commit. Offsets are committed only after the blobs are stored, the
+// One batch: poll -> validate -> normalize -> decide -> protect -> (drop erased patients) ->
+// store -> anchor (one transaction per anchoring mode) -> keep pointer records -> report ->
+// commit. Offsets are committed only after the blobs are stored, the
 // transaction is confirmed, and receipts and dead letters are acknowledged; a crash anywhere
 // before that re-delivers the batch, and content addressing plus idempotent anchors make the
 // replay a no-op. Environment failures (kUnavailable) are retried with backoff until stop is
@@ -24,6 +25,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace fl::gateway {
@@ -38,8 +42,18 @@ struct PipelinePorts {
   ports::Clock& clock;
 };
 
+// Which anchoring mode a resource gets: by resource type, else by input topic, else the default.
+struct AnchoringModes {
+  ports::AnchorMode fallback = ports::AnchorMode::kPointer;
+  std::map<std::string, ports::AnchorMode, std::less<>> by_topic;
+  std::map<std::string, ports::AnchorMode, std::less<>> by_resource_type;
+
+  ports::AnchorMode mode_for(std::string_view topic, std::string_view resource_type) const;
+};
+
 struct PipelineOptions {
   ValidationLimits limits;
+  AnchoringModes anchoring;
   std::size_t batch_max_events = 200;
   std::chrono::milliseconds batch_max_wait{250};
   std::chrono::milliseconds retry_backoff{500};
@@ -84,9 +98,14 @@ class Pipeline {
   struct Item;
   // Stages 2-5 for one event: its sealed resources, or the error that rejects it.
   Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index);
+  // Moves the events whose patient was erased to the dead letters, with their items.
+  Status drop_erased(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
+                     std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
   Status store(const std::vector<Item>& items, const std::atomic<bool>& stop);
-  Result<ports::AnchorConfirmation> anchor(const std::vector<Item>& items,
-                                           const std::atomic<bool>& stop);
+  // Writes each item's pointer record (with its transaction and proof) beside its blob.
+  Status keep_records(const std::vector<Item>& items, const ports::AnchorConfirmation& confirmation,
+                      const std::atomic<bool>& stop);
+  Result<ports::AnchorConfirmation> anchor(std::vector<Item>& items, const std::atomic<bool>& stop);
   Status report(const std::vector<ports::SourceEvent>& events, const std::vector<Item>& items,
                 const std::vector<ports::DeadLetter>& dead,
                 const ports::AnchorConfirmation& confirmation, const std::atomic<bool>& stop);

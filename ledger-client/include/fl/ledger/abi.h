@@ -1,5 +1,6 @@
 // The Solidity ABI for what our contract needs: function selectors, event topics, and the
-// encoding of static words (uint, bool, address, bytes32) and dynamic arrays of static words;
+// encoding of static words (uint, bool, address, bytes32), dynamic arrays of static words or
+// static tuples, and bytes;
 // plus reading words back from return data and logs. Pure functions.
 #pragma once
 
@@ -30,12 +31,19 @@ inline Word bytes32_word(const Hash32& value) { return value; }
 struct Arg {
   enum class Kind { kWord, kArray, kBytes };
   Kind kind = Kind::kWord;
-  std::vector<Word> words;  // kWord: one; kArray: the elements
-  Bytes bytes;              // kBytes
+  std::vector<Word> words;        // kWord: one; kArray: the elements, flattened
+  Bytes bytes;                    // kBytes
+  std::size_t element_words = 1;  // kArray: words per element (a static tuple has several)
 
-  static Arg word(const Word& w) { return {Kind::kWord, {w}, {}}; }
-  static Arg array(std::vector<Word> elements) { return {Kind::kArray, std::move(elements), {}}; }
-  static Arg dynamic_bytes(ByteView b) { return {Kind::kBytes, {}, Bytes(b.begin(), b.end())}; }
+  static Arg word(const Word& w) { return {Kind::kWord, {w}, {}, 1}; }
+  static Arg array(std::vector<Word> elements) {
+    return {Kind::kArray, std::move(elements), {}, 1};
+  }
+  // (T1,...,Tk)[] of static types: each element is its k words in a row.
+  static Arg static_tuple_array(std::vector<Word> flat, std::size_t words_per_element) {
+    return {Kind::kArray, std::move(flat), {}, words_per_element};
+  }
+  static Arg dynamic_bytes(ByteView b) { return {Kind::kBytes, {}, Bytes(b.begin(), b.end()), 1}; }
 };
 
 // bytesN (N <= 32): left-aligned and zero-padded.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/ledger/abi.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/keccak.h"
 #include "fl/ledger/signer.h"
@@ -14,19 +15,58 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 namespace fl::ledger {
 
+// The contract's Pointer struct. `region` (1-16) and `key_id` (1-32) are printable ASCII,
+// stored left-aligned; `patient_key` is zero for a resource without a patient.
 struct PointerRecord {
   Hash32 resource_key{};
+  Hash32 patient_key{};
   std::uint64_t version = 0;
-  Hash32 content_hash{};
+  Hash32 content_hash{};  // kTombstone for a FHIR delete
   Hash32 policy_hash{};
+  Hash32 mapping_hash{};
+  std::string region;
+  std::string key_id;
+
+  friend bool operator==(const PointerRecord&, const PointerRecord&) = default;
 };
 
-inline constexpr std::string_view kAnchoredEvent = "Anchored(bytes32,uint64,bytes32,bytes32)";
+// The content hash a delete anchors: all ones, which no blob hashes to.
+inline constexpr Hash32 kTombstone = [] {
+  Hash32 h{};
+  for (auto& b : h) b = 0xff;
+  return h;
+}();
+
+inline constexpr std::string_view kPointerTuple =
+    "(bytes32,bytes32,uint64,bytes32,bytes32,bytes32,bytes16,bytes32)";
+inline constexpr std::string_view kAnchoredEvent =
+    "Anchored(bytes32,bytes32,uint64,bytes32,bytes16,bytes32)";
+inline constexpr std::string_view kBatchAnchoredEvent = "BatchAnchored(bytes32,bytes32,uint32)";
 inline constexpr std::string_view kAnchorConflictEvent =
     "AnchorConflict(bytes32,uint64,bytes32,bytes32)";
+inline constexpr std::string_view kRootAnchoredEvent = "RootAnchored(bytes32,uint32)";
+
+// The pointer's ABI words in struct order; kInvalidInput when region or key id do not fit.
+Result<std::vector<abi::Word>> pointer_words(const PointerRecord& pointer);
+// The Merkle leaf of a pointer: keccak256(0x00 || abi.encode(pointer)), as the contract's
+// pointerLeaf computes it.
+Result<Hash32> pointer_leaf(const PointerRecord& pointer);
+// The pointers a transaction's logs anchored, in order: each Anchored event completed with the
+// policy and mapping hashes of the BatchAnchored event that closes its batch. Logs of other
+// events and contracts are skipped; kInvalidInput for a malformed Anchored or BatchAnchored
+// log or Anchored events without their BatchAnchored.
+Result<std::vector<PointerRecord>> decode_anchored(std::span<const LogEntry> logs);
+
+// A Merkle root as anchored: the block it went into and the number of leaves under it.
+struct RootInfo {
+  std::uint64_t block_number = 0;
+  std::uint32_t leaf_count = 0;
+};
 
 // Which transaction type to send: legacy (EIP-155), which every EVM chain takes, or EIP-1559
 // with maxFee = 2 * base fee + priority fee (0 on a zero-gas permissioned network).
@@ -41,9 +81,20 @@ class PointerRegistry {
   static Result<Address> deploy(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
                                 std::chrono::milliseconds timeout);
 
-  // Sends one anchorBatch transaction; returns its hash. kPermissionDenied when the node
-  // refuses it (not a writer, no funds), kUnavailable when the node is unreachable.
+  // Sends one anchorBatch transaction; returns its hash. All pointers must share one policy
+  // hash and one mapping hash (kInvalidInput otherwise): the contract takes them once.
+  // kPermissionDenied when the node refuses it (not a writer, no funds, an erased patient),
+  // kUnavailable when the node is unreachable.
   Result<Hash32> anchor_batch(std::span<const PointerRecord> pointers);
+  // Sends one anchorRoot transaction for a Merkle tree of `leaf_count` pointers.
+  Result<Hash32> anchor_root(const Hash32& root, std::uint32_t leaf_count);
+  // Where a root was anchored, if it was.
+  Result<std::optional<RootInfo>> root_info(const Hash32& root);
+  // The contract's own inclusion check (verifyInclusion), a second opinion to merkle::root_of.
+  Result<bool> verify_inclusion(const PointerRecord& pointer, std::uint32_t index,
+                                std::span<const Hash32> proof, const Hash32& root);
+  // For each patient key, whether it is erased (one call for a whole batch).
+  Result<std::vector<bool>> erased_among(std::span<const Hash32> patient_keys);
 
   // Polls until mined and `confirmations` blocks deep; kPermissionDenied if it reverted,
   // kUnavailable on timeout.

@@ -44,6 +44,8 @@ class NormalizeStage {
   Result<std::string> run(std::string_view source_system, rapidjson::Value& resource,
                           rapidjson::Document::AllocatorType& allocator);
 
+  ports::Hash32 mapping_hash() const { return normalizer_.mapping_hash(); }
+
  private:
   Normalizer& normalizer_;
 };

@@ -33,6 +33,9 @@ class ProtectStage {
 
   // HMAC-SHA256(pepper, reference); the pseudonym used on the ledger and in receipts.
   Result<ports::Hash32> resource_key(std::string_view reference);
+  // HMAC-SHA256(pepper, "patient:" + "Patient/<id>"): the patient's pseudonym for grants and
+  // erasure, domain-separated from the Patient resource's own resource key.
+  Result<ports::Hash32> patient_key(std::string_view patient_reference);
 
   Result<SealedResource> run(std::string_view reference, std::uint64_t version,
                              const std::string& region, const ports::Hash32& policy_hash,

@@ -28,6 +28,12 @@ struct ResourceView {
   std::string type;
   std::string id;
   std::uint64_t version = 1;
+  // "Patient/<id>" of the patient the resource is about (itself for a Patient; its subject,
+  // patient or beneficiary reference otherwise), empty when it names none.
+  std::string patient_reference;
+  // A FHIR delete (a Bundle entry with request.method DELETE): no content, `version` is the
+  // tombstone's (the deleted version + 1), `json` is null.
+  bool deleted = false;
   rapidjson::Value* json = nullptr;
 
   std::string reference() const { return type + "/" + id; }

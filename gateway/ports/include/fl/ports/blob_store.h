@@ -6,6 +6,8 @@
 #include "fl/base/result.h"
 #include "fl/ports/types.h"
 
+#include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +17,12 @@ namespace fl::ports {
 struct BlobWrite {
   std::string key;  // content address: the hex SHA-256 of `blob`
   Bytes blob;
+};
+
+struct PointerRecordWrite {
+  std::string resource_key;  // hex HMAC pseudonym
+  std::uint64_t version = 0;
+  std::string json;
 };
 
 class BlobStore {
@@ -28,6 +36,15 @@ class BlobStore {
 
   // kNotFound when the key is absent.
   virtual Result<Bytes> get(const std::string& region, const std::string& key) = 0;
+
+  // Pointer records beside the blobs: per resource key, one JSON text per version (what was
+  // anchored, in which transaction, and for merkle mode the inclusion proof), so a resource
+  // can be verified end to end from its region alone. Rewriting a version's record replaces it.
+  virtual Status put_pointer_records(const std::string& region,
+                                     std::span<const PointerRecordWrite> records) = 0;
+  // version -> record JSON; empty when the resource key has none in `region`.
+  virtual Result<std::map<std::uint64_t, std::string>> pointer_records(
+      const std::string& region, const std::string& resource_key) = 0;
 
   // The name under which the store itself holds `key` (e.g. a Redis key with its prefix), for
   // receipts and for operators checking a blob with the store's own tools.

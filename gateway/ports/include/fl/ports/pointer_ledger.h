@@ -1,7 +1,9 @@
-// The ledger as the pipeline sees it: anchor a batch of pointers in one transaction and wait
-// for it to be confirmed. adapters/evm implements it on ledger-client; anchors are idempotent
-// on chain (the same resource key, version and content hash anchored twice is one pointer and
-// one event), which is what makes re-delivery after a crash safe. Pipeline thread only.
+// The ledger as the pipeline sees it: anchor a batch of pointers and wait for the anchoring to
+// be confirmed. adapters/evm implements it on ledger-client. Two modes per pointer: `kPointer`
+// keeps each pointer in contract storage; `kMerkle` anchors only the root of a Merkle tree over
+// the batch's merkle-mode pointers and hands back each one's inclusion proof, which the pipeline
+// keeps with its receipt and beside its blob. Anchors are idempotent on chain, which is what
+// makes re-delivery after a crash safe. Pipeline thread only.
 #pragma once
 
 #include "fl/base/result.h"
@@ -9,41 +11,79 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace fl::ports {
 
 using Hash32 = std::array<std::uint8_t, 32>;
 
+enum class AnchorMode { kPointer, kMerkle };
+
 // What goes on chain: no PHI, no FHIR id.
 struct Pointer {
   Hash32 resource_key{};  // HMAC-SHA256(pepper, "Type/id")
+  Hash32 patient_key{};   // HMAC-SHA256(pepper, "patient:Patient/id"); zero without a patient
   std::uint64_t version = 0;
-  Hash32 content_hash{};  // SHA-256 of the ciphertext
+  Hash32 content_hash{};  // SHA-256 of the ciphertext; all ones for a delete (tombstone)
   Hash32 policy_hash{};   // SHA-256 of the canonical policy bundle that decided
+  Hash32 mapping_hash{};  // SHA-256 of the canonical mapping set that normalized it
+  std::string region;     // storage region of the blob (1-16 characters)
+  std::string key_id;     // the key the blob is sealed under (1-32 characters)
+  AnchorMode mode = AnchorMode::kPointer;
+};
+
+struct InclusionProof {
+  Hash32 root{};
+  std::uint32_t index = 0;
+  std::uint32_t leaf_count = 0;
+  std::vector<Hash32> siblings;  // bottom up
+};
+
+// Where one pointer of a batch went: which of the batch's transactions, and for a merkle-mode
+// pointer its proof.
+struct Placement {
+  std::size_t tx = 0;
+  std::optional<InclusionProof> proof;
 };
 
 struct AnchorTicket {
-  std::string tx_hash;  // 0x-hex
+  std::vector<std::string> tx_hashes;  // 0x-hex, at most one per mode
+  std::vector<Placement> placements;   // one per pointer, in batch order
 };
 
-struct AnchorConfirmation {
+struct TxConfirmation {
   std::string tx_hash;  // 0x-hex
   std::uint64_t block = 0;
   std::uint64_t gas_used = 0;
+};
+
+struct AnchorConfirmation {
+  std::vector<TxConfirmation> transactions;
+  std::vector<Placement> placements;  // as in the ticket
+
+  std::uint64_t gas_used() const {
+    std::uint64_t total = 0;
+    for (const auto& t : transactions) total += t.gas_used;
+    return total;
+  }
 };
 
 class PointerLedger {
  public:
   virtual ~PointerLedger() = default;
 
-  // Sends one transaction holding all pointers. kUnavailable: node down, retry later.
+  // Sends the transactions that anchor all pointers. kUnavailable: node down, retry later.
   virtual Result<AnchorTicket> submit(std::span<const Pointer> batch) = 0;
 
-  // Waits until the transaction is mined and has the configured confirmations. kConflict or
-  // kPermissionDenied when it reverted.
+  // Waits until every transaction is mined and has the configured confirmations.
+  // kPermissionDenied when one reverted.
   virtual Result<AnchorConfirmation> await(const AnchorTicket& ticket) = 0;
+
+  // For each patient key, whether the patient was erased; anchors for them are refused.
+  virtual Result<std::vector<bool>> erased(std::span<const Hash32> patient_keys) = 0;
 };
 
 }  // namespace fl::ports

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fl::ports {
 
@@ -22,6 +23,13 @@ struct Receipt {
   std::string tx_hash;  // 0x-hex
   std::uint64_t block = 0;
   Origin origin;
+  std::string anchor_mode = "pointer";  // "pointer" or "merkle"
+  bool deleted = false;                 // a tombstone: no blob
+  // Merkle mode: the leaf's place under the anchored root and its proof (0x-hex, bottom up).
+  std::string merkle_root;
+  std::uint32_t merkle_index = 0;
+  std::uint32_t merkle_leaf_count = 0;
+  std::vector<std::string> merkle_proof;
 };
 
 class Receipts {

@@ -29,6 +29,8 @@ struct RedisConfig {
 
 // The Redis key of a blob.
 std::string blob_key(std::string_view content_hash_hex);
+// The Redis hash of a resource's pointer records: field = version, value = record JSON.
+std::string pointer_key(std::string_view resource_key_hex);
 
 // Connects to (and PINGs) every region; an unreachable region fails here, at start.
 Result<std::unique_ptr<ports::BlobStore>> make_blob_store(const RedisConfig& config);
