@@ -334,4 +334,36 @@ Result<Bytes> JsonRpcClient::code_at(const Address& address) {
   return parse_data(*r, url_);
 }
 
+Result<std::vector<LogEntry>> JsonRpcClient::logs(
+    const Address& address, const std::vector<std::optional<Hash32>>& topics) {
+  std::string filter = R"([{"address":)" + quote(to_0x_hex(address)) +
+                       R"(,"fromBlock":"0x0","toBlock":"latest","topics":[)";
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    if (i > 0) filter += ',';
+    filter += topics[i] ? quote(to_0x_hex(*topics[i])) : "null";
+  }
+  filter += "]}]";
+  auto r = request("eth_getLogs", filter);
+  if (!r) return r.error();
+  rapidjson::Document doc;
+  doc.Parse(r->c_str());
+  if (doc.HasParseError() || !doc.IsArray()) return malformed("eth_getLogs: not an array", url_);
+  std::vector<LogEntry> out;
+  for (const auto& l : doc.GetArray()) {
+    auto entry = parse_log(l, url_);
+    if (!entry) return entry.error();
+    const auto tx = string_member(l, "transactionHash");
+    auto tx_bytes = tx ? hex_data(*tx) : std::nullopt;
+    const auto block = string_member(l, "blockNumber");
+    const auto block_number = block ? hex_quantity(*block) : std::nullopt;
+    if (!tx_bytes || tx_bytes->size() != 32 || !block_number) {
+      return malformed("a log without its transaction or block", url_);
+    }
+    entry->tx_hash = to_hash(*tx_bytes);
+    entry->block_number = *block_number;
+    out.push_back(std::move(*entry));
+  }
+  return out;
+}
+
 }  // namespace fl::ledger

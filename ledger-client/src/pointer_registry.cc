@@ -424,6 +424,73 @@ Result<bool> PointerRegistry::can_read(const Hash32& patient_key, const Address&
   return *answer == 1;
 }
 
+Result<Hash32> PointerRegistry::content_hash_of(const Hash32& resource_key, std::uint64_t version) {
+  auto out = rpc_.call(contract_, abi::encode_call("contentHashOf(bytes32,uint64)",
+                                                   {abi::Arg::word(resource_key),
+                                                    abi::Arg::word(abi::uint_word(version))}));
+  if (!out) return out.error();
+  return abi::word_at(*out, 0);
+}
+
+Result<std::vector<PointerRecord>> PointerRegistry::anchored_versions(const Hash32& resource_key) {
+  auto found = rpc_.logs(contract_, {abi::event_topic(kAnchoredEvent), resource_key});
+  if (!found) return found.error();
+  std::vector<PointerRecord> out;
+  std::vector<Hash32> seen_txs;
+  for (const LogEntry& log : *found) {
+    if (std::find(seen_txs.begin(), seen_txs.end(), log.tx_hash) != seen_txs.end()) continue;
+    seen_txs.push_back(log.tx_hash);
+    // The policy and mapping hashes are in the batch's BatchAnchored event: read the receipt.
+    auto receipt = rpc_.transaction_receipt(log.tx_hash);
+    if (!receipt) return receipt.error();
+    if (!receipt->has_value()) continue;
+    std::vector<LogEntry> ours;
+    for (const auto& l : (*receipt)->logs) {
+      if (l.address == contract_) ours.push_back(l);
+    }
+    auto pointers = decode_anchored(ours);
+    if (!pointers) return pointers.error();
+    for (auto& p : *pointers) {
+      if (p.resource_key == resource_key) out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<PointerRegistry::ParticipantState>> PointerRegistry::participants() {
+  auto found = rpc_.logs(contract_, {abi::event_topic(kParticipantChangedEvent)});
+  if (!found) return found.error();
+  std::vector<ParticipantState> out;
+  for (const LogEntry& log : *found) {
+    if (log.topics.size() != 2) continue;
+    Address address{};
+    std::copy(log.topics[1].begin() + 12, log.topics[1].end(), address.begin());
+    if (std::any_of(out.begin(), out.end(),
+                    [&](const ParticipantState& p) { return p.address == address; })) {
+      continue;
+    }
+    auto now = rpc_.call(contract_, abi::encode_call("participants(address)",
+                                                     {abi::Arg::word(abi::address_word(address))}));
+    if (!now) return now.error();
+    auto code = abi::word_at(*now, 0);
+    auto active = abi::uint64_at(*now, 1);
+    if (!code || !active) return Error{ErrorCode::kInvalidInput, "participants(address)", ""};
+    out.push_back(
+        {.address = address, .jurisdiction = code_text(*code, 8), .active = *active == 1});
+  }
+  return out;
+}
+
+Result<Address> PointerRegistry::admin() {
+  auto out = rpc_.call(contract_, abi::encode_call("admin()", {}));
+  if (!out) return out.error();
+  auto word = abi::word_at(*out, 0);
+  if (!word) return word.error();
+  Address a{};
+  std::copy(word->begin() + 12, word->end(), a.begin());
+  return a;
+}
+
 Result<std::optional<std::pair<std::uint64_t, Hash32>>> PointerRegistry::latest(
     const Hash32& resource_key) {
   auto out =

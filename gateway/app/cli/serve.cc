@@ -3,6 +3,7 @@
 #include "fl/base/log.h"
 #include "fl/gateway/config.h"
 #include "fl/gateway/pipeline.h"
+#include "fl/gateway/pointer_record.h"
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -79,6 +80,17 @@ int serve(const std::vector<std::string>& argv) {
       .retry_backoff = std::chrono::milliseconds(p.retry_backoff_ms),
       .until_caught_up = args->has("until-caught-up"),
   };
+  // The schema allows only "pointer" and "merkle".
+  const auto mode = [](const std::string& name) {
+    return gateway::parse_anchor_mode(name).value_or(ports::AnchorMode::kPointer);
+  };
+  options.anchoring.fallback = mode(config->ledger.default_mode);
+  for (const auto& [topic, m] : config->ledger.mode_by_topic) {
+    options.anchoring.by_topic.emplace(topic, mode(m));
+  }
+  for (const auto& [type, m] : config->ledger.mode_by_resource_type) {
+    options.anchoring.by_resource_type.emplace(type, mode(m));
+  }
   gateway::Pipeline pipeline({.source = *adapters->source,
                               .dead_letters = *adapters->dead_letters,
                               .receipts = *adapters->receipts,

@@ -1,6 +1,7 @@
 #include "fl/base/assert.h"
 #include "fl/base/bytes.h"
 #include "fl/gateway/config.h"
+#include "fl/gateway/stages/validate_stage.h"
 
 #include "config/gateway_schema.h"
 
@@ -293,12 +294,12 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
     config.kafka.properties.emplace_back(p.name.GetString(), p.value.GetString());
   }
 
-  static const std::regex kRegionName("^[a-z][a-z0-9-]{0,31}$");
+  static const std::regex kRegionName("^[a-z][a-z0-9-]{0,15}$");
   for (const auto& r : doc["redis"]["regions"].GetObject()) {
     const std::string region = r.name.GetString();
     if (!std::regex_match(region, kRegionName)) {
       return config_error(file, "/redis/regions/" + region,
-                          "expected a region name matching ^[a-z][a-z0-9-]{0,31}$");
+                          "expected a region name matching ^[a-z][a-z0-9-]{0,15}$");
     }
     RedisRegionSettings settings;
     settings.host = get_string(r.value, "host");
@@ -320,6 +321,19 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.ledger.confirmations = static_cast<std::uint64_t>(get_int(ledger, "confirmations", 1));
   config.ledger.receipt_timeout_ms = get_int(ledger, "receiptTimeoutMs", 30000);
   config.ledger.eip1559 = get_string(ledger, "transactionType", "legacy") == "eip1559";
+  const Value& anchoring = member_or_empty(ledger, "anchoring");
+  config.ledger.default_mode = get_string(anchoring, "default", "pointer");
+  for (const auto& m : member_or_empty(anchoring, "byTopic").GetObject()) {
+    config.ledger.mode_by_topic.emplace(m.name.GetString(), m.value.GetString());
+  }
+  for (const auto& m : member_or_empty(anchoring, "byResourceType").GetObject()) {
+    const std::string type = m.name.GetString();
+    if (!is_r4_resource_type(type)) {
+      return config_error(file, "/ledger/anchoring/byResourceType/" + type,
+                          "expected a FHIR R4 resource type name");
+    }
+    config.ledger.mode_by_resource_type.emplace(type, m.value.GetString());
+  }
   auto key = load_private_key(file, ledger, base_dir, env);
   if (!key) return key.error();
   config.ledger.private_key = std::move(*key);

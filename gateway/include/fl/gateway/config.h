@@ -44,6 +44,10 @@ struct LedgerSettings {
   std::uint64_t confirmations = 1;
   int receipt_timeout_ms = 30000;
   bool eip1559 = false;  // transactionType "eip1559"; legacy (EIP-155) by default
+  // anchoring: "pointer" or "merkle", by resource type, else by topic, else the default.
+  std::string default_mode = "pointer";
+  std::map<std::string, std::string> mode_by_topic;
+  std::map<std::string, std::string> mode_by_resource_type;
 };
 
 struct PipelineSettings {

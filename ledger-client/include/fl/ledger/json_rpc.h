@@ -34,6 +34,8 @@ struct LogEntry {
   Address address{};
   std::vector<Hash32> topics;
   Bytes data;
+  Hash32 tx_hash{};  // filled by logs(); receipts leave it zero (the receipt names the tx)
+  std::uint64_t block_number = 0;
 };
 
 struct TxReceipt {
@@ -64,6 +66,10 @@ class JsonRpcClient {
   Result<std::optional<TxReceipt>> transaction_receipt(const Hash32& tx_hash);
   Result<Bytes> call(const Address& to, ByteView data);
   Result<Bytes> code_at(const Address& address);
+  // eth_getLogs of one contract from block 0 to latest; `topics[i]` empty matches anything at
+  // position i. Logs come with the transaction and block that emitted them.
+  Result<std::vector<LogEntry>> logs(const Address& address,
+                                     const std::vector<std::optional<Hash32>>& topics);
 
   const std::string& url() const { return url_; }
 

@@ -50,6 +50,10 @@ inline constexpr std::string_view kBatchAnchoredEvent = "BatchAnchored(bytes32,b
 inline constexpr std::string_view kAnchorConflictEvent =
     "AnchorConflict(bytes32,uint64,bytes32,bytes32)";
 inline constexpr std::string_view kRootAnchoredEvent = "RootAnchored(bytes32,uint32)";
+inline constexpr std::string_view kParticipantChangedEvent =
+    "ParticipantChanged(address,bytes8,bool)";
+inline constexpr std::string_view kGrantChangedEvent =
+    "GrantChanged(bytes32,address,bytes32,uint64)";
 
 // The pointer's ABI words in struct order; kInvalidInput when region or key id do not fit.
 Result<std::vector<abi::Word>> pointer_words(const PointerRecord& pointer);
@@ -122,6 +126,19 @@ class PointerRegistry {
   // Whether the participant may read the patient's data for the purpose now.
   Result<bool> can_read(const Hash32& patient_key, const Address& participant,
                         std::string_view purpose);
+
+  // The content hash anchored in storage for one version (zero if none).
+  Result<Hash32> content_hash_of(const Hash32& resource_key, std::uint64_t version);
+  // Every pointer-mode version of a resource key as its Anchored events tell it, in order.
+  Result<std::vector<PointerRecord>> anchored_versions(const Hash32& resource_key);
+  // Participants as registered now (from ParticipantChanged events and the current state).
+  struct ParticipantState {
+    Address address{};
+    std::string jurisdiction;
+    bool active = false;
+  };
+  Result<std::vector<ParticipantState>> participants();
+  Result<Address> admin();
 
   // The latest anchored (version, content hash) of a resource key, if any.
   Result<std::optional<std::pair<std::uint64_t, Hash32>>> latest(const Hash32& resource_key);
