@@ -25,6 +25,20 @@ commands:
         prints its bootstrap address and runs until stopped.
   ledger deploy --rpc-url URL
         deploy the PointerRegistry contract (key from FL_LEDGER_PRIVATE_KEY); prints its address.
+  ledger status --config FILE
+        the node, the contract, its admin, and whether this gateway's account is a writer.
+  ledger pointer <Type/id> --config FILE
+        the resource's pointers: latest on chain, every Anchored event, the stored records.
+  ledger verify <Type/id> [--version N] --config FILE
+        check a resource end to end: blob hash -> pointer -> (merkle: proof -> root) -> chain.
+        Exit 1 with the broken link named when anything does not match.
+  ledger grant --patient Patient/<id> --to 0xADDRESS --purpose CODE [--days N | --expires-at T]
+  ledger revoke --patient Patient/<id> --to 0xADDRESS --purpose CODE
+        grant or revoke a participant's access to a patient's data for a purpose of use.
+  ledger participants [set 0xADDRESS --jurisdiction CODE [--inactive]] --config FILE
+        list the registered participants, or (admin) register or deactivate one.
+  ledger writer 0xADDRESS [--remove] --config FILE
+        (admin) allow or remove a gateway account as a writer.
   publish --bootstrap HOST:PORT --topic NAME --manifest FILE
         publish sample events listed in a manifest (config/samples/events.manifest.json).
   report --config FILE --out FILE
@@ -52,9 +66,7 @@ int main(int argc, char** argv) {
     if (command == "dev-broker") return fl::cli::dev_broker(rest);
     if (command == "publish") return fl::cli::publish(rest);
     if (command == "report") return fl::cli::report(rest);
-    if (command == "ledger" && !rest.empty() && rest[0] == "deploy") {
-      return fl::cli::ledger_deploy(std::vector<std::string>(rest.begin() + 1, rest.end()));
-    }
+    if (command == "ledger") return fl::cli::ledger_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
     return 1;

@@ -10,6 +10,8 @@ namespace fl::cli {
 int serve(const std::vector<std::string>& args);
 int dev_broker(const std::vector<std::string>& args);
 int ledger_deploy(const std::vector<std::string>& args);
+// ledger deploy | status | pointer | verify | grant | revoke | participants | writer
+int ledger_command(const std::vector<std::string>& args);
 int publish(const std::vector<std::string>& args);
 int report(const std::vector<std::string>& args);
 

@@ -216,6 +216,13 @@ int report(const std::vector<std::string>& argv) {
     }
     w.Key("block");
     w.Uint64(member_uint(r, "block"));
+    const std::string mode = member_string(r, "anchorMode");
+    write_string(w, "anchorMode", mode.empty() ? "pointer" : mode);
+    if (auto m = r.FindMember("merkle"); m != r.MemberEnd() && m->value.IsObject()) {
+      write_string(w, "merkleRoot", member_string(m->value, "root"));
+      w.Key("merkleLeafCount");
+      w.Uint64(member_uint(m->value, "leafCount"));
+    }
     w.EndObject();
   }
   w.EndArray();

@@ -39,6 +39,19 @@ Error at(Error error, const gateway::GatewayConfig& config, const char* pointer)
 
 }  // namespace
 
+Result<std::unique_ptr<ports::BlobStore>> build_blob_store(const gateway::GatewayConfig& config) {
+  auto blobs = redis::make_blob_store(redis_config(config));
+  if (!blobs) return at(blobs.error(), config, "/redis/regions");
+  return std::move(*blobs);
+}
+
+Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
+    const gateway::GatewayConfig& config) {
+  auto keys = keys::make_keyring_key_provider(config.keyring_file);
+  if (!keys) return at(keys.error(), config, "/keys/keyringFile");
+  return std::move(*keys);
+}
+
 Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   Adapters out;
   auto keys = keys::make_keyring_key_provider(config.keyring_file);

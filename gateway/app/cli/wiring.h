@@ -28,6 +28,11 @@ struct Adapters {
 
 Result<Adapters> build_adapters(const gateway::GatewayConfig& config);
 
+// The pieces the ledger tools need without Kafka: every region's store and the keyring.
+Result<std::unique_ptr<ports::BlobStore>> build_blob_store(const gateway::GatewayConfig& config);
+Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
+    const gateway::GatewayConfig& config);
+
 // Leaves the consumer group and flushes producers; reports what could not be closed cleanly.
 Status close_adapters(Adapters& adapters);
 

@@ -1,0 +1,374 @@
+// `fhir-ledger ledger ...`: the operator's view of the PointerRegistry. Every subcommand reads
+// the gateway configuration (node, contract, signing key, regions, keyring), prints JSON on
+// stdout, and says what failed on stderr.
+#include "fl/adapters/evm/resource_verifier.h"
+#include "fl/base/json_string.h"
+#include "fl/gateway/config.h"
+#include "fl/gateway/stages/protect_stage.h"
+#include "fl/gateway/stages/validate_stage.h"
+#include "fl/ledger/json_rpc.h"
+#include "fl/ledger/pointer_registry.h"
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/wiring.h"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace fl::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kReceiptTimeout = 60s;
+
+int fail(const std::string& command, const Error& error, int code) {
+  std::fprintf(stderr, "ledger %s: %s%s%s\n", command.c_str(), error.message.c_str(),
+               error.where.empty() ? "" : " at ", error.where.c_str());
+  return code;
+}
+
+std::string quoted(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+// What every subcommand works with.
+struct Session {
+  gateway::GatewayConfig config;
+  std::unique_ptr<ledger::JsonRpcClient> rpc;
+  std::unique_ptr<ledger::Signer> signer;
+  std::unique_ptr<ledger::PointerRegistry> registry;
+};
+
+Result<Session> open_session(const Args& args) {
+  auto config = gateway::load_gateway_config(args.get("config", "config/gateway.json"),
+                                             gateway::process_environment());
+  if (!config) return config.error();
+  Session s{.config = std::move(*config)};
+  if (s.config.ledger.contract.empty()) {
+    return Error{ErrorCode::kInvalidInput,
+                 "no contract address: set /ledger/contract or FL_LEDGER_CONTRACT",
+                 s.config.file + "#/ledger/contract"};
+  }
+  if (s.config.ledger.private_key.empty()) {
+    return Error{ErrorCode::kInvalidInput,
+                 "no signing key: set FL_LEDGER_PRIVATE_KEY or /ledger/privateKeyFile",
+                 s.config.file + "#/ledger/privateKeyFile"};
+  }
+  auto transport = ledger::make_http_transport(s.config.ledger.rpc_url, 10s);
+  if (!transport) return transport.error();
+  s.rpc = std::make_unique<ledger::JsonRpcClient>(std::move(*transport), s.config.ledger.rpc_url);
+  auto chain_id = s.rpc->chain_id();
+  if (!chain_id) return chain_id.error();
+  auto contract = ledger::parse_address(s.config.ledger.contract);
+  if (!contract) return contract.error();
+  auto signer = ledger::Signer::create(SecretBytes(
+      Bytes(s.config.ledger.private_key.view().begin(), s.config.ledger.private_key.view().end())));
+  if (!signer) return signer.error();
+  s.signer = std::move(*signer);
+  s.registry = std::make_unique<ledger::PointerRegistry>(
+      *s.rpc, *s.signer, *chain_id, *contract,
+      s.config.ledger.eip1559 ? ledger::TxType::kEip1559 : ledger::TxType::kLegacy);
+  return s;
+}
+
+// "Type/id" checked as the validate stage checks it.
+Result<std::string> reference_arg(const Args& args, const char* what) {
+  if (args.positional().size() != 1) {
+    return Error{ErrorCode::kInvalidInput, std::string("expected one ") + what + " Type/id", ""};
+  }
+  const std::string& ref = args.positional().front();
+  const auto slash = ref.find('/');
+  if (slash == std::string::npos || !gateway::is_r4_resource_type(ref.substr(0, slash)) ||
+      !gateway::is_valid_fhir_id(ref.substr(slash + 1))) {
+    return Error{ErrorCode::kInvalidInput, "expected Type/id, e.g. Patient/123", ref};
+  }
+  return ref;
+}
+
+Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient) {
+  auto keys = build_key_provider(s.config);
+  if (!keys) return keys.error();
+  gateway::ProtectStage protect(**keys);
+  return patient ? protect.patient_key(reference) : protect.resource_key(reference);
+}
+
+Result<std::uint64_t> number_option(const Args& args, const std::string& name) {
+  const std::string text = args.get(name);
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return Error{ErrorCode::kInvalidInput, "--" + name + " expects a whole number", text};
+  }
+  return value;
+}
+
+Status confirm(Session& s, const Result<ledger::Hash32>& tx) {
+  if (!tx) return tx.error();
+  auto receipt = s.registry->wait_for_receipt(*tx, s.config.ledger.confirmations, kReceiptTimeout);
+  if (!receipt) return receipt.error();
+  std::printf("{\"tx\":%s,\"block\":%llu}\n", quoted(to_0x_hex(*tx)).c_str(),
+              static_cast<unsigned long long>(receipt->block_number));
+  return Ok{};
+}
+
+int status(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config"}, {});
+  if (!args) return fail("status", args.error(), 2);
+  auto s = open_session(*args);
+  if (!s) return fail("status", s.error(), 2);
+  auto head = s->rpc->block_number();
+  if (!head) return fail("status", head.error(), 1);
+  auto chain_id = s->rpc->chain_id();
+  if (!chain_id) return fail("status", chain_id.error(), 1);
+  auto code = s->rpc->code_at(s->registry->contract());
+  if (!code) return fail("status", code.error(), 1);
+  auto admin = s->registry->admin();
+  auto writer = s->registry->is_writer(s->signer->address());
+  if (!admin || !writer) {
+    return fail("status",
+                {ErrorCode::kNotFound, "the contract does not answer like a PointerRegistry",
+                 s->config.ledger.contract},
+                1);
+  }
+  std::printf(
+      "{\"rpcUrl\":%s,\"chainId\":%llu,\"head\":%llu,\"contract\":%s,\"codeBytes\":%zu,"
+      "\"admin\":%s,\"account\":%s,\"accountIsWriter\":%s,\"accountIsAdmin\":%s}\n",
+      quoted(s->config.ledger.rpc_url).c_str(), static_cast<unsigned long long>(*chain_id),
+      static_cast<unsigned long long>(*head),
+      quoted(ledger::to_checksum_hex(s->registry->contract())).c_str(), code->size(),
+      quoted(ledger::to_checksum_hex(*admin)).c_str(),
+      quoted(ledger::to_checksum_hex(s->signer->address())).c_str(), *writer ? "true" : "false",
+      *admin == s->signer->address() ? "true" : "false");
+  return 0;
+}
+
+int pointer(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config"}, {});
+  if (!args) return fail("pointer", args.error(), 2);
+  auto ref = reference_arg(*args, "resource");
+  if (!ref) return fail("pointer", ref.error(), 2);
+  auto s = open_session(*args);
+  if (!s) return fail("pointer", s.error(), 2);
+  auto key = pseudonym(*s, *ref, false);
+  if (!key) return fail("pointer", key.error(), 2);
+  auto latest = s->registry->latest(*key);
+  if (!latest) return fail("pointer", latest.error(), 1);
+  auto versions = s->registry->anchored_versions(*key);
+  if (!versions) return fail("pointer", versions.error(), 1);
+  // The stored records also name merkle-mode versions, which the contract's storage does not.
+  auto blobs = build_blob_store(s->config);
+  if (!blobs) return fail("pointer", blobs.error(), 2);
+  std::string records;
+  for (const auto& [region, settings] : s->config.redis_regions) {
+    auto found = (*blobs)->pointer_records(region, to_hex(*key));
+    if (!found) return fail("pointer", found.error(), 1);
+    for (const auto& [version, json] : *found) {
+      records += (records.empty() ? "" : ",") + json;
+    }
+  }
+  std::string events;
+  for (const auto& p : *versions) {
+    if (!events.empty()) events += ',';
+    events += "{\"version\":" + std::to_string(p.version) +
+              ",\"contentHash\":" + quoted(to_0x_hex(p.content_hash)) +
+              ",\"patientKey\":" + quoted(to_0x_hex(p.patient_key)) +
+              ",\"policyHash\":" + quoted(to_0x_hex(p.policy_hash)) +
+              ",\"mappingHash\":" + quoted(to_0x_hex(p.mapping_hash)) +
+              ",\"region\":" + quoted(p.region) + ",\"keyId\":" + quoted(p.key_id) + "}";
+  }
+  std::string latest_json = "null";
+  if (latest->has_value()) {
+    latest_json = "{\"version\":" + std::to_string((*latest)->first) +
+                  ",\"contentHash\":" + quoted(to_0x_hex((*latest)->second)) + "}";
+  }
+  std::printf(
+      "{\"reference\":%s,\"resourceKey\":%s,\"latestOnChain\":%s,\"anchoredEvents\":[%s],"
+      "\"records\":[%s]}\n",
+      quoted(*ref).c_str(), quoted(to_0x_hex(*key)).c_str(), latest_json.c_str(), events.c_str(),
+      records.c_str());
+  return 0;
+}
+
+int verify(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config", "version"}, {});
+  if (!args) return fail("verify", args.error(), 2);
+  auto ref = reference_arg(*args, "resource");
+  if (!ref) return fail("verify", ref.error(), 2);
+  std::optional<std::uint64_t> version;
+  if (args->has("version")) {
+    auto v = number_option(*args, "version");
+    if (!v) return fail("verify", v.error(), 2);
+    version = *v;
+  }
+  auto s = open_session(*args);
+  if (!s) return fail("verify", s.error(), 2);
+  auto key = pseudonym(*s, *ref, false);
+  if (!key) return fail("verify", key.error(), 2);
+  auto blobs = build_blob_store(s->config);
+  if (!blobs) return fail("verify", blobs.error(), 2);
+  std::vector<std::string> regions;
+  for (const auto& [region, settings] : s->config.redis_regions) regions.push_back(region);
+  auto result = evm::verify_resource(*s->registry, **blobs, regions, *key, version);
+  if (!result) {
+    std::fprintf(stderr, "ledger verify %s: FAILED: %s%s%s\n", ref->c_str(),
+                 result.error().message.c_str(), result.error().where.empty() ? "" : " at ",
+                 result.error().where.c_str());
+    return 1;
+  }
+  std::string checks;
+  for (const auto& c : result->checks) checks += (checks.empty() ? "" : ",") + quoted(c);
+  std::printf(
+      "{\"reference\":%s,\"verified\":true,\"version\":%llu,\"mode\":%s,\"region\":%s,"
+      "\"deleted\":%s,\"contentHash\":%s,\"tx\":%s,\"block\":%llu,\"checks\":[%s]}\n",
+      quoted(*ref).c_str(), static_cast<unsigned long long>(result->version),
+      quoted(result->mode).c_str(), quoted(result->region).c_str(),
+      result->deleted ? "true" : "false", quoted(result->content_hash).c_str(),
+      quoted(result->tx_hash).c_str(), static_cast<unsigned long long>(result->block),
+      checks.c_str());
+  return 0;
+}
+
+// grant/revoke: --patient Patient/<id> --to 0xADDRESS --purpose CODE.
+struct GrantArgs {
+  ledger::Hash32 patient_key{};
+  ledger::Address grantee{};
+  std::string purpose;
+};
+
+Result<GrantArgs> grant_args(const Session& s, const Args& args) {
+  GrantArgs out;
+  const std::string patient = args.get("patient");
+  if (!patient.starts_with("Patient/") || !gateway::is_valid_fhir_id(patient.substr(8))) {
+    return Error{ErrorCode::kInvalidInput, "--patient expects Patient/<id>", patient};
+  }
+  auto key = pseudonym(s, patient, true);
+  if (!key) return key.error();
+  out.patient_key = *key;
+  auto to = ledger::parse_address(args.get("to"));
+  if (!to) return Error{ErrorCode::kInvalidInput, "--to expects a 0x address", args.get("to")};
+  out.grantee = *to;
+  out.purpose = args.get("purpose");
+  if (out.purpose.empty()) {
+    return Error{ErrorCode::kInvalidInput, "--purpose expects a PurposeOfUse code (TREAT, ...)",
+                 ""};
+  }
+  return out;
+}
+
+int grant(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config", "patient", "to", "purpose", "days", "expires-at"}, {});
+  if (!args) return fail("grant", args.error(), 2);
+  auto s = open_session(*args);
+  if (!s) return fail("grant", s.error(), 2);
+  auto g = grant_args(*s, *args);
+  if (!g) return fail("grant", g.error(), 2);
+  std::uint64_t expires = 0;
+  if (args->has("expires-at")) {
+    auto at = number_option(*args, "expires-at");
+    if (!at) return fail("grant", at.error(), 2);
+    expires = *at;
+  } else {
+    auto days = args->has("days") ? number_option(*args, "days") : Result<std::uint64_t>(365);
+    if (!days || *days == 0 || *days > 36500) {
+      return fail("grant", {ErrorCode::kInvalidInput, "--days expects 1 to 36500", ""}, 2);
+    }
+    expires = static_cast<std::uint64_t>(std::time(nullptr)) + *days * 86400;
+  }
+  if (auto done = confirm(*s, s->registry->grant(g->patient_key, g->grantee, g->purpose, expires));
+      !done) {
+    return fail("grant", done.error(), 1);
+  }
+  return 0;
+}
+
+int revoke(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config", "patient", "to", "purpose"}, {});
+  if (!args) return fail("revoke", args.error(), 2);
+  auto s = open_session(*args);
+  if (!s) return fail("revoke", s.error(), 2);
+  auto g = grant_args(*s, *args);
+  if (!g) return fail("revoke", g.error(), 2);
+  if (auto done = confirm(*s, s->registry->revoke(g->patient_key, g->grantee, g->purpose)); !done) {
+    return fail("revoke", done.error(), 1);
+  }
+  return 0;
+}
+
+// participants: lists; `participants set 0xADDR --jurisdiction DE [--inactive]` registers.
+int participants(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config", "jurisdiction"}, {"inactive"});
+  if (!args) return fail("participants", args.error(), 2);
+  auto s = open_session(*args);
+  if (!s) return fail("participants", s.error(), 2);
+  const auto& words = args->positional();
+  if (!words.empty()) {
+    if (words.size() != 2 || words[0] != "set") {
+      return fail("participants",
+                  {ErrorCode::kInvalidInput,
+                   "usage: participants [set 0xADDRESS --jurisdiction CODE [--inactive]]", ""},
+                  2);
+    }
+    auto address = ledger::parse_address(words[1]);
+    if (!address) return fail("participants", address.error(), 2);
+    auto done = confirm(*s, s->registry->set_participant(*address, args->get("jurisdiction"),
+                                                         !args->has("inactive")));
+    return done ? 0 : fail("participants", done.error(), 1);
+  }
+  auto list = s->registry->participants();
+  if (!list) return fail("participants", list.error(), 1);
+  std::string out;
+  for (const auto& p : *list) {
+    out += std::string(out.empty() ? "" : ",") +
+           "{\"address\":" + quoted(ledger::to_checksum_hex(p.address)) +
+           ",\"jurisdiction\":" + quoted(p.jurisdiction) +
+           ",\"active\":" + (p.active ? "true" : "false") + "}";
+  }
+  std::printf("{\"participants\":[%s]}\n", out.c_str());
+  return 0;
+}
+
+// writer 0xADDRESS [--remove]: the admin adds (or removes) a gateway account as a writer.
+int writer(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"config"}, {"remove"});
+  if (!args) return fail("writer", args.error(), 2);
+  if (args->positional().size() != 1) {
+    return fail("writer", {ErrorCode::kInvalidInput, "usage: writer 0xADDRESS [--remove]", ""}, 2);
+  }
+  auto s = open_session(*args);
+  if (!s) return fail("writer", s.error(), 2);
+  auto address = ledger::parse_address(args->positional().front());
+  if (!address) return fail("writer", address.error(), 2);
+  auto done = confirm(*s, s->registry->set_writer(*address, !args->has("remove")));
+  return done ? 0 : fail("writer", done.error(), 1);
+}
+
+}  // namespace
+
+int ledger_command(const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    std::fprintf(stderr,
+                 "ledger: expected a subcommand: deploy, status, pointer, verify, grant, revoke, "
+                 "participants, writer\n");
+    return 2;
+  }
+  const std::string sub = argv.front();
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (sub == "deploy") return ledger_deploy(rest);
+  if (sub == "status") return status(rest);
+  if (sub == "pointer") return pointer(rest);
+  if (sub == "verify") return verify(rest);
+  if (sub == "grant") return grant(rest);
+  if (sub == "revoke") return revoke(rest);
+  if (sub == "participants") return participants(rest);
+  if (sub == "writer") return writer(rest);
+  std::fprintf(stderr, "ledger: unknown subcommand '%s'\n", sub.c_str());
+  return 2;
+}
+
+}  // namespace fl::cli
