@@ -23,7 +23,11 @@ class EvmPointerLedger final : public ports::PointerLedger {
         signer_(std::move(signer)),
         registry_(*rpc_, *signer_, chain_id, contract, tx_type),
         confirmations_(confirmations),
-        receipt_timeout_(receipt_timeout) {}
+        receipt_timeout_(receipt_timeout) {
+    // check_writer runs at start, and the pipeline checks erasure before each batch: what an
+    // estimate would catch early is already known, so anchors skip that extra execution.
+    registry_.use_gas_bound_for_anchors(true);
+  }
 
   Status check_writer(const std::string& contract, const std::string& rpc_url) {
     auto writer = registry_.is_writer(signer_->address());
