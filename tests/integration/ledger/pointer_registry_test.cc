@@ -9,6 +9,7 @@
 #include "support/services.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <cstdio>
 
@@ -366,6 +367,85 @@ TEST(Eip1559, SignsByteForByteLikeCast) {
   auto decoded = decode_eip1559(ours->raw);
   ASSERT_TRUE(decoded) << decoded.error().message;
   EXPECT_EQ(decoded->sender, (*signer)->address());
+}
+
+// Lines of a shell command's stdout.
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = text.find('\n', start);
+    out.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+// What our decoder reads from the events and views is what foundry's cast reads.
+TEST_F(PointerRegistryTest, EventsAndViewsDecodeAsCastReadsThem) {
+  std::vector<PointerRecord> batch = {P(h(1), 1, h(11), h(99), h(0x51)),
+                                      P(h(2), 3, h(12), h(99), h(0x52))};
+  batch[1].region = "us-east-1";
+  batch[1].key_id = "kek-us-2026";
+  batch[0].mapping_hash = batch[1].mapping_hash = h(0x61);
+  anchor(batch);
+  std::vector<PointerRecord> ours;
+  for (const auto& p : batch) {
+    auto versions = registry->anchored_versions(p.resource_key);
+    ASSERT_TRUE(versions) << versions.error().message;
+    ASSERT_EQ(versions->size(), 1u);
+    ours.push_back(versions->front());
+  }
+  EXPECT_EQ(ours, batch);
+
+  const std::string cast = testing::cast_binary();
+  const std::string contract = to_0x_hex(registry->contract());
+  const std::string url = " --rpc-url " + anvil.rpc_url();
+  const std::string logs_json =
+      run(cast + " logs --json --from-block 0 --address " + contract + url +
+          " 'Anchored(bytes32 indexed,bytes32 indexed,uint64,bytes32,bytes16,bytes32)'" +
+          " 2>/dev/null");
+  rapidjson::Document logs;
+  logs.Parse(logs_json.c_str());
+  ASSERT_TRUE(logs.IsArray()) << logs_json;
+  ASSERT_EQ(logs.Size(), 2u);
+  for (rapidjson::SizeType i = 0; i < logs.Size(); ++i) {
+    const auto& log = logs[i];
+    EXPECT_EQ(log["topics"][1].GetString(), to_0x_hex(ours[i].resource_key));
+    EXPECT_EQ(log["topics"][2].GetString(), to_0x_hex(ours[i].patient_key));
+    const auto fields = lines(run(cast + " abi-decode 'x()(uint64,bytes32,bytes16,bytes32)' " +
+                                  log["data"].GetString() + " 2>/dev/null"));
+    ASSERT_EQ(fields.size(), 4u);
+    EXPECT_EQ(fields[0], std::to_string(ours[i].version));
+    EXPECT_EQ(fields[1], to_0x_hex(ours[i].content_hash));
+    const std::string region = run(cast + " --to-ascii " + fields[2]);
+    EXPECT_EQ(region.substr(0, region.find('\0')), ours[i].region);
+    const std::string key_id = run(cast + " --to-ascii " + fields[3]);
+    EXPECT_EQ(key_id.substr(0, key_id.find('\0')), ours[i].key_id);
+  }
+  const std::string batch_json =
+      run(cast + " logs --json --from-block 0 --address " + contract + url +
+          " 'BatchAnchored(bytes32 indexed,bytes32 indexed,uint32)' 2>/dev/null");
+  rapidjson::Document batches;
+  batches.Parse(batch_json.c_str());
+  ASSERT_TRUE(batches.IsArray() && batches.Size() == 1u) << batch_json;
+  EXPECT_EQ(batches[0]["topics"][1].GetString(), to_0x_hex(ours[0].policy_hash));
+  EXPECT_EQ(batches[0]["topics"][2].GetString(), to_0x_hex(ours[0].mapping_hash));
+
+  const auto latest = lines(run(cast + " call " + contract + url +
+                                " 'latest(bytes32)(uint64,bytes32)' " + to_0x_hex(h(2))));
+  ASSERT_EQ(latest.size(), 2u);
+  EXPECT_EQ(latest[0], std::to_string((*registry->latest(h(2)))->first));
+  EXPECT_EQ(latest[1], to_0x_hex((*registry->latest(h(2)))->second));
+
+  ASSERT_TRUE(registry->wait_for_receipt(*registry->mark_erased(h(0x52)), 1, 30s));
+  const std::string erased =
+      run(cast + " call " + contract + url + " 'erasedAmong(bytes32[])(bool[])' '[" +
+          to_0x_hex(h(0x51)) + "," + to_0x_hex(h(0x52)) + "]'");
+  const std::vector<Hash32> asked = {h(0x51), h(0x52)};
+  EXPECT_EQ(erased, "[false, true]");
+  EXPECT_EQ(*registry->erased_among(asked), (std::vector<bool>{false, true}));
 }
 
 TEST_F(PointerRegistryTest, AnchorsWithEip1559TransactionsToo) {
