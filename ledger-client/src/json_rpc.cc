@@ -28,6 +28,17 @@ class HttpTransport final : public RpcTransport {
   }
 
   Result<std::string> post(const std::string& body) override {
+    auto first = post_once(body);
+    // A kept-alive connection the node closed (its restart, an idle timeout) fails the first
+    // request on it; one more on a fresh connection tells a closed socket from a node that is
+    // down. JSON-RPC requests are safe to repeat: a resent signed transaction has the same hash.
+    if (first || !reused_) return first;
+    return post_once(body);
+  }
+
+ private:
+  Result<std::string> post_once(const std::string& body) {
+    reused_ = session_.connected();
     // Poco reports network failures as exceptions; they end here, as values.
     try {
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path_,
@@ -54,10 +65,10 @@ class HttpTransport final : public RpcTransport {
     }
   }
 
- private:
   std::string url_;
   std::string path_;
   Poco::Net::HTTPClientSession session_;
+  bool reused_ = false;
 };
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
@@ -319,6 +330,12 @@ Result<std::optional<TxReceipt>> JsonRpcClient::transaction_receipt(const Hash32
   auto receipt = parse_receipt(doc, tx_hash, url_);
   if (!receipt) return receipt.error();
   return std::optional<TxReceipt>(std::move(*receipt));
+}
+
+Result<bool> JsonRpcClient::transaction_known(const Hash32& tx_hash) {
+  auto r = request("eth_getTransactionByHash", "[" + quote(to_0x_hex(tx_hash)) + "]");
+  if (!r) return r.error();
+  return *r != "null";
 }
 
 Result<Bytes> JsonRpcClient::call(const Address& to, ByteView data) {

@@ -60,8 +60,10 @@ Error explain_revert(Error error) {
 
 Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
                                std::uint64_t confirmations, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + timeout;
   auto delay = std::chrono::milliseconds(20);
+  int unknown_polls = 0;
   // A node that is briefly down or answers oddly is retried until the deadline; its last
   // complaint goes into the timeout error, so the operator sees why rather than just "late".
   std::string last_problem = "not mined yet";
@@ -83,6 +85,14 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
     } else if (!receipt) {
       if (receipt.error().code != ErrorCode::kUnavailable) return receipt.error();
       last_problem = receipt.error().message;
+    } else if (std::chrono::steady_clock::now() - started > std::chrono::seconds(1)) {
+      // Not mined after a second: a transaction the node has forgotten never will be.
+      auto known = rpc.transaction_known(tx_hash);
+      unknown_polls = known && !*known ? unknown_polls + 1 : 0;
+      if (unknown_polls >= 2) {
+        return Error{ErrorCode::kUnavailable, "the node does not know the transaction",
+                     to_0x_hex(tx_hash)};
+      }
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
@@ -364,7 +374,29 @@ Result<std::vector<bool>> PointerRegistry::erased_among(std::span<const Hash32> 
 Result<TxReceipt> PointerRegistry::wait_for_receipt(const Hash32& tx_hash,
                                                     std::uint64_t confirmations,
                                                     std::chrono::milliseconds timeout) {
-  return poll_receipt(rpc_, tx_hash, confirmations, timeout);
+  auto receipt = poll_receipt(rpc_, tx_hash, confirmations, timeout);
+  if (receipt || receipt.error().code != ErrorCode::kUnavailable) return receipt;
+  // Late: say why, and get the nonces right for the batch that will be sent again.
+  auto code = rpc_.code_at(contract_);
+  if (code && code->empty()) {
+    next_nonce_.reset();
+    return Error{ErrorCode::kNotFound,
+                 "no contract code at " + to_checksum_hex(contract_) +
+                     " on this chain any more: the chain was reset or replaced (restore the "
+                     "node's state, or deploy again and configure the new address)",
+                 rpc_.url()};
+  }
+  auto known = rpc_.transaction_known(tx_hash);
+  if (known && !*known) {
+    // Dropped (a node restart without its pool) or replaced (this account sent another
+    // transaction with the same nonce): the local nonce is no longer the node's.
+    next_nonce_.reset();
+    return Error{ErrorCode::kUnavailable,
+                 "the node no longer knows the transaction (dropped or replaced); the nonce is "
+                 "read again from the node and the batch can be sent again",
+                 to_0x_hex(tx_hash)};
+  }
+  return receipt;
 }
 
 Result<Hash32> PointerRegistry::set_writer(const Address& writer, bool allowed) {

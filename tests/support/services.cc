@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 namespace fl::testing {
@@ -45,13 +46,29 @@ void RedisServer::restart() {
   start();
 }
 
-AnvilNode::AnvilNode() : port_(free_port()) {
-  process_.emplace(
-      std::vector<std::string>{anvil_binary(), "--host", "127.0.0.1", "--port",
-                               std::to_string(port_), "--prune-history", "--hardfork", "shanghai"},
-      dir_.path() + "/anvil.log");
+AnvilNode::AnvilNode(bool persist_state) : port_(free_port()), persist_state_(persist_state) {
+  start();
+}
+
+void AnvilNode::start() {
+  std::vector<std::string> argv{anvil_binary(),        "--host",     "127.0.0.1", "--port",
+                                std::to_string(port_), "--hardfork", "shanghai"};
+  if (persist_state_) {
+    argv.insert(argv.end(), {"--state", dir_.path() + "/state.json"});
+  } else {
+    argv.push_back("--prune-history");
+  }
+  process_.emplace(argv, dir_.path() + "/anvil.log");
   if (!wait_for_port(port_, std::chrono::seconds(20)))
     fail("anvil did not start: " + anvil_binary());
+}
+
+void AnvilNode::restart(bool keep_state) {
+  // SIGINT: anvil writes its --state file on a graceful exit.
+  if (process_) process_->stop(SIGINT, std::chrono::seconds(10));
+  process_.reset();
+  if (!keep_state) std::filesystem::remove(dir_.path() + "/state.json");
+  start();
 }
 
 KafkaCluster::KafkaCluster(std::initializer_list<std::string> topics, int partitions) {

@@ -31,9 +31,14 @@ class RedisServer {
 
 class AnvilNode {
  public:
-  AnvilNode();  // aborts if anvil does not answer eth_chainId in 20 s
+  // Aborts if anvil does not listen within 20 s. With `persist_state`, the chain is kept in a
+  // state file (anvil --state) that a graceful stop writes and a start reads.
+  explicit AnvilNode(bool persist_state = false);
   std::string rpc_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void stop() { process_.reset(); }
+  // Stops anvil gracefully and starts it again on the same port: with the chain it had (when
+  // persisting state), or a fresh chain.
+  void restart(bool keep_state);
 
   // anvil's first two well-known development keys (public knowledge; test chains only).
   static constexpr const char* kDevKey0 =
@@ -42,8 +47,10 @@ class AnvilNode {
       "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
  private:
+  void start();
   TempDir dir_;
   int port_ = 0;
+  bool persist_state_ = false;
   std::optional<ChildProcess> process_;
 };
 

@@ -24,6 +24,9 @@ Hash32 h(std::uint8_t seed) {
   return out;
 }
 
+// stdout of a shell command (cast), without the trailing newline.
+std::string run(const std::string& command);
+
 // A pointer of one patient, with every field set.
 PointerRecord P(const Hash32& key, std::uint64_t version, const Hash32& content,
                 const Hash32& policy, const Hash32& patient = h(0x50)) {
@@ -195,15 +198,92 @@ TEST_F(PointerRegistryTest, ABatchOf200NewPointersCostsAtMost30kGasEach) {
   EXPECT_LE(per_pointer, 30000.0);
 }
 
-TEST_F(PointerRegistryTest, ManyTransactionsInFlightKeepTheirNonces) {
+TEST_F(PointerRegistryTest, SixtyTransactionsInFlightKeepTheirNonces) {
+  registry->use_gas_bound_for_anchors(true);  // as the gateway sends them
   std::vector<Hash32> sent;
-  for (std::uint8_t i = 0; i < 5; ++i) {
+  for (std::uint8_t i = 0; i < 60; ++i) {
     auto tx = registry->anchor_batch(
         std::vector<PointerRecord>{P(h(i), 1, h(static_cast<std::uint8_t>(100 + i)), h(99))});
     ASSERT_TRUE(tx) << tx.error().message;
     sent.push_back(*tx);
   }
-  for (const auto& tx : sent) EXPECT_TRUE(registry->wait_for_receipt(tx, 1, 30s));
+  for (const auto& tx : sent) ASSERT_TRUE(registry->wait_for_receipt(tx, 1, 30s));
+  for (std::uint8_t i = 0; i < 60; ++i) {
+    EXPECT_EQ((*registry->latest(h(i)))->second, h(static_cast<std::uint8_t>(100 + i)));
+  }
+}
+
+// A registry over an anvil that keeps its chain in a state file.
+class RestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto transport = make_http_transport(anvil.rpc_url(), 5s);
+    rpc = std::make_unique<JsonRpcClient>(std::move(*transport), anvil.rpc_url());
+    auto s = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+    ASSERT_TRUE(s);
+    signer = std::move(*s);
+    const auto chain_id = rpc->chain_id().value();
+    auto address = PointerRegistry::deploy(*rpc, *signer, chain_id, 30s);
+    ASSERT_TRUE(address) << address.error().message;
+    registry = std::make_unique<PointerRegistry>(*rpc, *signer, chain_id, *address);
+    registry->use_gas_bound_for_anchors(true);
+    for (std::uint8_t i = 0; i < 3; ++i) {
+      auto tx = registry->anchor_batch(std::vector<PointerRecord>{P(h(i), 1, h(11), h(99))});
+      ASSERT_TRUE(tx && registry->wait_for_receipt(*tx, 1, 30s));
+    }
+  }
+
+  testing::AnvilNode anvil{/*persist_state=*/true};
+  std::unique_ptr<JsonRpcClient> rpc;
+  std::unique_ptr<Signer> signer;
+  std::unique_ptr<PointerRegistry> registry;
+};
+
+TEST_F(RestartTest, AfterARestartWithTheSameStateAnchoringGoesOn) {
+  anvil.restart(/*keep_state=*/true);
+
+  auto tx = registry->anchor_batch(std::vector<PointerRecord>{P(h(7), 1, h(17), h(99))});
+  ASSERT_TRUE(tx) << tx.error().message;
+  auto receipt = registry->wait_for_receipt(*tx, 1, 30s);
+
+  ASSERT_TRUE(receipt) << receipt.error().message;
+  EXPECT_EQ((*registry->latest(h(0)))->second, h(11));  // what was anchored before is still there
+  EXPECT_EQ((*registry->latest(h(7)))->second, h(17));
+}
+
+TEST_F(RestartTest, AFreshChainIsAClearErrorNotASilentSuccess) {
+  anvil.restart(/*keep_state=*/false);
+
+  auto tx = registry->anchor_batch(std::vector<PointerRecord>{P(h(7), 1, h(17), h(99))});
+  auto receipt = tx ? registry->wait_for_receipt(*tx, 1, 3s) : Result<TxReceipt>(tx.error());
+
+  ASSERT_FALSE(receipt);
+  EXPECT_EQ(receipt.error().code, ErrorCode::kNotFound) << receipt.error().message;
+  EXPECT_NE(receipt.error().message.find("chain was reset"), std::string::npos)
+      << receipt.error().message;
+}
+
+TEST_F(RestartTest, ADroppedTransactionIsNoticedAndTheNonceResynchronised) {
+  // A transaction the node accepts and then loses: dropped from anvil's pool before mining.
+  run(testing::cast_binary() + " rpc evm_setAutomine false --rpc-url " + anvil.rpc_url() +
+      " >/dev/null 2>&1");
+  auto lost = registry->anchor_batch(std::vector<PointerRecord>{P(h(8), 1, h(18), h(99))});
+  ASSERT_TRUE(lost) << lost.error().message;
+  run(testing::cast_binary() + " rpc anvil_dropTransaction " + to_0x_hex(*lost) + " --rpc-url " +
+      anvil.rpc_url() + " >/dev/null 2>&1");
+  run(testing::cast_binary() + " rpc evm_setAutomine true --rpc-url " + anvil.rpc_url() +
+      " >/dev/null 2>&1");
+
+  auto waited = registry->wait_for_receipt(*lost, 1, 3s);
+  ASSERT_FALSE(waited);
+  EXPECT_EQ(waited.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(waited.error().message.find("no longer knows"), std::string::npos)
+      << waited.error().message;
+  // Sent again, as the pipeline does after kUnavailable: with the node's nonce, so it lands.
+  auto again = registry->anchor_batch(std::vector<PointerRecord>{P(h(8), 1, h(18), h(99))});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(registry->wait_for_receipt(*again, 1, 30s));
+  EXPECT_EQ((*registry->latest(h(8)))->second, h(18));
 }
 
 TEST_F(PointerRegistryTest, ANodeThatIsDownIsUnavailable) {

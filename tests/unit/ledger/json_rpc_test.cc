@@ -335,6 +335,8 @@ TEST_F(RegistryOverScriptedNode, ARevertedTransactionIsRefused) {
 TEST_F(RegistryOverScriptedNode, ATimeoutSaysWhatItWasWaitingFor) {
   node->result("eth_getTransactionReceipt", receipt_json("0x1", "0x5"));
   node->result("eth_blockNumber", R"("0x5")");
+  node->result("eth_getCode", R"("0x6001")");
+  node->result("eth_getTransactionByHash", R"({"hash":"0x00"})");
 
   const auto start = std::chrono::steady_clock::now();
   auto receipt = registry->wait_for_receipt(Hash32{}, 2, 150ms);
@@ -344,6 +346,40 @@ TEST_F(RegistryOverScriptedNode, ATimeoutSaysWhatItWasWaitingFor) {
   EXPECT_NE(receipt.error().message.find("waiting for 2 confirmations"), std::string::npos)
       << receipt.error().message;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);  // the deadline bounds the sleeps
+}
+
+TEST_F(RegistryOverScriptedNode, ALateTransactionOnAChainWithoutTheContractIsAReset) {
+  node->result("eth_getTransactionReceipt", "null");
+  node->result("eth_getCode", R"("0x")");
+
+  auto receipt = registry->wait_for_receipt(Hash32{}, 1, 50ms);
+
+  ASSERT_FALSE(receipt);
+  EXPECT_EQ(receipt.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(receipt.error().message.find("chain was reset"), std::string::npos);
+}
+
+TEST_F(RegistryOverScriptedNode, AForgottenTransactionMakesTheNextSendReReadTheNonce) {
+  node->result("eth_getTransactionCount", R"("0x3")");
+  node->result("eth_getTransactionCount", R"("0x3")");
+  node->result("eth_sendRawTransaction", tx_hash('1'));
+  node->result("eth_getTransactionReceipt", "null");
+  node->result("eth_getCode", R"("0x6001")");
+  node->result("eth_getTransactionByHash", "null");
+  auto first = registry->anchor_batch(batch);
+  ASSERT_TRUE(first);
+
+  auto receipt = registry->wait_for_receipt(*first, 1, 50ms);
+  auto again = registry->anchor_batch(batch);
+
+  ASSERT_FALSE(receipt);
+  EXPECT_EQ(receipt.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(receipt.error().message.find("no longer knows"), std::string::npos);
+  ASSERT_TRUE(again);
+  const auto txs = sent();
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(txs[1].nonce, 3u);  // the node's, not the local 4
+  EXPECT_EQ(node->calls_of("eth_getTransactionCount").size(), 2u);
 }
 
 }  // namespace

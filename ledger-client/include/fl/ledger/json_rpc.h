@@ -64,6 +64,9 @@ class JsonRpcClient {
   Result<Hash32> send_raw_transaction(ByteView raw);
   // Empty while the transaction is pending.
   Result<std::optional<TxReceipt>> transaction_receipt(const Hash32& tx_hash);
+  // Whether the node knows the transaction at all (pending or mined): false once it was dropped
+  // (a restart without its pool, an eviction) or replaced by another with the same nonce.
+  Result<bool> transaction_known(const Hash32& tx_hash);
   Result<Bytes> call(const Address& to, ByteView data);
   Result<Bytes> code_at(const Address& address);
   // eth_getLogs of one contract from block 0 to latest; `topics[i]` empty matches anything at
