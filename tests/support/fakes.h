@@ -128,6 +128,7 @@ class FakePointerLedger final : public ports::PointerLedger {
       return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
     }
     ++transactions;
+    calls.push_back("submit " + std::to_string(transactions));
     for (const auto& p : batch) {
       if (erased_patients.contains(p.patient_key)) {
         return Error{ErrorCode::kPermissionDenied, "PatientIsErased", "fake-node"};
@@ -138,6 +139,11 @@ class FakePointerLedger final : public ports::PointerLedger {
                                .placements = std::vector<ports::Placement>(batch.size())};
   }
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
+    calls.push_back("await " + ticket.tx_hashes.front().substr(4));
+    if (await_failures_left > 0) {
+      --await_failures_left;
+      return Error{ErrorCode::kUnavailable, "injected: the node lost the transaction", "fake"};
+    }
     return ports::AnchorConfirmation{
         .transactions = {{.tx_hash = ticket.tx_hashes.front(), .block = 100 + transactions}},
         .placements = ticket.placements};
@@ -149,6 +155,8 @@ class FakePointerLedger final : public ports::PointerLedger {
   }
 
   std::set<ports::Hash32> erased_patients;
+  std::vector<std::string> calls;  // "submit N" / "await N", in order
+  int await_failures_left = 0;
   std::map<std::pair<ports::Hash32, std::uint64_t>, ports::Hash32> pointers;
   int events = 0;
   std::uint64_t transactions = 0;

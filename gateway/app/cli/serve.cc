@@ -76,6 +76,7 @@ int serve(const std::vector<std::string>& argv) {
                  .max_json_depth = p.max_json_depth,
                  .max_bundle_entries = p.max_bundle_entries},
       .batch_max_events = p.batch_max_events,
+      .max_in_flight = p.max_in_flight_batches,
       .batch_max_wait = std::chrono::milliseconds(p.batch_max_wait_ms),
       .retry_backoff = std::chrono::milliseconds(p.retry_backoff_ms),
       .until_caught_up = args->has("until-caught-up"),

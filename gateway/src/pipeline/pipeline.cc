@@ -21,6 +21,15 @@ struct Pipeline::Item {
   std::size_t placement = 0;  // index of its pointer in the anchored batch
 };
 
+struct Pipeline::InFlight {
+  std::vector<ports::SourceEvent> events;
+  std::vector<Item> items;
+  std::vector<ports::DeadLetter> dead;
+  std::vector<ports::Pointer> pointers;
+  ports::AnchorTicket ticket;
+  std::chrono::steady_clock::time_point polled_at{};
+};
+
 namespace {
 
 std::string detail_of(const Error& error) {
@@ -39,6 +48,8 @@ ports::DeadLetter dead_letter(const ports::SourceEvent& event, const Error& erro
 }
 
 }  // namespace
+
+Pipeline::~Pipeline() = default;
 
 ports::AnchorMode AnchoringModes::mode_for(std::string_view topic,
                                            std::string_view resource_type) const {
@@ -63,6 +74,7 @@ Status Pipeline::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     auto handled = run_once(stop);
     if (!handled) return handled.error();
+    if (*handled == 0 && !in_flight_.empty()) continue;
     if (*handled > 0) {
       idle_since = ports_.clock.now();
       continue;
@@ -72,21 +84,33 @@ Status Pipeline::run(const std::atomic<bool>& stop) {
       if (caught_up && *caught_up) return Ok{};
     }
   }
-  return Ok{};
+  // Stopping: what was sent is confirmed and committed first.
+  return drain(stop);
 }
 
 Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
   // 1. Consume.
-  auto polled = ports_.source.poll(options_.batch_max_events, options_.batch_max_wait);
+  // While batches are in flight, a poll only picks up what is already there.
+  const auto wait = in_flight_.empty() ? options_.batch_max_wait : std::chrono::milliseconds(0);
+  auto polled = ports_.source.poll(options_.batch_max_events, wait);
   if (!polled) {
     log::warn("consume.unavailable", {{"error", polled.error().message}});
+    if (auto done = drain(stop); !done) return done.error();
     std::this_thread::sleep_for(options_.retry_backoff);
     return std::size_t{0};
   }
-  if (polled->empty()) return std::size_t{0};
-  if (stats_.consumed == 0) first_event_ = ports_.clock.now();
-  if (auto done = process(*polled, stop); !done) return done.error();
-  return polled->size();
+  const std::size_t handled = polled->size();
+  if (!polled->empty()) {
+    if (stats_.consumed == 0) first_event_ = ports_.clock.now();
+    if (auto begun = begin(*polled, stop); !begun) return begun.error();
+  }
+  // Confirm the oldest batch when the window is full, or when nothing new came in.
+  const std::size_t window = std::max<std::size_t>(options_.max_in_flight, 1);
+  while (!in_flight_.empty() && (in_flight_.size() >= window || handled == 0)) {
+    if (auto done = finish(stop); !done) return done.error();
+    if (handled == 0) break;
+  }
+  return handled;
 }
 
 double PipelineStats::latency_quantile(double q) const {
@@ -208,8 +232,7 @@ Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
   return Ok{};
 }
 
-Result<ports::AnchorConfirmation> Pipeline::anchor(std::vector<Item>& items,
-                                                   const std::atomic<bool>& stop) {
+std::vector<ports::Pointer> Pipeline::pointers_of(std::vector<Item>& items) {
   // A batch may hold the same version twice (a duplicate publish): one pointer is enough.
   std::vector<ports::Pointer> pointers;
   std::map<std::tuple<ports::Hash32, std::uint64_t, ports::Hash32>, std::size_t> seen;
@@ -220,20 +243,41 @@ Result<ports::AnchorConfirmation> Pipeline::anchor(std::vector<Item>& items,
     if (fresh) pointers.push_back(p);
     item.placement = it->second;
   }
-  ports::AnchorConfirmation confirmation;
-  if (pointers.empty()) return confirmation;
-  // Submitting again after a failed wait is safe: the contract ignores repeated anchors.
-  auto anchored = retry(stop, "anchor", [&]() -> Status {
-    auto ticket = ports_.ledger.submit(pointers);
+  return pointers;
+}
+
+Status Pipeline::submit(InFlight& batch, const std::atomic<bool>& stop) {
+  if (batch.pointers.empty()) return Ok{};
+  return retry(stop, "anchor", [&]() -> Status {
+    auto ticket = ports_.ledger.submit(batch.pointers);
     if (!ticket) return ticket.error();
-    auto confirmed = ports_.ledger.await(*ticket);
+    batch.ticket = std::move(*ticket);
+    return Ok{};
+  });
+}
+
+Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
+                                                    const std::atomic<bool>& stop) {
+  ports::AnchorConfirmation confirmation;
+  if (batch.pointers.empty()) return confirmation;
+  // A transaction the node lost is sent again (the contract ignores repeated anchors); so is
+  // one whose wait failed for any other passing reason.
+  bool first = true;
+  auto anchored = retry(stop, "confirm", [&]() -> Status {
+    if (!first) {
+      auto ticket = ports_.ledger.submit(batch.pointers);
+      if (!ticket) return ticket.error();
+      batch.ticket = std::move(*ticket);
+    }
+    first = false;
+    auto confirmed = ports_.ledger.await(batch.ticket);
     if (!confirmed) return confirmed.error();
     confirmation = std::move(*confirmed);
     return Ok{};
   });
   if (!anchored) return anchored.error();
   stats_.transactions += confirmation.transactions.size();
-  stats_.pointers += pointers.size();
+  stats_.pointers += batch.pointers.size();
   stats_.gas_used += confirmation.gas_used();
   return confirmation;
 }
@@ -300,56 +344,77 @@ Status Pipeline::report(const std::vector<ports::SourceEvent>& events,
   });
 }
 
-Status Pipeline::process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop) {
-  const auto polled_at = ports_.clock.now();
+Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop) {
+  InFlight batch;
+  batch.polled_at = ports_.clock.now();
   stats_.consumed += events.size();
 
   // 2-5. Validate, normalize, decide and encrypt each event; an event is all or nothing, so a
   // Bundle with one bad entry is dead-lettered whole.
-  std::vector<Item> items;
-  std::vector<ports::DeadLetter> dead;
   for (std::size_t i = 0; i < events.size(); ++i) {
     auto prepared = prepare(events[i], i);
     if (!prepared && !is_data_error(prepared.error())) return prepared.error();
     if (!prepared) {
-      dead.push_back(dead_letter(events[i], prepared.error()));
+      batch.dead.push_back(dead_letter(events[i], prepared.error()));
       continue;
     }
-    std::move(prepared->begin(), prepared->end(), std::back_inserter(items));
+    std::move(prepared->begin(), prepared->end(), std::back_inserter(batch.items));
   }
+  batch.events = std::move(events);
 
   // Erased patients get nothing new, off chain or on.
-  if (auto dropped = drop_erased(events, items, dead, stop); !dropped) return dropped;
+  if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
+    return dropped;
+  }
   // 6. Store off-chain, per region, content-addressed.
-  if (auto stored = store(items, stop); !stored) return stored;
-  // 7. Anchor all pointers of the batch: one transaction per anchoring mode.
-  auto confirmation = anchor(items, stop);
+  if (auto stored = store(batch.items, stop); !stored) return stored;
+  // 7. Anchor: send the transactions (one per anchoring mode) and go on with the next batch
+  // while they are mined.
+  batch.pointers = pointers_of(batch.items);
+  if (auto sent = submit(batch, stop); !sent) return sent;
+  in_flight_.push_back(std::move(batch));
+  return Ok{};
+}
+
+Status Pipeline::finish(const std::atomic<bool>& stop) {
+  InFlight& batch = in_flight_.front();
+  auto confirmation = confirm(batch, stop);
   if (!confirmation) return confirmation.error();
-  if (auto kept = keep_records(items, *confirmation, stop); !kept) return kept;
+  if (auto kept = keep_records(batch.items, *confirmation, stop); !kept) return kept;
   // 9. Report before committing: receipts and dead letters must be durable first.
-  if (auto reported = report(events, items, dead, *confirmation, stop); !reported) {
+  if (auto reported = report(batch.events, batch.items, batch.dead, *confirmation, stop);
+      !reported) {
     return reported;
   }
-  // 8. Commit: only now is the batch done.
+  // 8. Commit: only now is the batch done. Batches finish in the order they were polled, so
+  // offsets are committed in order.
   std::vector<ports::Origin> handled;
-  handled.reserve(events.size());
-  for (const auto& event : events) handled.push_back(event.origin);
+  handled.reserve(batch.events.size());
+  for (const auto& event : batch.events) handled.push_back(event.origin);
   auto committed = retry(stop, "commit", [&] { return ports_.source.commit(handled); });
   if (!committed) return committed;
 
-  stats_.resources += items.size();
-  stats_.dead_lettered += dead.size();
+  stats_.resources += batch.items.size();
+  stats_.dead_lettered += batch.dead.size();
   ++stats_.batches;
   const auto done = ports_.clock.now();
   stats_.busy_seconds = std::chrono::duration<double>(done - first_event_).count();
   // Bounded: a long-running gateway keeps the latest million samples (8 MB).
-  if (stats_.latencies.size() + events.size() > 1'000'000) stats_.latencies.clear();
-  stats_.latencies.insert(stats_.latencies.end(), events.size(),
-                          std::chrono::duration<double>(done - polled_at).count());
-  log::debug("batch.committed", {{"events", events.size()},
-                                 {"resources", items.size()},
-                                 {"deadLettered", dead.size()},
+  if (stats_.latencies.size() + batch.events.size() > 1'000'000) stats_.latencies.clear();
+  stats_.latencies.insert(stats_.latencies.end(), batch.events.size(),
+                          std::chrono::duration<double>(done - batch.polled_at).count());
+  log::debug("batch.committed", {{"events", batch.events.size()},
+                                 {"resources", batch.items.size()},
+                                 {"deadLettered", batch.dead.size()},
                                  {"transactions", confirmation->transactions.size()}});
+  in_flight_.pop_front();
+  return Ok{};
+}
+
+Status Pipeline::drain(const std::atomic<bool>& stop) {
+  while (!in_flight_.empty()) {
+    if (auto done = finish(stop); !done) return done;
+  }
   return Ok{};
 }
 

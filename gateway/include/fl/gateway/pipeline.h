@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -55,6 +56,10 @@ struct PipelineOptions {
   ValidationLimits limits;
   AnchoringModes anchoring;
   std::size_t batch_max_events = 200;
+  // Batches whose transactions may be awaiting confirmation at once; the oldest is confirmed
+  // and committed before another is sent beyond this.
+  // 1: each batch is confirmed before the next is polled.
+  std::size_t max_in_flight = 1;
   std::chrono::milliseconds batch_max_wait{250};
   std::chrono::milliseconds retry_backoff{500};
   std::chrono::milliseconds flush_timeout{30000};
@@ -84,6 +89,7 @@ class Pipeline {
  public:
   Pipeline(PipelinePorts ports, Normalizer& normalizer, PolicyEngine& policy,
            PipelineOptions options);
+  ~Pipeline();
 
   // Runs batches until `stop` is set (the current batch is finished first) or, in batch mode,
   // until caught up. An error is fatal: the caller exits non-zero and nothing uncommitted is lost.
@@ -96,6 +102,8 @@ class Pipeline {
 
  private:
   struct Item;
+  // A batch whose transactions were sent: what it needs to be confirmed, reported, committed.
+  struct InFlight;
   // Stages 2-5 for one event: its sealed resources, or the error that rejects it.
   Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index);
   // Moves the events whose patient was erased to the dead letters, with their items.
@@ -105,11 +113,18 @@ class Pipeline {
   // Writes each item's pointer record (with its transaction and proof) beside its blob.
   Status keep_records(const std::vector<Item>& items, const ports::AnchorConfirmation& confirmation,
                       const std::atomic<bool>& stop);
-  Result<ports::AnchorConfirmation> anchor(std::vector<Item>& items, const std::atomic<bool>& stop);
+  // The distinct pointers of a batch; each item learns its pointer's index.
+  static std::vector<ports::Pointer> pointers_of(std::vector<Item>& items);
+  Status submit(InFlight& batch, const std::atomic<bool>& stop);
+  Result<ports::AnchorConfirmation> confirm(InFlight& batch, const std::atomic<bool>& stop);
   Status report(const std::vector<ports::SourceEvent>& events, const std::vector<Item>& items,
                 const std::vector<ports::DeadLetter>& dead,
                 const ports::AnchorConfirmation& confirmation, const std::atomic<bool>& stop);
-  Status process(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop);
+  // Stages 2-7 up to sending the transactions; the batch joins in_flight_.
+  Status begin(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop);
+  // The oldest batch in flight: confirmation, pointer records, report, commit.
+  Status finish(const std::atomic<bool>& stop);
+  Status drain(const std::atomic<bool>& stop);
   Status retry(const std::atomic<bool>& stop, const char* step,
                const std::function<Status()>& op) const;
 
@@ -121,6 +136,7 @@ class Pipeline {
   PipelineOptions options_;
   PipelineStats stats_;
   std::chrono::steady_clock::time_point first_event_{};
+  std::list<InFlight> in_flight_;  // oldest first (a list: InFlight is defined in the .cc)
 };
 
 }  // namespace fl::gateway

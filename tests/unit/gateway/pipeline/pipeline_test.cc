@@ -165,6 +165,53 @@ TEST_F(PipelineTest, EqualContentInAnyKeyOrderHashesEqual) {
   EXPECT_EQ(other_receipts.receipts.at(0).content_hash, receipts.receipts.at(0).content_hash);
 }
 
+TEST_F(PipelineTest, SeveralBatchesAreInFlightAndCommittedInOrderWhenConfirmed) {
+  for (int i = 0; i < 5; ++i) {
+    source.push(R"({"resourceType":"Patient","id":"p)" + std::to_string(i) + R"("})");
+  }
+  PipelineOptions options{.batch_max_events = 1, .max_in_flight = 3, .until_caught_up = true};
+  options.idle_before_exit = std::chrono::milliseconds(0);
+  Pipeline pipeline = make(options);
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+  ASSERT_TRUE(pipeline.run_once(stop));
+  EXPECT_EQ(source.committed(), 0);  // two sent, none confirmed yet
+  ASSERT_TRUE(pipeline.run(stop));
+
+  EXPECT_EQ(ledger.calls,
+            (std::vector<std::string>{"submit 1", "submit 2", "submit 3", "await 1", "submit 4",
+                                      "await 2", "submit 5", "await 3", "await 4", "await 5"}));
+  EXPECT_EQ(source.committed(), 5);
+  ASSERT_EQ(receipts.receipts.size(), 5u);
+  EXPECT_EQ(receipts.receipts[4].tx_hash, "0xtx5");
+}
+
+TEST_F(PipelineTest, ATransactionTheNodeLostIsSentAgainBeforeItsBatchIsCommitted) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  ledger.await_failures_left = 1;
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(ledger.calls, (std::vector<std::string>{"submit 1", "await 1", "submit 2", "await 2"}));
+  EXPECT_EQ(source.committed(), 1);
+  EXPECT_EQ(receipts.receipts.at(0).tx_hash, "0xtx2");
+}
+
+TEST_F(PipelineTest, StoppingConfirmsAndCommitsWhatIsInFlight) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  source.push(R"({"resourceType":"Patient","id":"p2"})");
+  Pipeline pipeline = make({.batch_max_events = 1, .max_in_flight = 4});
+  ASSERT_TRUE(pipeline.run_once(stop));
+  ASSERT_TRUE(pipeline.run_once(stop));
+  ASSERT_EQ(source.committed(), 0);
+
+  stop = true;
+  ASSERT_TRUE(pipeline.run(stop));
+
+  EXPECT_EQ(source.committed(), 2);
+}
+
 TEST_F(PipelineTest, BatchModeReturnsOnceCaughtUp) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
   Pipeline pipeline =

@@ -122,5 +122,55 @@ TEST(ResourceTypes, KnowsR4TypesAndNothingElse) {
   EXPECT_FALSE(is_r4_resource_type("ClinicalUseDefinition"));  // R5 only
 }
 
+TEST(ValidateStage, FindsThePatientAResourceIsAbout) {
+  ValidateStage stage({});
+  const auto patient = stage.run(event(R"({"resourceType":"Patient","id":"a"})"));
+  const auto obs = stage.run(event(
+      R"({"resourceType":"Observation","id":"o","subject":{"reference":"Patient/a/_history/2"}})"));
+  const auto claim = stage.run(event(
+      R"({"resourceType":"Claim","id":"c","patient":{"reference":"https://x/fhir/Patient/b"}})"));
+  const auto group = stage.run(
+      event(R"({"resourceType":"Observation","id":"g","subject":{"reference":"Group/1"}})"));
+
+  EXPECT_EQ(patient->resources.at(0).patient_reference, "Patient/a");
+  EXPECT_EQ(obs->resources.at(0).patient_reference, "Patient/a");
+  EXPECT_EQ(claim->resources.at(0).patient_reference, "Patient/b");
+  EXPECT_EQ(group->resources.at(0).patient_reference, "");
+}
+
+TEST(ValidateStage, ResolvesATransactionBundlesUrnPatientReferences) {
+  const auto bundle =
+      ValidateStage({}).run(event(R"({"resourceType":"Bundle","id":"b","type":"transaction",
+      "entry":[{"fullUrl":"urn:uuid:1111","resource":{"resourceType":"Patient","id":"p9"}},
+               {"fullUrl":"urn:uuid:2222","resource":{"resourceType":"Encounter","id":"e1",
+                 "subject":{"reference":"urn:uuid:1111"}}}]})"));
+
+  ASSERT_TRUE(bundle) << bundle.error().message;
+  EXPECT_EQ(bundle->resources.at(1).patient_reference, "Patient/p9");
+}
+
+TEST(ValidateStage, ADeleteEntryBecomesATombstoneVersion) {
+  ValidateStage stage({});
+  const auto ok =
+      stage.run(event(R"({"resourceType":"Bundle","id":"b","type":"transaction","entry":[
+      {"request":{"method":"DELETE","url":"Observation/o1","ifMatch":"W/\"4\""}}]})"));
+  const auto no_version = stage.run(event(R"({"resourceType":"Bundle","id":"b","type":"transaction",
+      "entry":[{"request":{"method":"DELETE","url":"Observation/o1"}}]})"));
+  const auto conditional =
+      stage.run(event(R"({"resourceType":"Bundle","id":"b","type":"transaction",
+      "entry":[{"request":{"method":"DELETE","url":"Observation?code=1","ifMatch":"W/\"1\""}}]})"));
+
+  ASSERT_TRUE(ok) << ok.error().message;
+  const auto& r = ok->resources.at(0);
+  EXPECT_TRUE(r.deleted);
+  EXPECT_EQ(r.reference(), "Observation/o1");
+  EXPECT_EQ(r.version, 5u);
+  EXPECT_EQ(r.json, nullptr);
+  ASSERT_FALSE(no_version);
+  EXPECT_EQ(no_version.error().where, "/entry/0/request/ifMatch");
+  ASSERT_FALSE(conditional);
+  EXPECT_EQ(conditional.error().where, "/entry/0/request/url");
+}
+
 }  // namespace
 }  // namespace fl::gateway
