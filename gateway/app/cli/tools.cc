@@ -216,6 +216,10 @@ int report(const std::vector<std::string>& argv) {
     }
     w.Key("block");
     w.Uint64(member_uint(r, "block"));
+    if (auto d = r.FindMember("deleted"); d != r.MemberEnd() && d->value.IsTrue()) {
+      w.Key("deleted");
+      w.Bool(true);
+    }
     const std::string mode = member_string(r, "anchorMode");
     write_string(w, "anchorMode", mode.empty() ? "pointer" : mode);
     if (auto m = r.FindMember("merkle"); m != r.MemberEnd() && m->value.IsObject()) {

@@ -130,7 +130,15 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
   if (!validated) return validated.error();
   std::vector<Item> items;
   for (ResourceView& resource : validated->resources) {
-    // 4. Decide (before mapping: a resource that may not be stored is not worked on).
+    // 3. Normalize, then canonical JSON (a delete has no content).
+    std::string canonical;
+    if (!resource.deleted) {
+      auto normalized = normalize_.run(validated->source_system, *resource.json,
+                                       validated->document->GetAllocator());
+      if (!normalized) return normalized.error();
+      canonical = std::move(*normalized);
+    }
+    // 4. Decide.
     auto decision =
         policy_.decide_ingest({.resource_type = resource.type,
                                .source_system = validated->source_system,
@@ -152,7 +160,7 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
       p.patient_key = *patient;
     }
     if (resource.deleted) {
-      // A delete stores nothing; its tombstone is a new version with no content.
+      // The tombstone: a new version with no content, so nothing is stored off chain.
       auto key = protect_.resource_key(item.reference);
       if (!key) return key.error();
       p.resource_key = *key;
@@ -162,14 +170,10 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
       items.push_back(std::move(item));
       continue;
     }
-    // 3. Normalize, then canonical JSON.
-    auto canonical = normalize_.run(validated->source_system, *resource.json,
-                                    validated->document->GetAllocator());
-    if (!canonical) return canonical.error();
     p.mapping_hash = normalize_.mapping_hash();
     // 5. Encrypt.
     auto sealed = protect_.run(item.reference, resource.version, decision->region,
-                               decision->policy_hash, *canonical);
+                               decision->policy_hash, canonical);
     if (!sealed) return sealed.error();
     p.resource_key = sealed->resource_key;
     p.content_hash = sealed->content_hash;
