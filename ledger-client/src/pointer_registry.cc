@@ -499,6 +499,20 @@ Result<std::vector<PointerRecord>> PointerRegistry::anchored_versions(const Hash
   return out;
 }
 
+Result<std::optional<std::pair<Hash32, std::uint64_t>>> PointerRegistry::anchoring_tx(
+    const Hash32& resource_key, std::uint64_t version, const Hash32& content_hash) {
+  auto found = rpc_.logs(contract_, {abi::event_topic(kAnchoredEvent), resource_key});
+  if (!found) return found.error();
+  for (const LogEntry& log : *found) {
+    auto v = abi::uint64_at(log.data, 0);
+    auto hash = abi::word_at(log.data, 1);
+    if (v && hash && *v == version && *hash == content_hash) {
+      return std::optional<std::pair<Hash32, std::uint64_t>>({log.tx_hash, log.block_number});
+    }
+  }
+  return std::optional<std::pair<Hash32, std::uint64_t>>();
+}
+
 Result<std::vector<PointerRegistry::ParticipantState>> PointerRegistry::participants() {
   auto found = rpc_.logs(contract_, {abi::event_topic(kParticipantChangedEvent)});
   if (!found) return found.error();

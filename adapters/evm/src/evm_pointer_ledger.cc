@@ -1,11 +1,13 @@
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 
+#include "fl/base/log.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/merkle.h"
 #include "fl/ledger/pointer_registry.h"
 #include "fl/ledger/signer.h"
 
 #include <map>
+#include <set>
 #include <utility>
 
 namespace fl::evm {
@@ -73,6 +75,7 @@ class EvmPointerLedger final : public ports::PointerLedger {
     }
     ports::AnchorTicket ticket;
     ticket.placements.resize(batch.size());
+    ticket.batch.assign(batch.begin(), batch.end());
     for (const auto& [hashes, members] : groups) {
       std::vector<ledger::PointerRecord> group;
       group.reserve(members.size());
@@ -111,6 +114,7 @@ class EvmPointerLedger final : public ports::PointerLedger {
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
     ports::AnchorConfirmation confirmation;
     confirmation.placements = ticket.placements;
+    std::vector<ledger::TxReceipt> receipts;
     for (const auto& tx_hash : ticket.tx_hashes) {
       auto hash = parse_hex(tx_hash);
       if (!hash || hash->size() != 32) {
@@ -122,6 +126,10 @@ class EvmPointerLedger final : public ports::PointerLedger {
       if (!receipt) return receipt.error();
       confirmation.transactions.push_back(
           {.tx_hash = tx_hash, .block = receipt->block_number, .gas_used = receipt->gas_used});
+      receipts.push_back(std::move(*receipt));
+    }
+    if (auto named = name_earlier_anchors(ticket, receipts, confirmation); !named) {
+      return named.error();
     }
     return confirmation;
   }
@@ -131,6 +139,43 @@ class EvmPointerLedger final : public ports::PointerLedger {
   }
 
  private:
+  // A batch sent again after a crash anchors nothing new in storage mode: its transaction has
+  // no Anchored event for pointers an earlier transaction anchored. Their receipts must name
+  // that earlier transaction, where an auditor finds the event.
+  Status name_earlier_anchors(const ports::AnchorTicket& ticket,
+                              const std::vector<ledger::TxReceipt>& receipts,
+                              ports::AnchorConfirmation& confirmation) {
+    std::vector<std::set<std::pair<ledger::Hash32, std::uint64_t>>> anchored(receipts.size());
+    for (std::size_t t = 0; t < receipts.size(); ++t) {
+      std::vector<ledger::LogEntry> ours;
+      for (const auto& log : receipts[t].logs) {
+        if (log.address == registry_.contract()) ours.push_back(log);
+      }
+      auto pointers = ledger::decode_anchored(ours);
+      if (!pointers) return pointers.error();
+      for (const auto& p : *pointers) anchored[t].emplace(p.resource_key, p.version);
+    }
+    for (std::size_t i = 0; i < ticket.placements.size(); ++i) {
+      auto& placement = confirmation.placements[i];
+      if (placement.proof) continue;  // merkle mode: its root is in this transaction
+      const auto& p = ticket.batch.at(i);
+      if (anchored[placement.tx].contains({p.resource_key, p.version})) continue;
+      auto earlier = registry_.anchoring_tx(p.resource_key, p.version, p.content_hash);
+      if (!earlier) return earlier.error();
+      if (!*earlier) {
+        // Anchored before with another content hash (AnchorConflict): the chain keeps the
+        // first; this receipt names the transaction that reported the conflict.
+        log::warn("anchor.conflict",
+                  {{"resourceKey", to_0x_hex(p.resource_key)}, {"version", p.version}});
+        continue;
+      }
+      confirmation.transactions.push_back(
+          {.tx_hash = to_0x_hex((*earlier)->first), .block = (*earlier)->second, .gas_used = 0});
+      placement.tx = confirmation.transactions.size() - 1;
+    }
+    return Ok{};
+  }
+
   std::unique_ptr<ledger::JsonRpcClient> rpc_;
   std::unique_ptr<ledger::Signer> signer_;
   ledger::PointerRegistry registry_;

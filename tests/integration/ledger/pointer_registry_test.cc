@@ -698,6 +698,34 @@ TEST(EvmPointerLedger, RefusesAContractThatIsNotAPointerRegistry) {
       << ledger.error().message;
 }
 
+TEST(EvmPointerLedger, AReSentBatchNamesTheTransactionThatAnchoredItFirst) {
+  testing::AnvilNode anvil;
+  auto address = evm::deploy_pointer_registry(
+      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  ASSERT_TRUE(address) << address.error().message;
+  auto ledger = evm::make_pointer_ledger(
+      {.rpc_url = anvil.rpc_url(),
+       .contract_address = *address,
+       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  const std::vector<ports::Pointer> first = {
+      {.resource_key = h(5), .version = 1, .content_hash = h(6), .region = "eu", .key_id = "k"}};
+  std::vector<ports::Pointer> replay = first;  // as after a crash, with one new pointer
+  replay.push_back(
+      {.resource_key = h(7), .version = 1, .content_hash = h(8), .region = "eu", .key_id = "k"});
+
+  auto original = (*ledger)->await(*(*ledger)->submit(first));
+  auto again = (*ledger)->await(*(*ledger)->submit(replay));
+
+  ASSERT_TRUE(original && again);
+  const auto& tx_of = [&](std::size_t i) {
+    return again->transactions.at(again->placements.at(i).tx).tx_hash;
+  };
+  EXPECT_EQ(tx_of(0), original->transactions.at(0).tx_hash);  // where its event is
+  EXPECT_EQ(tx_of(1), again->transactions.at(0).tx_hash);
+  EXPECT_EQ(again->gas_used(), again->transactions.at(0).gas_used);
+}
+
 TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
   testing::AnvilNode anvil;
   auto address = evm::deploy_pointer_registry(

@@ -131,6 +131,11 @@ class PointerRegistry {
   Result<Hash32> content_hash_of(const Hash32& resource_key, std::uint64_t version);
   // Every pointer-mode version of a resource key as its Anchored events tell it, in order.
   Result<std::vector<PointerRecord>> anchored_versions(const Hash32& resource_key);
+  // The transaction (and block) whose Anchored event anchored this exact pointer, if any: for
+  // a batch re-sent after a crash, whose own transaction anchored nothing new.
+  Result<std::optional<std::pair<Hash32, std::uint64_t>>> anchoring_tx(const Hash32& resource_key,
+                                                                       std::uint64_t version,
+                                                                       const Hash32& content_hash);
   // Participants as registered now (from ParticipantChanged events and the current state).
   struct ParticipantState {
     Address address{};

@@ -50,8 +50,9 @@ struct Placement {
 };
 
 struct AnchorTicket {
-  std::vector<std::string> tx_hashes;  // 0x-hex, at most one per mode
+  std::vector<std::string> tx_hashes;  // 0x-hex, one per anchoring transaction
   std::vector<Placement> placements;   // one per pointer, in batch order
+  std::vector<Pointer> batch;          // what was sent, for the confirmation to account for
 };
 
 struct TxConfirmation {
