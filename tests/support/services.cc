@@ -20,6 +20,17 @@ std::string anvil_binary() {
   return std::string(FL_SOURCE_DIR) + "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
 }
 
+std::string shell_output(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
 std::string cast_binary() {
   return std::string(FL_SOURCE_DIR) + "/node_modules/@foundry-rs/cast-linux-amd64/bin/cast";
 }

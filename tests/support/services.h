@@ -68,4 +68,7 @@ class KafkaCluster {
 std::string anvil_binary();
 std::string cast_binary();
 
+// stdout of a shell command (cast, redis-cli), without the trailing newline.
+std::string shell_output(const std::string& command);
+
 }  // namespace fl::testing

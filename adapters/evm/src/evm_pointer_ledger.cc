@@ -1,5 +1,6 @@
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 
+#include "fl/adapters/evm/resource_verifier.h"
 #include "fl/base/log.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/merkle.h"
@@ -58,14 +59,7 @@ class EvmPointerLedger final : public ports::PointerLedger {
     std::vector<std::size_t> merkle_at;  // batch index of each merkle-mode pointer
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& p = batch[i];
-      records.push_back({.resource_key = p.resource_key,
-                         .patient_key = p.patient_key,
-                         .version = p.version,
-                         .content_hash = p.content_hash,
-                         .policy_hash = p.policy_hash,
-                         .mapping_hash = p.mapping_hash,
-                         .region = p.region,
-                         .key_id = p.key_id});
+      records.push_back(to_ledger_record(p));
       if (p.mode == ports::AnchorMode::kMerkle) {
         merkle.push_back(records.back());
         merkle_at.push_back(i);

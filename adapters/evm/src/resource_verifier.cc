@@ -13,17 +13,6 @@ Error broken(std::string what, std::string where) {
   return Error{ErrorCode::kIntegrity, std::move(what), std::move(where)};
 }
 
-ledger::PointerRecord to_ledger(const ports::Pointer& p) {
-  return {.resource_key = p.resource_key,
-          .patient_key = p.patient_key,
-          .version = p.version,
-          .content_hash = p.content_hash,
-          .policy_hash = p.policy_hash,
-          .mapping_hash = p.mapping_hash,
-          .region = p.region,
-          .key_id = p.key_id};
-}
-
 // The record of the wanted version, with the region that holds it.
 Result<std::pair<std::string, std::string>> find_record(ports::BlobStore& blobs,
                                                         const std::vector<std::string>& regions,
@@ -70,7 +59,7 @@ Status check_pointer_mode(ledger::PointerRegistry& registry, const gateway::Poin
   out.checks.push_back("the contract's storage holds this content hash for this version");
   auto events = registry.anchored_versions(p.resource_key);
   if (!events) return events.error();
-  const auto wanted = to_ledger(p);
+  const auto wanted = to_ledger_record(p);
   const bool found = std::any_of(events->begin(), events->end(),
                                  [&](const ledger::PointerRecord& e) { return e == wanted; });
   if (!found) {
@@ -87,7 +76,7 @@ Status check_merkle_mode(ledger::PointerRegistry& registry, const gateway::Point
                          Verification& out) {
   const auto& p = record.pointer;
   const auto& proof = *record.proof;
-  auto leaf = ledger::pointer_leaf(to_ledger(p));
+  auto leaf = ledger::pointer_leaf(to_ledger_record(p));
   if (!leaf) return broken("the pointer record cannot be a leaf: " + leaf.error().message, "");
   const ledger::merkle::Proof merkle_proof{
       .index = proof.index, .leaf_count = proof.leaf_count, .siblings = proof.siblings};
@@ -114,7 +103,7 @@ Status check_merkle_mode(ledger::PointerRegistry& registry, const gateway::Point
   out.checks.push_back("the root is anchored on chain in block " +
                        std::to_string((*info)->block_number));
   auto contract_says =
-      registry.verify_inclusion(to_ledger(p), proof.index, proof.siblings, proof.root);
+      registry.verify_inclusion(to_ledger_record(p), proof.index, proof.siblings, proof.root);
   if (!contract_says) return contract_says.error();
   if (!*contract_says) return broken("the contract's verifyInclusion answers no", "");
   out.checks.push_back("the contract's verifyInclusion agrees");
@@ -122,6 +111,17 @@ Status check_merkle_mode(ledger::PointerRegistry& registry, const gateway::Point
 }
 
 }  // namespace
+
+ledger::PointerRecord to_ledger_record(const ports::Pointer& p) {
+  return {.resource_key = p.resource_key,
+          .patient_key = p.patient_key,
+          .version = p.version,
+          .content_hash = p.content_hash,
+          .policy_hash = p.policy_hash,
+          .mapping_hash = p.mapping_hash,
+          .region = p.region,
+          .key_id = p.key_id};
+}
 
 Result<Verification> verify_resource(ledger::PointerRegistry& registry, ports::BlobStore& blobs,
                                      const std::vector<std::string>& regions,

@@ -15,22 +15,12 @@
 namespace fl::ledger {
 namespace {
 
-// stdout of a shell command, without the trailing newline.
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-  pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
+using testing::shell_output;
 
 TEST(CastCrossCheck, Keccak256AgreesForEveryLengthUpTo300Bytes) {
   Bytes input;
   for (std::size_t length = 0; length <= 300; ++length) {
-    const std::string theirs = run(testing::cast_binary() + " keccak " + to_0x_hex(input));
+    const std::string theirs = shell_output(testing::cast_binary() + " keccak " + to_0x_hex(input));
     ASSERT_EQ(to_0x_hex(keccak256(input)), theirs) << "length " << length;
     input.push_back(static_cast<std::uint8_t>(length * 37 + 11));
   }
@@ -70,7 +60,7 @@ TEST(CastCrossCheck, LegacyEip155TransactionsAreByteForByteLikeCast) {
     command += c.create ? "--create " + c.data : to + " " + c.data;
 
     auto ours = sign(tx, c.chain_id, **signer);
-    const std::string theirs = run(command + " 2>/dev/null");
+    const std::string theirs = shell_output(command + " 2>/dev/null");
 
     ASSERT_TRUE(ours);
     ASSERT_FALSE(theirs.empty()) << "cast mktx produced nothing: " << command;
@@ -79,7 +69,7 @@ TEST(CastCrossCheck, LegacyEip155TransactionsAreByteForByteLikeCast) {
     ASSERT_TRUE(decoded) << decoded.error().message;
     EXPECT_EQ(decoded->chain_id, c.chain_id);
     EXPECT_EQ(decoded->sender, (*signer)->address());
-    EXPECT_EQ(to_0x_hex(ours->hash), run(testing::cast_binary() + " keccak " + theirs));
+    EXPECT_EQ(to_0x_hex(ours->hash), shell_output(testing::cast_binary() + " keccak " + theirs));
   }
 }
 

@@ -16,6 +16,8 @@
 namespace fl::ledger {
 namespace {
 
+using testing::shell_output;
+
 using namespace std::chrono_literals;
 
 Hash32 h(std::uint8_t seed) {
@@ -23,9 +25,6 @@ Hash32 h(std::uint8_t seed) {
   out.fill(seed);
   return out;
 }
-
-// stdout of a shell command (cast), without the trailing newline.
-std::string run(const std::string& command);
 
 // A pointer of one patient, with every field set.
 PointerRecord P(const Hash32& key, std::uint64_t version, const Hash32& content,
@@ -265,14 +264,14 @@ TEST_F(RestartTest, AFreshChainIsAClearErrorNotASilentSuccess) {
 
 TEST_F(RestartTest, ADroppedTransactionIsNoticedAndTheNonceResynchronised) {
   // A transaction the node accepts and then loses: dropped from anvil's pool before mining.
-  run(testing::cast_binary() + " rpc evm_setAutomine false --rpc-url " + anvil.rpc_url() +
-      " >/dev/null 2>&1");
+  shell_output(testing::cast_binary() + " rpc evm_setAutomine false --rpc-url " + anvil.rpc_url() +
+               " >/dev/null 2>&1");
   auto lost = registry->anchor_batch(std::vector<PointerRecord>{P(h(8), 1, h(18), h(99))});
   ASSERT_TRUE(lost) << lost.error().message;
-  run(testing::cast_binary() + " rpc anvil_dropTransaction " + to_0x_hex(*lost) + " --rpc-url " +
-      anvil.rpc_url() + " >/dev/null 2>&1");
-  run(testing::cast_binary() + " rpc evm_setAutomine true --rpc-url " + anvil.rpc_url() +
-      " >/dev/null 2>&1");
+  shell_output(testing::cast_binary() + " rpc anvil_dropTransaction " + to_0x_hex(*lost) +
+               " --rpc-url " + anvil.rpc_url() + " >/dev/null 2>&1");
+  shell_output(testing::cast_binary() + " rpc evm_setAutomine true --rpc-url " + anvil.rpc_url() +
+               " >/dev/null 2>&1");
 
   auto waited = registry->wait_for_receipt(*lost, 1, 3s);
   ASSERT_FALSE(waited);
@@ -409,18 +408,6 @@ TEST_F(MerkleTest, ARootOfAThousandPointersCostsUnder500GasEach) {
   EXPECT_LE(per_pointer, 500.0);
 }
 
-// stdout of a shell command (cast), without the trailing newline.
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-  pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
 TEST(Eip1559, SignsByteForByteLikeCast) {
   auto signer = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
   ASSERT_TRUE(signer);
@@ -436,10 +423,10 @@ TEST(Eip1559, SignsByteForByteLikeCast) {
 
   auto ours = sign(tx, **signer);
   const std::string theirs =
-      run(testing::cast_binary() + " mktx --private-key " + testing::AnvilNode::kDevKey0 +
-          " --chain 31337 --nonce 7 --gas-limit 100000 --gas-price 3000000000"
-          " --priority-gas-price 1000000000 --value 12345"
-          " 0x3535353535353535353535353535353535353535 0xcafe 2>/dev/null");
+      shell_output(testing::cast_binary() + " mktx --private-key " + testing::AnvilNode::kDevKey0 +
+                   " --chain 31337 --nonce 7 --gas-limit 100000 --gas-price 3000000000"
+                   " --priority-gas-price 1000000000 --value 12345"
+                   " 0x3535353535353535353535353535353535353535 0xcafe 2>/dev/null");
 
   ASSERT_TRUE(ours);
   ASSERT_FALSE(theirs.empty()) << "cast mktx produced nothing";
@@ -483,9 +470,9 @@ TEST_F(PointerRegistryTest, EventsAndViewsDecodeAsCastReadsThem) {
   const std::string contract = to_0x_hex(registry->contract());
   const std::string url = " --rpc-url " + anvil.rpc_url();
   const std::string logs_json =
-      run(cast + " logs --json --from-block 0 --address " + contract + url +
-          " 'Anchored(bytes32 indexed,bytes32 indexed,uint64,bytes32,bytes16,bytes32)'" +
-          " 2>/dev/null");
+      shell_output(cast + " logs --json --from-block 0 --address " + contract + url +
+                   " 'Anchored(bytes32 indexed,bytes32 indexed,uint64,bytes32,bytes16,bytes32)'" +
+                   " 2>/dev/null");
   rapidjson::Document logs;
   logs.Parse(logs_json.c_str());
   ASSERT_TRUE(logs.IsArray()) << logs_json;
@@ -494,35 +481,36 @@ TEST_F(PointerRegistryTest, EventsAndViewsDecodeAsCastReadsThem) {
     const auto& log = logs[i];
     EXPECT_EQ(log["topics"][1].GetString(), to_0x_hex(ours[i].resource_key));
     EXPECT_EQ(log["topics"][2].GetString(), to_0x_hex(ours[i].patient_key));
-    const auto fields = lines(run(cast + " abi-decode 'x()(uint64,bytes32,bytes16,bytes32)' " +
-                                  log["data"].GetString() + " 2>/dev/null"));
+    const auto fields =
+        lines(shell_output(cast + " abi-decode 'x()(uint64,bytes32,bytes16,bytes32)' " +
+                           log["data"].GetString() + " 2>/dev/null"));
     ASSERT_EQ(fields.size(), 4u);
     EXPECT_EQ(fields[0], std::to_string(ours[i].version));
     EXPECT_EQ(fields[1], to_0x_hex(ours[i].content_hash));
-    const std::string region = run(cast + " --to-ascii " + fields[2]);
+    const std::string region = shell_output(cast + " --to-ascii " + fields[2]);
     EXPECT_EQ(region.substr(0, region.find('\0')), ours[i].region);
-    const std::string key_id = run(cast + " --to-ascii " + fields[3]);
+    const std::string key_id = shell_output(cast + " --to-ascii " + fields[3]);
     EXPECT_EQ(key_id.substr(0, key_id.find('\0')), ours[i].key_id);
   }
   const std::string batch_json =
-      run(cast + " logs --json --from-block 0 --address " + contract + url +
-          " 'BatchAnchored(bytes32 indexed,bytes32 indexed,uint32)' 2>/dev/null");
+      shell_output(cast + " logs --json --from-block 0 --address " + contract + url +
+                   " 'BatchAnchored(bytes32 indexed,bytes32 indexed,uint32)' 2>/dev/null");
   rapidjson::Document batches;
   batches.Parse(batch_json.c_str());
   ASSERT_TRUE(batches.IsArray() && batches.Size() == 1u) << batch_json;
   EXPECT_EQ(batches[0]["topics"][1].GetString(), to_0x_hex(ours[0].policy_hash));
   EXPECT_EQ(batches[0]["topics"][2].GetString(), to_0x_hex(ours[0].mapping_hash));
 
-  const auto latest = lines(run(cast + " call " + contract + url +
-                                " 'latest(bytes32)(uint64,bytes32)' " + to_0x_hex(h(2))));
+  const auto latest = lines(shell_output(cast + " call " + contract + url +
+                                         " 'latest(bytes32)(uint64,bytes32)' " + to_0x_hex(h(2))));
   ASSERT_EQ(latest.size(), 2u);
   EXPECT_EQ(latest[0], std::to_string((*registry->latest(h(2)))->first));
   EXPECT_EQ(latest[1], to_0x_hex((*registry->latest(h(2)))->second));
 
   ASSERT_TRUE(registry->wait_for_receipt(*registry->mark_erased(h(0x52)), 1, 30s));
   const std::string erased =
-      run(cast + " call " + contract + url + " 'erasedAmong(bytes32[])(bool[])' '[" +
-          to_0x_hex(h(0x51)) + "," + to_0x_hex(h(0x52)) + "]'");
+      shell_output(cast + " call " + contract + url + " 'erasedAmong(bytes32[])(bool[])' '[" +
+                   to_0x_hex(h(0x51)) + "," + to_0x_hex(h(0x52)) + "]'");
   const std::vector<Hash32> asked = {h(0x51), h(0x52)};
   EXPECT_EQ(erased, "[false, true]");
   EXPECT_EQ(*registry->erased_among(asked), (std::vector<bool>{false, true}));
@@ -537,8 +525,9 @@ TEST_F(PointerRegistryTest, AnchorsWithEip1559TransactionsToo) {
 
   ASSERT_TRUE(receipt) << receipt.error().message;
   EXPECT_EQ(count(*receipt, kAnchoredEvent), 1);
-  const std::string tx_json = run(testing::cast_binary() + " rpc --rpc-url " + anvil.rpc_url() +
-                                  " eth_getTransactionByHash " + to_0x_hex(*tx) + " 2>/dev/null");
+  const std::string tx_json =
+      shell_output(testing::cast_binary() + " rpc --rpc-url " + anvil.rpc_url() +
+                   " eth_getTransactionByHash " + to_0x_hex(*tx) + " 2>/dev/null");
   EXPECT_NE(tx_json.find(R"("type":"0x2")"), std::string::npos) << tx_json;
 }
 
@@ -560,15 +549,16 @@ class AccessTest : public PointerRegistryTest {
 
   std::uint64_t now() {
     const std::string block =
-        run(testing::cast_binary() + " block latest --field timestamp --rpc-url " +
-            anvil.rpc_url() + " 2>/dev/null");
+        shell_output(testing::cast_binary() + " block latest --field timestamp --rpc-url " +
+                     anvil.rpc_url() + " 2>/dev/null");
     return std::stoull(block);
   }
 
   void advance_clock(std::uint64_t seconds) {
-    run(testing::cast_binary() + " rpc evm_increaseTime " + std::to_string(seconds) +
-        " --rpc-url " + anvil.rpc_url() + " >/dev/null 2>&1");
-    run(testing::cast_binary() + " rpc evm_mine --rpc-url " + anvil.rpc_url() + " >/dev/null 2>&1");
+    shell_output(testing::cast_binary() + " rpc evm_increaseTime " + std::to_string(seconds) +
+                 " --rpc-url " + anvil.rpc_url() + " >/dev/null 2>&1");
+    shell_output(testing::cast_binary() + " rpc evm_mine --rpc-url " + anvil.rpc_url() +
+                 " >/dev/null 2>&1");
   }
 
   Address participant{};
@@ -684,8 +674,9 @@ TEST(EvmPointerLedger, RefusesAnAccountThatIsNotAWriter) {
 TEST(EvmPointerLedger, RefusesAContractThatIsNotAPointerRegistry) {
   testing::AnvilNode anvil;
   const std::string address = "0x00000000000000000000000000000000000000bb";
-  run(testing::cast_binary() + " rpc anvil_setCode " + address + " 0x00 --rpc-url " +
-      anvil.rpc_url() + " >/dev/null 2>&1");  // code that stops at once and answers nothing
+  shell_output(testing::cast_binary() + " rpc anvil_setCode " + address + " 0x00 --rpc-url " +
+               anvil.rpc_url() +
+               " >/dev/null 2>&1");  // code that stops at once and answers nothing
 
   auto ledger = evm::make_pointer_ledger(
       {.rpc_url = anvil.rpc_url(),

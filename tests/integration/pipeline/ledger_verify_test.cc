@@ -22,17 +22,7 @@ namespace fl::gateway {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string shell(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-  pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
+using testing::shell_output;
 
 class LedgerVerifyTest : public ::testing::Test {
  protected:
@@ -118,8 +108,8 @@ class LedgerVerifyTest : public ::testing::Test {
     ASSERT_TRUE(result) << result.error().message;
     const std::string key = "blob:" + result->content_hash.substr(2);
     const std::string cli = "redis-cli -p " + std::to_string(redis_server.port()) + " ";
-    const std::string before = shell(cli + "--raw GETRANGE " + key + " 40 40");
-    shell(cli + "SETRANGE " + key + " 40 " + (before == "A" ? "B" : "A") + " >/dev/null");
+    const std::string before = shell_output(cli + "--raw GETRANGE " + key + " 40 40");
+    shell_output(cli + "SETRANGE " + key + " 40 " + (before == "A" ? "B" : "A") + " >/dev/null");
   }
 
   testing::RedisServer redis_server;

@@ -8,6 +8,7 @@
 #include "fl/base/result.h"
 #include "fl/ledger/pointer_registry.h"
 #include "fl/ports/blob_store.h"
+#include "fl/ports/pointer_ledger.h"
 
 #include <cstdint>
 #include <optional>
@@ -26,6 +27,9 @@ struct Verification {
   std::uint64_t block = 0;
   std::vector<std::string> checks;  // what was checked, in order, in words
 };
+
+// The contract's view of a gateway pointer (the same fields; the mode is not on chain).
+ledger::PointerRecord to_ledger_record(const ports::Pointer& pointer);
 
 // The latest version unless `version` is given. kNotFound when no region holds a record for
 // the resource key; kIntegrity when any link fails; kUnavailable when a service is down.
