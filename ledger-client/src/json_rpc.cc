@@ -88,6 +88,13 @@ std::optional<std::uint64_t> hex_quantity(std::string_view text) {
   return value;
 }
 
+// 26 -> "0x1a", as JSON-RPC writes quantities (no leading zeros).
+std::string to_quantity(std::uint64_t value) {
+  char digits[16];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value, 16);
+  return "0x" + std::string(digits, end);
+}
+
 // Hex data ("0x..."); quantities may have an odd number of digits ("0x1"), data never does.
 std::optional<Bytes> hex_data(std::string_view text) {
   if (!text.starts_with("0x")) return std::nullopt;
@@ -343,6 +350,27 @@ Result<Bytes> JsonRpcClient::call(const Address& to, ByteView data) {
                                    quote(to_0x_hex(data)) + R"(},"latest"])");
   if (!r) return r.error();
   return parse_data(*r, url_);
+}
+
+Result<Bytes> JsonRpcClient::replay(const Hash32& tx_hash,
+                                    std::optional<std::uint64_t> state_block) {
+  auto r = request("eth_getTransactionByHash", "[" + quote(to_0x_hex(tx_hash)) + "]");
+  if (!r) return r.error();
+  rapidjson::Document tx;
+  tx.Parse(r->c_str());
+  const auto from = string_member(tx, "from");
+  const auto to = string_member(tx, "to");
+  const auto input = string_member(tx, "input");
+  const auto gas = string_member(tx, "gas");
+  if (!from || !to || !input || !gas) {
+    return malformed("eth_getTransactionByHash: no from, to, input or gas", to_0x_hex(tx_hash));
+  }
+  const std::string block = state_block ? to_quantity(*state_block) : "latest";
+  auto out = request("eth_call", R"([{"from":)" + quote(*from) + R"(,"to":)" + quote(*to) +
+                                     R"(,"gas":)" + quote(*gas) + R"(,"data":)" + quote(*input) +
+                                     "}," + quote(block) + "]");
+  if (!out) return out.error();
+  return parse_data(*out, url_);
 }
 
 Result<Bytes> JsonRpcClient::code_at(const Address& address) {

@@ -1,6 +1,8 @@
 #include "fl/ledger/pointer_registry.h"
 
+#include "fl/base/assert.h"
 #include "fl/ledger/abi.h"
+#include "fl/ledger/abi_codec.h"
 #include "fl/ledger/pointer_registry_artifact.h"
 #include "fl/ledger/transaction.h"
 
@@ -44,18 +46,51 @@ Result<abi::Word> code_word(std::string_view code, std::size_t max, const char* 
   return abi::fixed_bytes_word(as_bytes(code));
 }
 
-// Names the custom error in a node's revert message ("... (data 0x751a1cd0)").
+// The revert data in a node's error message ("... (data 0x751a1cd0...)"), decoded against the
+// contract's errors and appended with its meaning: "...: PatientIsErased(0x12...), the patient
+// was erased; ...". Messages without data, or with data that does not decode, stay as they are.
 Error explain_revert(Error error) {
-  const auto at = error.message.find("data 0x");
-  if (at == std::string::npos || error.message.size() < at + 15) return error;
-  const std::string selector = error.message.substr(at + 7, 8);
+  const auto at = error.message.find("(data 0x");
+  if (at == std::string::npos) return error;
+  const auto end = error.message.find(')', at);
+  if (end == std::string::npos) return error;
+  auto data = parse_hex(error.message.substr(at + 6, end - at - 6));
+  if (!data) return error;
+  static const std::vector<abi::Function> errors = [] {
+    std::vector<abi::Function> parsed;
+    for (const auto& known : kContractErrors) {
+      auto f = abi::parse_signature(known.signature);
+      FL_ASSERT(f.has_value(), "a contract error signature does not parse");
+      parsed.push_back(std::move(*f));
+    }
+    return parsed;
+  }();
+  auto decoded = abi::decode_error(*data, errors);
+  if (!decoded || !decoded->known()) return error;
+  error.message += ": " + abi::to_string(*decoded);
   for (const auto& known : kContractErrors) {
-    if (to_hex(abi::selector(known.signature)) == selector) {
-      error.message += ": " + std::string(known.signature) + ", " + std::string(known.meaning);
-      break;
+    if (known.signature.starts_with(decoded->name + "(")) {
+      error.message += ", " + std::string(known.meaning);
     }
   }
   return error;
+}
+
+// Why a mined transaction reverted: its replay's revert reason. The state before its block is
+// the faithful one; a node that prunes history (anvil --prune-history, Besu's default) has
+// only the latest, which usually fails the same way.
+std::string revert_reason(JsonRpcClient& rpc, const TxReceipt& receipt) {
+  auto replayed = receipt.block_number > 0 ? rpc.replay(receipt.tx_hash, receipt.block_number - 1)
+                                           : rpc.replay(receipt.tx_hash, std::nullopt);
+  const auto reverted = [](const Result<Bytes>& r) {
+    return !r && r.error().message.find("revert") != std::string::npos;
+  };
+  if (!replayed && !reverted(replayed)) {
+    auto latest = rpc.replay(receipt.tx_hash, std::nullopt);
+    if (latest || reverted(latest)) replayed = std::move(latest);
+  }
+  if (replayed) return "it succeeds when replayed, so state changed before it in its block";
+  return explain_revert(replayed.error()).message;
 }
 
 Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
@@ -72,7 +107,8 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
     if (receipt && receipt->has_value()) {
       const TxReceipt& r = **receipt;
       if (!r.success) {
-        return Error{ErrorCode::kPermissionDenied, "transaction reverted", to_0x_hex(tx_hash)};
+        return Error{ErrorCode::kPermissionDenied,
+                     "transaction reverted (" + revert_reason(rpc, r) + ")", to_0x_hex(tx_hash)};
       }
       auto head = rpc.block_number();
       if (head && *head + 1 >= r.block_number + std::max<std::uint64_t>(confirmations, 1)) {
@@ -136,6 +172,39 @@ std::string code_text(const abi::Word& word, std::size_t max) {
   return out;
 }
 }  // namespace
+
+Result<std::vector<AnchorConflict>> decode_conflicts(std::span<const LogEntry> logs) {
+  static const abi::Event event = [] {
+    auto parsed = abi::parse_event(
+        "AnchorConflict(bytes32 indexed resourceKey,uint64 version,bytes32 existing,"
+        "bytes32 offered)");
+    FL_ASSERT(parsed.has_value(), "the AnchorConflict signature does not parse");
+    FL_ASSERT(parsed->signature() == kAnchorConflictEvent, "AnchorConflict signature drifted");
+    return std::move(*parsed);
+  }();
+  const Hash32 topic = event.topic();
+  const auto word = [](const abi::Value& v) {
+    Hash32 h{};
+    std::copy_n(v.bytes.begin(), std::min<std::size_t>(32, v.bytes.size()), h.begin());
+    return h;
+  };
+  std::vector<AnchorConflict> out;
+  for (const LogEntry& log : logs) {
+    if (log.topics.empty() || log.topics[0] != topic) continue;
+    auto fields = abi::decode_log(event, log);
+    if (!fields) return fields.error();
+    auto version = (*fields)[1].value.as_uint64();
+    if (!version) {
+      return Error{ErrorCode::kInvalidInput, "AnchorConflict version is not a uint64",
+                   to_checksum_hex(log.address)};
+    }
+    out.push_back({.resource_key = word((*fields)[0].value),
+                   .version = *version,
+                   .existing = word((*fields)[2].value),
+                   .offered = word((*fields)[3].value)});
+  }
+  return out;
+}
 
 Result<std::vector<PointerRecord>> decode_anchored(std::span<const LogEntry> logs) {
   static const Hash32 anchored_topic = abi::event_topic(kAnchoredEvent);

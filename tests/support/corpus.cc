@@ -40,6 +40,18 @@ fs::path corpus_path(const std::string& relative) {
   return path;
 }
 
+std::optional<fs::path> find_corpus_file(const std::string& relative) {
+  std::vector<fs::path> roots = {source_root() / "tests" / "data" / "corpora"};
+  if (const char* env = std::getenv("FL_CORPORA"); env != nullptr) roots.emplace_back(env);
+  for (fs::path dir = source_root(); dir != dir.parent_path(); dir = dir.parent_path()) {
+    roots.push_back(dir / "shared" / "corpora");
+  }
+  for (const fs::path& root : roots) {
+    if (fs::exists(root / relative)) return root / relative;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::uint8_t> decimal_to_big_endian(std::string_view digits) {
   std::vector<std::uint8_t> be;
   for (char d : digits) {

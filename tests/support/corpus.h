@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,11 @@ std::filesystem::path corpora_root();
 
 // corpora_root() / relative, asserted to exist.
 std::filesystem::path corpus_path(const std::string& relative);
+
+// For corpus files the repository may not copy (e.g. GPL-licensed data): the file in the first
+// corpora folder that has it (tests/data/corpora, FL_CORPORA, shared/corpora), or nullopt. A test
+// that uses it must GTEST_SKIP with the reason when it is absent, so the skip is reported.
+std::optional<std::filesystem::path> find_corpus_file(const std::string& relative);
 
 std::string read_file(const std::filesystem::path& path);
 

@@ -129,14 +129,19 @@ class FakePointerLedger final : public ports::PointerLedger {
     }
     ++transactions;
     calls.push_back("submit " + std::to_string(transactions));
-    for (const auto& p : batch) {
+    std::vector<ports::Placement> placements(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& p = batch[i];
       if (erased_patients.contains(p.patient_key)) {
         return Error{ErrorCode::kPermissionDenied, "PatientIsErased", "fake-node"};
       }
-      if (pointers.try_emplace({p.resource_key, p.version}, p.content_hash).second) ++events;
+      auto [it, fresh] = pointers.try_emplace({p.resource_key, p.version}, p.content_hash);
+      if (fresh) ++events;
+      // As the contract does: the first content hash of a version stays, others are refused.
+      if (it->second != p.content_hash) placements[i].conflict = it->second;
     }
     return ports::AnchorTicket{.tx_hashes = {"0xtx" + std::to_string(transactions)},
-                               .placements = std::vector<ports::Placement>(batch.size())};
+                               .placements = std::move(placements)};
   }
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
     calls.push_back("await " + ticket.tx_hashes.front().substr(4));

@@ -1,7 +1,6 @@
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 
 #include "fl/adapters/evm/resource_verifier.h"
-#include "fl/base/log.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/merkle.h"
 #include "fl/ledger/pointer_registry.h"
@@ -135,11 +134,14 @@ class EvmPointerLedger final : public ports::PointerLedger {
  private:
   // A batch sent again after a crash anchors nothing new in storage mode: its transaction has
   // no Anchored event for pointers an earlier transaction anchored. Their receipts must name
-  // that earlier transaction, where an auditor finds the event.
+  // that earlier transaction, where an auditor finds the event. A pointer the contract refused
+  // (AnchorConflict) is marked so, with the content hash the chain keeps.
   Status name_earlier_anchors(const ports::AnchorTicket& ticket,
                               const std::vector<ledger::TxReceipt>& receipts,
                               ports::AnchorConfirmation& confirmation) {
-    std::vector<std::set<std::pair<ledger::Hash32, std::uint64_t>>> anchored(receipts.size());
+    using Key = std::pair<ledger::Hash32, std::uint64_t>;
+    std::vector<std::set<Key>> anchored(receipts.size());
+    std::vector<std::map<Key, ledger::Hash32>> refused(receipts.size());
     for (std::size_t t = 0; t < receipts.size(); ++t) {
       std::vector<ledger::LogEntry> ours;
       for (const auto& log : receipts[t].logs) {
@@ -148,24 +150,34 @@ class EvmPointerLedger final : public ports::PointerLedger {
       auto pointers = ledger::decode_anchored(ours);
       if (!pointers) return pointers.error();
       for (const auto& p : *pointers) anchored[t].emplace(p.resource_key, p.version);
+      auto conflicts = ledger::decode_conflicts(ours);
+      if (!conflicts) return conflicts.error();
+      for (const auto& c : *conflicts) refused[t][{c.resource_key, c.version}] = c.existing;
     }
     for (std::size_t i = 0; i < ticket.placements.size(); ++i) {
       auto& placement = confirmation.placements[i];
       if (placement.proof) continue;  // merkle mode: its root is in this transaction
       const auto& p = ticket.batch.at(i);
-      if (anchored[placement.tx].contains({p.resource_key, p.version})) continue;
-      auto earlier = registry_.anchoring_tx(p.resource_key, p.version, p.content_hash);
-      if (!earlier) return earlier.error();
-      if (!*earlier) {
-        // Anchored before with another content hash (AnchorConflict): the chain keeps the
-        // first; this receipt names the transaction that reported the conflict.
-        log::warn("anchor.conflict",
-                  {{"resourceKey", to_0x_hex(p.resource_key)}, {"version", p.version}});
+      const Key key{p.resource_key, p.version};
+      if (anchored[placement.tx].contains(key)) continue;
+      if (auto it = refused[placement.tx].find(key); it != refused[placement.tx].end()) {
+        placement.conflict = it->second;
         continue;
       }
-      confirmation.transactions.push_back(
-          {.tx_hash = to_0x_hex((*earlier)->first), .block = (*earlier)->second, .gas_used = 0});
-      placement.tx = confirmation.transactions.size() - 1;
+      auto earlier = registry_.anchoring_tx(p.resource_key, p.version, p.content_hash);
+      if (!earlier) return earlier.error();
+      if (*earlier) {
+        confirmation.transactions.push_back(
+            {.tx_hash = to_0x_hex((*earlier)->first), .block = (*earlier)->second, .gas_used = 0});
+        placement.tx = confirmation.transactions.size() - 1;
+        continue;
+      }
+      // Neither anchored nor refused by any transaction: only a node that lost our logs, or
+      // a contract that is not ours, gets here. What the chain holds decides.
+      auto held = registry_.content_hash_of(p.resource_key, p.version);
+      if (!held) return held.error();
+      if (*held == p.content_hash) continue;
+      placement.conflict = *held;
     }
     return Ok{};
   }

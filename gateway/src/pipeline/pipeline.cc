@@ -236,6 +236,30 @@ Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
   return Ok{};
 }
 
+void Pipeline::drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation) {
+  std::map<std::size_t, std::string> refused;  // event -> why
+  for (const Item& item : batch.items) {
+    const auto& conflict = confirmation.placements.at(item.placement).conflict;
+    if (!conflict) continue;
+    // Pseudonymous keys only: dead-letter details end up in logs and dashboards.
+    log::warn("anchor.conflict", {{"resourceKey", to_0x_hex(item.pointer.resource_key)},
+                                  {"version", item.pointer.version}});
+    std::string& why = refused[item.event];
+    if (!why.empty()) why += "; ";
+    why += "version " + std::to_string(item.pointer.version) + " of resource key " +
+           to_0x_hex(item.pointer.resource_key) + " is already anchored with content hash " +
+           to_0x_hex(*conflict) + ", not " + to_0x_hex(item.pointer.content_hash) +
+           " (the ledger keeps the first; publish the change as a new version)";
+  }
+  for (const auto& [event, why] : refused) {
+    batch.dead.push_back(
+        dead_letter(batch.events[event], Error{ErrorCode::kConflict, why, "anchor"}));
+  }
+  std::erase_if(batch.items, [&](const Item& item) {
+    return confirmation.placements.at(item.placement).conflict.has_value();
+  });
+}
+
 std::vector<ports::Pointer> Pipeline::pointers_of(std::vector<Item>& items) {
   // A batch may hold the same version twice (a duplicate publish): one pointer is enough.
   std::vector<ports::Pointer> pointers;
@@ -384,6 +408,7 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   InFlight& batch = in_flight_.front();
   auto confirmation = confirm(batch, stop);
   if (!confirmation) return confirmation.error();
+  drop_conflicts(batch, *confirmation);
   if (auto kept = keep_records(batch.items, *confirmation, stop); !kept) return kept;
   // 9. Report before committing: receipts and dead letters must be durable first.
   if (auto reported = report(batch.events, batch.items, batch.dead, *confirmation, stop);

@@ -119,6 +119,11 @@ TEST_F(PointerRegistryTest, AConflictingHashIsReportedAndNeverOverwrites) {
   EXPECT_EQ(count(receipt, kAnchorConflictEvent), 1);
   EXPECT_EQ(count(receipt, kAnchoredEvent), 1);  // the rest of the batch still lands
   EXPECT_EQ((*registry->latest(h(1)))->second, h(11));
+  auto conflicts = decode_conflicts(receipt.logs);
+  ASSERT_TRUE(conflicts) << conflicts.error().message;
+  EXPECT_EQ(*conflicts,
+            (std::vector<AnchorConflict>{
+                {.resource_key = h(1), .version = 1, .existing = h(11), .offered = h(66)}}));
 }
 
 TEST_F(PointerRegistryTest, ALaterVersionBecomesTheLatest) {
@@ -600,7 +605,8 @@ TEST_F(AccessTest, ErasureEndsEveryGrantAndRefusesNewOnes) {
   EXPECT_FALSE(*registry->can_read(patient, participant, "TREAT"));
   auto again = registry->grant(patient, participant, "TREAT", now() + 3600);
   ASSERT_FALSE(again);
-  EXPECT_NE(again.error().message.find("PatientIsErased(bytes32)"), std::string::npos)
+  EXPECT_NE(again.error().message.find("PatientIsErased(" + to_0x_hex(patient) + ")"),
+            std::string::npos)
       << again.error().message;
 }
 
@@ -612,11 +618,29 @@ TEST_F(AccessTest, ErasureRefusesNewAnchorsForThePatientOnly) {
   const TxReceipt other = anchor({P(h(2), 1, h(12), h(99), h(0x78))});
 
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("PatientIsErased(bytes32)"), std::string::npos)
+  EXPECT_NE(refused.error().message.find("PatientIsErased(" + to_0x_hex(patient) + ")"),
+            std::string::npos)
       << refused.error().message;
   EXPECT_EQ(count(other, kAnchoredEvent), 1);
   const std::vector<Hash32> asked = {h(0x78), patient, h(0x79)};
   EXPECT_EQ(*registry->erased_among(asked), (std::vector<bool>{false, true, false}));
+}
+
+TEST_F(AccessTest, ARevertFoundOnlyInTheReceiptIsExplainedByItsReplay) {
+  confirm(registry->mark_erased(patient));
+  registry->use_gas_bound_for_anchors(true);  // no estimate, so the node mines the revert
+
+  auto tx = registry->anchor_batch(std::vector<PointerRecord>{P(h(1), 1, h(11), h(99), patient)});
+  ASSERT_TRUE(tx) << tx.error().message;
+  auto receipt = registry->wait_for_receipt(*tx, 1, 30s);
+
+  ASSERT_FALSE(receipt);
+  EXPECT_EQ(receipt.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(receipt.error().where, to_0x_hex(*tx));
+  EXPECT_NE(receipt.error().message.find("transaction reverted"), std::string::npos);
+  EXPECT_NE(receipt.error().message.find("PatientIsErased(" + to_0x_hex(patient) + ")"),
+            std::string::npos)
+      << receipt.error().message;
 }
 
 TEST_F(AccessTest, BadGrantsAreRefusedWithTheReason) {
@@ -641,6 +665,25 @@ TEST_F(AccessTest, OnlyTheAdminRegistersParticipants) {
 
   ASSERT_FALSE(tx);
   EXPECT_NE(tx.error().message.find("NotAdmin()"), std::string::npos) << tx.error().message;
+}
+
+// A freshly deployed registry and the port adapter over it, signing with the admin's key.
+struct DeployedLedger {
+  std::string address;
+  std::unique_ptr<ports::PointerLedger> ledger;
+};
+DeployedLedger deploy_and_connect(const testing::AnvilNode& anvil) {
+  auto address = evm::deploy_pointer_registry(
+      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+  EXPECT_TRUE(address) << address.error().message;
+  if (!address) return {};
+  auto ledger = evm::make_pointer_ledger(
+      {.rpc_url = anvil.rpc_url(),
+       .contract_address = *address,
+       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
+  EXPECT_TRUE(ledger) << ledger.error().message;
+  if (!ledger) return {};
+  return {*address, std::move(*ledger)};
 }
 
 TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {
@@ -691,22 +734,17 @@ TEST(EvmPointerLedger, RefusesAContractThatIsNotAPointerRegistry) {
 
 TEST(EvmPointerLedger, AReSentBatchNamesTheTransactionThatAnchoredItFirst) {
   testing::AnvilNode anvil;
-  auto address = evm::deploy_pointer_registry(
-      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
-  ASSERT_TRUE(address) << address.error().message;
-  auto ledger = evm::make_pointer_ledger(
-      {.rpc_url = anvil.rpc_url(),
-       .contract_address = *address,
-       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
-  ASSERT_TRUE(ledger) << ledger.error().message;
+  auto deployed = deploy_and_connect(anvil);
+  ASSERT_TRUE(deployed.ledger);
+  auto& ledger = deployed.ledger;
   const std::vector<ports::Pointer> first = {
       {.resource_key = h(5), .version = 1, .content_hash = h(6), .region = "eu", .key_id = "k"}};
   std::vector<ports::Pointer> replay = first;  // as after a crash, with one new pointer
   replay.push_back(
       {.resource_key = h(7), .version = 1, .content_hash = h(8), .region = "eu", .key_id = "k"});
 
-  auto original = (*ledger)->await(*(*ledger)->submit(first));
-  auto again = (*ledger)->await(*(*ledger)->submit(replay));
+  auto original = ledger->await(*ledger->submit(first));
+  auto again = ledger->await(*ledger->submit(replay));
 
   ASSERT_TRUE(original && again);
   const auto& tx_of = [&](std::size_t i) {
@@ -717,16 +755,33 @@ TEST(EvmPointerLedger, AReSentBatchNamesTheTransactionThatAnchoredItFirst) {
   EXPECT_EQ(again->gas_used(), again->transactions.at(0).gas_used);
 }
 
+TEST(EvmPointerLedger, APointerThatConflictsIsMarkedWithWhatTheChainKeeps) {
+  testing::AnvilNode anvil;
+  auto deployed = deploy_and_connect(anvil);
+  ASSERT_TRUE(deployed.ledger);
+  auto& ledger = deployed.ledger;
+  const ports::Pointer original{
+      .resource_key = h(5), .version = 1, .content_hash = h(6), .region = "eu", .key_id = "k"};
+  ports::Pointer changed = original;
+  changed.content_hash = h(9);
+  const ports::Pointer other{
+      .resource_key = h(7), .version = 1, .content_hash = h(8), .region = "eu", .key_id = "k"};
+  ASSERT_TRUE(ledger->await(*ledger->submit(std::vector<ports::Pointer>{original})));
+
+  auto confirmed = ledger->await(*ledger->submit(std::vector<ports::Pointer>{changed, other}));
+
+  ASSERT_TRUE(confirmed) << confirmed.error().message;
+  ASSERT_EQ(confirmed->placements.size(), 2u);
+  EXPECT_EQ(confirmed->placements[0].conflict, h(6));
+  EXPECT_FALSE(confirmed->placements[1].conflict);
+}
+
 TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
   testing::AnvilNode anvil;
-  auto address = evm::deploy_pointer_registry(
-      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
-  ASSERT_TRUE(address) << address.error().message;
-  auto ledger = evm::make_pointer_ledger(
-      {.rpc_url = anvil.rpc_url(),
-       .contract_address = *address,
-       .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
-  ASSERT_TRUE(ledger) << ledger.error().message;
+  auto deployed = deploy_and_connect(anvil);
+  ASSERT_TRUE(deployed.ledger);
+  auto& ledger = deployed.ledger;
+  const std::string& address = deployed.address;
   std::vector<ports::Pointer> batch;
   for (std::uint8_t i = 0; i < 5; ++i) {
     batch.push_back(
@@ -738,9 +793,9 @@ TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
          .mode = i % 2 == 0 ? ports::AnchorMode::kMerkle : ports::AnchorMode::kPointer});
   }
 
-  auto ticket = (*ledger)->submit(batch);
+  auto ticket = ledger->submit(batch);
   ASSERT_TRUE(ticket) << ticket.error().message;
-  auto confirmed = (*ledger)->await(*ticket);
+  auto confirmed = ledger->await(*ticket);
 
   ASSERT_TRUE(confirmed) << confirmed.error().message;
   ASSERT_EQ(confirmed->transactions.size(), 2u);  // one per mode
@@ -751,7 +806,7 @@ TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
   auto transport = make_http_transport(anvil.rpc_url(), 5s);
   JsonRpcClient rpc(std::move(*transport), anvil.rpc_url());
   auto signer = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
-  PointerRegistry registry(rpc, **signer, rpc.chain_id().value(), parse_address(*address).value());
+  PointerRegistry registry(rpc, **signer, rpc.chain_id().value(), parse_address(address).value());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& placement = confirmed->placements[i];
     if (batch[i].mode == ports::AnchorMode::kPointer) {

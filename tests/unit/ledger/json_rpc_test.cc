@@ -323,13 +323,29 @@ TEST_F(RegistryOverScriptedNode, WaitsForTheConfirmationDepth) {
   EXPECT_EQ(node->calls_of("eth_blockNumber").size(), 3u);  // blocks 5, 6, 7: three deep
 }
 
-TEST_F(RegistryOverScriptedNode, ARevertedTransactionIsRefused) {
+TEST_F(RegistryOverScriptedNode, ARevertedTransactionIsRefusedWithTheReasonItsReplayGives) {
   node->result("eth_getTransactionReceipt", receipt_json("0x0", "0x5"));
+  node->result("eth_getTransactionByHash",
+               R"({"from":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",)"
+               R"("to":"0x5fbdb2315678afecb367f032d93f642f64180aa3","input":"0x12345678",)"
+               R"("gas":"0x30d40"})");
+  // A node that prunes history refuses the parent block; the latest state reverts the same way.
+  node->error("eth_call", R"({"code":-32000,"message":"header not found"})");
+  node->error("eth_call", R"({"code":3,"message":"execution reverted","data":"0xd742c8e1)"
+                          R"(00000000000000000000000000000000000000000000000000000000000000ab"})");
 
   auto receipt = registry->wait_for_receipt(Hash32{}, 1, 10s);
 
   ASSERT_FALSE(receipt);
   EXPECT_EQ(receipt.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(
+      receipt.error().message.find(
+          "PatientIsErased(0x00000000000000000000000000000000000000000000000000000000000000ab)"
+          ", the patient was erased"),
+      std::string::npos)
+      << receipt.error().message;
+  const auto calls = node->calls_of("eth_call");
+  ASSERT_EQ(calls.size(), 2u);
 }
 
 TEST_F(RegistryOverScriptedNode, ATimeoutSaysWhatItWasWaitingFor) {

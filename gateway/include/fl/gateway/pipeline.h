@@ -110,6 +110,9 @@ class Pipeline {
   Status drop_erased(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                      std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
   Status store(const std::vector<Item>& items, const std::atomic<bool>& stop);
+  // Moves the items the ledger refused (their version is anchored with other content) to the
+  // dead letters, one letter per event; the event's other resources keep their receipts.
+  static void drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation);
   // Writes each item's pointer record (with its transaction and proof) beside its blob.
   Status keep_records(const std::vector<Item>& items, const ports::AnchorConfirmation& confirmation,
                       const std::atomic<bool>& stop);

@@ -68,6 +68,11 @@ class JsonRpcClient {
   // (a restart without its pool, an eviction) or replaced by another with the same nonce.
   Result<bool> transaction_known(const Hash32& tx_hash);
   Result<Bytes> call(const Address& to, ByteView data);
+  // A mined transaction run again as an eth_call (same sender, target, input and gas) against
+  // the state after block `state_block` (nullopt: the latest): a receipt says only that it
+  // reverted, the replay says why (the node's error carries the revert data as "(data 0x...)").
+  // Success is the return data, e.g. when an earlier transaction of the block changed state.
+  Result<Bytes> replay(const Hash32& tx_hash, std::optional<std::uint64_t> state_block);
   Result<Bytes> code_at(const Address& address);
   // eth_getLogs of one contract from block 0 to latest; `topics[i]` empty matches anything at
   // position i. Logs come with the transaction and block that emitted them.

@@ -66,6 +66,19 @@ Result<Hash32> pointer_leaf(const PointerRecord& pointer);
 // log or Anchored events without their BatchAnchored.
 Result<std::vector<PointerRecord>> decode_anchored(std::span<const LogEntry> logs);
 
+// A pointer the contract refused because its version is anchored with another content hash.
+struct AnchorConflict {
+  Hash32 resource_key{};
+  std::uint64_t version = 0;
+  Hash32 existing{};  // what the chain keeps
+  Hash32 offered{};   // what this transaction brought
+
+  friend bool operator==(const AnchorConflict&, const AnchorConflict&) = default;
+};
+// The AnchorConflict events among a transaction's logs, in order (other logs are skipped);
+// kInvalidInput for a malformed one.
+Result<std::vector<AnchorConflict>> decode_conflicts(std::span<const LogEntry> logs);
+
 // A Merkle root as anchored: the block it went into and the number of leaves under it.
 struct RootInfo {
   std::uint64_t block_number = 0;

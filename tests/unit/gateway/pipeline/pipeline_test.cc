@@ -110,6 +110,33 @@ TEST_F(PipelineTest, ReDeliveryAfterACrashAnchorsNothingTwice) {
   EXPECT_EQ(blobs.writes(), 2);          // same blobs: content-addressed
 }
 
+TEST_F(PipelineTest, AVersionAnchoredWithOtherContentIsDeadLetteredAndTheRestReported) {
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"gender":"male"})");
+  Pipeline first = make();
+  ASSERT_TRUE(first.run_once(stop));
+
+  // Version 1 again with other content, in a batch with an unrelated resource.
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"gender":"female"})");
+  source.push(R"({"resourceType":"Patient","id":"p2"})");
+  ASSERT_TRUE(first.run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(dead.letters[0].event.origin.offset, 1);
+  EXPECT_EQ(dead.letters[0].error_code, "conflict");
+  EXPECT_NE(dead.letters[0].error_detail.find("already anchored with content hash"),
+            std::string::npos)
+      << dead.letters[0].error_detail;
+  EXPECT_EQ(dead.letters[0].error_detail.find("p1"), std::string::npos);  // keys, not ids
+  ASSERT_EQ(receipts.receipts.size(), 2u);  // p1 v1 the first time, then p2
+  EXPECT_EQ(receipts.receipts[1].reference, "Patient/p2");
+  // The pointer record beside the blob still describes what the ledger keeps.
+  auto records = blobs.pointer_records("default", receipts.receipts[0].resource_key.substr(2));
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_NE(records->at(1).find(receipts.receipts[0].content_hash.substr(2)), std::string::npos);
+  EXPECT_EQ(source.committed(), 3);
+}
+
 TEST_F(PipelineTest, AStoreOutageIsRetriedAndNothingIsCommittedBeforeIt) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
   blobs.fail_next(3);

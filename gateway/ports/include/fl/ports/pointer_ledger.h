@@ -47,6 +47,10 @@ struct InclusionProof {
 struct Placement {
   std::size_t tx = 0;
   std::optional<InclusionProof> proof;
+  // Set when the ledger refused the pointer because its version is already anchored with
+  // another content hash (the one given here, which the ledger keeps). Storage mode only: a
+  // Merkle root cannot know what other roots hold.
+  std::optional<Hash32> conflict;
 };
 
 struct AnchorTicket {
