@@ -160,6 +160,14 @@ for e in entries:
     bundle["entry"].append(entry)
 events.insert(30, ("bundle", f"Patient/{uuid}", bundle, "PT"))
 
+# A record entered in error: the French patient's allergy is deleted again by a transaction
+# Bundle whose DELETE entry names the version it deletes (the ledger anchors a tombstone as
+# version 2). At the end of the stream, after the allergy itself.
+deletion = {"resourceType": "Bundle", "id": "bundle-delete-fr-0002", "type": "transaction",
+            "entry": [{"request": {"method": "DELETE", "url": "AllergyIntolerance/allergy-fr-0002-1",
+                                   "ifMatch": 'W/"1"'}}]}
+events.append(("bundle", "Patient/pat-fr-0002", deletion, "FR"))
+
 # Two broken events, in the middle of the stream.
 truncated = json.dumps(patient(("pat-xx-9999", "Broken", "Event", "other", "2000-01-01", "DE", "Berlin", "10115", "Unter den Linden 1")))
 events.insert(20, ("invalid-truncated", "invalid/1", truncated[: len(truncated) // 2], "DE"))
@@ -181,8 +189,11 @@ for n, (name, key, value, country) in enumerate(events, start=1):
         fh.write(text)
     version = value.get("meta", {}).get("versionId", "1") if isinstance(value, dict) else "1"
     count = len(value["entry"]) if isinstance(value, dict) and value.get("resourceType") == "Bundle" else 1
+    deletes = isinstance(value, dict) and any(
+        e.get("request", {}).get("method") == "DELETE" for e in value.get("entry", []))
+    event_kind = "delete" if deletes else "create" if version == "1" else "update"
     manifest.append({"file": file, "key": key,
-                     "headers": {"fhir-source": "demo-ehr", "fhir-event": "create" if version == "1" else "update",
+                     "headers": {"fhir-source": "demo-ehr", "fhir-event": event_kind,
                                  "content-type": "application/fhir+json", "fhir-jurisdiction": country},
                      "resources": count if valid else 0, "valid": valid})
 with open(os.path.join(HERE, "events.manifest.json"), "w") as fh:
@@ -192,7 +203,8 @@ types = {}
 for (name, key, value, country) in events:
     if isinstance(value, dict) and value.get("resourceType") == "Bundle":
         for e in value["entry"]:
-            types[e["resource"]["resourceType"]] = types.get(e["resource"]["resourceType"], 0) + 1
+            kind = e["resource"]["resourceType"] if "resource" in e else "delete " + e["request"]["url"].split("/")[0]
+            types[kind] = types.get(kind, 0) + 1
     elif not name.startswith("invalid"):
         types[value["resourceType"]] = types.get(value["resourceType"], 0) + 1
 print(len(events), "events;", sum(types.values()), "resources;", types)
