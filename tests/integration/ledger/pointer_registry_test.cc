@@ -512,6 +512,24 @@ TEST_F(PointerRegistryTest, EventsAndViewsDecodeAsCastReadsThem) {
   EXPECT_EQ(latest[0], std::to_string((*registry->latest(h(2)))->first));
   EXPECT_EQ(latest[1], to_0x_hex((*registry->latest(h(2)))->second));
 
+  // The contract's pointerLeaf, fed by cast, hashes a pointer as the client's pointer_leaf does.
+  const auto words = pointer_words(batch[1]).value();
+  std::string tuple = "(";
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) tuple += ",";
+    if (i == 2) {
+      tuple += std::to_string(batch[1].version);
+    } else if (i == 6) {  // bytes16: the left half of its word
+      tuple += to_0x_hex(ByteView(words[i].data(), 16));
+    } else {
+      tuple += to_0x_hex(words[i]);
+    }
+  }
+  tuple += ")";
+  const std::string leaf = shell_output(cast + " call " + contract + url + " 'pointerLeaf(" +
+                                        std::string(kPointerTuple) + ")(bytes32)' '" + tuple + "'");
+  EXPECT_EQ(leaf, to_0x_hex(pointer_leaf(batch[1]).value()));
+
   ASSERT_TRUE(registry->wait_for_receipt(*registry->mark_erased(h(0x52)), 1, 30s));
   const std::string erased =
       shell_output(cast + " call " + contract + url + " 'erasedAmong(bytes32[])(bool[])' '[" +
