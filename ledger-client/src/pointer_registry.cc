@@ -7,6 +7,7 @@
 #include "fl/ledger/transaction.h"
 
 #include <algorithm>
+#include <cctype>
 #include <thread>
 
 namespace fl::ledger {
@@ -73,6 +74,18 @@ Error explain_revert(Error error) {
       error.message += ", " + std::string(known.meaning);
     }
   }
+  return error;
+}
+
+// A node's "insufficient funds" said as what to do about it.
+Error explain_unpaid(Error error, const Address& account) {
+  std::string lower = error.message;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.find("insufficient funds") == std::string::npos) return error;
+  error.message = "account " + to_checksum_hex(account) +
+                  " cannot pay for gas: fund it, or run the network with a zero gas price (" +
+                  error.message + ")";
   return error;
 }
 
@@ -303,6 +316,14 @@ Result<SignedTransaction> PointerRegistry::build(std::uint64_t nonce, std::uint6
   if (!base) return base.error();
   auto priority = rpc_.max_priority_fee();
   if (!priority) return priority.error();
+  if (base->empty()) {
+    // No base fee: maybe a permissioned network that charges nothing (Besu with a zero
+    // min-gas-price), where accounts hold no ether. Nodes still suggest a tip (anvil: 1 gwei),
+    // which such an account cannot pay; the gas price says whether gas costs anything at all.
+    auto price = rpc_.gas_price();
+    if (!price) return price.error();
+    if (price->empty()) priority->clear();
+  }
   return sign(Eip1559Transaction{.chain_id = chain_id_,
                                  .nonce = nonce,
                                  .max_priority_fee_per_gas = *priority,
@@ -318,7 +339,7 @@ Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Byt
                                      std::optional<std::uint64_t> gas_limit) {
   auto gas = gas_limit ? Result<std::uint64_t>(*gas_limit)
                        : rpc_.estimate_gas(signer_.address(), to, data);
-  if (!gas) return explain_revert(gas.error());
+  if (!gas) return explain_unpaid(explain_revert(gas.error()), signer_.address());
   for (int attempt = 0;; ++attempt) {
     if (!next_nonce_) {
       auto nonce = rpc_.pending_nonce(signer_.address());
@@ -335,7 +356,9 @@ Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Byt
     // After a restart or a transaction sent by someone else with this account, the local
     // nonce is stale: re-read it once and try again.
     next_nonce_.reset();
-    if (hash.error().code != ErrorCode::kConflict || attempt > 0) return hash.error();
+    if (hash.error().code != ErrorCode::kConflict || attempt > 0) {
+      return explain_unpaid(hash.error(), signer_.address());
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 namespace fl::testing {
 namespace {
@@ -57,7 +58,8 @@ void RedisServer::restart() {
   start();
 }
 
-AnvilNode::AnvilNode(bool persist_state) : port_(free_port()), persist_state_(persist_state) {
+AnvilNode::AnvilNode(bool persist_state, std::vector<std::string> extra_args)
+    : port_(free_port()), persist_state_(persist_state), extra_args_(std::move(extra_args)) {
   start();
 }
 
@@ -69,6 +71,7 @@ void AnvilNode::start() {
   } else {
     argv.push_back("--prune-history");
   }
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   process_.emplace(argv, dir_.path() + "/anvil.log");
   if (!wait_for_port(port_, std::chrono::seconds(20)))
     fail("anvil did not start: " + anvil_binary());

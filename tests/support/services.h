@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fl::testing {
 
@@ -33,7 +34,8 @@ class AnvilNode {
  public:
   // Aborts if anvil does not listen within 20 s. With `persist_state`, the chain is kept in a
   // state file (anvil --state) that a graceful stop writes and a start reads.
-  explicit AnvilNode(bool persist_state = false);
+  // `extra_args` go to anvil as given (e.g. a zero gas price, as permissioned networks run).
+  explicit AnvilNode(bool persist_state = false, std::vector<std::string> extra_args = {});
   std::string rpc_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void stop() { process_.reset(); }
   // Stops anvil gracefully and starts it again on the same port: with the chain it had (when
@@ -51,6 +53,7 @@ class AnvilNode {
   TempDir dir_;
   int port_ = 0;
   bool persist_state_ = false;
+  std::vector<std::string> extra_args_;
   std::optional<ChildProcess> process_;
 };
 

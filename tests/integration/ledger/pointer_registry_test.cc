@@ -554,6 +554,68 @@ TEST_F(PointerRegistryTest, AnchorsWithEip1559TransactionsToo) {
   EXPECT_NE(tx_json.find(R"("type":"0x2")"), std::string::npos) << tx_json;
 }
 
+// A writer other than the admin, on a node started with `anvil_args`: a key no dev account
+// has, so its balance is zero.
+class UnfundedWriterTest : public ::testing::Test {
+ protected:
+  static constexpr const char* kUnfundedKey =
+      "1111111111111111111111111111111111111111111111111111111111111111";
+
+  void start(std::vector<std::string> anvil_args) {
+    anvil.emplace(false, std::move(anvil_args));
+    rpc = std::make_unique<JsonRpcClient>(make_http_transport(anvil->rpc_url(), 5s).value(),
+                                          anvil->rpc_url());
+    admin = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())).value();
+    writer = Signer::create(SecretBytes(parse_hex(kUnfundedKey).value())).value();
+    chain_id = rpc->chain_id().value();
+    auto address = PointerRegistry::deploy(*rpc, *admin, chain_id, 30s);
+    ASSERT_TRUE(address) << address.error().message;
+    contract = *address;
+    PointerRegistry as_admin(*rpc, *admin, chain_id, contract);
+    auto added = as_admin.set_writer(writer->address(), true);
+    ASSERT_TRUE(added) << added.error().message;
+    ASSERT_TRUE(as_admin.wait_for_receipt(*added, 1, 30s));
+  }
+
+  std::optional<testing::AnvilNode> anvil;
+  std::unique_ptr<JsonRpcClient> rpc;
+  std::unique_ptr<Signer> admin, writer;
+  std::uint64_t chain_id = 0;
+  Address contract{};
+};
+
+TEST_F(UnfundedWriterTest, AWriterWithoutFundsGetsAClearPermissionError) {
+  start({});
+  PointerRegistry registry(*rpc, *writer, chain_id, contract);
+  registry.use_gas_bound_for_anchors(true);  // straight to the node's balance check
+
+  auto tx = registry.anchor_batch(std::vector<PointerRecord>{P(h(1), 1, h(11), h(99))});
+
+  ASSERT_FALSE(tx);
+  EXPECT_EQ(tx.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(tx.error().message.find("cannot pay for gas"), std::string::npos) << tx.error().message;
+  EXPECT_NE(tx.error().message.find(to_checksum_hex(writer->address())), std::string::npos)
+      << tx.error().message;
+}
+
+TEST_F(UnfundedWriterTest, OnAZeroGasPriceNetworkAnUnfundedWriterAnchorsWithEitherType) {
+  // How permissioned networks (Besu with min-gas-price 0) run: no fees, no balances.
+  start({"--gas-price", "0", "--base-fee", "0", "--disable-min-priority-fee"});
+
+  for (const TxType type : {TxType::kLegacy, TxType::kEip1559}) {
+    PointerRegistry registry(*rpc, *writer, chain_id, contract, type);
+    const std::uint8_t key = type == TxType::kLegacy ? 1 : 2;
+    auto tx = registry.anchor_batch(std::vector<PointerRecord>{P(h(key), 1, h(11), h(99))});
+    ASSERT_TRUE(tx) << tx.error().message;
+    auto receipt = registry.wait_for_receipt(*tx, 1, 30s);
+    ASSERT_TRUE(receipt) << receipt.error().message;
+    EXPECT_EQ((*registry.latest(h(key)))->second, h(11));
+  }
+  EXPECT_EQ(shell_output(testing::cast_binary() + " balance --rpc-url " + anvil->rpc_url() + " " +
+                         to_checksum_hex(writer->address())),
+            "0");
+}
+
 class AccessTest : public PointerRegistryTest {
  protected:
   void SetUp() override {
