@@ -1,0 +1,45 @@
+// Conversions every operator and function needs: a node as its System value, the single item
+// of a collection, a collection as a Boolean, values as strings, and the type of a value.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/mappings/fhirpath_value.h"
+
+#include <optional>
+#include <string>
+
+namespace fl::mappings::fhirpath {
+
+// The item as a System value: System values as they are, a primitive node as its value, a
+// Quantity-typed node as a Quantity. Nullopt for other nodes and for primitives without value.
+std::optional<Value> system_value(const Value& item);
+
+// The item the way operators see it: its System value when it has one, else itself (a
+// complex node). The result borrows nothing from `item` beyond what a Node already borrows.
+Value operand(const Value& item);
+
+// An evaluation error (position filled in by the evaluator).
+Error eval_error(std::string message);
+
+// The one item of `items` as an operand (see operand()), nullopt when empty, an error when
+// there are several: "<what> expects a single item, got N".
+Result<std::optional<Value>> single_operand(const Collection& items, std::string_view what);
+
+// Singleton evaluation where a Boolean is expected: empty -> nullopt, one Boolean -> it, one
+// item of another type -> true, several items -> an error.
+Result<std::optional<bool>> boolean_of(const Collection& items, std::string_view what);
+
+// toString(): the System value as FHIRPath writes it as a String ("1.50", "2014-12-14",
+// "1 'wk'", "4 days", "true"); nullopt for complex nodes.
+std::optional<std::string> string_of(const Value& item);
+
+// "1 'wk'" for a UCUM unit, "4 days" for a calendar keyword.
+std::string quantity_string(const Quantity& q);
+
+// The type of an item: System.Integer … for System values, FHIR.<type> for nodes.
+TypeName type_of(const Value& item);
+
+// A short name of the item's kind for error messages ("Integer", "String", "HumanName").
+std::string kind_name(const Value& item);
+
+}  // namespace fl::mappings::fhirpath

@@ -1,0 +1,289 @@
+#include "fhirpath/evaluator.h"
+
+#include "fhirpath/convert.h"
+#include "fhirpath/functions.h"
+#include "fhirpath/lexer.h"
+#include "fhirpath/model/model.h"
+#include "fhirpath/navigation.h"
+#include "fhirpath/operators.h"
+#include "fhirpath/types.h"
+
+#include <chrono>
+#include <ctime>
+
+namespace fl::mappings::fhirpath {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool is_logic(BinaryOp op) {
+  return op == BinaryOp::kAnd || op == BinaryOp::kOr || op == BinaryOp::kXor ||
+         op == BinaryOp::kImplies;
+}
+
+std::string_view op_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kAnd:
+      return "'and'";
+    case BinaryOp::kOr:
+      return "'or'";
+    case BinaryOp::kXor:
+      return "'xor'";
+    default:
+      return "'implies'";
+  }
+}
+
+Temporal clock_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return Temporal{.year = utc.tm_year + 1900,
+                  .month = utc.tm_mon + 1,
+                  .day = utc.tm_mday,
+                  .hour = utc.tm_hour,
+                  .minute = utc.tm_min,
+                  .second = utc.tm_sec,
+                  .millisecond = static_cast<int>(ms),
+                  .precision = TemporalPrecision::kMillisecond,
+                  .offset_minutes = 0};
+}
+
+// Literal strings of the built-in %variables.
+std::optional<std::string> builtin_constant(std::string_view name) {
+  if (name == "ucum") return "http://unitsofmeasure.org";
+  if (name == "sct") return "http://snomed.info/sct";
+  if (name == "loinc") return "http://loinc.org";
+  if (starts_with(name, "vs-")) {
+    return "http://hl7.org/fhir/ValueSet/" + std::string(name.substr(3));
+  }
+  if (starts_with(name, "ext-")) {
+    return "http://hl7.org/fhir/StructureDefinition/" + std::string(name.substr(4));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Error Evaluator::error_at(const Ast& node, std::string message) const {
+  return Error{ErrorCode::kInvalidInput, std::move(message), position_of(text_, node.offset)};
+}
+
+const Temporal& Evaluator::now() {
+  if (!now_) now_ = options_.now ? *options_.now : clock_now();
+  return *now_;
+}
+
+Result<Collection> Evaluator::eval(const Ast& node, const Frame& frame) {
+  Result<Collection> result = Collection{};
+  switch (node.kind) {
+    case AstKind::kLiteral:
+      return Collection{*node.literal};
+    case AstKind::kEmpty:
+      return Collection{};
+    case AstKind::kThis:
+      return *frame.focus;
+    case AstKind::kIndex:
+      if (frame.index < 0) return Collection{};
+      return Collection{Value::integer(frame.index)};
+    case AstKind::kTotal:
+      return frame.total != nullptr ? *frame.total : Collection{};
+    case AstKind::kIdentifier:
+      result = identifier(node, *frame.focus);
+      break;
+    case AstKind::kMember:
+      result = member(node, frame);
+      break;
+    case AstKind::kFunction:
+      result = function(node, frame);
+      break;
+    case AstKind::kIndexer:
+      result = indexer(node, frame);
+      break;
+    case AstKind::kVariable:
+      result = variable(node);
+      break;
+    case AstKind::kUnary: {
+      auto operand = eval(*node.args[0], frame);
+      if (!operand) return operand;
+      result = polarity(node.op, operand.value());
+      break;
+    }
+    case AstKind::kBinary:
+      result = binary(node, frame);
+      break;
+    case AstKind::kIs:
+    case AstKind::kAs:
+      result = type_operator(node, frame);
+      break;
+  }
+  if (!result && result.error().where.empty()) {
+    return error_at(node, result.error().message);
+  }
+  return result;
+}
+
+Result<Collection> Evaluator::identifier(const Ast& node, const Collection& focus) {
+  const std::string_view name = node.name;
+  const model::TypeRow* type = name[0] >= 'A' && name[0] <= 'Z' ? model::find_type(name) : nullptr;
+  if (type == nullptr) return navigate(node, focus, name);
+  // A type name at the start of a path (Patient.name) keeps the focus items of that type.
+  Collection out;
+  for (const Value& item : focus) {
+    if (item.is_node() && model::is_subtype(item.as_node().type, type->name)) out.push_back(item);
+  }
+  if (out.empty() && options_.strict && !focus.empty()) {
+    return eval_error("the input is " + kind_name(focus.front()) + ", not " + std::string(name));
+  }
+  return out;
+}
+
+Result<Collection> Evaluator::member(const Ast& node, const Frame& frame) {
+  auto input = eval(*node.receiver, frame);
+  if (!input) return input;
+  return navigate(node, input.value(), node.name);
+}
+
+Result<Collection> Evaluator::navigate(const Ast& node, const Collection& input,
+                                       std::string_view name) {
+  Collection out;
+  for (const Value& item : input) {
+    switch (item.kind()) {
+      case Value::Kind::kNode: {
+        const Lookup lookup = child_nodes(item.as_node(), name, out);
+        if (lookup == Lookup::kChoiceSuffix) {
+          return error_at(node, "'" + std::string(name) +
+                                    "' is a choice element spelled with its type; FHIRPath "
+                                    "names it without the type suffix (value, not "
+                                    "valueQuantity) and selects the type with ofType()");
+        }
+        if (lookup == Lookup::kUnknownElement && options_.strict) {
+          return error_at(node, std::string(item.as_node().type) + " has no element '" +
+                                    std::string(name) + "'");
+        }
+        break;
+      }
+      case Value::Kind::kTypeName:
+        if (name == "namespace") out.push_back(Value::string(std::string(item.as_type_name().ns)));
+        if (name == "name") out.push_back(Value::string(std::string(item.as_type_name().name)));
+        break;
+      case Value::Kind::kQuantity:
+        if (name == "value") out.push_back(Value::decimal(item.as_quantity().value));
+        if (name == "unit") out.push_back(Value::string(item.as_quantity().unit));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+Result<Collection> Evaluator::function(const Ast& node, const Frame& frame) {
+  Collection receiver;
+  const Collection* input = frame.focus;
+  if (node.receiver) {
+    auto r = eval(*node.receiver, frame);
+    if (!r) return r;
+    receiver = std::move(r.value());
+    input = &receiver;
+  }
+  std::vector<Collection> args;
+  if (node.function->mode == ArgMode::kEager) {
+    args.reserve(node.args.size());
+    for (const auto& arg : node.args) {
+      auto value = eval(*arg, frame);
+      if (!value) return value;
+      args.push_back(std::move(value.value()));
+    }
+  }
+  const Call call(*this, node, *input, frame, args);
+  return node.function->impl(call);
+}
+
+Result<Collection> Evaluator::indexer(const Ast& node, const Frame& frame) {
+  auto base = eval(*node.receiver, frame);
+  if (!base) return base;
+  auto index = eval(*node.args[0], frame);
+  if (!index) return index;
+  auto item = single_operand(index.value(), "the index");
+  if (!item) return item.error();
+  if (!item.value()) return Collection{};
+  if (item.value()->kind() != Value::Kind::kInteger) {
+    return eval_error("the index must be an Integer, got " + kind_name(*item.value()));
+  }
+  const std::int64_t i = item.value()->as_integer();
+  if (i < 0 || static_cast<std::size_t>(i) >= base.value().size()) return Collection{};
+  return Collection{base.value()[static_cast<std::size_t>(i)]};
+}
+
+Result<Collection> Evaluator::variable(const Ast& node) {
+  const std::string_view name = node.name;
+  if (name == "resource" || name == "rootResource") return resource_;
+  if (name == "context") return context_;
+  if (auto it = options_.variables.find(name); it != options_.variables.end()) return it->second;
+  if (auto constant = builtin_constant(name)) return Collection{Value::string(*constant)};
+  return eval_error("unknown variable %" + std::string(name));
+}
+
+Result<Collection> Evaluator::binary(const Ast& node, const Frame& frame) {
+  auto left = eval(*node.args[0], frame);
+  if (!left) return left;
+  if (is_logic(node.op)) {
+    auto l = boolean_of(left.value(), op_name(node.op));
+    if (!l) return l.error();
+    // What the left side alone decides, the right side is not evaluated for.
+    if ((node.op == BinaryOp::kAnd && l.value() == false) ||
+        (node.op == BinaryOp::kOr && l.value() == true)) {
+      return boolean_result(*l.value());
+    }
+    if (node.op == BinaryOp::kImplies && l.value() == false) return boolean_result(true);
+    auto right = eval(*node.args[1], frame);
+    if (!right) return right;
+    auto r = boolean_of(right.value(), op_name(node.op));
+    if (!r) return r.error();
+    return boolean_result(logic(node.op, l.value(), r.value()));
+  }
+  auto right = eval(*node.args[1], frame);
+  if (!right) return right;
+  switch (node.op) {
+    case BinaryOp::kUnion:
+      return union_of(left.value(), right.value());
+    case BinaryOp::kLess:
+    case BinaryOp::kLessOrEqual:
+    case BinaryOp::kGreater:
+    case BinaryOp::kGreaterOrEqual:
+      return ordering(node.op, left.value(), right.value());
+    case BinaryOp::kEqual:
+    case BinaryOp::kNotEqual:
+    case BinaryOp::kEquivalent:
+    case BinaryOp::kNotEquivalent:
+      return equality(node.op, left.value(), right.value());
+    case BinaryOp::kIn:
+    case BinaryOp::kContains:
+      return membership(node.op, left.value(), right.value());
+    default:
+      return arithmetic(node.op, left.value(), right.value());
+  }
+}
+
+Result<Collection> Evaluator::type_operator(const Ast& node, const Frame& frame) {
+  auto input = eval(*node.args[0], frame);
+  if (!input) return input;
+  const bool is = node.kind == AstKind::kIs;
+  if (input.value().size() > 1) {
+    return eval_error(std::string(is ? "'is'" : "'as'") + " expects a single item, got " +
+                      std::to_string(input.value().size()));
+  }
+  if (input.value().empty()) return Collection{};
+  const Value& item = input.value().front();
+  if (is) return Collection{Value::boolean(is_of_type(item, node.type))};
+  if (is_exactly_of_type(item, node.type)) return Collection{item};
+  return Collection{};
+}
+
+}  // namespace fl::mappings::fhirpath

@@ -1,0 +1,62 @@
+// Walks a compiled syntax tree over one resource. One Evaluator per evaluate() call; it holds
+// the call's options, %resource and %context, and is used by one thread.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/mappings/fhirpath.h"
+#include "fl/mappings/fhirpath_value.h"
+
+#include "fhirpath/ast.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fl::mappings::fhirpath {
+
+// What $this, $index and $total mean where an expression is evaluated. `focus` is the
+// collection identifiers navigate from: the context at the top, one item inside where(),
+// select() and the like.
+struct Frame {
+  const Collection* focus = nullptr;
+  std::int64_t index = -1;            // $index; -1 outside an iterating function
+  const Collection* total = nullptr;  // $total inside aggregate()
+};
+
+class Evaluator {
+ public:
+  Evaluator(std::string_view text, const EvaluationOptions& options, Collection resource,
+            Collection context)
+      : text_(text),
+        options_(options),
+        resource_(std::move(resource)),
+        context_(std::move(context)) {}
+
+  Result<Collection> eval(const Ast& node, const Frame& frame);
+
+  const EvaluationOptions& options() const { return options_; }
+  const Collection& context() const { return context_; }
+  // An evaluation error with the position of `node` in the expression.
+  Error error_at(const Ast& node, std::string message) const;
+  // The instant of this evaluation (options.now or the clock, read once).
+  const Temporal& now();
+
+ private:
+  Result<Collection> identifier(const Ast& node, const Collection& focus);
+  Result<Collection> member(const Ast& node, const Frame& frame);
+  Result<Collection> function(const Ast& node, const Frame& frame);
+  Result<Collection> indexer(const Ast& node, const Frame& frame);
+  Result<Collection> variable(const Ast& node);
+  Result<Collection> navigate(const Ast& node, const Collection& input, std::string_view name);
+  Result<Collection> binary(const Ast& node, const Frame& frame);
+  Result<Collection> type_operator(const Ast& node, const Frame& frame);
+
+  std::string_view text_;
+  const EvaluationOptions& options_;
+  Collection resource_;
+  Collection context_;
+  std::optional<Temporal> now_;
+};
+
+}  // namespace fl::mappings::fhirpath

@@ -1,0 +1,38 @@
+// The public face of the engine: compile once, evaluate many times.
+#include "fl/mappings/fhirpath.h"
+
+#include "fhirpath/evaluator.h"
+#include "fhirpath/navigation.h"
+#include "fhirpath/parser.h"
+
+namespace fl::mappings::fhirpath {
+
+Result<Expression> Expression::compile(std::string_view text) {
+  auto root = parse(text);
+  if (!root) return root.error();
+  return Expression(std::shared_ptr<const Ast>(std::move(root.value())),
+                    std::make_shared<const std::string>(text));
+}
+
+Result<Collection> Expression::evaluate(const rapidjson::Value& resource,
+                                        const EvaluationOptions& options) const {
+  Collection context;
+  if (!resource.IsNull()) context.push_back(Value::node(resource_node(resource)));
+  return evaluate(context, resource, options);
+}
+
+Result<Collection> Expression::evaluate(const Collection& context, const rapidjson::Value& resource,
+                                        const EvaluationOptions& options) const {
+  Collection root;
+  if (!resource.IsNull()) root.push_back(Value::node(resource_node(resource)));
+  Evaluator evaluator(*text_, options, std::move(root), context);
+  const Frame frame{.focus = &evaluator.context()};
+  return evaluator.eval(*root_, frame);
+}
+
+}  // namespace fl::mappings::fhirpath
+
+fl::Result<fl::mappings::fhirpath::Expression> fl::mappings::fhirpath::compile(
+    std::string_view text) {
+  return Expression::compile(text);
+}

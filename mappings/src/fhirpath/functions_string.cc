@@ -1,0 +1,477 @@
+// String manipulation: indexOf, substring, startsWith, endsWith, contains, upper, lower,
+// replace, matches, matchesFull, replaceMatches, length, toChars, trim, split, join, encode,
+// decode, escape, unescape. Positions and lengths count characters (UTF-8 code points).
+#include "fl/base/json_string.h"
+
+#include "fhirpath/convert.h"
+#include "fhirpath/functions.h"
+
+#include <array>
+#include <regex>
+
+namespace fl::mappings::fhirpath {
+namespace {
+
+using Kind = Value::Kind;
+
+// Byte offsets where each character starts, then the string's size.
+std::vector<std::size_t> char_offsets(std::string_view s) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) out.push_back(i);
+  }
+  out.push_back(s.size());
+  return out;
+}
+
+std::size_t char_index(std::string_view s, std::size_t byte) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < byte && i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) ++n;
+  }
+  return n;
+}
+
+// The input as a single String: nullopt when empty, an error when it is not a String.
+Result<std::optional<std::string>> string_input(const Call& call) {
+  auto item = single_operand(call.input(), std::string(call.node().name) + "()");
+  if (!item) return item.error();
+  if (!item.value()) return std::optional<std::string>();
+  if (item.value()->kind() != Kind::kString) {
+    return call.error(std::string(call.node().name) + "() expects a String input, got " +
+                      kind_name(*item.value()));
+  }
+  return std::optional<std::string>(item.value()->as_string());
+}
+
+// Argument i as a String: nullopt when empty.
+Result<std::optional<std::string>> string_arg(const Call& call, std::size_t i) {
+  auto item = single_operand(call.arg(i), std::string(call.node().name) + "() argument");
+  if (!item) return item.error();
+  if (!item.value()) return std::optional<std::string>();
+  auto text = string_of(*item.value());
+  if (!text) return call.error(std::string(call.node().name) + "() expects a String argument");
+  return std::optional<std::string>(std::move(*text));
+}
+
+Result<std::optional<std::int64_t>> integer_arg(const Call& call, std::size_t i) {
+  auto item = single_operand(call.arg(i), std::string(call.node().name) + "() argument");
+  if (!item) return item.error();
+  if (!item.value()) return std::optional<std::int64_t>();
+  if (item.value()->kind() != Kind::kInteger) {
+    return call.error(std::string(call.node().name) + "() expects an Integer argument, got " +
+                      kind_name(*item.value()));
+  }
+  return std::optional<std::int64_t>(item.value()->as_integer());
+}
+
+// The input string and every argument as strings, or an empty result when any is empty.
+struct Strings {
+  std::string input;
+  std::vector<std::string> args;
+};
+
+Result<std::optional<Strings>> strings(const Call& call) {
+  auto input = string_input(call);
+  if (!input) return input.error();
+  if (!input.value()) return std::optional<Strings>();
+  Strings out{.input = std::move(*input.value())};
+  for (std::size_t i = 0; i < call.arg_count(); ++i) {
+    auto arg = string_arg(call, i);
+    if (!arg) return arg.error();
+    if (!arg.value()) return std::optional<Strings>();
+    out.args.push_back(std::move(*arg.value()));
+  }
+  return std::optional<Strings>(std::move(out));
+}
+
+// Runs `fn(strings)` when the input and all arguments are present, else returns empty.
+template <typename Fn>
+Result<Collection> with_strings(const Call& call, Fn&& fn) {
+  auto s = strings(call);
+  if (!s) return s.error();
+  if (!s.value()) return Collection{};
+  return fn(*s.value());
+}
+
+Result<Collection> index_of(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    const std::size_t at = s.input.find(s.args[0]);
+    if (at == std::string::npos) return Collection{Value::integer(-1)};
+    return Collection{Value::integer(static_cast<std::int64_t>(char_index(s.input, at)))};
+  });
+}
+
+Result<Collection> substring(const Call& call) {
+  auto input = string_input(call);
+  if (!input) return input.error();
+  auto start = integer_arg(call, 0);
+  if (!start) return start.error();
+  if (!input.value() || !start.value()) return Collection{};
+  const std::vector<std::size_t> chars = char_offsets(*input.value());
+  const std::int64_t count = static_cast<std::int64_t>(chars.size()) - 1;
+  const std::int64_t from = *start.value();
+  if (from < 0 || from >= count) return Collection{};
+  std::int64_t to = count;
+  if (call.arg_count() > 1) {
+    auto length = integer_arg(call, 1);
+    if (!length) return length.error();
+    if (length.value()) to = std::min(count, from + std::max<std::int64_t>(0, *length.value()));
+  }
+  const std::size_t begin = chars[static_cast<std::size_t>(from)];
+  const std::size_t end = chars[static_cast<std::size_t>(to)];
+  return Collection{Value::string(input.value()->substr(begin, end - begin))};
+}
+
+Result<Collection> starts_with(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    return Collection{Value::boolean(s.input.compare(0, s.args[0].size(), s.args[0]) == 0)};
+  });
+}
+
+Result<Collection> ends_with(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    const bool ends =
+        s.input.size() >= s.args[0].size() &&
+        s.input.compare(s.input.size() - s.args[0].size(), s.args[0].size(), s.args[0]) == 0;
+    return Collection{Value::boolean(ends)};
+  });
+}
+
+Result<Collection> contains(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    return Collection{Value::boolean(s.input.find(s.args[0]) != std::string::npos)};
+  });
+}
+
+Result<Collection> change_case(const Call& call, bool upper) {
+  return with_strings(call, [upper](const Strings& s) -> Result<Collection> {
+    std::string out = s.input;
+    for (char& c : out) {
+      if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+      if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return Collection{Value::string(std::move(out))};
+  });
+}
+
+Result<Collection> upper(const Call& call) { return change_case(call, true); }
+Result<Collection> lower(const Call& call) { return change_case(call, false); }
+
+Result<Collection> replace(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    const std::string& pattern = s.args[0];
+    const std::string& with = s.args[1];
+    std::string out;
+    if (pattern.empty()) {  // between every character, and at both ends
+      const std::vector<std::size_t> chars = char_offsets(s.input);
+      out = with;
+      for (std::size_t i = 0; i + 1 < chars.size(); ++i) {
+        out += s.input.substr(chars[i], chars[i + 1] - chars[i]) + with;
+      }
+      return Collection{Value::string(std::move(out))};
+    }
+    std::size_t from = 0;
+    for (std::size_t at = s.input.find(pattern); at != std::string::npos;
+         at = s.input.find(pattern, from)) {
+      out += s.input.substr(from, at - from) + with;
+      from = at + pattern.size();
+    }
+    out += s.input.substr(from);
+    return Collection{Value::string(std::move(out))};
+  });
+}
+
+// FHIRPath regular expressions run in single-line mode: '.' matches a line break too.
+std::string dot_matches_all(const std::string& pattern) {
+  std::string out;
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      out += pattern.substr(i, 2);
+      ++i;
+      continue;
+    }
+    if (c == '[') in_class = true;
+    if (c == ']') in_class = false;
+    out += (c == '.' && !in_class) ? "[\\s\\S]" : std::string(1, c);
+  }
+  return out;
+}
+
+// std::regex reports bad patterns by throwing; this is the boundary where that becomes an Error.
+template <typename Fn>
+Result<Collection> with_regex(const Call& call, const std::string& pattern, Fn&& fn) {
+  try {
+    const std::regex re(dot_matches_all(pattern), std::regex::ECMAScript);
+    return fn(re);
+  } catch (const std::exception& e) {
+    return call.error("invalid regular expression '" + pattern + "': " + e.what());
+  }
+}
+
+Result<Collection> matches(const Call& call, bool full) {
+  return with_strings(call, [&](const Strings& s) -> Result<Collection> {
+    return with_regex(call, s.args[0], [&](const std::regex& re) -> Result<Collection> {
+      const bool ok = full ? std::regex_match(s.input, re) : std::regex_search(s.input, re);
+      return Collection{Value::boolean(ok)};
+    });
+  });
+}
+
+Result<Collection> matches_partial(const Call& call) { return matches(call, false); }
+Result<Collection> matches_full(const Call& call) { return matches(call, true); }
+
+Result<Collection> replace_matches(const Call& call) {
+  return with_strings(call, [&](const Strings& s) -> Result<Collection> {
+    if (s.args[0].empty()) return Collection{Value::string(s.input)};
+    return with_regex(call, s.args[0], [&](const std::regex& re) -> Result<Collection> {
+      return Collection{Value::string(std::regex_replace(s.input, re, s.args[1]))};
+    });
+  });
+}
+
+Result<Collection> length(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    return Collection{Value::integer(static_cast<std::int64_t>(char_offsets(s.input).size() - 1))};
+  });
+}
+
+Result<Collection> to_chars(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    const std::vector<std::size_t> chars = char_offsets(s.input);
+    Collection out;
+    for (std::size_t i = 0; i + 1 < chars.size(); ++i) {
+      out.push_back(Value::string(s.input.substr(chars[i], chars[i + 1] - chars[i])));
+    }
+    return out;
+  });
+}
+
+Result<Collection> trim(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    const char* space = " \t\r\n";
+    const std::size_t first = s.input.find_first_not_of(space);
+    if (first == std::string::npos) return Collection{Value::string("")};
+    const std::size_t last = s.input.find_last_not_of(space);
+    return Collection{Value::string(s.input.substr(first, last - first + 1))};
+  });
+}
+
+Result<Collection> split(const Call& call) {
+  return with_strings(call, [](const Strings& s) -> Result<Collection> {
+    const std::string& sep = s.args[0];
+    Collection out;
+    if (sep.empty()) {
+      out.push_back(Value::string(s.input));
+      return out;
+    }
+    std::size_t from = 0;
+    for (std::size_t at = s.input.find(sep); at != std::string::npos;
+         at = s.input.find(sep, from)) {
+      out.push_back(Value::string(s.input.substr(from, at - from)));
+      from = at + sep.size();
+    }
+    out.push_back(Value::string(s.input.substr(from)));
+    return out;
+  });
+}
+
+Result<Collection> join(const Call& call) {
+  std::string sep;
+  if (call.arg_count() > 0) {
+    auto arg = string_arg(call, 0);
+    if (!arg) return arg.error();
+    if (arg.value()) sep = *arg.value();
+  }
+  std::string out;
+  for (std::size_t i = 0; i < call.input().size(); ++i) {
+    auto text = string_of(call.input()[i]);
+    if (!text) return call.error("join() expects Strings");
+    if (i > 0) out += sep;
+    out += *text;
+  }
+  return Collection{Value::string(std::move(out))};
+}
+
+constexpr std::string_view kBase64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kBase64Url =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kHex = "0123456789abcdef";
+
+std::string base64_encode(std::string_view in, std::string_view alphabet) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(alphabet[(n >> 18) & 63]);
+    out.push_back(alphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? alphabet[(n >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? alphabet[n & 63] : '=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in, std::string_view alphabet) {
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    const std::size_t v = alphabet.find(c);
+    if (v == std::string_view::npos) return std::nullopt;
+    buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> hex_decode(std::string_view in) {
+  if (in.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 2) {
+    const std::size_t hi = kHex.find(static_cast<char>(in[i] | 0x20));
+    const std::size_t lo = kHex.find(static_cast<char>(in[i + 1] | 0x20));
+    if (hi == std::string_view::npos || lo == std::string_view::npos) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+Result<Collection> encode(const Call& call) {
+  return with_strings(call, [&](const Strings& s) -> Result<Collection> {
+    const std::string& format = s.args[0];
+    if (format == "base64") return Collection{Value::string(base64_encode(s.input, kBase64))};
+    if (format == "urlbase64") {
+      return Collection{Value::string(base64_encode(s.input, kBase64Url))};
+    }
+    if (format == "hex") {
+      std::string out;
+      for (char c : s.input) {
+        out.push_back(kHex[(static_cast<unsigned char>(c) >> 4) & 15]);
+        out.push_back(kHex[static_cast<unsigned char>(c) & 15]);
+      }
+      return Collection{Value::string(std::move(out))};
+    }
+    return call.error("encode() knows base64, urlbase64 and hex, not '" + format + "'");
+  });
+}
+
+Result<Collection> decode(const Call& call) {
+  return with_strings(call, [&](const Strings& s) -> Result<Collection> {
+    const std::string& format = s.args[0];
+    std::optional<std::string> out;
+    if (format == "base64") {
+      out = base64_decode(s.input, kBase64);
+    } else if (format == "urlbase64") {
+      out = base64_decode(s.input, kBase64Url);
+    } else if (format == "hex") {
+      out = hex_decode(s.input);
+    } else {
+      return call.error("decode() knows base64, urlbase64 and hex, not '" + format + "'");
+    }
+    if (!out) return Collection{};
+    return Collection{Value::string(std::move(*out))};
+  });
+}
+
+struct HtmlEntity {
+  char c;
+  std::string_view entity;
+};
+constexpr std::array<HtmlEntity, 5> kHtml = {
+    {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}}};
+
+Result<Collection> escape(const Call& call) {
+  return with_strings(call, [&](const Strings& s) -> Result<Collection> {
+    const std::string& target = s.args[0];
+    std::string out;
+    if (target == "json") {
+      append_json_string(out, s.input);
+      return Collection{Value::string(out.substr(1, out.size() - 2))};
+    }
+    if (target != "html") return call.error("escape() knows html and json, not '" + target + "'");
+    for (char c : s.input) {
+      bool replaced = false;
+      for (const HtmlEntity& e : kHtml) {
+        if (c == e.c) {
+          out += e.entity;
+          replaced = true;
+        }
+      }
+      if (!replaced) out.push_back(c);
+    }
+    return Collection{Value::string(std::move(out))};
+  });
+}
+
+Result<Collection> unescape(const Call& call) {
+  return with_strings(call, [&](const Strings& s) -> Result<Collection> {
+    const std::string& target = s.args[0];
+    std::string out;
+    if (target == "json") {
+      for (std::size_t i = 0; i < s.input.size(); ++i) {
+        if (s.input[i] != '\\' || i + 1 == s.input.size()) {
+          out.push_back(s.input[i]);
+          continue;
+        }
+        const char c = s.input[++i];
+        out.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c);
+      }
+      return Collection{Value::string(std::move(out))};
+    }
+    if (target != "html") {
+      return call.error("unescape() knows html and json, not '" + target + "'");
+    }
+    for (std::size_t i = 0; i < s.input.size(); ++i) {
+      bool replaced = false;
+      for (const HtmlEntity& e : kHtml) {
+        if (s.input.compare(i, e.entity.size(), e.entity) == 0) {
+          out.push_back(e.c);
+          i += e.entity.size() - 1;
+          replaced = true;
+          break;
+        }
+      }
+      if (!replaced) out.push_back(s.input[i]);
+    }
+    return Collection{Value::string(std::move(out))};
+  });
+}
+
+constexpr FunctionDef kFunctions[] = {
+    {"indexOf", 1, 1, ArgMode::kEager, index_of},
+    {"substring", 1, 2, ArgMode::kEager, substring},
+    {"startsWith", 1, 1, ArgMode::kEager, starts_with},
+    {"endsWith", 1, 1, ArgMode::kEager, ends_with},
+    {"contains", 1, 1, ArgMode::kEager, contains},
+    {"upper", 0, 0, ArgMode::kEager, upper},
+    {"lower", 0, 0, ArgMode::kEager, lower},
+    {"replace", 2, 2, ArgMode::kEager, replace},
+    {"matches", 1, 1, ArgMode::kEager, matches_partial},
+    {"matchesFull", 1, 1, ArgMode::kEager, matches_full},
+    {"replaceMatches", 2, 2, ArgMode::kEager, replace_matches},
+    {"length", 0, 0, ArgMode::kEager, length},
+    {"toChars", 0, 0, ArgMode::kEager, to_chars},
+    {"trim", 0, 0, ArgMode::kEager, trim},
+    {"split", 1, 1, ArgMode::kEager, split},
+    {"join", 0, 1, ArgMode::kEager, join},
+    {"encode", 1, 1, ArgMode::kEager, encode},
+    {"decode", 1, 1, ArgMode::kEager, decode},
+    {"escape", 1, 1, ArgMode::kEager, escape},
+    {"unescape", 1, 1, ArgMode::kEager, unescape},
+};
+
+}  // namespace
+}  // namespace fl::mappings::fhirpath
+
+std::span<const fl::mappings::fhirpath::FunctionDef> fl::mappings::fhirpath::string_functions() {
+  return kFunctions;
+}

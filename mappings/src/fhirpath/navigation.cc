@@ -1,0 +1,237 @@
+#include "fhirpath/navigation.h"
+
+#include "fhirpath/model/model.h"
+#include "fhirpath/temporal.h"
+
+#include <string>
+
+namespace fl::mappings::fhirpath {
+namespace {
+
+using Json = rapidjson::Value;
+
+constexpr std::string_view kUcum = "http://unitsofmeasure.org";
+
+std::string_view view(const Json& s) { return {s.GetString(), s.GetStringLength()}; }
+
+const Json* member(const Json& object, std::string_view key) {
+  const Json name(rapidjson::StringRef(key.data(), key.size()));
+  auto it = object.FindMember(name);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+const Json* non_null(const Json* v) { return v == nullptr || v->IsNull() ? nullptr : v; }
+
+// A node of a known or unknown type; an object with a resourceType is typed by it when the
+// element's type is Resource (contained, Bundle.entry.resource) or unknown.
+Node make_node(const Json* value, const Json* extras, std::string_view type,
+               std::string_view child_key) {
+  if (value != nullptr && value->IsObject() && (type.empty() || type == "Resource")) {
+    if (const Json* rt = member(*value, "resourceType"); rt != nullptr && rt->IsString()) {
+      const model::TypeRow* row = model::find_type(view(*rt));
+      const std::string_view resource_type = row != nullptr ? row->name : view(*rt);
+      return Node{
+          .json = value, .extras = nullptr, .type = resource_type, .model_key = resource_type};
+    }
+  }
+  return Node{.json = value,
+              .extras = extras,
+              .type = type,
+              .model_key = child_key.empty() ? type : child_key};
+}
+
+// The nodes of `key` in `object` and of its "_key" twin, arrays flattened and matched by index.
+void add_member(const Json& object, std::string_view key, std::string_view type,
+                std::string_view child_key, Collection& out) {
+  const Json* value = member(object, key);
+  const Json* extras = member(object, "_" + std::string(key));
+  if (value != nullptr && value->IsArray()) {
+    const rapidjson::SizeType n = value->Size();
+    const rapidjson::SizeType m = extras != nullptr && extras->IsArray() ? extras->Size() : 0;
+    for (rapidjson::SizeType i = 0; i < std::max(n, m); ++i) {
+      const Json* v = i < n ? non_null(&(*value)[i]) : nullptr;
+      const Json* x = i < m ? non_null(&(*extras)[i]) : nullptr;
+      if (v == nullptr && x == nullptr) continue;
+      out.push_back(Value::node(make_node(v, x, type, child_key)));
+    }
+    return;
+  }
+  if (extras != nullptr && extras->IsArray()) {  // values absent, extensions present
+    for (const Json& x : extras->GetArray()) {
+      if (!x.IsNull()) out.push_back(Value::node(make_node(nullptr, &x, type, child_key)));
+    }
+    return;
+  }
+  value = non_null(value);
+  extras = non_null(extras);
+  if (value == nullptr && extras == nullptr) return;
+  out.push_back(Value::node(make_node(value, extras, type, child_key)));
+}
+
+bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+// The choice element `key` is an instance of (valueQuantity -> value[x]), or null.
+const model::ElementRow* choice_of(const Node& parent, std::string_view key,
+                                   std::string_view* suffix) {
+  for (std::size_t p = 1; p < key.size(); ++p) {
+    if (!is_upper(key[p])) continue;
+    const model::ElementRow* row =
+        model::find_element(parent.model_key, parent.type, key.substr(0, p));
+    if (row != nullptr && !row->choices.empty() && model::has_choice(row->choices, key.substr(p))) {
+      *suffix = key.substr(p);
+      return row;
+    }
+  }
+  return nullptr;
+}
+
+// The instances of choice element `name` present in `object` (valueQuantity for `value`).
+void add_choices(const Json& object, std::string_view name, std::string_view choices,
+                 Collection& out) {
+  for (const auto& m : object.GetObject()) {
+    const std::string_view key = view(m.name);
+    if (key.size() <= name.size() || key.substr(0, name.size()) != name) continue;
+    const std::string_view suffix = key.substr(name.size());
+    if (!is_upper(suffix[0])) continue;
+    if (!choices.empty() && !model::has_choice(choices, suffix)) continue;
+    add_member(object, key, model::choice_suffix_type(suffix), "", out);
+  }
+}
+
+}  // namespace
+
+}  // namespace fl::mappings::fhirpath
+
+fl::mappings::fhirpath::Node fl::mappings::fhirpath::resource_node(const rapidjson::Value& json) {
+  return make_node(&json, nullptr, "", "");
+}
+
+fl::mappings::fhirpath::Lookup fl::mappings::fhirpath::child_nodes(const Node& parent,
+                                                                   std::string_view name,
+                                                                   Collection& out) {
+  if (parent.json == nullptr || !parent.json->IsObject()) {
+    // A primitive's children are the id and extensions of its "_name" twin.
+    if (parent.extras != nullptr && parent.extras->IsObject() &&
+        (name == "extension" || name == "id")) {
+      add_member(*parent.extras, name, name == "id" ? "string" : "Extension", "", out);
+    }
+    if (name == "extension" || name == "id" || parent.type.empty()) return Lookup::kFound;
+    return Lookup::kUnknownElement;
+  }
+  const Json& object = *parent.json;
+  if (parent.type.empty()) {
+    const std::size_t before = out.size();
+    add_member(object, name, "", "", out);
+    if (out.size() == before) add_choices(object, name, "", out);
+    return Lookup::kUntyped;
+  }
+  const model::ElementRow* row = model::find_element(parent.model_key, parent.type, name);
+  if (row == nullptr) {
+    std::string_view suffix;
+    if (choice_of(parent, name, &suffix) != nullptr) return Lookup::kChoiceSuffix;
+    add_member(object, name, "", "", out);
+    return Lookup::kUnknownElement;
+  }
+  if (!row->choices.empty()) {
+    add_choices(object, name, row->choices, out);
+  } else {
+    add_member(object, name, row->type, row->child_key, out);
+  }
+  return Lookup::kFound;
+}
+
+void fl::mappings::fhirpath::all_children(const Node& parent, Collection& out) {
+  if (parent.json == nullptr || !parent.json->IsObject()) {
+    if (parent.extras != nullptr && parent.extras->IsObject()) {
+      add_member(*parent.extras, "id", "string", "", out);
+      add_member(*parent.extras, "extension", "Extension", "", out);
+    }
+    return;
+  }
+  const Json& object = *parent.json;
+  for (const auto& m : object.GetObject()) {
+    std::string_view key = view(m.name);
+    if (key == "resourceType") continue;
+    if (key[0] == '_') {
+      key.remove_prefix(1);
+      if (member(object, key) != nullptr) continue;  // read with its value
+    }
+    if (parent.type.empty()) {
+      add_member(object, key, "", "", out);
+      continue;
+    }
+    if (const model::ElementRow* row = model::find_element(parent.model_key, parent.type, key);
+        row != nullptr && row->choices.empty()) {
+      add_member(object, key, row->type, row->child_key, out);
+      continue;
+    }
+    std::string_view suffix;
+    if (choice_of(parent, key, &suffix) != nullptr) {
+      add_member(object, key, model::choice_suffix_type(suffix), "", out);
+      continue;
+    }
+    add_member(object, key, "", "", out);
+  }
+}
+
+std::optional<fl::mappings::fhirpath::Value> fl::mappings::fhirpath::primitive_value(
+    const Node& node) {
+  if (node.json == nullptr) return std::nullopt;
+  const Json& v = *node.json;
+  const std::string_view type = node.type;
+  if (v.IsBool()) return Value::boolean(v.GetBool());
+  if (v.IsNumber()) {
+    if (v.IsInt64() && type != "decimal") return Value::integer(v.GetInt64());
+    auto d = v.IsInt64() ? std::optional(Decimal::from_integer(v.GetInt64()))
+                         : Decimal::from_double(v.GetDouble());
+    if (!d) return std::nullopt;
+    return Value::decimal(*d);
+  }
+  if (!v.IsString()) return std::nullopt;
+  const std::string_view text = view(v);
+  if (type == "date") {
+    if (auto t = parse_temporal(text, TemporalKind::kDate)) return Value::date(*t);
+  } else if (type == "dateTime" || type == "instant") {
+    if (auto t = parse_temporal(text, TemporalKind::kDateTime)) return Value::date_time(*t);
+  } else if (type == "time") {
+    if (auto t = parse_temporal(text, TemporalKind::kTime)) return Value::time(*t);
+  }
+  return Value::string(std::string(text));
+}
+
+std::optional<fl::mappings::fhirpath::Quantity> fl::mappings::fhirpath::quantity_value(
+    const Node& node) {
+  if (node.json == nullptr || !node.json->IsObject()) return std::nullopt;
+  if (!node.type.empty() && !model::is_subtype(node.type, "Quantity")) return std::nullopt;
+  const Json* value = member(*node.json, "value");
+  if (value == nullptr || !value->IsNumber()) return std::nullopt;
+  auto number = value->IsInt64() ? std::optional(Decimal::from_integer(value->GetInt64()))
+                                 : Decimal::from_double(value->GetDouble());
+  if (!number) return std::nullopt;
+  Quantity q{.value = *number};
+  const Json* system = member(*node.json, "system");
+  const Json* code = member(*node.json, "code");
+  const Json* unit = member(*node.json, "unit");
+  if (system != nullptr && system->IsString() && view(*system) == kUcum && code != nullptr &&
+      code->IsString()) {
+    q.unit = std::string(view(*code));
+  } else if (unit != nullptr && unit->IsString()) {
+    q.unit = std::string(view(*unit));
+  } else if (code != nullptr && code->IsString()) {
+    q.unit = std::string(view(*code));
+  }
+  return q;
+}
+
+bool fl::mappings::fhirpath::is_primitive_node(const Node& node) {
+  if (!node.type.empty()) return model::is_primitive(node.type);
+  return node.json == nullptr || !node.json->IsObject();
+}
+
+bool fl::mappings::fhirpath::same_json(const Node& a, const Node& b) {
+  const auto same = [](const Json* x, const Json* y) {
+    if (x == y) return true;
+    return x != nullptr && y != nullptr && *x == *y;
+  };
+  return same(a.json, b.json) && same(a.extras, b.extras);
+}
