@@ -8,6 +8,7 @@
 #include "fhirpath/operators.h"
 #include "fhirpath/types.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -144,9 +145,43 @@ Result<Collection> Evaluator::identifier(const Ast& node, const Collection& focu
 }
 
 Result<Collection> Evaluator::member(const Ast& node, const Frame& frame) {
+  if (options_.strict) {
+    if (auto s = check_member_of_cast(node); !s) return s.error();
+  }
   auto input = eval(*node.receiver, frame);
   if (!input) return input;
   return navigate(node, input.value(), node.name);
+}
+
+// Strict mode: after `as T` or ofType(T) the type is known even when nothing matched, so a
+// name T does not have is reported rather than quietly empty.
+Status Evaluator::check_member_of_cast(const Ast& node) const {
+  const Ast& receiver = *node.receiver;
+  const bool cast =
+      receiver.kind == AstKind::kAs ||
+      (receiver.kind == AstKind::kFunction && (receiver.name == "as" || receiver.name == "ofType"));
+  if (!cast || receiver.type.ns != "FHIR") return Ok{};
+  const std::string_view type = receiver.type.name;
+  if (model::find_element(type, type, node.name) != nullptr) return Ok{};
+  return error_at(node, std::string(type) + " has no element '" + node.name + "'");
+}
+
+// Strict mode: children() and descendants() have no defined order, so taking items by position
+// from them is an error.
+Status Evaluator::check_ordered(const Ast& node) const {
+  static constexpr std::string_view kOrdered[] = {"first", "last", "tail", "skip", "take"};
+  const bool ordered =
+      node.kind == AstKind::kIndexer ||
+      std::find(std::begin(kOrdered), std::end(kOrdered), node.name) != std::end(kOrdered);
+  const Ast* receiver = node.receiver.get();
+  if (!ordered || receiver == nullptr || receiver->kind != AstKind::kFunction ||
+      (receiver->name != "children" && receiver->name != "descendants")) {
+    return Ok{};
+  }
+  return error_at(node,
+                  receiver->name + "() has no defined order; " +
+                      (node.kind == AstKind::kIndexer ? std::string("[]") : node.name + "()") +
+                      " cannot be applied to it");
 }
 
 Result<Collection> Evaluator::navigate(const Ast& node, const Collection& input,
@@ -184,6 +219,9 @@ Result<Collection> Evaluator::navigate(const Ast& node, const Collection& input,
 }
 
 Result<Collection> Evaluator::function(const Ast& node, const Frame& frame) {
+  if (options_.strict) {
+    if (auto s = check_ordered(node); !s) return s.error();
+  }
   Collection receiver;
   const Collection* input = frame.focus;
   if (node.receiver) {
@@ -206,6 +244,9 @@ Result<Collection> Evaluator::function(const Ast& node, const Frame& frame) {
 }
 
 Result<Collection> Evaluator::indexer(const Ast& node, const Frame& frame) {
+  if (options_.strict) {
+    if (auto s = check_ordered(node); !s) return s.error();
+  }
   auto base = eval(*node.receiver, frame);
   if (!base) return base;
   auto index = eval(*node.args[0], frame);

@@ -50,6 +50,8 @@ class Evaluator {
   Result<Collection> variable(const Ast& node);
   Result<Collection> navigate(const Ast& node, const Collection& input, std::string_view name);
   Result<Collection> binary(const Ast& node, const Frame& frame);
+  Status check_member_of_cast(const Ast& node) const;
+  Status check_ordered(const Ast& node) const;
   Result<Collection> type_operator(const Ast& node, const Frame& frame);
 
   std::string_view text_;

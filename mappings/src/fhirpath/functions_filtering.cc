@@ -63,7 +63,7 @@ Result<Collection> of_type(const Call& call) {
 }
 
 // sort(key, …): ascending by each key in turn; a key written -expr sorts descending. Items
-// whose key is empty come first.
+// whose key is empty come first either way.
 Result<Collection> sort(const Call& call) {
   const Collection& input = call.input();
   struct Key {
@@ -99,10 +99,9 @@ Result<Collection> sort(const Call& call) {
     for (std::size_t k = 0; k < values[a].size(); ++k) {
       const auto& x = values[a][k];
       const auto& y = values[b][k];
-      const bool descending = !keys.empty() && keys[k].descending;
       if (!x || !y) {
         if (x.has_value() == y.has_value()) continue;
-        return descending ? x.has_value() : !x.has_value();
+        return !x.has_value();
       }
       auto c = order_items(*x, *y);
       if (!c) {
@@ -110,6 +109,7 @@ Result<Collection> sort(const Call& call) {
         return false;
       }
       if (!c.value() || *c.value() == 0) continue;
+      const bool descending = !keys.empty() && keys[k].descending;
       return descending ? *c.value() > 0 : *c.value() < 0;
     }
     return false;

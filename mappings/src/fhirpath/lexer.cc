@@ -178,6 +178,10 @@ class Lexer {
       if (!parse_temporal(text, TemporalKind::kTime)) {
         return syntax_error(text_, start, "expected a time after '@T' (hh:mm:ss.fff)");
       }
+      if (at(pos_) == 'Z' || ((at(pos_) == '+' || at(pos_) == '-') && digits_at(pos_ + 1) == 2 &&
+                              at(pos_ + 3) == ':')) {
+        return syntax_error(text_, pos_, "a time literal has no time zone");
+      }
       return make(TokenKind::kTime, std::move(text), start);
     }
     const std::size_t body = pos_;

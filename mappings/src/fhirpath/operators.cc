@@ -121,7 +121,9 @@ Result<Collection> temporal_plus(BinaryOp op, const Value& t, const Quantity& q)
                                                           : TemporalKind::kTime;
   auto r = add_duration(t.as_temporal(), kind, op == BinaryOp::kAdd ? *amount : -*amount, q.unit);
   if (!r) {
-    return eval_error("cannot add '" + q.unit + "' to a " + kind_name(t) +
+    return eval_error(std::string(op == BinaryOp::kAdd ? "cannot add '" : "cannot subtract '") +
+                      q.unit + "' " + (op == BinaryOp::kAdd ? "to" : "from") + " a " +
+                      kind_name(t) +
                       ": use a calendar duration (year, month, week, day, hour, minute, second, "
                       "millisecond)");
   }

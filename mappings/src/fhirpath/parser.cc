@@ -41,9 +41,9 @@ constexpr std::array<BinaryOperator, 22> kOperators = {{
     {"div", true, BinaryOp::kDiv, 10},        {"mod", true, BinaryOp::kMod, 10},
 }};
 
-// Words that cannot start a term (they are operators or literals).
-constexpr std::array<std::string_view, 10> kReserved = {"and", "or", "xor",      "implies", "div",
-                                                        "mod", "in", "contains", "is",      "as"};
+// Words that cannot start a term: operators that are never names. (contains, in, is and as
+// are operators after an expression but names where a term starts: repeat(contains).)
+constexpr std::array<std::string_view, 6> kReserved = {"and", "or", "xor", "implies", "div", "mod"};
 
 constexpr std::array<std::string_view, 8> kSystemTypes = {
     "Boolean", "Integer", "Decimal", "String", "Date", "DateTime", "Time", "Quantity"};
