@@ -43,6 +43,9 @@ commands:
         publish sample events listed in a manifest (config/samples/events.manifest.json).
   report --config FILE --out FILE
         read the results and dead-letter topics and write a machine-readable run report.
+  fhirpath '<expression>' <resource.json | -> [--strict]
+        evaluate a FHIRPath expression on a FHIR resource (- reads stdin) and print the result
+        collection as JSON; a parse or evaluation error is printed with its position (exit 1).
   help  this text
 )";
 
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
     if (command == "publish") return fl::cli::publish(rest);
     if (command == "report") return fl::cli::report(rest);
     if (command == "ledger") return fl::cli::ledger_command(rest);
+    if (command == "fhirpath") return fl::cli::fhirpath(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
     return 1;

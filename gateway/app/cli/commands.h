@@ -14,5 +14,7 @@ int ledger_deploy(const std::vector<std::string>& args);
 int ledger_command(const std::vector<std::string>& args);
 int publish(const std::vector<std::string>& args);
 int report(const std::vector<std::string>& args);
+// fhirpath '<expression>' <resource.json | -> [--strict]: prints the result collection as JSON.
+int fhirpath(const std::vector<std::string>& args);
 
 }  // namespace fl::cli

@@ -1,9 +1,10 @@
-// The development and batch tools: dev-broker, ledger deploy, publish, report.
+// The development and batch tools: dev-broker, ledger deploy, publish, report, fhirpath.
 #include "fl/adapters/kafka/tools.h"
 
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 #include "fl/adapters/kafka/mock_cluster.h"
 #include "fl/gateway/config.h"
+#include "fl/mappings/fhirpath.h"
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -18,6 +19,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -259,6 +262,67 @@ int report(const std::vector<std::string>& argv) {
   std::ofstream(out) << buffer.GetString() << "\n";
   std::fprintf(stderr, "report: %zu resource(s), %zu dead-lettered event(s) -> %s\n",
                seen_resources.size(), seen_origins.size(), fs::absolute(out).c_str());
+  return 0;
+}
+
+namespace {
+
+// The message, then the expression's line with a caret under the column `where` names.
+void print_expression_error(const std::string& expression, const Error& error) {
+  std::fprintf(stderr, "fhirpath: %s at %s\n", error.message.c_str(), error.where.c_str());
+  const std::size_t colon = error.where.find(':');
+  if (colon == std::string::npos) return;
+  const int line = std::atoi(error.where.substr(0, colon).c_str());
+  const int column = std::atoi(error.where.substr(colon + 1).c_str());
+  std::istringstream lines(expression);
+  std::string text;
+  for (int i = 0; i < line && std::getline(lines, text); ++i) {
+  }
+  std::fprintf(stderr, "  %s\n  %s^\n", text.c_str(),
+               std::string(static_cast<std::size_t>(std::max(column - 1, 0)), ' ').c_str());
+}
+
+}  // namespace
+
+int fhirpath(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {}, {"strict"});
+  if (!args) return usage_error("fhirpath", args.error());
+  if (args->positional().size() != 2) {
+    return usage_error("fhirpath", {ErrorCode::kInvalidInput,
+                                    "usage: fhir-ledger fhirpath '<expression>' "
+                                    "<resource.json | -> [--strict]",
+                                    ""});
+  }
+  const std::string& expression = args->positional()[0];
+  const std::string& file = args->positional()[1];
+  auto compiled = mappings::fhirpath::compile(expression);
+  if (!compiled) {
+    print_expression_error(expression, compiled.error());
+    return 1;
+  }
+  auto text = file == "-"
+                  ? Result<std::string>(std::string(std::istreambuf_iterator<char>(std::cin),
+                                                    std::istreambuf_iterator<char>()))
+                  : read_text(file);
+  if (!text) return usage_error("fhirpath", text.error());
+  rapidjson::Document resource;
+  resource.Parse(text->c_str());
+  if (resource.HasParseError() || !resource.IsObject()) {
+    return usage_error("fhirpath",
+                       {ErrorCode::kInvalidInput, file + ": expected a FHIR resource as JSON", ""});
+  }
+  mappings::fhirpath::EvaluationOptions options;
+  options.strict = args->has("strict");
+  options.trace = [](std::string_view name, const mappings::fhirpath::Collection& items) {
+    std::fprintf(stderr, "trace %.*s: %s\n", static_cast<int>(name.size()), name.data(),
+                 mappings::fhirpath::to_json(items).c_str());
+  };
+  auto result = compiled->evaluate(resource, options);
+  if (!result) {
+    print_expression_error(expression, result.error());
+    return 1;
+  }
+  std::printf("%s\n", mappings::fhirpath::to_json(*result).c_str());
   return 0;
 }
 
