@@ -238,6 +238,10 @@ class Lexer {
       ++pos_;
       return make(TokenKind::kSymbol, std::string(1, text_[start]), start);
     }
+    if (text_[start] == '"') {
+      return syntax_error(text_, start,
+                          "unexpected character '\"' (FHIRPath strings use single quotes)");
+    }
     return syntax_error(text_, start, std::string("unexpected character '") + text_[start] + "'");
   }
 
