@@ -1,5 +1,6 @@
-// Walks a compiled syntax tree over one resource. One Evaluator per evaluate() call; it holds
-// the call's options, %resource and %context, and is used by one thread.
+// Walks a compiled syntax tree over one resource. One Evaluator per evaluate() call; it refers
+// to the call's options, %resource and %context (owned by the caller, who outlives it), and is
+// used by one thread.
 #pragma once
 
 #include "fl/base/result.h"
@@ -26,12 +27,9 @@ struct Frame {
 
 class Evaluator {
  public:
-  Evaluator(std::string_view text, const EvaluationOptions& options, Collection resource,
-            Collection context)
-      : text_(text),
-        options_(options),
-        resource_(std::move(resource)),
-        context_(std::move(context)) {}
+  Evaluator(std::string_view text, const EvaluationOptions& options, const Collection& resource,
+            const Collection& context)
+      : text_(text), options_(options), resource_(resource), context_(context) {}
 
   Result<Collection> eval(const Ast& node, const Frame& frame);
 
@@ -43,6 +41,7 @@ class Evaluator {
   const Temporal& now();
 
  private:
+  Result<Collection> dispatch(const Ast& node, const Frame& frame);
   Result<Collection> identifier(const Ast& node, const Collection& focus);
   Result<Collection> member(const Ast& node, const Frame& frame);
   Result<Collection> function(const Ast& node, const Frame& frame);
@@ -56,8 +55,8 @@ class Evaluator {
 
   std::string_view text_;
   const EvaluationOptions& options_;
-  Collection resource_;
-  Collection context_;
+  const Collection& resource_;
+  const Collection& context_;
   std::optional<Temporal> now_;
 };
 

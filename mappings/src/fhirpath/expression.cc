@@ -16,17 +16,20 @@ Result<Expression> Expression::compile(std::string_view text) {
 
 Result<Collection> Expression::evaluate(const rapidjson::Value& resource,
                                         const EvaluationOptions& options) const {
-  Collection context;
-  if (!resource.IsNull()) context.push_back(Value::node(resource_node(resource)));
-  return evaluate(context, resource, options);
+  // %resource and %context are the same one-node collection: built once, not copied.
+  Collection root;
+  if (!resource.IsNull()) root.push_back(Value::node(resource_node(resource)));
+  Evaluator evaluator(*text_, options, root, root);
+  const Frame frame{.focus = &root};
+  return evaluator.eval(*root_, frame);
 }
 
 Result<Collection> Expression::evaluate(const Collection& context, const rapidjson::Value& resource,
                                         const EvaluationOptions& options) const {
   Collection root;
   if (!resource.IsNull()) root.push_back(Value::node(resource_node(resource)));
-  Evaluator evaluator(*text_, options, std::move(root), context);
-  const Frame frame{.focus = &evaluator.context()};
+  Evaluator evaluator(*text_, options, root, context);
+  const Frame frame{.focus = &context};
   return evaluator.eval(*root_, frame);
 }
 

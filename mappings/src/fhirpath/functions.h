@@ -65,8 +65,13 @@ struct FunctionDef {
 template <typename Fn>
 Status for_each_item(const Call& call, std::size_t arg, Fn&& fn) {
   const Collection& input = call.input();
+  // One focus collection, refilled per item: nothing keeps it past its iteration, and a fresh
+  // one per item was an allocation per item.
+  Collection focus;
+  focus.reserve(1);
   for (std::size_t i = 0; i < input.size(); ++i) {
-    const Collection focus{input[i]};
+    focus.clear();
+    focus.push_back(input[i]);
     const Frame frame{
         .focus = &focus, .index = static_cast<std::int64_t>(i), .total = call.frame().total};
     auto result = call.eval_arg(arg, frame);

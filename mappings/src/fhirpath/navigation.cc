@@ -3,6 +3,7 @@
 #include "fhirpath/model/model.h"
 #include "fhirpath/temporal.h"
 
+#include <cstring>
 #include <string>
 
 namespace fl::mappings::fhirpath {
@@ -40,11 +41,32 @@ Node make_node(const Json* value, const Json* extras, std::string_view type,
               .model_key = child_key.empty() ? type : child_key};
 }
 
+// `key` and its "_key" twin in one pass over the members, without building "_key": this runs
+// for every step of every path, so it must not allocate.
+struct MemberPair {
+  const Json* value = nullptr;
+  const Json* extras = nullptr;
+};
+
+MemberPair member_pair(const Json& object, std::string_view key) {
+  MemberPair found;
+  for (const auto& m : object.GetObject()) {
+    const std::size_t n = m.name.GetStringLength();
+    const char* name = m.name.GetString();
+    if (found.value == nullptr && n == key.size() && std::memcmp(name, key.data(), n) == 0) {
+      found.value = &m.value;
+    } else if (found.extras == nullptr && n == key.size() + 1 && name[0] == '_' &&
+               std::memcmp(name + 1, key.data(), key.size()) == 0) {
+      found.extras = &m.value;
+    }
+  }
+  return found;
+}
+
 // The nodes of `key` in `object` and of its "_key" twin, arrays flattened and matched by index.
 void add_member(const Json& object, std::string_view key, std::string_view type,
                 std::string_view child_key, Collection& out) {
-  const Json* value = member(object, key);
-  const Json* extras = member(object, "_" + std::string(key));
+  auto [value, extras] = member_pair(object, key);
   if (value != nullptr && value->IsArray()) {
     const rapidjson::SizeType n = value->Size();
     const rapidjson::SizeType m = extras != nullptr && extras->IsArray() ? extras->Size() : 0;

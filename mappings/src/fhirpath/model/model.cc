@@ -1,18 +1,50 @@
 #include "fhirpath/model/model.h"
 
-#include <algorithm>
+#include <functional>
 #include <string>
+#include <unordered_map>
 
 namespace fl::mappings::fhirpath::model {
 namespace {
 
+// Hash indexes over the generated tables, built on first use (a function-local static, so
+// thread-safe and not a static constructor). Navigation asks the model at every step of every
+// path; a binary search over ~5,000 rows compared strings a dozen times per question.
+struct OwnerName {
+  std::string_view owner;
+  std::string_view name;
+  bool operator==(const OwnerName&) const = default;
+};
+
+struct OwnerNameHash {
+  std::size_t operator()(const OwnerName& k) const {
+    const std::hash<std::string_view> h;
+    return h(k.owner) * 31 + h(k.name);
+  }
+};
+
+struct Index {
+  std::unordered_map<OwnerName, const ElementRow*, OwnerNameHash> elements;
+  std::unordered_map<std::string_view, const TypeRow*> types;
+};
+
+const Index& index() {
+  static const Index kIndex = [] {
+    Index idx;
+    idx.elements.reserve(element_rows().size());
+    for (const ElementRow& row : element_rows())
+      idx.elements.emplace(OwnerName{row.owner, row.name}, &row);
+    idx.types.reserve(type_rows().size());
+    for (const TypeRow& row : type_rows()) idx.types.emplace(row.name, &row);
+    return idx;
+  }();
+  return kIndex;
+}
+
 const ElementRow* lookup(std::string_view owner, std::string_view name) {
-  const auto rows = element_rows();
-  auto it = std::lower_bound(
-      rows.begin(), rows.end(), std::pair(owner, name),
-      [](const ElementRow& row, const auto& key) { return std::pair(row.owner, row.name) < key; });
-  if (it == rows.end() || it->owner != owner || it->name != name) return nullptr;
-  return &*it;
+  const auto& elements = index().elements;
+  auto it = elements.find(OwnerName{owner, name});
+  return it == elements.end() ? nullptr : it->second;
 }
 
 std::string_view parent_of(std::string_view type) {
@@ -36,11 +68,9 @@ const fl::mappings::fhirpath::model::ElementRow* fl::mappings::fhirpath::model::
 
 const fl::mappings::fhirpath::model::TypeRow* fl::mappings::fhirpath::model::find_type(
     std::string_view name) {
-  const auto rows = type_rows();
-  auto it = std::lower_bound(rows.begin(), rows.end(), name,
-                             [](const TypeRow& row, std::string_view n) { return row.name < n; });
-  if (it == rows.end() || it->name != name) return nullptr;
-  return &*it;
+  const auto& types = index().types;
+  auto it = types.find(name);
+  return it == types.end() ? nullptr : it->second;
 }
 
 bool fl::mappings::fhirpath::model::is_subtype(std::string_view type, std::string_view base) {
