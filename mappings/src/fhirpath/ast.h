@@ -72,6 +72,9 @@ struct Ast {
   BinaryOp op = BinaryOp::kAdd;
   std::string name;
   std::optional<Value> literal;
+  // For a literal, the one-item collection it evaluates to, built once after parsing so that
+  // operators can compare against it without copying it per evaluation.
+  Collection literal_items;
   TypeSpec type;
   const FunctionDef* function = nullptr;  // resolved at compile time
   std::unique_ptr<Ast> receiver;          // the part before '.', or null

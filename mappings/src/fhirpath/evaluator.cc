@@ -94,7 +94,7 @@ Result<Collection> Evaluator::eval(const Ast& node, const Frame& frame) {
 Result<Collection> Evaluator::dispatch(const Ast& node, const Frame& frame) {
   switch (node.kind) {
     case AstKind::kLiteral:
-      return Collection{*node.literal};
+      return node.literal_items;
     case AstKind::kEmpty:
       return Collection{};
     case AstKind::kThis:
@@ -288,26 +288,33 @@ Result<Collection> Evaluator::binary(const Ast& node, const Frame& frame) {
     if (!r) return r.error();
     return boolean_result(logic(node.op, l.value(), r.value()));
   }
-  auto right = eval(*node.args[1], frame);
-  if (!right) return right;
+  // A literal right side (system = 'http://loinc.org', value > 100) is read in place.
+  const Ast& right_node = *node.args[1];
+  Result<Collection> evaluated = Collection{};
+  if (right_node.kind != AstKind::kLiteral) {
+    evaluated = eval(right_node, frame);
+    if (!evaluated) return evaluated;
+  }
+  const Collection& right =
+      right_node.kind == AstKind::kLiteral ? right_node.literal_items : evaluated.value();
   switch (node.op) {
     case BinaryOp::kUnion:
-      return union_of(left.value(), right.value());
+      return union_of(left.value(), right);
     case BinaryOp::kLess:
     case BinaryOp::kLessOrEqual:
     case BinaryOp::kGreater:
     case BinaryOp::kGreaterOrEqual:
-      return ordering(node.op, left.value(), right.value());
+      return ordering(node.op, left.value(), right);
     case BinaryOp::kEqual:
     case BinaryOp::kNotEqual:
     case BinaryOp::kEquivalent:
     case BinaryOp::kNotEquivalent:
-      return equality(node.op, left.value(), right.value());
+      return equality(node.op, left.value(), right);
     case BinaryOp::kIn:
     case BinaryOp::kContains:
-      return membership(node.op, left.value(), right.value());
+      return membership(node.op, left.value(), right);
     default:
-      return arithmetic(node.op, left.value(), right.value());
+      return arithmetic(node.op, left.value(), right);
   }
 }
 

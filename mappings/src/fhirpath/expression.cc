@@ -7,9 +7,20 @@
 
 namespace fl::mappings::fhirpath {
 
+namespace {
+
+void fill_literal_items(Ast& node) {
+  if (node.kind == AstKind::kLiteral) node.literal_items = Collection{*node.literal};
+  if (node.receiver) fill_literal_items(*node.receiver);
+  for (auto& arg : node.args) fill_literal_items(*arg);
+}
+
+}  // namespace
+
 Result<Expression> Expression::compile(std::string_view text) {
   auto root = parse(text);
   if (!root) return root.error();
+  fill_literal_items(*root.value());
   return Expression(std::shared_ptr<const Ast>(std::move(root.value())),
                     std::make_shared<const std::string>(text));
 }

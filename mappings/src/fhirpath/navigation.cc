@@ -63,10 +63,9 @@ MemberPair member_pair(const Json& object, std::string_view key) {
   return found;
 }
 
-// The nodes of `key` in `object` and of its "_key" twin, arrays flattened and matched by index.
-void add_member(const Json& object, std::string_view key, std::string_view type,
-                std::string_view child_key, Collection& out) {
-  auto [value, extras] = member_pair(object, key);
+// The nodes of a member's value and of its "_key" twin, arrays flattened and matched by index.
+void add_nodes(const Json* value, const Json* extras, std::string_view type,
+               std::string_view child_key, Collection& out) {
   if (value != nullptr && value->IsArray()) {
     const rapidjson::SizeType n = value->Size();
     const rapidjson::SizeType m = extras != nullptr && extras->IsArray() ? extras->Size() : 0;
@@ -88,6 +87,13 @@ void add_member(const Json& object, std::string_view key, std::string_view type,
   extras = non_null(extras);
   if (value == nullptr && extras == nullptr) return;
   out.push_back(Value::node(make_node(value, extras, type, child_key)));
+}
+
+// The nodes of `key` in `object` and of its "_key" twin.
+void add_member(const Json& object, std::string_view key, std::string_view type,
+                std::string_view child_key, Collection& out) {
+  const MemberPair pair = member_pair(object, key);
+  add_nodes(pair.value, pair.extras, type, child_key, out);
 }
 
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
@@ -170,29 +176,39 @@ void fl::mappings::fhirpath::all_children(const Node& parent, Collection& out) {
     }
     return;
   }
+  // Each member is read where it stands; its "_key" twin is looked for only when the object
+  // has any (most have none), so children() is one pass, not a search per member.
   const Json& object = *parent.json;
+  bool any_extras = false;
+  for (const auto& m : object.GetObject()) {
+    if (m.name.GetStringLength() > 0 && m.name.GetString()[0] == '_') any_extras = true;
+  }
   for (const auto& m : object.GetObject()) {
     std::string_view key = view(m.name);
-    if (key == "resourceType") continue;
+    if (key.empty() || key == "resourceType") continue;
+    MemberPair pair{.value = &m.value};
     if (key[0] == '_') {
       key.remove_prefix(1);
       if (member(object, key) != nullptr) continue;  // read with its value
+      pair = MemberPair{.extras = &m.value};
+    } else if (any_extras) {
+      pair.extras = member_pair(object, key).extras;
     }
     if (parent.type.empty()) {
-      add_member(object, key, "", "", out);
+      add_nodes(pair.value, pair.extras, "", "", out);
       continue;
     }
     if (const model::ElementRow* row = model::find_element(parent.model_key, parent.type, key);
         row != nullptr && row->choices.empty()) {
-      add_member(object, key, row->type, row->child_key, out);
+      add_nodes(pair.value, pair.extras, row->type, row->child_key, out);
       continue;
     }
     std::string_view suffix;
     if (choice_of(parent, key, &suffix) != nullptr) {
-      add_member(object, key, model::choice_suffix_type(suffix), "", out);
+      add_nodes(pair.value, pair.extras, model::choice_suffix_type(suffix), "", out);
       continue;
     }
-    add_member(object, key, "", "", out);
+    add_nodes(pair.value, pair.extras, "", "", out);
   }
 }
 
