@@ -7,9 +7,11 @@
 #include "fl/mappings/fhirpath_value.h"
 
 #include "fhirpath/ast.h"
+#include "fhirpath/convert.h"
 #include "fhirpath/evaluator.h"
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace fl::mappings::fhirpath {
@@ -79,6 +81,15 @@ Status for_each_item(const Call& call, std::size_t arg, Fn&& fn) {
     if (Status s = fn(input[i], std::move(result.value())); !s) return s;
   }
   return Ok{};
+}
+
+// single_operand() of a function's input or argument, named "<function><suffix>" in the error.
+// The name is built only when there is an error: building it per call cost an allocation on
+// every evaluation.
+inline Result<std::optional<Value>> single_operand_of(const Call& call, const Collection& items,
+                                                      std::string_view suffix) {
+  if (items.size() <= 1) return single_operand(items, {});
+  return single_operand(items, std::string(call.node().name) + std::string(suffix));
 }
 
 // The function named `name`, or null.

@@ -85,12 +85,12 @@ Temporal temporal_boundary(Temporal t, Kind kind, P target, bool low) {
 }
 
 Result<Collection> boundary(const Call& call, bool low) {
-  auto item = single_operand(call.input(), std::string(call.node().name) + "()");
+  auto item = single_operand_of(call, call.input(), "()");
   if (!item) return item.error();
   if (!item.value()) return Collection{};
   std::optional<std::int64_t> digits;
   if (call.arg_count() > 0) {
-    auto arg = single_operand(call.arg(0), std::string(call.node().name) + "() precision");
+    auto arg = single_operand_of(call, call.arg(0), "() precision");
     if (!arg) return arg.error();
     if (!arg.value()) return Collection{};
     if (arg.value()->kind() != Kind::kInteger) {

@@ -207,7 +207,7 @@ std::optional<Value> to_time(const Value& v) {
 using Converter = std::optional<Value> (*)(const Value&);
 
 Result<Collection> convert(const Call& call, Converter converter, bool test_only) {
-  auto item = single_operand(call.input(), std::string(call.node().name) + "()");
+  auto item = single_operand_of(call, call.input(), "()");
   if (!item) return item.error();
   if (!item.value()) return Collection{};
   std::optional<Value> converted = converter(*item.value());

@@ -16,7 +16,7 @@ Decimal decimal_of(const Value& v) {
 
 // The input as a single number (or Quantity when allowed); nullopt when empty.
 Result<std::optional<Value>> number_input(const Call& call, bool quantity_ok = false) {
-  auto item = single_operand(call.input(), std::string(call.node().name) + "()");
+  auto item = single_operand_of(call, call.input(), "()");
   if (!item) return item;
   if (!item.value()) return item;
   const Kind k = item.value()->kind();
@@ -28,7 +28,7 @@ Result<std::optional<Value>> number_input(const Call& call, bool quantity_ok = f
 }
 
 Result<std::optional<Value>> number_arg(const Call& call, std::size_t i) {
-  auto item = single_operand(call.arg(i), std::string(call.node().name) + "() argument");
+  auto item = single_operand_of(call, call.arg(i), "() argument");
   if (!item || !item.value()) return item;
   const Kind k = item.value()->kind();
   if (k != Kind::kInteger && k != Kind::kDecimal) {

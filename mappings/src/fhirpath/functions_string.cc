@@ -34,7 +34,7 @@ std::size_t char_index(std::string_view s, std::size_t byte) {
 
 // The input as a single String: nullopt when empty, an error when it is not a String.
 Result<std::optional<std::string>> string_input(const Call& call) {
-  auto item = single_operand(call.input(), std::string(call.node().name) + "()");
+  auto item = single_operand_of(call, call.input(), "()");
   if (!item) return item.error();
   if (!item.value()) return std::optional<std::string>();
   if (item.value()->kind() != Kind::kString) {
@@ -46,7 +46,7 @@ Result<std::optional<std::string>> string_input(const Call& call) {
 
 // Argument i as a String: nullopt when empty.
 Result<std::optional<std::string>> string_arg(const Call& call, std::size_t i) {
-  auto item = single_operand(call.arg(i), std::string(call.node().name) + "() argument");
+  auto item = single_operand_of(call, call.arg(i), "() argument");
   if (!item) return item.error();
   if (!item.value()) return std::optional<std::string>();
   auto text = string_of(*item.value());
@@ -55,7 +55,7 @@ Result<std::optional<std::string>> string_arg(const Call& call, std::size_t i) {
 }
 
 Result<std::optional<std::int64_t>> integer_arg(const Call& call, std::size_t i) {
-  auto item = single_operand(call.arg(i), std::string(call.node().name) + "() argument");
+  auto item = single_operand_of(call, call.arg(i), "() argument");
   if (!item) return item.error();
   if (!item.value()) return std::optional<std::int64_t>();
   if (item.value()->kind() != Kind::kInteger) {

@@ -33,7 +33,7 @@ Result<Collection> tail(const Call& call) {
 
 // The Integer argument of skip() and take(); nullopt when it is empty.
 Result<std::optional<std::int64_t>> count_argument(const Call& call) {
-  auto n = single_operand(call.arg(0), std::string(call.node().name) + "()");
+  auto n = single_operand_of(call, call.arg(0), "()");
   if (!n) return n.error();
   if (!n.value()) return std::optional<std::int64_t>();
   if (n.value()->kind() != Value::Kind::kInteger) {
