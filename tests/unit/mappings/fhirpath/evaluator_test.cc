@@ -109,6 +109,35 @@ TEST(FhirPathEvaluator, LogicDoesNotEvaluateWhatTheLeftSideDecides) {
   EXPECT_EQ(eval("true and (1 | 2).single()").rfind("error 1:18: single() expects", 0), 0u);
 }
 
+// Elements a type inherits (Resource.implicitRules, BackboneElement.modifierExtension) are
+// found from the type and from a backbone element's path alike; the model index folds them in.
+TEST(FhirPathEvaluator, InheritedElementsAreKnownOnResourcesAndBackboneElements) {
+  const auto obs = parse(kObservation);
+  EvaluationOptions strict;
+  strict.strict = true;
+
+  EXPECT_EQ(eval("Observation.implicitRules", obs, strict), "[]");
+  EXPECT_EQ(eval("Observation.component.modifierExtension", obs, strict), "[]");
+  EXPECT_EQ(eval("Observation.component.code.text", obs, strict), R"(["a","b"])");
+  EXPECT_EQ(eval("Observation.component.codes", obs, strict),
+            "error 1:23: BackboneElement has no element 'codes'");
+}
+
+// Strings are compared in place (a fast path); a node typed date or dateTime still compares
+// as a date, so it never equals a String.
+TEST(FhirPathEvaluator, StringEqualityKeepsDatesAsDates) {
+  const auto patient = parse(kPatient);
+  const auto obs = parse(kObservation);
+
+  EXPECT_EQ(eval("Observation.code.coding.where(system = 'http://loinc.org').code", obs),
+            R"(["29463-7"])");
+  EXPECT_EQ(eval("Observation.status = 'final'", obs), "[true]");
+  EXPECT_EQ(eval("Observation.status != 'Final'", obs), "[true]");
+  EXPECT_EQ(eval("Patient.birthDate = '1974-12-25'", patient), "[false]");
+  EXPECT_EQ(eval("Patient.birthDate = @1974-12-25", patient), "[true]");
+  EXPECT_EQ(eval("('a' | 'b' | 'a').count()"), "[2]");
+}
+
 TEST(FhirPathEvaluator, EqualityIsExactAndEquivalenceIsLenient) {
   EXPECT_EQ(eval("'Abc  d' = 'abc d'"), "[false]");
   EXPECT_EQ(eval("'Abc  d' ~ 'abc d'"), "[true]");
