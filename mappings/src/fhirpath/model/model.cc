@@ -29,7 +29,7 @@ std::size_t quick_hash(std::string_view s) {
   if (s.size() >= 8) {
     std::memcpy(&head, s.data(), 8);
     std::memcpy(&tail, s.data() + s.size() - 8, 8);
-  } else {
+  } else if (!s.empty()) {  // memcpy from the null data() of an empty view is undefined
     std::memcpy(&head, s.data(), s.size());
   }
   const std::uint64_t h = head * 0x9E3779B97F4A7C15ull ^ (tail + s.size()) * 0xC2B2AE3D27D4EB4Full;
