@@ -46,6 +46,12 @@ commands:
   fhirpath '<expression>' <resource.json | -> [--strict]
         evaluate a FHIRPath expression on a FHIR resource (- reads stdin) and print the result
         collection as JSON; a parse or evaluation error is printed with its position (exit 1).
+  map check [--dir DIR | --config FILE | mapping.json ...]
+        compile every mapping set (config/mappings/<source-system>/mapping.json) and list
+        every problem as file: JSON pointer: message (exit 1 when there is any).
+  map preview --mapping mapping.json --in resource.json [--out FILE]
+        map a resource (or each entry of a Bundle) and print, per rule, the JSON paths it
+        added (+), removed (-) or replaced (~), then the result.
   help  this text
 )";
 
@@ -71,6 +77,7 @@ int main(int argc, char** argv) {
     if (command == "report") return fl::cli::report(rest);
     if (command == "ledger") return fl::cli::ledger_command(rest);
     if (command == "fhirpath") return fl::cli::fhirpath(rest);
+    if (command == "map") return fl::cli::map_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
     return 1;

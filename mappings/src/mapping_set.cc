@@ -345,6 +345,14 @@ CompiledMappingSet compile_mapping_set(const std::string& path, const ReadFile& 
   CompiledMappingSet out;
   out.set = MappingSetCompiler(path, read_file, out.diagnostics).run(expected_source);
   if (!out.diagnostics.empty()) out.set.reset();
+  // The schema and an action's own checks may both catch the same bad member; say it once.
+  // Whole rules and files keep every message: each names a different missing piece.
+  std::set<std::pair<std::string, std::string>> seen;
+  std::erase_if(out.diagnostics, [&](const Diagnostic& d) {
+    const bool leaf = std::count(d.pointer.begin(), d.pointer.end(), '/') > 2 ||
+                      (!d.pointer.starts_with("/rules/") && !d.pointer.empty());
+    return leaf && !seen.emplace(d.file, d.pointer).second;
+  });
   return out;
 }
 

@@ -8,8 +8,10 @@ namespace {
 
 // The one piece of global state: a signal handler can only reach a global.
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_reload_signal(int) { g_reload.store(true); }
 
 }  // namespace
 
@@ -62,6 +64,15 @@ std::vector<std::string> Args::all(const std::string& name) const {
 bool Args::has(const std::string& name) const { return values_.contains(name); }
 
 const std::atomic<bool>& stop_flag() { return g_stop; }
+
+bool take_reload_request() { return g_reload.exchange(false); }
+
+void install_reload_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_reload_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGHUP, &action, nullptr);
+}
 
 void install_stop_handlers() {
   struct sigaction action {};

@@ -32,5 +32,8 @@ class Args {
 // Shared by the subcommands: set by SIGINT/SIGTERM, read by long-running loops.
 const std::atomic<bool>& stop_flag();
 void install_stop_handlers();
+// SIGHUP asks for a reload (of the mapping sets); take_reload_request() reports and clears it.
+void install_reload_handler();
+bool take_reload_request();
 
 }  // namespace fl::cli

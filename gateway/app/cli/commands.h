@@ -16,5 +16,7 @@ int publish(const std::vector<std::string>& args);
 int report(const std::vector<std::string>& args);
 // fhirpath '<expression>' <resource.json | -> [--strict]: prints the result collection as JSON.
 int fhirpath(const std::vector<std::string>& args);
+// map check [--dir DIR | --config FILE | mapping.json ...] | map preview --mapping F --in F
+int map_command(const std::vector<std::string>& args);
 
 }  // namespace fl::cli

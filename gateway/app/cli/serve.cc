@@ -2,15 +2,19 @@
 // pipeline until stopped (or, in batch mode, until caught up).
 #include "fl/base/log.h"
 #include "fl/gateway/config.h"
+#include "fl/gateway/mapping_files.h"
 #include "fl/gateway/pipeline.h"
 #include "fl/gateway/pointer_record.h"
+#include "fl/gateway/stages/mapping_normalizer.h"
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/wiring.h"
 
+#include <chrono>
 #include <cstdio>
 #include <sys/resource.h>
+#include <thread>
 
 namespace fl::cli {
 namespace {
@@ -67,7 +71,40 @@ int serve(const std::vector<std::string>& argv) {
     return 2;
   }
 
-  gateway::PassThroughNormalizer normalizer;
+  // Mapping sets are compiled here and on SIGHUP, never per event. A set that does not compile
+  // stops the start (every problem is printed); on reload the old sets stay in force.
+  auto mappings = gateway::load_mapping_catalog(config->mappings.dir);
+  if (!mappings.catalog) {
+    for (const auto& d : mappings.diagnostics) {
+      std::fprintf(stderr, "%s\n", fl::mappings::to_string(d).c_str());
+    }
+    log::error("gateway.start_failed",
+               {{"error", "the mapping sets do not compile (run fhir-ledger map check)"},
+                {"where", config->mappings.dir}});
+    return 2;
+  }
+  log::info("mappings.loaded",
+            {{"dir", config->mappings.dir}, {"sets", mappings.catalog->sets().size()}});
+  gateway::MappingNormalizer normalizer(mappings.catalog,
+                                        config->mappings.dead_letter_unknown_source);
+  install_reload_handler();
+  std::atomic<bool> reloader_done{false};
+  std::thread reloader([&] {
+    while (!stop_flag().load() && !reloader_done.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!take_reload_request()) continue;
+      auto next = gateway::load_mapping_catalog(config->mappings.dir);
+      if (!next.catalog) {
+        for (const auto& d : next.diagnostics) {
+          std::fprintf(stderr, "%s\n", fl::mappings::to_string(d).c_str());
+        }
+        log::error("mappings.reload_failed", {{"errors", next.diagnostics.size()}});
+        continue;
+      }
+      normalizer.replace(next.catalog);
+      log::info("mappings.reloaded", {{"sets", next.catalog->sets().size()}});
+    }
+  });
   gateway::PermitAllPolicy policy(config->pipeline.default_region);
   ports::SteadyClock clock;
   const auto& p = config->pipeline;
@@ -103,6 +140,8 @@ int serve(const std::vector<std::string>& argv) {
   log::info("gateway.started",
             {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});
   Status status = pipeline.run(stop_flag());
+  reloader_done.store(true);
+  reloader.join();
   Status closed = close_adapters(*adapters);
   print_summary(pipeline.stats());
   if (!status) {

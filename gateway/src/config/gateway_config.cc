@@ -81,6 +81,7 @@ void apply_overrides(Document& doc, const Environment& env) {
       {"FL_LEDGER_RPC_URL", "/ledger/rpcUrl"},
       {"FL_LEDGER_CONTRACT", "/ledger/contract"},
       {"FL_KEYRING_FILE", "/keys/keyringFile"},
+      {"FL_MAPPINGS_DIR", "/mappings/dir"},
   };
   for (const auto& [name, pointer] : strings) {
     if (const auto* v = get(name)) set_scalar(doc, pointer, *v, false);
@@ -342,6 +343,13 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   if (keyring.is_relative()) keyring = base_dir / keyring;
   config.keyring_file = keyring.string();
 
+  const Value& mappings = member_or_empty(doc, "mappings");
+  fs::path mapping_dir = get_string(mappings, "dir", "mappings");
+  if (mapping_dir.is_relative()) mapping_dir = base_dir / mapping_dir;
+  config.mappings.dir = mapping_dir.lexically_normal().string();
+  config.mappings.dead_letter_unknown_source =
+      get_string(mappings, "unknownSource", "passThrough") == "deadLetter";
+
   const Value& pipeline = member_or_empty(doc, "pipeline");
   auto& p = config.pipeline;
   p.batch_max_events = static_cast<std::size_t>(get_int(pipeline, "batchMaxEvents", 200));
@@ -377,7 +385,9 @@ std::string describe_config(const GatewayConfig& config) {
   out << "},\"ledger\":{\"rpcUrl\":\"" << config.ledger.rpc_url << "\",\"contract\":\""
       << config.ledger.contract << "\",\"privateKey\":\""
       << (config.ledger.private_key.empty() ? "" : "<redacted>") << "\"},\"keyringFile\":\""
-      << config.keyring_file << "\"}";
+      << config.keyring_file << "\",\"mappings\":{\"dir\":\"" << config.mappings.dir
+      << "\",\"unknownSource\":\""
+      << (config.mappings.dead_letter_unknown_source ? "deadLetter" : "passThrough") << "\"}}";
   return out.str();
 }
 

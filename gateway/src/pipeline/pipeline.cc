@@ -132,11 +132,13 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
   for (ResourceView& resource : validated->resources) {
     // 3. Normalize, then canonical JSON (a delete has no content).
     std::string canonical;
+    ports::Hash32 mapping_hash{};
     if (!resource.deleted) {
       auto normalized = normalize_.run(validated->source_system, *resource.json,
                                        validated->document->GetAllocator());
       if (!normalized) return normalized.error();
-      canonical = std::move(*normalized);
+      canonical = std::move(normalized->canonical);
+      mapping_hash = normalized->mapping_hash;
     }
     // 4. Decide.
     auto decision =
@@ -170,7 +172,7 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
       items.push_back(std::move(item));
       continue;
     }
-    p.mapping_hash = normalize_.mapping_hash();
+    p.mapping_hash = mapping_hash;
     // 5. Encrypt.
     auto sealed = protect_.run(item.reference, resource.version, decision->region,
                                decision->policy_hash, canonical);

@@ -4,12 +4,13 @@
 
 namespace fl::gateway {
 
-Result<std::string> NormalizeStage::run(std::string_view source_system, rapidjson::Value& resource,
-                                        rapidjson::Document::AllocatorType& allocator) {
-  if (auto mapped = normalizer_.normalize(source_system, resource, allocator); !mapped) {
-    return mapped.error();
-  }
-  return mappings::canonicalize(resource);
+Result<Normalized> NormalizeStage::run(std::string_view source_system, rapidjson::Value& resource,
+                                       rapidjson::Document::AllocatorType& allocator) {
+  auto hash = normalizer_.normalize(source_system, resource, allocator);
+  if (!hash) return hash.error();
+  auto canonical = mappings::canonicalize(resource);
+  if (!canonical) return canonical.error();
+  return Normalized{std::move(*canonical), *hash};
 }
 
 }  // namespace fl::gateway

@@ -196,8 +196,8 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
   out.document = std::make_unique<rapidjson::Document>();
   auto& doc = *out.document;
   // Iterative parsing: nesting depth cannot exhaust the stack before the limit is checked.
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-      event.value.data(), event.value.size());
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
+            rapidjson::kParseFullPrecisionFlag>(event.value.data(), event.value.size());
   if (doc.HasParseError()) {
     return invalid(std::string("invalid JSON: ") +
                        rapidjson::GetParseError_En(doc.GetParseError()) + " (offset " +

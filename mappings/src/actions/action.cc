@@ -22,7 +22,8 @@ Status Action::check(const fhirpath::Collection&, ApplyContext&) const { return 
 
 void CompileContext::error(std::string_view member, std::string message) const {
   std::string pointer = rule_pointer_;
-  if (!member.empty()) pointer += "/" + pointer_token(std::string(member));
+  // `member` is a relative pointer whose tokens the caller escaped ("units/mg~1dL").
+  if (!member.empty()) pointer += "/" + std::string(member);
   diagnostics_.push_back({file_, std::move(pointer), std::move(message)});
 }
 

@@ -71,7 +71,8 @@ class CompileContext {
         concept_maps_(concept_maps),
         read_file_(read_file) {}
 
-  // Reports a problem at the rule's member `member` ("" for the rule itself).
+  // Reports a problem at `member`, a pointer relative to the rule with escaped tokens ("units",
+  // "units/mg~1dl"; "" for the rule itself).
   void error(std::string_view member, std::string message) const;
   const ConceptMap* concept_map(std::string_view url) const;
   const std::map<std::string, const ConceptMap*, std::less<>>& concept_maps() const {

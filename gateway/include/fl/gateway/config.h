@@ -50,6 +50,12 @@ struct LedgerSettings {
   std::map<std::string, std::string> mode_by_resource_type;
 };
 
+// The mapping sets of config/mappings/<source-system>/mapping.json (mappings/README.md).
+struct MappingSettings {
+  std::string dir;                          // resolved against the config file's folder
+  bool dead_letter_unknown_source = false;  // else events from other sources pass unmapped
+};
+
 struct PipelineSettings {
   std::size_t batch_max_events = 200;
   int batch_max_wait_ms = 250;
@@ -69,6 +75,7 @@ struct GatewayConfig {
   std::map<std::string, RedisRegionSettings> redis_regions;
   LedgerSettings ledger;
   std::string keyring_file;  // resolved against the config file's folder
+  MappingSettings mappings;
   PipelineSettings pipeline;
 };
 

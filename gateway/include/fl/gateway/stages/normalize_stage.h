@@ -1,6 +1,7 @@
 // Stage 3 of the pipeline: make a resource look like the network's canonical FHIR, then write
-// it as canonical JSON (RFC 8785) so equal content hashes equal. The mapping engine (issue 4)
-// plugs in behind Normalizer; until then PassThroughNormalizer leaves resources unchanged.
+// it as canonical JSON (RFC 8785) so equal content hashes equal. MappingNormalizer
+// (mapping_normalizer.h) runs the mapping set of the event's source system;
+// PassThroughNormalizer leaves resources unchanged (tests, and a gateway without mapping sets).
 // Called from the pipeline thread.
 #pragma once
 
@@ -18,33 +19,33 @@ class Normalizer {
  public:
   virtual ~Normalizer() = default;
 
-  // Rewrites `resource` in place by the mapping set for `source_system`. A data error is
-  // kInvalidInput with the rule id and JSON pointer in `where`.
-  virtual Status normalize(std::string_view source_system, rapidjson::Value& resource,
-                           rapidjson::Document::AllocatorType& allocator) = 0;
-
-  // SHA-256 of the canonical mapping set in force, anchored with each pointer.
-  virtual ports::Hash32 mapping_hash() const = 0;
+  // Rewrites `resource` in place by the mapping set for `source_system` and returns the
+  // SHA-256 of that set (all zero when none applied), which is anchored with the pointer. A
+  // data error is kInvalidInput with the rule id in the message and the JSON pointer in `where`.
+  virtual Result<ports::Hash32> normalize(std::string_view source_system,
+                                          rapidjson::Value& resource,
+                                          rapidjson::Document::AllocatorType& allocator) = 0;
 };
 
 class PassThroughNormalizer final : public Normalizer {
  public:
-  Status normalize(std::string_view, rapidjson::Value&,
-                   rapidjson::Document::AllocatorType&) override {
-    return Ok{};
+  Result<ports::Hash32> normalize(std::string_view, rapidjson::Value&,
+                                  rapidjson::Document::AllocatorType&) override {
+    return ports::Hash32{};
   }
-  ports::Hash32 mapping_hash() const override { return {}; }
+};
+
+struct Normalized {
+  std::string canonical;       // the mapped resource as canonical JSON
+  ports::Hash32 mapping_hash;  // of the mapping set that produced it
 };
 
 class NormalizeStage {
  public:
   explicit NormalizeStage(Normalizer& normalizer) : normalizer_(normalizer) {}
 
-  // The resource after mapping, as canonical JSON text.
-  Result<std::string> run(std::string_view source_system, rapidjson::Value& resource,
-                          rapidjson::Document::AllocatorType& allocator);
-
-  ports::Hash32 mapping_hash() const { return normalizer_.mapping_hash(); }
+  Result<Normalized> run(std::string_view source_system, rapidjson::Value& resource,
+                         rapidjson::Document::AllocatorType& allocator);
 
  private:
   Normalizer& normalizer_;
