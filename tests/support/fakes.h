@@ -129,6 +129,7 @@ class FakePointerLedger final : public ports::PointerLedger {
     }
     ++transactions;
     calls.push_back("submit " + std::to_string(transactions));
+    submitted.insert(submitted.end(), batch.begin(), batch.end());
     std::vector<ports::Placement> placements(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& p = batch[i];
@@ -160,7 +161,8 @@ class FakePointerLedger final : public ports::PointerLedger {
   }
 
   std::set<ports::Hash32> erased_patients;
-  std::vector<std::string> calls;  // "submit N" / "await N", in order
+  std::vector<std::string> calls;         // "submit N" / "await N", in order
+  std::vector<ports::Pointer> submitted;  // every pointer sent, in order
   int await_failures_left = 0;
   std::map<std::pair<ports::Hash32, std::uint64_t>, ports::Hash32> pointers;
   int events = 0;
