@@ -28,6 +28,10 @@ class CompiledRule {
   std::vector<std::string> resource_types;
   std::optional<fhirpath::Expression> when;
   std::optional<fhirpath::Expression> select;  // absent: the resource itself
+  // The operands of a top-level union in `select` ("a | b | c"), evaluated one by one for
+  // actions that change elements: FHIRPath's '|' drops items that are equal in value, so
+  // "period.start | period.end" would lose an end equal to its start and leave it unmapped.
+  std::vector<fhirpath::Expression> select_operands;
   bool required = false;
   std::string message;
   std::unique_ptr<actions::Action> action;
@@ -46,6 +50,38 @@ bool MappingSet::covers(std::string_view resource_type) const {
 }
 
 namespace {
+
+// The operands of the top-level '|' operators of a FHIRPath expression, or nothing when there
+// is none. Strings, quoted names, comments and brackets are skipped, so only a union of whole
+// operands splits. '|' binds tighter than every operator that gives Booleans, so splitting an
+// expression that selects elements never changes what an operand means.
+std::vector<std::string> union_operands(std::string_view text) {
+  std::vector<std::string> operands;
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\'' || c == '`' || c == '"') {
+      for (++i; i < text.size() && text[i] != c; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (text.substr(i, 2) == "//") {
+      i = std::min(text.find('\n', i), text.size());
+    } else if (text.substr(i, 2) == "/*") {
+      i = std::min(text.find("*/", i + 2), text.size()) + 1;
+    } else if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ')' || c == ']' || c == '}') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      operands.emplace_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (operands.empty()) return {};
+  operands.emplace_back(text.substr(start));
+  return operands;
+}
 
 constexpr std::array<std::string_view, 8> kCommonMembers{
     "id", "description", "action", "resourceTypes", "when", "select", "required", "message"};
@@ -70,14 +106,19 @@ Status run_rule(const CompiledRule& rule, rapidjson::Value& resource,
                 rapidjson::Document::AllocatorType& allocator) {
   fhirpath::Collection selection;
   if (rule.select) {
-    auto result = rule.select->evaluate(resource);
-    if (!result) {
-      return rule_error(rule,
-                        "select failed: " + result.error().message + " (expression at " +
-                            result.error().where + ")",
-                        "");
+    const bool by_operand = rule.action->per_element() && !rule.select_operands.empty();
+    const fhirpath::Expression* parts = by_operand ? rule.select_operands.data() : &*rule.select;
+    const std::size_t count = by_operand ? rule.select_operands.size() : 1;
+    for (std::size_t i = 0; i < count; ++i) {
+      auto result = parts[i].evaluate(resource);
+      if (!result) {
+        return rule_error(rule,
+                          "select failed: " + result.error().message + " (expression at " +
+                              result.error().where + ")",
+                          "");
+      }
+      selection.insert(selection.end(), result->begin(), result->end());
     }
-    selection = std::move(*result);
   } else {
     selection.push_back(fhirpath::Value::node(fhirpath::resource_node(resource)));
   }
@@ -320,6 +361,17 @@ class MappingSetCompiler {
       }
       rule->when = expression(in, at, "when");
       rule->select = expression(in, at, "select");
+      if (rule->select) {
+        for (const std::string& operand : union_operands(rule->select->text())) {
+          auto compiled = fhirpath::compile(operand);
+          // Each operand of a valid expression is one; should one not be, keep the whole.
+          if (!compiled) {
+            rule->select_operands.clear();
+            break;
+          }
+          rule->select_operands.push_back(std::move(*compiled));
+        }
+      }
       rule->required =
           in.HasMember("required") && in["required"].IsBool() && in["required"].GetBool();
       rule->message = string_of(in, "message");
