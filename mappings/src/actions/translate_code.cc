@@ -240,6 +240,8 @@ class TranslateCode final : public Action {
         codings.PushBack(coding_json(c, context.allocator), context.allocator);
     }
     if (codings.Empty()) cc.RemoveMember("coding");
+    // A CodeableConcept left with nothing in it is not valid FHIR (ele-1): drop it.
+    if (cc.ObjectEmpty()) remove_located(target.at);
     return Ok{};
   }
 

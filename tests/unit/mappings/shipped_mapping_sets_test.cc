@@ -181,6 +181,21 @@ TEST(MappingSelect, EveryOperandOfAUnionIsMappedEvenWhenValuesAreEqual) {
   EXPECT_EQ(str(encounter["location"][0]["period"], "start"), "2024-01-05T10:30:00-05:00");
 }
 
+// Found with riverside-adt's marital-status rule (onUnmapped remove): a CodeableConcept whose
+// only coding was removed stayed behind as {}, which FHIR forbids (ele-1).
+TEST(MappingSelect, ACodeableConceptLeftEmptyByRemovingUnmappedCodesIsRemoved) {
+  const MappingSet& adt = shipped_set("riverside-adt");
+  rapidjson::Document patient = parse_json(
+      R"J({"resourceType": "Patient", "id": "p", "maritalStatus": {"coding": [
+           {"system": "https://adt.riverside-hospital.example/codes/marital-status", "code": "CIV"}]}})J",
+      "patient");
+
+  auto applied = adt.apply(patient, patient.GetAllocator());
+
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_FALSE(patient.HasMember("maritalStatus")) << canonical(patient);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Golden cases: <name>.input.json with either <name>.expected.json (the mapped resource,
 // compared after canonicalization) or <name>.error.json ({"rule": id, "where": JSON pointer}:
