@@ -812,6 +812,12 @@ TEST(ShippedMappingSets, RealResourcesSentTheSourceSystemsWayComeBackCanonicalAn
       output_origins.push_back("riverside-adt " + real.origin);
     }
   }
+  // The golden cases' expected outputs must be valid R4 too; they ride in the same batch.
+  for (const GoldenCase& c : golden_cases()) {
+    if (!c.expected) continue;
+    outputs.push_back(compact(load_json(*c.expected)));
+    output_origins.push_back(c.expected->string());
+  }
   auto verdicts = testing::validate_fhir_r4(outputs);
 
   ASSERT_TRUE(verdicts) << verdicts.error().message;
@@ -839,8 +845,8 @@ TEST(ShippedMappingSets, RealResourcesSentTheSourceSystemsWayComeBackCanonicalAn
     RecordProperty(std::string(name) + "_sent", report->sent);
     RecordProperty(std::string(name) + "_mapped", report->mapped);
   }
-  std::printf("[ shipped  ] FHIR R4 schema: %d of %zu mapped resources valid\n", valid,
-              outputs.size());
+  std::printf("[ shipped  ] FHIR R4 schema: %d of %zu mapped resources and golden outputs valid\n",
+              valid, outputs.size());
   RecordProperty("schema_valid", valid);
 }
 
