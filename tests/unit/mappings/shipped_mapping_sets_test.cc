@@ -577,8 +577,8 @@ bool has_loinc_code(const rapidjson::Value& r) {
   const std::string_view type = str(r, "resourceType");
   if (type != "Observation" && type != "DiagnosticReport") return false;
   if (!r.HasMember("code") || !r["code"].HasMember("coding")) return false;
-  return has_coding(r["code"]["coding"], kLoinc, "") ||
-         std::any_of(r["code"]["coding"].Begin(), r["code"]["coding"].End(),
+  const rapidjson::Value& codings = r["code"]["coding"];
+  return std::any_of(codings.Begin(), codings.End(),
                      [](const auto& c) { return str(c, "system") == kLoinc; });
 }
 
