@@ -168,6 +168,23 @@ deletion = {"resourceType": "Bundle", "id": "bundle-delete-fr-0002", "type": "tr
                                    "ifMatch": 'W/"1"'}}]}
 events.append(("bundle", "Patient/pat-fr-0002", deletion, "FR"))
 
+# Results from a second source, the ACME laboratory (config/mappings/acme-lab): local codes
+# under the lab's OID, units in lower case, New York local times without a zone, no status.
+# The acme-lab mapping set makes them canonical; the last one carries a code the lab's
+# ConceptMap maps only to a narrower LOINC code, so its rule dead-letters it.
+def acme_lab(p, n, code, display, value, unit, when):
+    return {"resourceType": "Observation", "id": f"acme-{p[0][4:]}-{n}", "meta": {"versionId": "1"},
+            "code": {"coding": [{"system": "urn:oid:2.999.2.1", "code": code, "display": display}]},
+            "subject": ref(p), "effectiveDateTime": when,
+            "valueQuantity": {"value": value, "unit": unit}}
+
+
+us = PATIENTS[2]
+events.append(("lab-acme", ref(us)["reference"], acme_lab(us, 1, "GLU", "Glucose", 104, "mg/dl", "20261118083000"), "US"))
+events.append(("lab-acme", ref(us)["reference"], acme_lab(us, 2, "K", "Potassium", 4.2, "mmol/l", "20260712091500"), "US"))
+events.append(("invalid-lab-unmapped", ref(us)["reference"],
+               acme_lab(us, 3, "GLU-X", "Glucose, other", 99, "mg/dl", "20261118083000"), "US"))
+
 # Two broken events, in the middle of the stream.
 truncated = json.dumps(patient(("pat-xx-9999", "Broken", "Event", "other", "2000-01-01", "DE", "Berlin", "10115", "Unter den Linden 1")))
 events.insert(20, ("invalid-truncated", "invalid/1", truncated[: len(truncated) // 2], "DE"))
@@ -193,7 +210,8 @@ for n, (name, key, value, country) in enumerate(events, start=1):
         e.get("request", {}).get("method") == "DELETE" for e in value.get("entry", []))
     event_kind = "delete" if deletes else "create" if version == "1" else "update"
     manifest.append({"file": file, "key": key,
-                     "headers": {"fhir-source": "demo-ehr", "fhir-event": event_kind,
+                     "headers": {"fhir-source": "acme-lab" if "lab-" in name else "demo-ehr",
+                                 "fhir-event": event_kind,
                                  "content-type": "application/fhir+json", "fhir-jurisdiction": country},
                      "resources": count if valid else 0, "valid": valid})
 with open(os.path.join(HERE, "events.manifest.json"), "w") as fh:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e: the gateway is stopped with a signal mid-run and started again; in the end every valid
 # sample resource is anchored exactly once (one Anchored event per resource version on chain),
-# exactly the two invalid events are dead-lettered, and the report verifies with redis-cli,
+# exactly the three invalid events are dead-lettered, and the report verifies with redis-cli,
 # sha256sum and cast.
 #   tests/e2e/restart_test.sh SIGNAL     (TERM or KILL)
 set -euo pipefail
@@ -76,7 +76,7 @@ in_storage = sum(1 for r in report["resources"] if r["anchorMode"] == "pointer")
 assert 0 < in_storage < expected, f"{in_storage} of {expected} in pointer mode: expected both modes"
 assert len(per_version) == in_storage, f"{len(per_version)} pointer-mode versions anchored, expected {in_storage}"
 invalid = [e for e in manifest if not e["valid"]]
-assert len(report["deadLettered"]) == len(invalid) == 2, report["deadLettered"]
+assert len(report["deadLettered"]) == len(invalid) == 3, report["deadLettered"]
 assert all(d["reason"] for d in report["deadLettered"])
 print(f"ok: {in_storage} pointer-mode resource versions anchored once each, {expected - in_storage} merkle-mode, {len(invalid)} dead-lettered")
 PY
