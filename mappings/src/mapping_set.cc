@@ -220,7 +220,7 @@ class MappingSetCompiler {
     check_schema(schema, doc, path_, out_);
     if (!doc.IsObject()) return nullptr;
 
-    std::shared_ptr<MappingSet> set(new MappingSet());
+    auto set = std::make_shared<MappingSet>();
     set->file_ = path_;
     set->id_ = string_of(doc, "id");
     set->version_ = string_of(doc, "version");

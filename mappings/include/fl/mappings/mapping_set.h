@@ -59,6 +59,8 @@ struct ApplyReport {
 
 class MappingSet {
  public:
+  // An empty set (no rules); compile_mapping_set() fills one in.
+  MappingSet();
   ~MappingSet();
   MappingSet(const MappingSet&) = delete;
   MappingSet& operator=(const MappingSet&) = delete;
@@ -85,7 +87,6 @@ class MappingSet {
 
  private:
   friend class MappingSetCompiler;
-  MappingSet();
 
   std::string id_;
   std::string version_;
