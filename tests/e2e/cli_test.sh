@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # e2e: the fhir-ledger binary refuses bad configuration and bad usage at start, with exit code 2
 # and one line naming the file, the JSON pointer and what was expected; it never starts work.
+# `map check` lists every problem of a broken mapping set; `map preview` shows what rules change.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 tmp="$(mktemp -d)"
@@ -33,3 +34,36 @@ expect 2 "unknown command 'srve'" "$FL_BIN" srve
 expect 2 "FL_LEDGER_PRIVATE_KEY" env -u FL_LEDGER_PRIVATE_KEY "$FL_BIN" ledger deploy --rpc-url http://127.0.0.1:1
 expect 2 "--partitions expects a whole number" "$FL_BIN" dev-broker --partitions 0
 expect 0 "usage: fhir-ledger" "$FL_BIN" help
+
+# map check lists every problem of a broken mapping set, each as file: JSON pointer: message.
+broken="$FL_ROOT/tests/data/mappings"
+expect 1 "map check: 13 error\(s\)" "$FL_BIN" map check --dir "$broken"
+for line in \
+  "broken/mapping.json: /id: expected a string matching" \
+  "broken/mapping.json: /colour: unknown member 'colour'" \
+  "broken/mapping.json: /source: expected \"broken\"" \
+  "broken/mapping.json: /resourceTypes/1: expected a FHIR R4 resource type, got \"Observaton\"" \
+  "broken/mapping.json: /conceptMaps/0: cannot read ConceptMap file" \
+  "broken/mapping.json: /rules/0/select: expected an expression" \
+  "broken/mapping.json: /rules/0/conceptMap: no ConceptMap with url" \
+  "broken/mapping.json: /rules/1/id: rule id \"to-loinc\" is used twice" \
+  "broken/mapping.json: /rules/1/timeZone: 'timeZone' does not apply to action normalize-unit" \
+  "broken/mapping.json: /rules/1/units/mg~1dl: expected a UCUM code" \
+  "broken/mapping.json: /rules/2/action: expected one of" \
+  "broken/mapping.json: /rules/3/timeZone: expected an IANA time zone" \
+  "broken/mapping.json: /rules/4: missing required member 'id'"; do
+  grep -qF -- "$line" "$tmp/out" || fl_die "map check did not report: $line ($(cat "$tmp/out"))"
+done
+echo "ok: map check names every problem of the broken set"
+expect 0 "map check: 2 mapping set\(s\)" "$FL_BIN" map check --dir "$FL_ROOT/config/mappings"
+
+# map preview shows, per rule, the paths it changed, and the mapped result.
+sample="$FL_ROOT/config/samples/events/067-lab-acme-us-0003-1.json"
+expect 0 'rule local-times \(normalize-date\)' "$FL_BIN" map preview \
+  --mapping "$FL_ROOT/config/mappings/acme-lab/mapping.json" --in "$sample"
+grep -qF '~ /effectiveDateTime: "20261118083000" -> "2026-11-18T08:30:00-05:00"' "$tmp/out" ||
+  fl_die "map preview did not show the date change: $(cat "$tmp/out")"
+grep -qF '"code": "2345-7"' "$tmp/out" || fl_die "map preview did not print the result"
+expect 1 "FAILED: mapping rule 'code-to-loinc'" "$FL_BIN" map preview \
+  --mapping "$FL_ROOT/config/mappings/acme-lab/mapping.json" \
+  --in "$FL_ROOT/config/samples/events/069-invalid-lab-unmapped.json"
