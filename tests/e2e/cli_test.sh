@@ -67,3 +67,13 @@ grep -qF '"code": "2345-7"' "$tmp/out" || fl_die "map preview did not print the 
 expect 1 "FAILED: mapping rule 'code-to-loinc'" "$FL_BIN" map preview \
   --mapping "$FL_ROOT/config/mappings/acme-lab/mapping.json" \
   --in "$FL_ROOT/config/samples/events/069-invalid-lab-unmapped.json"
+
+# A mapping folder named in the config must exist: a typo must not silently turn mapping off.
+python3 - "$FL_ROOT/config/gateway.json" "$tmp/nomap.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["mappings"]["dir"] = "mapings"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+expect 2 "nomap.json: /mappings/dir: expected a folder of mapping sets" \
+  "$FL_BIN" serve --config "$tmp/nomap.json"

@@ -25,6 +25,7 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 c["pipeline"]["batchMaxEvents"] = 3
 c["keys"]["keyringFile"] = sys.argv[3] + "/" + c["keys"]["keyringFile"]
+c["mappings"]["dir"] = sys.argv[3] + "/" + c["mappings"]["dir"]
 json.dump(c, open(sys.argv[2], "w"))
 PY
 

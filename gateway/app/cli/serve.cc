@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <sys/resource.h>
 #include <thread>
 
@@ -63,16 +64,15 @@ int serve(const std::vector<std::string>& argv) {
   log::set_min_level(parse_level(config->log_level));
   log::info("gateway.config", {{"effective", gateway::describe_config(*config)}});
 
-  install_stop_handlers();
-  auto adapters = build_adapters(*config);
-  if (!adapters) {
-    log::error("gateway.start_failed",
-               {{"error", adapters.error().message}, {"where", adapters.error().where}});
-    return 2;
-  }
-
   // Mapping sets are compiled here and on SIGHUP, never per event. A set that does not compile
   // stops the start (every problem is printed); on reload the old sets stay in force.
+  if (std::error_code ec;
+      config->mappings.dir_given && !std::filesystem::is_directory(config->mappings.dir, ec)) {
+    std::fprintf(stderr,
+                 "%s: /mappings/dir: expected a folder of mapping sets, \"%s\" is not one\n",
+                 config->file.c_str(), config->mappings.dir.c_str());
+    return 2;
+  }
   auto mappings = gateway::load_mapping_catalog(config->mappings.dir);
   if (!mappings.catalog) {
     for (const auto& d : mappings.diagnostics) {
@@ -85,6 +85,14 @@ int serve(const std::vector<std::string>& argv) {
   }
   log::info("mappings.loaded",
             {{"dir", config->mappings.dir}, {"sets", mappings.catalog->sets().size()}});
+  install_stop_handlers();
+  auto adapters = build_adapters(*config);
+  if (!adapters) {
+    log::error("gateway.start_failed",
+               {{"error", adapters.error().message}, {"where", adapters.error().where}});
+    return 2;
+  }
+
   gateway::MappingNormalizer normalizer(mappings.catalog,
                                         config->mappings.dead_letter_unknown_source);
   install_reload_handler();

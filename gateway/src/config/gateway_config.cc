@@ -347,6 +347,7 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   fs::path mapping_dir = get_string(mappings, "dir", "mappings");
   if (mapping_dir.is_relative()) mapping_dir = base_dir / mapping_dir;
   config.mappings.dir = mapping_dir.lexically_normal().string();
+  config.mappings.dir_given = mappings.HasMember("dir");
   config.mappings.dead_letter_unknown_source =
       get_string(mappings, "unknownSource", "passThrough") == "deadLetter";
 

@@ -52,7 +52,10 @@ struct LedgerSettings {
 
 // The mapping sets of config/mappings/<source-system>/mapping.json (mappings/README.md).
 struct MappingSettings {
-  std::string dir;                          // resolved against the config file's folder
+  std::string dir;  // resolved against the config file's folder
+  // Named in the file (or the environment): then the folder must exist at start, since a typo
+  // would otherwise silently turn mapping off. The default folder may be absent (no sets).
+  bool dir_given = false;
   bool dead_letter_unknown_source = false;  // else events from other sources pass unmapped
 };
 
