@@ -6,6 +6,7 @@
 // get the date only. A value that cannot be read fails the event (or is kept, with
 // "onInvalid": "keep").
 #include "actions/action.h"
+#include "fhirpath/temporal.h"
 #include "mapping/time_zone.h"
 
 #include <array>
@@ -140,10 +141,10 @@ bool valid(const Parsed& p) {
   if (p.year < 1 || p.month < 0 || p.month > 12 || p.day < 0) return false;
   if (p.day > 0) {
     if (p.month == 0) return false;
-    int y = 0, m = 0, d = 0;
     // The day exists when it survives a round trip through the day count.
-    civil_from_days(days_from_civil(p.year, p.month, p.day), y, m, d);
-    if (d != p.day || m != p.month) return false;
+    fhirpath::Temporal t;
+    fhirpath::civil_from_days(fhirpath::days_from_civil(p.year, p.month, p.day), t);
+    if (t.day != p.day || t.month != p.month) return false;
   }
   if (p.hour >= 0 && (p.day == 0 || p.hour > 23 || p.minute > 59 || p.second > 59)) return false;
   return true;
@@ -207,8 +208,8 @@ class NormalizeDate final : public Action {
         std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02d", p.year, p.month, p.day);
       return buffer;
     }
-    const std::int64_t local =
-        days_from_civil(p.year, p.month, p.day) * 86400 + p.hour * 3600 + p.minute * 60 + p.second;
+    const std::int64_t local = fhirpath::days_from_civil(p.year, p.month, p.day) * 86400 +
+                               p.hour * 3600 + p.minute * 60 + p.second;
     int offset_seconds = 0;
     if (p.offset_minutes) {
       offset_seconds = *p.offset_minutes * 60;
@@ -221,7 +222,11 @@ class NormalizeDate final : public Action {
     if (to_utc_) shown -= offset_seconds;
     const std::int64_t days = shown >= 0 ? shown / 86400 : (shown - 86399) / 86400;
     const std::int64_t secs = shown - days * 86400;
-    civil_from_days(days, p.year, p.month, p.day);
+    fhirpath::Temporal day;
+    fhirpath::civil_from_days(days, day);
+    p.year = day.year;
+    p.month = day.month;
+    p.day = day.day;
     std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d", p.year, p.month, p.day,
                   static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
                   static_cast<int>(secs % 60));

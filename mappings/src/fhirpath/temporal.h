@@ -4,6 +4,7 @@
 
 #include "fl/mappings/fhirpath_value.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,5 +39,9 @@ std::optional<Temporal> add_duration(const Temporal& value, TemporalKind kind, s
 int precision_digits(const Temporal& value, TemporalKind kind);
 
 int days_in_month(int year, int month);
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (fills year, month, day).
+std::int64_t days_from_civil(std::int64_t y, int m, int d);
+void civil_from_days(std::int64_t z, Temporal& t);
 
 }  // namespace fl::mappings::fhirpath

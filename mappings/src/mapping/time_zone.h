@@ -30,8 +30,4 @@ class TimeZone {
   int initial_offset_ = 0;                 // before the first transition
 };
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back.
-std::int64_t days_from_civil(int year, int month, int day);
-void civil_from_days(std::int64_t days, int& year, int& month, int& day);
-
 }  // namespace fl::mappings
