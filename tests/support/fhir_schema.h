@@ -1,7 +1,8 @@
-// Checks FHIR R4 JSON resources against the R4 JSON schema (tests/data/corpora/fhir-schema), so
-// tests can prove that what the mapping sets produce is still valid R4. The checking is done by
-// scripts/validate-fhir (Ajv 8 under node): a JSON-schema validator we did not write is a better
-// judge of our output than one more C++ validator would be.
+// Checks FHIR R4 JSON resources against the R4 JSON schema
+// (tests/data/corpora/fhir-schema/SOURCES.md), so tests can prove that what the mapping sets
+// produce is still valid R4. The checking is done by scripts/validate-fhir (Ajv 8 under node): a
+// JSON-schema validator we did not write is a better judge of our output than one more C++
+// validator would be.
 #pragma once
 
 #include "fl/base/result.h"
