@@ -146,7 +146,7 @@ Status run_rule(const CompiledRule& rule, rapidjson::Value& resource,
   std::sort(targets.begin(), targets.end(),
             [](const Selected& a, const Selected& b) { return after_in_document(a.path, b.path); });
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (i > 0 && to_pointer(targets[i].path) == to_pointer(targets[i - 1].path)) continue;
+    if (i > 0 && targets[i].path == targets[i - 1].path) continue;
     auto at = resolve(resource, targets[i].path);
     if (!at) continue;  // removed together with an element visited before
     actions::Target target{.at = std::move(*at), .fhir_type = targets[i].type, .node = {}};
@@ -397,14 +397,6 @@ CompiledMappingSet compile_mapping_set(const std::string& path, const ReadFile& 
   CompiledMappingSet out;
   out.set = MappingSetCompiler(path, read_file, out.diagnostics).run(expected_source);
   if (!out.diagnostics.empty()) out.set.reset();
-  // The schema and an action's own checks may both catch the same bad member; say it once.
-  // Whole rules and files keep every message: each names a different missing piece.
-  std::set<std::pair<std::string, std::string>> seen;
-  std::erase_if(out.diagnostics, [&](const Diagnostic& d) {
-    const bool leaf = std::count(d.pointer.begin(), d.pointer.end(), '/') > 2 ||
-                      (!d.pointer.starts_with("/rules/") && !d.pointer.empty());
-    return leaf && !seen.emplace(d.file, d.pointer).second;
-  });
   return out;
 }
 

@@ -39,36 +39,28 @@ std::optional<std::string> CompileContext::string(const rapidjson::Value& rule, 
     if (required) error("", std::string("expected member '") + member + "' for this action");
     return std::nullopt;
   }
-  if (!m->value.IsString() || m->value.GetStringLength() == 0) {
-    error(member, "expected a non-empty string");
-    return std::nullopt;
-  }
+  if (!m->value.IsString() || m->value.GetStringLength() == 0) return std::nullopt;
   return std::string(m->value.GetString(), m->value.GetStringLength());
 }
 
 std::optional<bool> CompileContext::boolean(const rapidjson::Value& rule,
                                             const char* member) const {
   auto m = rule.FindMember(member);
-  if (m == rule.MemberEnd()) return std::nullopt;
-  if (!m->value.IsBool()) {
-    error(member, "expected true or false");
-    return std::nullopt;
-  }
+  if (m == rule.MemberEnd() || !m->value.IsBool()) return std::nullopt;
   return m->value.GetBool();
 }
 
-std::string CompileContext::choice(const rapidjson::Value& rule, const char* member,
-                                   std::span<const std::string_view> allowed,
-                                   std::string_view fallback) const {
-  auto value = string(rule, member, false);
-  if (!value) return std::string(fallback);
-  if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
-    std::string list;
-    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    error(member, "expected one of " + list);
-    return std::string(fallback);
+std::vector<std::pair<std::string, std::string>> CompileContext::string_table(
+    const rapidjson::Value& rule, const char* member) const {
+  std::vector<std::pair<std::string, std::string>> table;
+  auto m = rule.FindMember(member);
+  if (m == rule.MemberEnd() || !m->value.IsObject()) return table;
+  for (const auto& entry : m->value.GetObject()) {
+    if (!entry.value.IsString()) continue;
+    table.emplace_back(std::string(entry.name.GetString(), entry.name.GetStringLength()),
+                       std::string(entry.value.GetString(), entry.value.GetStringLength()));
   }
-  return *value;
+  return table;
 }
 
 void set_member(rapidjson::Value& object, std::string_view name, rapidjson::Value value,

@@ -82,13 +82,16 @@ class CompileContext {
   const ReadFile& read_file() const { return read_file_; }
   std::size_t error_count() const { return diagnostics_.size(); }
 
-  // Helpers that check a member's type and report it when wrong; nullopt when absent or wrong.
+  // Reading a rule's options. The schema (config/schemas/mapping-set.schema.json) has already
+  // judged every member's type, pattern and allowed values and reported what is wrong, so these
+  // return nothing for a member of the wrong shape rather than report it a second time. Only
+  // what the schema cannot say is reported: a member this action requires.
   std::optional<std::string> string(const rapidjson::Value& rule, const char* member,
                                     bool required) const;
   std::optional<bool> boolean(const rapidjson::Value& rule, const char* member) const;
-  // A string member that must be one of `allowed`; `fallback` when absent.
-  std::string choice(const rapidjson::Value& rule, const char* member,
-                     std::span<const std::string_view> allowed, std::string_view fallback) const;
+  // An object of strings ({"mg/dl": "mg/dL"}) as (member name, value) pairs.
+  std::vector<std::pair<std::string, std::string>> string_table(const rapidjson::Value& rule,
+                                                                const char* member) const;
 
  private:
   const std::string& file_;

@@ -57,18 +57,16 @@ class AddLabel final : public Action {
 
 std::unique_ptr<Action> compile_label(const char* list, const rapidjson::Value& rule,
                                       const CompileContext& context) {
+  // The schema checks the Coding's shape (system and code required).
   auto m = rule.FindMember("coding");
-  if (m == rule.MemberEnd() || !m->value.IsObject()) {
-    context.error(m == rule.MemberEnd() ? "" : "coding",
-                  "expected member 'coding': {\"system\": …, \"code\": …, \"display\": …}");
+  if (m == rule.MemberEnd()) {
+    context.error("", "expected member 'coding': {\"system\": …, \"code\": …, \"display\": …}");
     return nullptr;
   }
+  if (!m->value.IsObject()) return nullptr;
   auto system = context.string(m->value, "system", false);
   auto code = context.string(m->value, "code", false);
-  if (!system || !code) {
-    context.error("coding", "expected a Coding with \"system\" and \"code\"");
-    return nullptr;
-  }
+  if (!system || !code) return nullptr;
   return std::make_unique<AddLabel>(list, *system, *code,
                                     std::string(string_member(m->value, "display")));
 }

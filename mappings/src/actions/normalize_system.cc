@@ -88,31 +88,14 @@ class NormalizeSystem final : public Action {
   bool fail_on_oid_;
 };
 
-constexpr std::array<std::string_view, 2> kUnknownChoices{"keep", "fail"};
-
 }  // namespace
 
 std::unique_ptr<Action> compile_normalize_system(const rapidjson::Value& rule,
                                                  const CompileContext& context) {
-  const std::size_t errors = context.error_count();
-  std::map<std::string, std::string, std::less<>> systems;
-  if (auto m = rule.FindMember("systems"); m != rule.MemberEnd()) {
-    if (!m->value.IsObject()) {
-      context.error("systems", "expected an object from system to system URI");
-    } else {
-      for (const auto& entry : m->value.GetObject()) {
-        const std::string from(entry.name.GetString(), entry.name.GetStringLength());
-        if (!entry.value.IsString() || entry.value.GetStringLength() == 0) {
-          context.error("systems/" + pointer_token(from), "expected a system URI");
-          continue;
-        }
-        systems.emplace(from, entry.value.GetString());
-      }
-    }
-  }
+  const auto table = context.string_table(rule, "systems");
+  std::map<std::string, std::string, std::less<>> systems(table.begin(), table.end());
   const bool well_known = context.boolean(rule, "wellKnown").value_or(true);
-  const std::string unknown = context.choice(rule, "onUnknownOid", kUnknownChoices, "keep");
-  if (context.error_count() != errors) return nullptr;
+  const std::string unknown = context.string(rule, "onUnknownOid", false).value_or("keep");
   return std::make_unique<NormalizeSystem>(std::move(systems), well_known, unknown == "fail");
 }
 

@@ -15,7 +15,6 @@ namespace fl::mappings::actions {
 namespace {
 
 constexpr std::string_view kUcum = "http://unitsofmeasure.org";
-constexpr std::array<std::string_view, 2> kUnknownChoices{"keep", "fail"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -97,55 +96,34 @@ std::unique_ptr<Action> compile_normalize_unit(const rapidjson::Value& rule,
                                                const CompileContext& context) {
   const std::size_t errors = context.error_count();
   std::map<std::string, std::string, std::less<>> units;
-  if (auto m = rule.FindMember("units"); m != rule.MemberEnd()) {
-    if (!m->value.IsObject()) {
-      context.error("units", "expected an object from the unit sent to a UCUM code");
-    } else {
-      for (const auto& entry : m->value.GetObject()) {
-        const std::string from(entry.name.GetString(), entry.name.GetStringLength());
-        if (!entry.value.IsString() || !fhirpath::canonical_unit(entry.value.GetString())) {
-          context.error("units/" + pointer_token(from),
-                        "expected a UCUM code the engine knows (see mappings/README.md)");
-          continue;
-        }
-        units.emplace(from, entry.value.GetString());
-      }
+  for (auto& [from, to] : context.string_table(rule, "units")) {
+    if (!fhirpath::canonical_unit(to)) {
+      context.error("units/" + pointer_token(from),
+                    "expected a UCUM code the engine knows (see mappings/README.md)");
+      continue;
     }
+    units.emplace(std::move(from), std::move(to));
   }
   std::map<std::string, Conversion, std::less<>> conversions;
-  if (auto m = rule.FindMember("convert"); m != rule.MemberEnd()) {
-    if (!m->value.IsObject()) {
-      context.error("convert",
-                    "expected an object from a UCUM code to the UCUM code to convert to");
-    } else {
-      for (const auto& entry : m->value.GetObject()) {
-        const std::string from(entry.name.GetString(), entry.name.GetStringLength());
-        const std::string where = "convert/" + pointer_token(from);
-        auto a = fhirpath::canonical_unit(from);
-        auto b = entry.value.IsString() ? fhirpath::canonical_unit(entry.value.GetString())
-                                        : std::nullopt;
-        if (!a || !b) {
-          context.error(where, "expected UCUM codes the engine knows on both sides");
-          continue;
-        }
-        auto factor = a->factor.divide(b->factor);
-        if (a->powers != b->powers || !factor) {
-          context.error(where, "the units measure different things and cannot be converted");
-          continue;
-        }
-        conversions.emplace(from, Conversion{entry.value.GetString(), *factor});
-      }
+  for (auto& [from, to] : context.string_table(rule, "convert")) {
+    const std::string where = "convert/" + pointer_token(from);
+    auto a = fhirpath::canonical_unit(from);
+    auto b = fhirpath::canonical_unit(to);
+    if (!a || !b) {
+      context.error(where, "expected UCUM codes the engine knows on both sides");
+      continue;
     }
-  }
-  int decimals = 2;
-  if (auto m = rule.FindMember("decimals"); m != rule.MemberEnd()) {
-    if (!m->value.IsInt() || m->value.GetInt() < 0 || m->value.GetInt() > 8) {
-      context.error("decimals", "expected an integer 0..8");
-    } else {
-      decimals = m->value.GetInt();
+    auto factor = a->factor.divide(b->factor);
+    if (a->powers != b->powers || !factor) {
+      context.error(where, "the units measure different things and cannot be converted");
+      continue;
     }
+    conversions.emplace(from, Conversion{std::move(to), *factor});
   }
-  const std::string unknown = context.choice(rule, "onUnknown", kUnknownChoices, "fail");
+  // The schema keeps "decimals" within 0..8.
+  const auto d = rule.FindMember("decimals");
+  const int decimals = d != rule.MemberEnd() && d->value.IsInt() ? d->value.GetInt() : 2;
+  const std::string unknown = context.string(rule, "onUnknown", false).value_or("fail");
   if (context.error_count() != errors) return nullptr;
   return std::make_unique<NormalizeUnit>(std::move(units), std::move(conversions), decimals,
                                          unknown == "fail");

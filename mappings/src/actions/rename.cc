@@ -56,18 +56,14 @@ bool valid_member(const std::string& name) {
 
 std::unique_ptr<Action> compile_rename(const rapidjson::Value& rule,
                                        const CompileContext& context) {
-  auto to = context.string(rule, "to", true);
+  auto to = context.string(rule, "to", true);  // the schema's pattern checks the name
+  // "from" shares its schema entry with copy's expression, so its syntax is checked here.
   auto from = context.string(rule, "from", false);
-  bool ok = to.has_value();
-  if (to && !valid_member(*to)) {
-    context.error("to", "expected an element name (no '.', '/', spaces or leading '_')");
-    ok = false;
-  }
   if (from && !valid_member(*from)) {
     context.error("from", "expected an element name (no '.', '/', spaces or leading '_')");
-    ok = false;
+    return nullptr;
   }
-  if (!ok) return nullptr;
+  if (!to) return nullptr;
   return std::make_unique<Rename>(from.value_or(""), *to);
 }
 

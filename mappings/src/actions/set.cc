@@ -7,24 +7,24 @@ namespace {
 
 class Set final : public Action {
  public:
-  Set(ElementWrite write, std::string value_json)
-      : write_(std::move(write)), value_json_(std::move(value_json)) {}
+  Set(ElementWrite write, const rapidjson::Value& value) : write_(std::move(write)) {
+    value_.CopyFrom(value, value_.GetAllocator());
+  }
 
   Status apply(Target& target, ApplyContext& context) const override {
-    rapidjson::Document parsed(&context.allocator);
-    parsed.Parse(value_json_.c_str());
+    // Deep copies into the event's document; value_ is only read, so threads may share it.
     std::vector<rapidjson::Value> values;
-    if (write_.mode == WriteMode::kAppend && parsed.IsArray()) {
-      for (auto& item : parsed.GetArray()) values.emplace_back(item, context.allocator);
+    if (write_.mode == WriteMode::kAppend && value_.IsArray()) {
+      for (const auto& item : value_.GetArray()) values.emplace_back(item, context.allocator);
     } else {
-      values.emplace_back(parsed, context.allocator);
+      values.emplace_back(value_, context.allocator);
     }
     return write_element(write_, target, std::move(values), context);
   }
 
  private:
   ElementWrite write_;
-  std::string value_json_;  // kept as text: a compiled set owns no RapidJSON allocator
+  rapidjson::Document value_;  // owns its allocator, so it outlives the mapping file's document
 };
 
 }  // namespace
@@ -37,7 +37,7 @@ std::unique_ptr<Action> compile_set(const rapidjson::Value& rule, const CompileC
     return nullptr;
   }
   if (!write) return nullptr;
-  return std::make_unique<Set>(std::move(*write), json_text(value->value));
+  return std::make_unique<Set>(std::move(*write), value->value);
 }
 
 }  // namespace fl::mappings::actions

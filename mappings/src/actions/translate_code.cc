@@ -9,9 +9,6 @@
 namespace fl::mappings::actions {
 namespace {
 
-constexpr std::array<std::string_view, 3> kUnmappedChoices{"keep", "fail", "remove"};
-constexpr std::array<std::string_view, 2> kResultChoices{"add", "replace"};
-
 // Lower is better when only one target may replace the source.
 int rank(Equivalence e) {
   switch (e) {
@@ -270,26 +267,17 @@ std::unique_ptr<Action> compile_translate_code(const rapidjson::Value& rule,
   }
   std::vector<Equivalence> accept{Equivalence::kEqual, Equivalence::kEquivalent,
                                   Equivalence::kWider, Equivalence::kSubsumes};
-  if (auto a = rule.FindMember("accept"); a != rule.MemberEnd()) {
+  // The schema allows only equivalences that map (not unmatched or disjoint) in "accept".
+  if (auto a = rule.FindMember("accept"); a != rule.MemberEnd() && a->value.IsArray()) {
     accept.clear();
-    if (!a->value.IsArray() || a->value.Empty()) {
-      context.error("accept", "expected a non-empty array of ConceptMap equivalence codes");
-    } else {
-      for (rapidjson::SizeType i = 0; i < a->value.Size(); ++i) {
-        const auto& item = a->value[i];
-        auto e = item.IsString() ? parse_equivalence(item.GetString()) : std::nullopt;
-        if (!e || *e == Equivalence::kUnmatched || *e == Equivalence::kDisjoint) {
-          context.error("accept/" + std::to_string(i),
-                        "expected an equivalence that maps (equal, equivalent, wider, subsumes, "
-                        "narrower, specializes, inexact, relatedto)");
-          continue;
-        }
+    for (const auto& item : a->value.GetArray()) {
+      if (auto e = item.IsString() ? parse_equivalence(item.GetString()) : std::nullopt) {
         accept.push_back(*e);
       }
     }
   }
-  const std::string unmapped = context.choice(rule, "onUnmapped", kUnmappedChoices, "keep");
-  const std::string result = context.choice(rule, "result", kResultChoices, "add");
+  const std::string unmapped = context.string(rule, "onUnmapped", false).value_or("keep");
+  const std::string result = context.string(rule, "result", false).value_or("add");
   const std::string target_system = context.string(rule, "targetSystem", false).value_or("");
   const std::string source_system = context.string(rule, "sourceSystem", false).value_or("");
   if (context.error_count() != errors) return nullptr;

@@ -1,35 +1,20 @@
 #include "actions/write_element.h"
 
 #include <algorithm>
-#include <array>
 
 namespace fl::mappings::actions {
-namespace {
-
-constexpr std::array<std::string_view, 3> kModes{"replace", "ifAbsent", "append"};
-
-bool valid_name(const std::string& name) {
-  return !name.empty() && name.front() != '_' && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-  });
-}
-
-}  // namespace
 
 std::optional<ElementWrite> compile_element_write(const rapidjson::Value& rule,
                                                   const CompileContext& context) {
   auto element = context.string(rule, "element", true);
-  const std::string mode = context.choice(rule, "mode", kModes, "replace");
+  const std::string mode = context.string(rule, "mode", false).value_or("replace");
   if (!element) return std::nullopt;
+  // The schema's pattern has checked the names and dots.
   ElementWrite write;
   std::size_t start = 0;
   while (start <= element->size()) {
     const std::size_t dot = std::min(element->find('.', start), element->size());
     write.path.push_back(element->substr(start, dot - start));
-    if (!valid_name(write.path.back())) {
-      context.error("element", "expected element names separated by '.', such as \"meta.source\"");
-      return std::nullopt;
-    }
     start = dot + 1;
   }
   write.mode = mode == "ifAbsent" ? WriteMode::kIfAbsent

@@ -18,6 +18,8 @@ struct PathStep {
   std::string member;
   std::optional<std::size_t> index;
   std::size_t member_position = 0;  // for document order only
+
+  bool operator==(const PathStep&) const = default;
 };
 
 using JsonPath = std::vector<PathStep>;
