@@ -18,6 +18,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "conflict";
     case ErrorCode::kPermissionDenied:
       return "permission-denied";
+    case ErrorCode::kErased:
+      return "erased";
   }
   return "unknown";
 }

@@ -7,14 +7,18 @@
 #include "fl/ports/dead_letters.h"
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
+#include "fl/ports/master_key_store.h"
 #include "fl/ports/pointer_ledger.h"
 #include "fl/ports/receipts.h"
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -82,16 +86,40 @@ class FakeBlobStore final : public ports::BlobStore {
   void fail_next(int n) { failures_left_ = n; }
   int writes() const { return writes_; }
 
-  Status put_if_absent(const std::string& region,
-                       std::span<const ports::BlobWrite> blobs) override {
+  Result<std::vector<std::string>> put_if_absent(const std::string& region,
+                                                 std::span<const ports::BlobWrite> blobs) override {
     if (failures_left_ > 0) {
       --failures_left_;
       return Error{ErrorCode::kUnavailable, "injected failure", region};
     }
+    std::vector<std::string> claimed;
     for (const auto& b : blobs) {
       if (blobs_.try_emplace({region, b.key}, b.blob).second) ++writes_;
+      claimed.push_back(
+          claims_.try_emplace({region, b.resource_key, b.version}, b.key).first->second);
     }
-    return Ok{};
+    return claimed;
+  }
+  Result<std::vector<std::optional<std::string>>> claimed_versions(
+      const std::string& region, std::span<const ports::VersionRef> versions) override {
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return Error{ErrorCode::kUnavailable, "injected failure", region};
+    }
+    std::vector<std::optional<std::string>> out;
+    for (const auto& v : versions) {
+      auto it = claims_.find({region, v.resource_key, v.version});
+      out.push_back(it == claims_.end() ? std::nullopt : std::optional(it->second));
+    }
+    return out;
+  }
+  // Every blob stored in `region`, by content hash (hex).
+  std::map<std::string, ports::Bytes> blobs_in(const std::string& region) const {
+    std::map<std::string, ports::Bytes> out;
+    for (const auto& [key, blob] : blobs_) {
+      if (key.first == region) out.emplace(key.second, blob);
+    }
+    return out;
   }
   Result<ports::Bytes> get(const std::string& region, const std::string& key) override {
     auto it = blobs_.find({region, key});
@@ -113,8 +141,58 @@ class FakeBlobStore final : public ports::BlobStore {
  private:
   std::map<std::pair<std::string, std::string>, std::map<std::uint64_t, std::string>> records_;
   std::map<std::pair<std::string, std::string>, ports::Bytes> blobs_;
+  std::map<std::tuple<std::string, std::string, std::uint64_t>, std::string> claims_;
   int failures_left_ = 0;
   int writes_ = 0;
+};
+
+// Master keys as the Redis store keeps them, per (region, patient key).
+class FakeMasterKeyStore final : public ports::MasterKeyStore {
+ public:
+  Result<std::vector<std::optional<ports::MasterKeyEntry>>> master_keys(
+      const std::string& region, std::span<const ports::Hash32> patient_keys) override {
+    std::vector<std::optional<ports::MasterKeyEntry>> out;
+    for (const auto& k : patient_keys) {
+      auto it = entries.find({region, k});
+      out.push_back(it == entries.end() ? std::nullopt : std::optional(it->second));
+    }
+    return out;
+  }
+  Result<std::vector<ports::MasterKeyEntry>> create_master_keys(
+      const std::string& region,
+      std::span<const std::pair<ports::Hash32, ports::MasterKeyEntry>> fresh) override {
+    std::vector<ports::MasterKeyEntry> out;
+    for (const auto& [k, e] : fresh)
+      out.push_back(entries.try_emplace({region, k}, e).first->second);
+    return out;
+  }
+  Result<bool> replace_master_key(const std::string& region, const ports::Hash32& patient_key,
+                                  const ports::MasterKeyEntry& expected,
+                                  const ports::MasterKeyEntry& replacement) override {
+    auto it = entries.find({region, patient_key});
+    if (it == entries.end() || !(it->second == expected)) return false;
+    it->second = replacement;
+    return true;
+  }
+  Result<bool> erase_master_key(const std::string& region, const ports::Hash32& patient_key,
+                                const std::string& erased_at) override {
+    auto& e = entries[{region, patient_key}];
+    const bool destroyed = !e.erased() && !e.wrapped.wrapped.empty();
+    e.wrapped = {};
+    e.erased_at = erased_at;
+    return destroyed;
+  }
+  Status for_each_master_key(
+      const std::string& region,
+      const std::function<Status(const ports::Hash32&, const ports::MasterKeyEntry&)>& visit)
+      override {
+    for (const auto& [key, e] : entries) {
+      if (key.first != region) continue;
+      if (auto s = visit(key.second, e); !s) return s;
+    }
+    return Ok{};
+  }
+  std::map<std::pair<std::string, ports::Hash32>, ports::MasterKeyEntry> entries;
 };
 
 // Keeps pointers as the contract does: one per (resource key, version), re-anchors ignored.
@@ -172,15 +250,43 @@ class FakePointerLedger final : public ports::PointerLedger {
   int failures_left_ = 0;
 };
 
+// KEKs without a KMS: "wraps" by XOR with a pad named by the KEK id and appends the AAD, so
+// unwrap can check it; enough for pipeline logic, never for real keys.
 class FakeKeyProvider final : public ports::KeyProvider {
  public:
-  Result<ports::KeyMaterial> active_key() override { return key("test-kek-1"); }
-  Result<ports::KeyMaterial> key(const std::string& key_id) override {
-    if (key_id != "test-kek-1") return Error{ErrorCode::kNotFound, "unknown key id", key_id};
-    return ports::KeyMaterial{key_id, SecretBytes(Bytes(32, 0x42))};
+  std::string active = "test-kek-1";
+
+  Result<std::string> active_kek_id(const std::string&) override { return active; }
+  Result<ports::WrappedKey> wrap(const std::string&, ByteView aad,
+                                 const SecretBytes& key) override {
+    ports::WrappedKey out{.kek_id = active};
+    for (std::uint8_t b : key.view()) out.wrapped.push_back(b ^ pad(active));
+    out.wrapped.insert(out.wrapped.end(), aad.begin(), aad.end());
+    return out;
+  }
+  Result<SecretBytes> unwrap(const std::string&, const ports::WrappedKey& wrapped,
+                             ByteView aad) override {
+    if (retired.contains(wrapped.kek_id))
+      return Error{ErrorCode::kNotFound, "retired", wrapped.kek_id};
+    if (wrapped.wrapped.size() != 32 + aad.size() ||
+        !std::equal(aad.begin(), aad.end(), wrapped.wrapped.begin() + 32)) {
+      return Error{ErrorCode::kIntegrity, "wrapped key does not verify", wrapped.kek_id};
+    }
+    Bytes key;
+    for (std::size_t i = 0; i < 32; ++i) key.push_back(wrapped.wrapped[i] ^ pad(wrapped.kek_id));
+    return SecretBytes(std::move(key));
   }
   Result<ports::KeyMaterial> pseudonym_pepper() override {
     return ports::KeyMaterial{"test-pepper", SecretBytes(Bytes(32, 0x17))};
+  }
+  std::vector<ports::KekInfo> keks() const override {
+    return {{.id = active, .region = "*", .created = "2026-01-01T00:00:00Z", .active = true}};
+  }
+  std::set<std::string> retired;
+
+ private:
+  static std::uint8_t pad(const std::string& kek) {
+    return static_cast<std::uint8_t>(kek.empty() ? 0 : kek.back());
   }
 };
 

@@ -4,7 +4,7 @@
 #include "fl/adapters/evm/resource_verifier.h"
 #include "fl/base/json_string.h"
 #include "fl/gateway/config.h"
-#include "fl/gateway/stages/protect_stage.h"
+#include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/pointer_registry.h"
@@ -94,8 +94,8 @@ Result<std::string> reference_arg(const Args& args, const char* what) {
 Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient) {
   auto keys = build_key_provider(s.config);
   if (!keys) return keys.error();
-  gateway::ProtectStage protect(**keys);
-  return patient ? protect.patient_key(reference) : protect.resource_key(reference);
+  gateway::Pseudonyms pseudonyms(**keys);
+  return patient ? pseudonyms.patient_key(reference) : pseudonyms.resource_key(reference);
 }
 
 Result<std::uint64_t> number_option(const Args& args, const std::string& name) {
@@ -162,11 +162,12 @@ int pointer(const std::vector<std::string>& argv) {
   auto versions = s->registry->anchored_versions(*key);
   if (!versions) return fail("pointer", versions.error(), 1);
   // The stored records also name merkle-mode versions, which the contract's storage does not.
-  auto blobs = build_blob_store(s->config);
-  if (!blobs) return fail("pointer", blobs.error(), 2);
+  auto stores = build_stores(s->config);
+  if (!stores) return fail("pointer", stores.error(), 2);
+  auto& blobs = stores->blobs;
   std::string records;
   for (const auto& [region, settings] : s->config.redis_regions) {
-    auto found = (*blobs)->pointer_records(region, to_hex(*key));
+    auto found = blobs->pointer_records(region, to_hex(*key));
     if (!found) return fail("pointer", found.error(), 1);
     for (const auto& [version, json] : *found) {
       records += (records.empty() ? "" : ",") + json;
@@ -210,11 +211,11 @@ int verify(const std::vector<std::string>& argv) {
   if (!s) return fail("verify", s.error(), 2);
   auto key = pseudonym(*s, *ref, false);
   if (!key) return fail("verify", key.error(), 2);
-  auto blobs = build_blob_store(s->config);
-  if (!blobs) return fail("verify", blobs.error(), 2);
+  auto stores = build_stores(s->config);
+  if (!stores) return fail("verify", stores.error(), 2);
   std::vector<std::string> regions;
   for (const auto& [region, settings] : s->config.redis_regions) regions.push_back(region);
-  auto result = evm::verify_resource(*s->registry, **blobs, regions, *key, version);
+  auto result = evm::verify_resource(*s->registry, *stores->blobs, regions, *key, version);
   if (!result) {
     std::fprintf(stderr, "ledger verify %s: FAILED: %s%s%s\n", ref->c_str(),
                  result.error().message.c_str(), result.error().where.empty() ? "" : " at ",

@@ -141,6 +141,7 @@ int serve(const std::vector<std::string>& argv) {
                               .dead_letters = *adapters->dead_letters,
                               .receipts = *adapters->receipts,
                               .blobs = *adapters->blobs,
+                              .master_keys = *adapters->master_keys,
                               .ledger = *adapters->ledger,
                               .keys = *adapters->keys,
                               .clock = clock},

@@ -25,6 +25,7 @@ redis::RedisConfig redis_config(const gateway::GatewayConfig& config) {
   for (const auto& [name, r] : config.redis_regions) {
     out.regions.emplace(name, redis::RedisEndpoint{.host = r.host,
                                                    .port = r.port,
+                                                   .username = r.username,
                                                    .password = r.password,
                                                    .db = r.db,
                                                    .timeout_ms = r.timeout_ms});
@@ -39,10 +40,11 @@ Error at(Error error, const gateway::GatewayConfig& config, const char* pointer)
 
 }  // namespace
 
-Result<std::unique_ptr<ports::BlobStore>> build_blob_store(const gateway::GatewayConfig& config) {
-  auto blobs = redis::make_blob_store(redis_config(config));
-  if (!blobs) return at(blobs.error(), config, "/redis/regions");
-  return std::move(*blobs);
+Result<Stores> build_stores(const gateway::GatewayConfig& config) {
+  auto made = redis::make_region_stores(redis_config(config));
+  if (!made) return at(made.error(), config, "/redis/regions");
+  std::shared_ptr<redis::RegionStores> stores = std::move(*made);
+  return Stores{.blobs = stores, .master_keys = stores};
 }
 
 Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
@@ -57,10 +59,20 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   auto keys = keys::make_keyring_key_provider(config.keyring_file);
   if (!keys) return at(keys.error(), config, "/keys/keyringFile");
   out.keys = std::move(*keys);
+  // Every region must be able to wrap new master keys before the first event arrives.
+  for (const auto& [region, settings] : config.redis_regions) {
+    if (auto kek = out.keys->active_kek_id(region); !kek) {
+      return Error{ErrorCode::kInvalidInput,
+                   config.keyring_file + ": no active key-encryption key for region \"" + region +
+                       "\" (add one with `fhir-ledger keys add --region " + region + "`)",
+                   config.file + "#/redis/regions/" + region};
+    }
+  }
 
-  auto blobs = redis::make_blob_store(redis_config(config));
-  if (!blobs) return at(blobs.error(), config, "/redis/regions");
-  out.blobs = std::move(*blobs);
+  auto stores = build_stores(config);
+  if (!stores) return stores.error();
+  out.blobs = std::move(stores->blobs);
+  out.master_keys = std::move(stores->master_keys);
 
   if (config.ledger.contract.empty()) {
     return Error{ErrorCode::kInvalidInput,

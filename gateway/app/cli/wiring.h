@@ -1,7 +1,7 @@
 // Builds the concrete adapters from the configuration: Kafka for events, dead letters and
-// receipts; Redis per region for blobs; the keyring file for keys; the EVM node for pointers.
-// Every factory checks its service at start, so a wrong endpoint fails here with the config
-// pointer rather than on the first event.
+// receipts; Redis per region for blobs and wrapped master keys; the keyring file for keys; the EVM
+// node for pointers. Every factory checks its service at start, so a wrong endpoint fails here with
+// the config pointer rather than on the first event.
 #pragma once
 
 #include "fl/base/result.h"
@@ -10,6 +10,7 @@
 #include "fl/ports/dead_letters.h"
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
+#include "fl/ports/master_key_store.h"
 #include "fl/ports/pointer_ledger.h"
 #include "fl/ports/receipts.h"
 
@@ -21,15 +22,20 @@ struct Adapters {
   std::unique_ptr<ports::EventSource> source;
   std::unique_ptr<ports::DeadLetters> dead_letters;
   std::unique_ptr<ports::Receipts> receipts;
-  std::unique_ptr<ports::BlobStore> blobs;
+  std::shared_ptr<ports::BlobStore> blobs;  // one Redis per region holds both
+  std::shared_ptr<ports::MasterKeyStore> master_keys;
   std::unique_ptr<ports::PointerLedger> ledger;
   std::unique_ptr<ports::KeyProvider> keys;
 };
 
 Result<Adapters> build_adapters(const gateway::GatewayConfig& config);
 
-// The pieces the ledger tools need without Kafka: every region's store and the keyring.
-Result<std::unique_ptr<ports::BlobStore>> build_blob_store(const gateway::GatewayConfig& config);
+// The pieces the tools need without Kafka: every region's store and the keyring.
+struct Stores {
+  std::shared_ptr<ports::BlobStore> blobs;
+  std::shared_ptr<ports::MasterKeyStore> master_keys;
+};
+Result<Stores> build_stores(const gateway::GatewayConfig& config);
 Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
     const gateway::GatewayConfig& config);
 

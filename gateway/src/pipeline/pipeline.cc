@@ -3,6 +3,8 @@
 #include "fl/base/log.h"
 #include "fl/gateway/pointer_record.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -17,7 +19,7 @@ struct Pipeline::Item {
   std::string reference;
   ports::Pointer pointer;
   bool deleted = false;
-  Bytes blob;                 // empty for a delete
+  std::string plaintext;      // canonical JSON until sealed; empty for a delete
   std::size_t placement = 0;  // index of its pointer in the anchored batch
 };
 
@@ -38,7 +40,8 @@ std::string detail_of(const Error& error) {
 
 // Data errors send the event to the dead-letter topic; any other error stops the batch.
 bool is_data_error(const Error& error) {
-  return error.code == ErrorCode::kInvalidInput || error.code == ErrorCode::kPolicyDenied;
+  return error.code == ErrorCode::kInvalidInput || error.code == ErrorCode::kPolicyDenied ||
+         error.code == ErrorCode::kErased;
 }
 
 ports::DeadLetter dead_letter(const ports::SourceEvent& event, const Error& error) {
@@ -66,7 +69,8 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, PolicyEngine& po
       validate_(options.limits),
       normalize_(normalizer),
       policy_(policy),
-      protect_(ports.keys),
+      pseudonyms_(ports.keys),
+      protect_(ports.keys, ports.master_keys, ports.blobs),
       options_(options) {}
 
 Status Pipeline::run(const std::atomic<bool>& stop) {
@@ -157,13 +161,13 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
     p.region = decision->region;
     p.mode = options_.anchoring.mode_for(event.origin.topic, resource.type);
     if (!resource.patient_reference.empty()) {
-      auto patient = protect_.patient_key(resource.patient_reference);
+      auto patient = pseudonyms_.patient_key(resource.patient_reference);
       if (!patient) return patient.error();
       p.patient_key = *patient;
     }
     if (resource.deleted) {
       // The tombstone: a new version with no content, so nothing is stored off chain.
-      auto key = protect_.resource_key(item.reference);
+      auto key = pseudonyms_.resource_key(item.reference);
       if (!key) return key.error();
       p.resource_key = *key;
       p.content_hash.fill(0xff);
@@ -173,31 +177,52 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
       continue;
     }
     p.mapping_hash = mapping_hash;
-    // 5. Encrypt.
-    auto sealed = protect_.run(item.reference, resource.version, decision->region,
-                               decision->policy_hash, canonical);
-    if (!sealed) return sealed.error();
-    p.resource_key = sealed->resource_key;
-    p.content_hash = sealed->content_hash;
-    p.key_id = sealed->key_id;
-    item.blob = std::move(sealed->blob);
+    auto key = pseudonyms_.resource_key(item.reference);
+    if (!key) return key.error();
+    p.resource_key = *key;
+    item.plaintext = std::move(canonical);
     items.push_back(std::move(item));
   }
   return items;
 }
 
-Status Pipeline::store(const std::vector<Item>& items, const std::atomic<bool>& stop) {
-  std::map<std::string, std::vector<ports::BlobWrite>> writes;
-  for (const Item& item : items) {
+Status Pipeline::protect(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
+                         std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop) {
+  std::vector<Sealing> sealings(items.size());
+  std::map<std::string, std::vector<Sealing*>> by_region;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Item& item = items[i];
     if (item.deleted) continue;
-    writes[item.pointer.region].push_back(
-        {.key = to_hex(item.pointer.content_hash), .blob = item.blob});
+    const auto& p = item.pointer;
+    sealings[i] = Sealing{.resource_key = p.resource_key,
+                          .patient_key = p.patient_key,
+                          .version = p.version,
+                          .policy_hash = p.policy_hash,
+                          .plaintext = item.plaintext};
+    by_region[p.region].push_back(&sealings[i]);
   }
-  for (const auto& [region, blobs] : writes) {
+  for (auto& [region, batch] : by_region) {
     auto stored = retry(stop, "store",
-                        [&, &r = region, &b = blobs] { return ports_.blobs.put_if_absent(r, b); });
+                        [&, &r = region, &b = batch] { return protect_.seal_and_store(r, b); });
     if (!stored) return stored;
   }
+  // An event is all or nothing: one refused resource refuses the event.
+  std::map<std::size_t, Error> refused;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Item& item = items[i];
+    OPENSSL_cleanse(item.plaintext.data(), item.plaintext.size());
+    item.plaintext.clear();
+    if (item.deleted) continue;
+    const Sealing& sealed = sealings[i];
+    if (sealed.refused) {
+      refused.try_emplace(item.event, *sealed.refused);
+      continue;
+    }
+    item.pointer.content_hash = sealed.content_hash;
+    item.pointer.key_id = sealed.key_id;
+  }
+  for (const auto& [event, error] : refused) dead.push_back(dead_letter(events[event], error));
+  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
   return Ok{};
 }
 
@@ -396,8 +421,8 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomi
   if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
     return dropped;
   }
-  // 6. Store off-chain, per region, content-addressed.
-  if (auto stored = store(batch.items, stop); !stored) return stored;
+  // 5-6. Encrypt and store off-chain, per region, content-addressed.
+  if (auto stored = protect(batch.events, batch.items, batch.dead, stop); !stored) return stored;
   // 7. Anchor: send the transactions (one per anchoring mode) and go on with the next batch
   // while they are mined.
   batch.pointers = pointers_of(batch.items);

@@ -1,9 +1,12 @@
 #include "fl/gateway/stages/protect_stage.h"
 
 #include "fl/base/assert.h"
-#include "fl/gateway/crypto/hash.h"
+
+#include <openssl/crypto.h>
 
 #include <algorithm>
+#include <map>
+#include <vector>
 
 namespace fl::gateway {
 namespace {
@@ -14,60 +17,134 @@ ports::Hash32 to_hash32(ByteView bytes) {
   return out;
 }
 
+Error conflict(const Sealing& item, const std::string& claimed, const std::string& why) {
+  return Error{ErrorCode::kConflict,
+               "version " + std::to_string(item.version) + " of resource key " +
+                   to_0x_hex(item.resource_key) + " is already stored as blob 0x" + claimed +
+                   " with " + why + " (the first is kept; publish the change as a new version)",
+               "store"};
+}
+
 }  // namespace
 
 Bytes seal_context(const ports::Hash32& resource_key, std::uint64_t version,
-                   std::string_view region, const ports::Hash32& policy_hash) {
-  Bytes out(resource_key.begin(), resource_key.end());
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<std::uint8_t>(version >> shift));
-  }
+                   std::string_view region, const ports::Hash32& patient_key,
+                   const ports::Hash32& policy_hash) {
+  Bytes out = crypto::data_key_info(resource_key, version);
   out.push_back(static_cast<std::uint8_t>(region.size()));
   out.insert(out.end(), region.begin(), region.end());
+  out.insert(out.end(), patient_key.begin(), patient_key.end());
   out.insert(out.end(), policy_hash.begin(), policy_hash.end());
   return out;
 }
 
-ProtectStage::ProtectStage(ports::KeyProvider& keys) : keys_(keys) {
+ProtectStage::ProtectStage(ports::KeyProvider& keks, ports::MasterKeyStore& master_keys,
+                           ports::BlobStore& blobs)
+    : blobs_(blobs), master_keys_(keks, master_keys) {
   auto sealer = crypto::Sealer::create();
   FL_ASSERT(sealer.has_value(), "OpenSSL 3 always provides HMAC-SHA256 and AES-256-GCM");
   sealer_ = std::move(*sealer);
 }
 
-Result<ports::Hash32> ProtectStage::resource_key(std::string_view reference) {
-  auto pepper = keys_.pseudonym_pepper();
-  if (!pepper) return pepper.error();
-  return to_hash32(crypto::hmac_sha256(pepper->material.view(), as_bytes(reference)));
-}
+ProtectStage::~ProtectStage() = default;
 
-Result<ports::Hash32> ProtectStage::patient_key(std::string_view patient_reference) {
-  auto pepper = keys_.pseudonym_pepper();
-  if (!pepper) return pepper.error();
-  std::string input = "patient:";
-  input.append(patient_reference);
-  return to_hash32(crypto::hmac_sha256(pepper->material.view(), as_bytes(input)));
-}
-
-Result<SealedResource> ProtectStage::run(std::string_view reference, std::uint64_t version,
-                                         const std::string& region,
-                                         const ports::Hash32& policy_hash,
-                                         std::string_view canonical_json) {
-  auto key = resource_key(reference);
-  if (!key) return key.error();
-  auto kek = keys_.active_key();
-  if (!kek) return kek.error();
-
-  const Bytes context = seal_context(*key, version, region, policy_hash);
-  auto blob = sealer_->seal(kek->material, kek->key_id, context, as_bytes(canonical_json));
+Status ProtectStage::adopt_claim(const std::string& region, const crypto::MasterKey& key,
+                                 Sealing& item, const std::string& claimed_hash) {
+  auto blob = blobs_.get(region, claimed_hash);
+  if (!blob && blob.error().code == ErrorCode::kNotFound) {
+    item.refused = conflict(item, claimed_hash, "no blob under that hash");
+    return Ok{};
+  }
   if (!blob) return blob.error();
+  const Bytes context =
+      seal_context(item.resource_key, item.version, region, item.patient_key, item.policy_hash);
+  auto plain =
+      sealer_->open(key, crypto::data_key_info(item.resource_key, item.version), *blob, context);
+  if (!plain) {
+    item.refused =
+        conflict(item, claimed_hash, "that cannot be opened (" + plain.error().message + ")");
+    return Ok{};
+  }
+  const bool same = as_chars(*plain) == item.plaintext;
+  OPENSSL_cleanse(plain->data(), plain->size());
+  if (!same) {
+    item.refused = conflict(item, claimed_hash, "other content");
+    return Ok{};
+  }
+  auto hash = parse_hex(claimed_hash);
+  if (!hash || hash->size() != 32) {
+    item.refused = conflict(item, claimed_hash, "a malformed claim");
+    return Ok{};
+  }
+  item.content_hash = to_hash32(*hash);
+  item.key_id = key.id;
+  item.reused = true;
+  return Ok{};
+}
 
-  SealedResource out{.resource_key = *key,
-                     .version = version,
-                     .region = region,
-                     .key_id = kek->key_id,
-                     .content_hash = to_hash32(crypto::sha256(*blob)),
-                     .blob = std::move(*blob)};
-  return out;
+Status ProtectStage::seal_and_store(const std::string& region, std::span<Sealing*> items) {
+  if (items.empty()) return Ok{};
+  for (Sealing* item : items) {
+    item->refused.reset();
+    item->reused = false;
+  }
+  // Master keys, one lookup for the region's distinct patients.
+  std::vector<ports::Hash32> patients;
+  for (const Sealing* item : items) patients.push_back(item->patient_key);
+  std::sort(patients.begin(), patients.end());
+  patients.erase(std::unique(patients.begin(), patients.end()), patients.end());
+  auto keys = master_keys_.for_writing(region, patients);
+  if (!keys) return keys.error();
+
+  // Claims of versions stored before (a re-delivery).
+  std::vector<ports::VersionRef> refs;
+  refs.reserve(items.size());
+  for (const Sealing* item : items) {
+    refs.push_back({.resource_key = to_hex(item->resource_key), .version = item->version});
+  }
+  auto claims = blobs_.claimed_versions(region, refs);
+  if (!claims) return claims.error();
+
+  std::vector<ports::BlobWrite> writes;
+  std::vector<Sealing*> written;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Sealing& item = *items[i];
+    if (keys->erased.contains(item.patient_key)) {
+      item.refused =
+          Error{ErrorCode::kErased,
+                "the patient was erased: no new data is stored or anchored for them", "erasure"};
+      continue;
+    }
+    const crypto::MasterKey& key = keys->keys.at(item.patient_key);
+    if ((*claims)[i]) {
+      if (auto adopted = adopt_claim(region, key, item, *(*claims)[i]); !adopted) return adopted;
+      continue;
+    }
+    const Bytes context =
+        seal_context(item.resource_key, item.version, region, item.patient_key, item.policy_hash);
+    auto blob = sealer_->seal(key, crypto::data_key_info(item.resource_key, item.version), context,
+                              as_bytes(item.plaintext));
+    if (!blob) return blob.error();
+    item.key_id = key.id;
+    item.content_hash = sealer_->content_hash(*blob);
+    writes.push_back({.key = to_hex(item.content_hash),
+                      .blob = std::move(*blob),
+                      .resource_key = refs[i].resource_key,
+                      .version = item.version});
+    written.push_back(&item);
+  }
+  if (writes.empty()) return Ok{};
+  auto stored = blobs_.put_if_absent(region, writes);
+  if (!stored) return stored.error();
+  // A claim lost to another blob: a duplicate in this batch, or another replica, got there
+  // first.
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    if ((*stored)[i] == writes[i].key) continue;
+    Sealing& item = *written[i];
+    const crypto::MasterKey& key = keys->keys.at(item.patient_key);
+    if (auto adopted = adopt_claim(region, key, item, (*stored)[i]); !adopted) return adopted;
+  }
+  return Ok{};
 }
 
 }  // namespace fl::gateway

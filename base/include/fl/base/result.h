@@ -18,6 +18,7 @@ enum class ErrorCode {
   kIntegrity,         // a hash, tag or signature did not verify
   kConflict,          // the ledger or a store already holds something different
   kPermissionDenied,  // the account or participant lacks the right
+  kErased,            // the patient was erased (GDPR Art. 17): the data is gone for good
 };
 
 // The stable name of a code, used as the dead-letter `error-code` header and in logs.

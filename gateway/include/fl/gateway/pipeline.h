@@ -1,5 +1,5 @@
 // The pipeline: the nine stages of shared/ARCHITECTURE.md over batches of Kafka events.
-// One batch: poll -> validate -> normalize -> decide -> protect -> (drop erased patients) ->
+// One batch: poll -> validate -> normalize -> decide -> (drop erased patients) -> protect and
 // store -> anchor (one transaction per anchoring mode) -> keep pointer records -> report ->
 // commit. Offsets are committed only after the blobs are stored, the
 // transaction is confirmed, and receipts and dead letters are acknowledged; a crash anywhere
@@ -9,6 +9,7 @@
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/decide_stage.h"
 #include "fl/gateway/stages/normalize_stage.h"
 #include "fl/gateway/stages/protect_stage.h"
@@ -18,6 +19,7 @@
 #include "fl/ports/dead_letters.h"
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
+#include "fl/ports/master_key_store.h"
 #include "fl/ports/pointer_ledger.h"
 #include "fl/ports/receipts.h"
 
@@ -38,6 +40,7 @@ struct PipelinePorts {
   ports::DeadLetters& dead_letters;
   ports::Receipts& receipts;
   ports::BlobStore& blobs;
+  ports::MasterKeyStore& master_keys;
   ports::PointerLedger& ledger;
   ports::KeyProvider& keys;
   ports::Clock& clock;
@@ -104,12 +107,15 @@ class Pipeline {
   struct Item;
   // A batch whose transactions were sent: what it needs to be confirmed, reported, committed.
   struct InFlight;
-  // Stages 2-5 for one event: its sealed resources, or the error that rejects it.
+  // Stages 2-4 for one event: its resources, ready to seal, or the error that rejects it.
   Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index);
   // Moves the events whose patient was erased to the dead letters, with their items.
   Status drop_erased(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                      std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
-  Status store(const std::vector<Item>& items, const std::atomic<bool>& stop);
+  // Stages 5-6: seals and stores the items per region; moves the events with a refused item
+  // (an erased patient, a version stored with other content) to the dead letters.
+  Status protect(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
+                 std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
   // Moves the items the ledger refused (their version is anchored with other content) to the
   // dead letters, one letter per event; the event's other resources keep their receipts.
   static void drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation);
@@ -135,6 +141,7 @@ class Pipeline {
   ValidateStage validate_;
   NormalizeStage normalize_;
   PolicyEngine& policy_;
+  Pseudonyms pseudonyms_;
   ProtectStage protect_;
   PipelineOptions options_;
   PipelineStats stats_;

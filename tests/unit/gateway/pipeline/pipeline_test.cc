@@ -22,6 +22,7 @@ class PipelineTest : public ::testing::Test {
                      .dead_letters = dead,
                      .receipts = on_receipts,
                      .blobs = blobs,
+                     .master_keys = master_keys,
                      .ledger = ledger,
                      .keys = keys,
                      .clock = clock},
@@ -32,6 +33,7 @@ class PipelineTest : public ::testing::Test {
   testing::FakeDeadLetters dead;
   testing::FakeReceipts receipts;
   testing::FakeBlobStore blobs;
+  testing::FakeMasterKeyStore master_keys;
   testing::FakePointerLedger ledger;
   testing::FakeKeyProvider keys;
   testing::ManualClock clock;
@@ -106,8 +108,90 @@ TEST_F(PipelineTest, ReDeliveryAfterACrashAnchorsNothingTwice) {
   ASSERT_TRUE(second.run_once(stop));
 
   EXPECT_EQ(ledger.events, 2);           // no second pointer event
-  EXPECT_EQ(ledger.pointers, pointers);  // same content hashes: sealing is deterministic
-  EXPECT_EQ(blobs.writes(), 2);          // same blobs: content-addressed
+  EXPECT_EQ(ledger.pointers, pointers);  // same content hashes: the first blobs are reused
+  EXPECT_EQ(blobs.writes(), 2);          // through their version claims
+  EXPECT_TRUE(dead.letters.empty());
+}
+
+TEST_F(PipelineTest, ADuplicateInOneBatchIsStoredAndAnchoredOnce) {
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_TRUE(dead.letters.empty());
+  ASSERT_EQ(receipts.receipts.size(), 2u);
+  EXPECT_EQ(receipts.receipts[0].content_hash, receipts.receipts[1].content_hash);
+  EXPECT_EQ(ledger.events, 1);
+}
+
+TEST_F(PipelineTest, TheLedgerStillRefusesOtherContentWhenTheStoreLostItsClaims) {
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  ASSERT_TRUE(make().run_once(stop));
+
+  // The region's Redis was rebuilt empty: no claim, so the version is sealed afresh (a new
+  // random nonce, a new content hash), and the ledger's first anchor wins.
+  testing::FakeBlobStore rebuilt;
+  testing::FakeEventSource replay;
+  replay.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  Pipeline second({.source = replay,
+                   .dead_letters = dead,
+                   .receipts = receipts,
+                   .blobs = rebuilt,
+                   .master_keys = master_keys,
+                   .ledger = ledger,
+                   .keys = keys,
+                   .clock = clock},
+                  normalizer, policy, {.retry_backoff = std::chrono::milliseconds(1)});
+  ASSERT_TRUE(second.run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(dead.letters[0].error_code, "conflict");
+  EXPECT_NE(dead.letters[0].error_detail.find("already anchored with content hash"),
+            std::string::npos);
+}
+
+TEST_F(PipelineTest, EachPatientGetsOneMasterKeyAndTheirResourcesNameIt) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  source.push(R"({"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"}})");
+  source.push(R"({"resourceType":"Patient","id":"p2"})");
+  source.push(R"({"resourceType":"Organization","id":"org1"})");
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  ASSERT_EQ(ledger.submitted.size(), 4u);
+  EXPECT_EQ(master_keys.entries.size(), 3u);  // p1, p2 and the region's shared key
+  const auto& p = ledger.submitted;
+  EXPECT_EQ(p[0].key_id, p[1].key_id);
+  EXPECT_NE(p[0].key_id, p[2].key_id);
+  EXPECT_NE(p[2].key_id, p[3].key_id);
+  EXPECT_EQ(p[3].patient_key, ports::Hash32{});
+  for (const auto& [where, entry] : master_keys.entries) {
+    EXPECT_EQ(where.first, "default");
+    EXPECT_EQ(entry.wrapped.kek_id, "test-kek-1");
+    EXPECT_TRUE(entry.key_id.starts_with("mk-"));
+  }
+}
+
+TEST_F(PipelineTest, AnErasedPatientsNewEventsAreDeadLetteredEvenBeforeTheLedgerKnows) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  ASSERT_TRUE(make().run_once(stop));
+  // The erase tool destroyed the key in the region; its ledger mark is not mined yet.
+  for (auto& [where, entry] : master_keys.entries) {
+    entry.wrapped = {};
+    entry.erased_at = "2026-11-25T00:00:00Z";
+  }
+  source.push(R"({"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"}})");
+  source.push(R"({"resourceType":"Patient","id":"p2"})");
+  ASSERT_TRUE(make().run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(dead.letters[0].error_code, "erased");
+  EXPECT_EQ(dead.letters[0].event.origin.offset, 1);
+  EXPECT_EQ(receipts.receipts.back().reference, "Patient/p2");
+  EXPECT_EQ(source.committed(), 3);
 }
 
 TEST_F(PipelineTest, AVersionAnchoredWithOtherContentIsDeadLetteredAndTheRestReported) {
@@ -123,10 +207,10 @@ TEST_F(PipelineTest, AVersionAnchoredWithOtherContentIsDeadLetteredAndTheRestRep
   ASSERT_EQ(dead.letters.size(), 1u);
   EXPECT_EQ(dead.letters[0].event.origin.offset, 1);
   EXPECT_EQ(dead.letters[0].error_code, "conflict");
-  EXPECT_NE(dead.letters[0].error_detail.find("already anchored with content hash"),
-            std::string::npos)
+  EXPECT_NE(dead.letters[0].error_detail.find("is already stored as blob"), std::string::npos)
       << dead.letters[0].error_detail;
   EXPECT_EQ(dead.letters[0].error_detail.find("p1"), std::string::npos);  // keys, not ids
+  EXPECT_EQ(ledger.events, 2);              // refused before anything reached the ledger
   ASSERT_EQ(receipts.receipts.size(), 2u);  // p1 v1 the first time, then p2
   EXPECT_EQ(receipts.receipts[1].reference, "Patient/p2");
   // The pointer record beside the blob still describes what the ledger keeps.

@@ -88,6 +88,7 @@ TEST(MappingNormalizer, ThePipelineAnchorsTheHashAndDeadLettersAFailingRule) {
   testing::FakeDeadLetters dead;
   testing::FakeReceipts receipts;
   testing::FakeBlobStore blobs;
+  testing::FakeMasterKeyStore master_keys;
   testing::FakePointerLedger ledger;
   testing::FakeKeyProvider keys;
   testing::ManualClock clock;
@@ -100,6 +101,7 @@ TEST(MappingNormalizer, ThePipelineAnchorsTheHashAndDeadLettersAFailingRule) {
                      .dead_letters = dead,
                      .receipts = receipts,
                      .blobs = blobs,
+                     .master_keys = master_keys,
                      .ledger = ledger,
                      .keys = keys,
                      .clock = clock},

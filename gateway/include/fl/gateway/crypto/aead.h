@@ -7,9 +7,40 @@
 #include "fl/base/bytes.h"
 #include "fl/base/result.h"
 
+#include <cstdint>
+#include <memory>
+#include <span>
+
 namespace fl::gateway::crypto {
 
 inline constexpr std::size_t kGcmTagBytes = 16;
+
+// The reusable form: ciphers fetched once and one EVP context reused for every call, because
+// fetching and allocating cost more than sealing a small resource. Not thread-safe: one per
+// thread. The free functions below run through it.
+class AesGcm {
+  struct Token {};
+
+ public:
+  static Result<std::unique_ptr<AesGcm>> create();
+  ~AesGcm();
+  AesGcm(const AesGcm&) = delete;
+  AesGcm& operator=(const AesGcm&) = delete;
+
+  // Writes ciphertext || tag into `out`, which must hold plaintext.size() + kGcmTagBytes.
+  Status seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext,
+              std::span<std::uint8_t> out);
+  // `sealed` is ciphertext || tag; writes the plaintext into `out`, which must hold
+  // sealed.size() - kGcmTagBytes. On failure `out` is wiped.
+  Status open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed,
+              std::span<std::uint8_t> out);
+
+  struct Impl;
+  AesGcm(Token, std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 // ciphertext || tag
 Result<Bytes> aes_gcm_seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext);

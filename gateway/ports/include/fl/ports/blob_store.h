@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +18,16 @@ namespace fl::ports {
 struct BlobWrite {
   std::string key;  // content address: the hex SHA-256 of `blob`
   Bytes blob;
+  // The resource version the blob holds. Its claim records which blob a version was first
+  // stored as: sealing uses random nonces, so a re-delivered event seals to a new blob, and the
+  // claim is how the pipeline finds (and reuses) the first one instead of anchoring another.
+  std::string resource_key;  // hex HMAC pseudonym
+  std::uint64_t version = 0;
+};
+
+struct VersionRef {
+  std::string resource_key;  // hex HMAC pseudonym
+  std::uint64_t version = 0;
 };
 
 struct PointerRecordWrite {
@@ -29,10 +40,17 @@ class BlobStore {
  public:
   virtual ~BlobStore() = default;
 
-  // Stores each blob under its key in `region` unless the key is already there. Keys are
-  // content hashes, so an existing key holds the same bytes and re-delivery is a no-op.
-  // Writes are pipelined; the call returns when all are acknowledged or one failed.
-  virtual Status put_if_absent(const std::string& region, std::span<const BlobWrite> blobs) = 0;
+  // Stores each blob under its key in `region` unless the key is already there (keys are
+  // content hashes, so an existing key holds the same bytes), and claims its version for it
+  // unless the version is claimed already. Answers, per write, the content hash (hex) the
+  // version is claimed for: the write's own key, or the one claimed first. Writes are
+  // pipelined; the call returns when all are acknowledged or one failed.
+  virtual Result<std::vector<std::string>> put_if_absent(const std::string& region,
+                                                         std::span<const BlobWrite> blobs) = 0;
+
+  // The content hash (hex) each version was first stored as, in order; nullopt if none.
+  virtual Result<std::vector<std::optional<std::string>>> claimed_versions(
+      const std::string& region, std::span<const VersionRef> versions) = 0;
 
   // kNotFound when the key is absent.
   virtual Result<Bytes> get(const std::string& region, const std::string& key) = 0;
