@@ -1,16 +1,70 @@
 #include "fl/adapters/redis/redis_blob_store.h"
 
+#include "fl/base/bytes.h"
 #include "fl/base/c_handle.h"
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace fl::redis {
 namespace {
 
 using ContextPtr = CHandle<redisContext, &redisFree>;
 using ReplyPtr = CHandle<redisReply, &freeReplyObject>;
+using Command = std::vector<std::string_view>;
+
+// SCAN's page size hint: large enough that a region with a million patients takes a few
+// thousand round trips, small enough that one page never blocks Redis noticeably.
+constexpr std::string_view kScanCount = "500";
+
+// Replaces the entry only if it still holds `expected`. It also answers 1 when the entry holds
+// the replacement already: a call re-sent after a dropped connection finds its own write there,
+// and wrapped keys are randomized, so no other writer produces the same bytes.
+// KEYS[1] mk key; ARGV[1] expected JSON; ARGV[2] replacement JSON.
+constexpr std::string_view kReplaceScript = R"lua(
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+if current == ARGV[2] then return 1 end
+return 0
+)lua";
+
+// Puts the erasure mark in place, keeping the keyId of a live key. Answers 1 when a live key
+// was destroyed, 0 when there was none or it was erased already (the first erasure's time
+// stays), -1 when the entry is not in the canonical form (left as it is, for an operator).
+// Ids and the time are validated by the caller, so they need no escaping. The patterns are the
+// canonical forms, checked a little more loosely than parse_entry() (no lengths or date
+// ranges), which has the last word whenever an entry is read.
+// KEYS[1] mk key; ARGV[1] erased_at (RFC 3339).
+constexpr std::string_view kEraseScript = R"lua(
+local id = '[%w%._:/@+=%-]+'
+local time = '[%dTZtz:%.%+%-]+'
+local current = redis.call('GET', KEYS[1])
+if not current then
+  redis.call('SET', KEYS[1], '{"v":1,"erased":"' .. ARGV[1] .. '"}')
+  return 0
+end
+local key_id = string.match(current,
+    '^{"v":1,"keyId":"(' .. id .. ')","kek":"' .. id .. '","wrapped":"[0-9a-f]+"}$')
+if key_id then
+  redis.call('SET', KEYS[1], '{"v":1,"keyId":"' .. key_id .. '","erased":"' .. ARGV[1] .. '"}')
+  return 1
+end
+if string.match(current, '^{"v":1,"keyId":"' .. id .. '","erased":"' .. time .. '"}$') or
+   string.match(current, '^{"v":1,"erased":"' .. time .. '"}$') then
+  return 0
+end
+return -1
+)lua";
 
 std::string endpoint_name(const std::string& region, const RedisEndpoint& e) {
   return "redis region " + region + " (" + e.host + ":" + std::to_string(e.port) + ")";
@@ -20,15 +74,169 @@ Error unavailable(const std::string& where, const std::string& what) {
   return Error{ErrorCode::kUnavailable, where + ": " + what, where};
 }
 
-// One region's connection, re-opened on demand.
+// A Redis error reply. Redis error texts name the command and the problem, never a value.
+Error reply_error(const std::string& where, const redisReply& reply) {
+  const std::string text(reply.str, reply.len);
+  const bool denied = text.starts_with("NOPERM") || text.starts_with("NOAUTH");
+  return Error{denied ? ErrorCode::kPermissionDenied : ErrorCode::kUnavailable, where + ": " + text,
+               where};
+}
+
+Error unexpected_reply(const std::string& where, std::string_view command) {
+  return unavailable(where, "unexpected reply to " + std::string(command));
+}
+
+std::string_view text_of(const redisReply& reply) { return {reply.str, reply.len}; }
+
+bool is_lower_hex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+// Key and KEK ids: what random ids, KMS key names and keyring ids use, and nothing that JSON
+// would escape, so their serialization is unique.
+bool is_id(std::string_view s) {
+  constexpr std::string_view kPunctuation = "._:/@+=-";
+  return !s.empty() && s.size() <= 256 && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           kPunctuation.find(c) != std::string_view::npos;
+  });
+}
+
+// Two or four digits at `at`, within [lo, hi].
+bool number_at(std::string_view s, std::size_t at, std::size_t digits, int lo, int hi) {
+  if (at + digits > s.size()) return false;
+  int value = 0;
+  const auto [end, ec] = std::from_chars(s.data() + at, s.data() + at + digits, value);
+  return ec == std::errc() && end == s.data() + at + digits && value >= lo && value <= hi;
+}
+
+// RFC 3339 date-time: 2026-11-24T09:30:00Z, 2026-11-24T09:30:00.123+01:00.
+bool is_rfc3339(std::string_view s) {
+  if (s.size() < 20 || !number_at(s, 0, 4, 0, 9999) || s[4] != '-' || !number_at(s, 5, 2, 1, 12) ||
+      s[7] != '-' || !number_at(s, 8, 2, 1, 31) || (s[10] != 'T' && s[10] != 't') ||
+      !number_at(s, 11, 2, 0, 23) || s[13] != ':' || !number_at(s, 14, 2, 0, 59) || s[16] != ':' ||
+      !number_at(s, 17, 2, 0, 60)) {
+    return false;
+  }
+  std::size_t at = 19;
+  if (s[at] == '.') {
+    const std::size_t first = ++at;
+    while (at < s.size() && s[at] >= '0' && s[at] <= '9') ++at;
+    if (at == first || at - first > 9) return false;
+  }
+  const std::string_view offset = s.substr(at);
+  if (offset == "Z" || offset == "z") return true;
+  return offset.size() == 6 && (offset[0] == '+' || offset[0] == '-') &&
+         number_at(offset, 1, 2, 0, 23) && offset[3] == ':' && number_at(offset, 4, 2, 0, 59);
+}
+
+// The one serialization of an entry (see the header). kInvalidInput for an entry that has no
+// canonical form: a live key without ids or wrapped bytes, an erased one that still carries
+// them, a time that is not RFC 3339.
+Result<std::string> entry_json(const ports::MasterKeyEntry& entry) {
+  const auto invalid = [](const char* why) {
+    return Error{ErrorCode::kInvalidInput, std::string("master key entry: ") + why,
+                 "master key entry"};
+  };
+  std::string out = R"({"v":1,)";
+  if (entry.erased()) {
+    if (!entry.wrapped.kek_id.empty() || !entry.wrapped.wrapped.empty()) {
+      return invalid("an erased entry keeps no wrapped key");
+    }
+    if (!entry.key_id.empty() && !is_id(entry.key_id)) return invalid("malformed keyId");
+    if (!is_rfc3339(entry.erased_at)) return invalid("erased_at is not an RFC 3339 date-time");
+    if (!entry.key_id.empty()) out += R"("keyId":")" + entry.key_id + R"(",)";
+    out += R"("erased":")" + entry.erased_at + R"("})";
+    return out;
+  }
+  if (!is_id(entry.key_id)) return invalid("malformed keyId");
+  if (!is_id(entry.wrapped.kek_id)) return invalid("malformed KEK id");
+  if (entry.wrapped.wrapped.empty()) return invalid("no wrapped key");
+  out += R"("keyId":")" + entry.key_id + R"(","kek":")" + entry.wrapped.kek_id +
+         R"(","wrapped":")" + to_hex(entry.wrapped.wrapped) + R"("})";
+  return out;
+}
+
+// Reads the canonical form strictly, front to back: each step consumes exactly what it
+// expects or the entry is malformed.
+class Reader {
+ public:
+  explicit Reader(std::string_view text) : rest_(text) {}
+
+  bool literal(std::string_view expected) {
+    if (!rest_.starts_with(expected)) return false;
+    rest_.remove_prefix(expected.size());
+    return true;
+  }
+  // A string value's characters, up to and including its closing quote.
+  std::optional<std::string_view> string_value() {
+    const std::size_t quote = rest_.find('"');
+    if (quote == std::string_view::npos) return std::nullopt;
+    const std::string_view value = rest_.substr(0, quote);
+    rest_.remove_prefix(quote + 1);
+    return value;
+  }
+  bool at_end() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+// kIntegrity names the Redis key only: the content is key material.
+Result<ports::MasterKeyEntry> parse_entry(std::string_view text, const std::string& redis_key) {
+  const Error malformed{ErrorCode::kIntegrity,
+                        "master key entry " + redis_key + " is malformed (not the canonical form)",
+                        redis_key};
+  Reader in(text);
+  ports::MasterKeyEntry entry;
+  if (!in.literal(R"({"v":1,)")) return malformed;
+  if (in.literal(R"("keyId":")")) {
+    const auto id = in.string_value();
+    if (!id || !is_id(*id) || !in.literal(",")) return malformed;
+    entry.key_id = std::string(*id);
+  }
+  if (in.literal(R"("erased":")")) {
+    const auto at = in.string_value();
+    if (!at || !is_rfc3339(*at) || !in.literal("}") || !in.at_end()) return malformed;
+    entry.erased_at = std::string(*at);
+    return entry;
+  }
+  if (entry.key_id.empty() || !in.literal(R"("kek":")")) return malformed;
+  const auto kek = in.string_value();
+  if (!kek || !is_id(*kek) || !in.literal(R"(,"wrapped":")")) return malformed;
+  const auto wrapped = in.string_value();
+  if (!wrapped || !is_lower_hex(*wrapped) || !in.literal("}") || !in.at_end()) return malformed;
+  auto bytes = parse_hex(*wrapped);
+  if (!bytes) return malformed;
+  entry.wrapped = ports::WrappedKey{std::string(*kek), std::move(*bytes)};
+  return entry;
+}
+
+// "mk:" and 64 hex digits; nullopt for any other key (not ours, or not a patient key).
+std::optional<ports::Hash32> patient_key_of(std::string_view redis_key) {
+  constexpr std::string_view kPrefix = "mk:";
+  if (!redis_key.starts_with(kPrefix)) return std::nullopt;
+  const std::string_view hex = redis_key.substr(kPrefix.size());
+  if (hex.size() != 64 || !is_lower_hex(hex)) return std::nullopt;
+  auto bytes = parse_hex(hex);
+  if (!bytes || bytes->size() != 32) return std::nullopt;
+  ports::Hash32 key{};
+  std::copy(bytes->begin(), bytes->end(), key.begin());
+  return key;
+}
+
+// One region's connection, re-opened on demand. Its lock is taken by a Session for one call.
 class Connection {
  public:
-  Connection(std::string region, RedisEndpoint endpoint)
-      : region_(std::move(region)),
-        endpoint_(std::move(endpoint)),
-        name_(endpoint_name(region_, endpoint_)) {}
+  Connection(const std::string& region, RedisEndpoint endpoint)
+      : endpoint_(std::move(endpoint)), name_(endpoint_name(region, endpoint_)) {}
 
+  // Opens the connection and authenticates, selects the database and PINGs. The caller holds
+  // the lock, or is the only user (at start).
   Status connect() {
+    ctx_.reset();
     const timeval timeout{endpoint_.timeout_ms / 1000,
                           static_cast<suseconds_t>(endpoint_.timeout_ms % 1000) * 1000};
     ContextPtr ctx(redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout));
@@ -36,68 +244,76 @@ class Connection {
     if (ctx->err != 0) return unavailable(name_, ctx->errstr);
     redisSetTimeout(ctx.get(), timeout);
     ctx_ = std::move(ctx);
-    if (!endpoint_.password.empty()) {
-      auto r = raw_command({"AUTH", endpoint_.password});
-      if (!r) return r.error();
-      if ((*r)->type == REDIS_REPLY_ERROR) {
-        ctx_.reset();
-        return Error{ErrorCode::kPermissionDenied, name_ + ": AUTH refused", name_};
-      }
+
+    std::vector<Command> setup;
+    const bool auth = !endpoint_.username.empty() || !endpoint_.password.empty();
+    if (!endpoint_.username.empty()) {
+      setup.push_back({"AUTH", endpoint_.username, endpoint_.password});
+    } else if (!endpoint_.password.empty()) {
+      setup.push_back({"AUTH", endpoint_.password});
     }
-    if (endpoint_.db != 0) {
-      const std::string db = std::to_string(endpoint_.db);
-      auto r = raw_command({"SELECT", db});
-      if (!r) return r.error();
+    const std::string db = std::to_string(endpoint_.db);
+    if (endpoint_.db != 0) setup.push_back({"SELECT", db});
+    setup.push_back({"PING"});
+    auto replies = send(setup);
+    if (!replies) return replies.error();
+
+    std::size_t i = 0;
+    if (auth && (*replies)[i++]->type == REDIS_REPLY_ERROR) {
+      // The server's text is not repeated: a proxy in front of Redis might echo arguments.
+      ctx_.reset();
+      const std::string user = endpoint_.username.empty() ? "" : " for user " + endpoint_.username;
+      return Error{ErrorCode::kPermissionDenied, name_ + ": AUTH refused" + user, name_};
     }
-    auto pong = raw_command({"PING"});
-    if (!pong) return pong.error();
+    if (endpoint_.db != 0 && (*replies)[i++]->type == REDIS_REPLY_ERROR) {
+      ctx_.reset();
+      return Error{ErrorCode::kInvalidInput, name_ + ": SELECT " + db + " refused", name_};
+    }
+    if (const redisReply& pong = *(*replies)[i]; pong.type == REDIS_REPLY_ERROR) {
+      ctx_.reset();
+      return reply_error(name_, pong);
+    }
     return Ok{};
   }
 
-  // Sends all commands in one pipeline and reads every reply.
-  Result<std::vector<ReplyPtr>> pipeline(
-      const std::vector<std::vector<std::string_view>>& commands) {
-    Status first = run_pipeline(commands);
-    if (first) return std::move(replies_);
-    // One reconnect: a Redis restart or an idle connection closed by a proxy is routine.
-    ctx_.reset();
+  // Sends all commands in one pipeline and reads every reply (error replies included). A
+  // broken connection is re-opened and the pipeline re-sent when `may_reconnect`, which is
+  // then cleared: a Redis restart or an idle connection closed by a proxy is routine, a
+  // second failure in one call is not. Callers send only commands that are safe to re-send.
+  Result<std::vector<ReplyPtr>> pipeline(std::span<const Command> commands, bool& may_reconnect) {
+    if (ctx_) {
+      auto replies = send(commands);
+      if (replies || !may_reconnect) return replies;
+    } else if (!may_reconnect) {
+      return unavailable(name_, "not connected");
+    }
+    may_reconnect = false;
     if (auto c = connect(); !c) return c.error();
-    if (auto again = run_pipeline(commands); !again) return again.error();
-    return std::move(replies_);
-  }
-
-  Result<ReplyPtr> command(const std::vector<std::string_view>& args) {
-    auto replies = pipeline({args});
-    if (!replies) return replies.error();
-    return std::move(replies->front());
+    return send(commands);
   }
 
   const std::string& name() const { return name_; }
+  std::mutex& mutex() { return context_mutex_; }
 
  private:
-  // One command on the current connection, without the reconnect (used while connecting).
-  Result<ReplyPtr> raw_command(const std::vector<std::string_view>& args) {
-    if (auto s = run_pipeline({args}); !s) return s.error();
-    return std::move(replies_.front());
-  }
-
-  Status run_pipeline(const std::vector<std::vector<std::string_view>>& commands) {
-    if (!ctx_) {
-      if (auto c = connect(); !c) return c;
-    }
-    replies_.clear();  // after connect(), whose own commands use replies_ too
+  // One round trip on the open connection; drops the connection on a transport failure.
+  Result<std::vector<ReplyPtr>> send(std::span<const Command> commands) {
     for (const auto& args : commands) {
       std::vector<const char*> argv;
-      std::vector<size_t> lengths;
+      std::vector<std::size_t> lengths;
       for (auto a : args) {
         argv.push_back(a.data());
         lengths.push_back(a.size());
       }
       if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(),
                                  lengths.data()) != REDIS_OK) {
-        return unavailable(name_, ctx_->errstr);
+        const std::string why = ctx_->errstr;
+        ctx_.reset();
+        return unavailable(name_, why);
       }
     }
+    std::vector<ReplyPtr> replies;
+    replies.reserve(commands.size());
     for (std::size_t i = 0; i < commands.size(); ++i) {
       void* raw = nullptr;
       if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
@@ -105,57 +321,156 @@ class Connection {
         ctx_.reset();
         return unavailable(name_, why);
       }
-      replies_.emplace_back(static_cast<redisReply*>(raw));
+      replies.emplace_back(static_cast<redisReply*>(raw));
     }
-    return Ok{};
+    return replies;
   }
 
-  std::string region_;
   RedisEndpoint endpoint_;
   std::string name_;
+  std::mutex context_mutex_;  // guards ctx_: one call at a time on the connection
   ContextPtr ctx_;
-  std::vector<ReplyPtr> replies_;
 };
 
-class RedisBlobStore final : public ports::BlobStore {
+// One call's hold on a region's connection: the lock, and the call's one reconnect.
+class Session {
  public:
-  explicit RedisBlobStore(std::map<std::string, std::unique_ptr<Connection>> regions)
-      : regions_(std::move(regions)) {}
+  explicit Session(Connection& connection) : connection_(connection), lock_(connection.mutex()) {}
 
-  Status put_if_absent(const std::string& region,
-                       std::span<const ports::BlobWrite> blobs) override {
-    auto conn = connection(region);
-    if (!conn) return conn.error();
-    std::vector<std::string> keys;
-    keys.reserve(blobs.size());
-    std::vector<std::vector<std::string_view>> commands;
-    for (const auto& b : blobs) keys.push_back(blob_key(b.key));
-    for (std::size_t i = 0; i < blobs.size(); ++i) {
-      commands.push_back({"SET", keys[i], as_chars(blobs[i].blob), "NX"});
-    }
-    auto replies = (*conn)->pipeline(commands);
+  // Every reply, or the first error reply as an Error.
+  Result<std::vector<ReplyPtr>> pipeline(std::span<const Command> commands) {
+    auto replies = connection_.pipeline(commands, may_reconnect_);
     if (!replies) return replies.error();
     for (const auto& r : *replies) {
-      if (r->type == REDIS_REPLY_ERROR) {
-        return Error{ErrorCode::kUnavailable, (*conn)->name() + ": " + std::string(r->str, r->len),
-                     (*conn)->name()};
+      if (r->type == REDIS_REPLY_ERROR) return reply_error(name(), *r);
+    }
+    return replies;
+  }
+
+  Result<ReplyPtr> command(Command args) {
+    auto replies = pipeline(std::span<const Command>(&args, 1));
+    if (!replies) return replies.error();
+    return std::move(replies->front());
+  }
+
+  const std::string& name() const { return connection_.name(); }
+
+ private:
+  Connection& connection_;
+  std::unique_lock<std::mutex> lock_;
+  bool may_reconnect_ = true;
+};
+
+class RedisRegionStores final : public RegionStores {
+ public:
+  explicit RedisRegionStores(std::map<std::string, std::unique_ptr<Connection>> regions)
+      : regions_(std::move(regions)) {}
+
+  // BlobStore
+
+  Result<std::vector<std::string>> put_if_absent(const std::string& region,
+                                                 std::span<const ports::BlobWrite> blobs) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    for (const auto& b : blobs) {
+      if (!is_lower_hex(b.key) || !is_lower_hex(b.resource_key)) {
+        return Error{ErrorCode::kInvalidInput,
+                     "a blob's content hash and resource key must be lower-case hex", region};
       }
     }
-    return Ok{};
+    if (blobs.empty()) return std::vector<std::string>{};
+    std::vector<std::string> blob_keys, claim_keys, versions;
+    for (const auto& b : blobs) {
+      blob_keys.push_back(blob_key(b.key));
+      claim_keys.push_back(claims_key(b.resource_key));
+      versions.push_back(std::to_string(b.version));
+    }
+    // The blob first, then its claim: a claim never names a blob that is not stored.
+    std::vector<Command> writes;
+    for (std::size_t i = 0; i < blobs.size(); ++i) {
+      writes.push_back({"SET", blob_keys[i], as_chars(blobs[i].blob), "NX"});
+      writes.push_back({"HSETNX", claim_keys[i], versions[i], blobs[i].key});
+    }
+    Session session(**conn);
+    auto replies = session.pipeline(writes);
+    if (!replies) return replies.error();
+
+    std::vector<std::string> claimed(blobs.size());
+    std::vector<std::size_t> lost;  // writes whose version was claimed already
+    std::vector<Command> reads;
+    for (std::size_t i = 0; i < blobs.size(); ++i) {
+      const redisReply& set = *(*replies)[2 * i];
+      const redisReply& claim = *(*replies)[2 * i + 1];
+      if (set.type != REDIS_REPLY_STATUS && set.type != REDIS_REPLY_NIL) {
+        return unexpected_reply(session.name(), "SET");
+      }
+      if (claim.type != REDIS_REPLY_INTEGER) return unexpected_reply(session.name(), "HSETNX");
+      if (claim.integer == 1) {
+        claimed[i] = blobs[i].key;
+      } else {
+        lost.push_back(i);
+        reads.push_back({"HGET", claim_keys[i], versions[i]});
+      }
+    }
+    if (lost.empty()) return claimed;
+    auto first = session.pipeline(reads);
+    if (!first) return first.error();
+    for (std::size_t j = 0; j < lost.size(); ++j) {
+      const std::size_t i = lost[j];
+      auto hash = claimed_hash(*(*first)[j], claim_keys[i], versions[i], session.name());
+      if (!hash) return hash.error();
+      if (!*hash) {
+        // Claims are never deleted by the gateway; one removed by hand is re-made on retry.
+        return unavailable(session.name(), "the claim in " + claim_keys[i] + " field " +
+                                               versions[i] + " vanished while being read");
+      }
+      claimed[i] = std::move(**hash);
+    }
+    return claimed;
+  }
+
+  Result<std::vector<std::optional<std::string>>> claimed_versions(
+      const std::string& region, std::span<const ports::VersionRef> refs) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    for (const auto& r : refs) {
+      if (!is_lower_hex(r.resource_key)) {
+        return Error{ErrorCode::kInvalidInput, "a resource key must be lower-case hex", region};
+      }
+    }
+    if (refs.empty()) return std::vector<std::optional<std::string>>{};
+    std::vector<std::string> claim_keys, versions;
+    for (const auto& r : refs) {
+      claim_keys.push_back(claims_key(r.resource_key));
+      versions.push_back(std::to_string(r.version));
+    }
+    std::vector<Command> reads;
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      reads.push_back({"HGET", claim_keys[i], versions[i]});
+    }
+    Session session(**conn);
+    auto replies = session.pipeline(reads);
+    if (!replies) return replies.error();
+    std::vector<std::optional<std::string>> out;
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      auto hash = claimed_hash(*(*replies)[i], claim_keys[i], versions[i], session.name());
+      if (!hash) return hash.error();
+      out.push_back(std::move(*hash));
+    }
+    return out;
   }
 
   Result<ports::Bytes> get(const std::string& region, const std::string& key) override {
     auto conn = connection(region);
     if (!conn) return conn.error();
     const std::string redis_key = blob_key(key);
-    auto reply = (*conn)->command({"GET", redis_key});
+    Session session(**conn);
+    auto reply = session.command({"GET", redis_key});
     if (!reply) return reply.error();
     if ((*reply)->type == REDIS_REPLY_NIL) {
       return Error{ErrorCode::kNotFound, "no blob with this content hash", key};
     }
-    if ((*reply)->type != REDIS_REPLY_STRING) {
-      return Error{ErrorCode::kUnavailable, (*conn)->name() + ": unexpected reply to GET", key};
-    }
+    if ((*reply)->type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
     const auto* p = reinterpret_cast<const std::uint8_t*>((*reply)->str);
     return ports::Bytes(p, p + (*reply)->len);
   }
@@ -164,25 +479,19 @@ class RedisBlobStore final : public ports::BlobStore {
                              std::span<const ports::PointerRecordWrite> records) override {
     auto conn = connection(region);
     if (!conn) return conn.error();
+    if (records.empty()) return Ok{};
     std::vector<std::string> keys, versions;
-    keys.reserve(records.size());
-    versions.reserve(records.size());
     for (const auto& r : records) {
       keys.push_back(pointer_key(r.resource_key));
       versions.push_back(std::to_string(r.version));
     }
-    std::vector<std::vector<std::string_view>> commands;
+    std::vector<Command> commands;
     for (std::size_t i = 0; i < records.size(); ++i) {
       commands.push_back({"HSET", keys[i], versions[i], records[i].json});
     }
-    auto replies = (*conn)->pipeline(commands);
+    Session session(**conn);
+    auto replies = session.pipeline(commands);
     if (!replies) return replies.error();
-    for (const auto& r : *replies) {
-      if (r->type == REDIS_REPLY_ERROR) {
-        return Error{ErrorCode::kUnavailable, (*conn)->name() + ": " + std::string(r->str, r->len),
-                     (*conn)->name()};
-      }
-    }
     return Ok{};
   }
 
@@ -191,13 +500,12 @@ class RedisBlobStore final : public ports::BlobStore {
     auto conn = connection(region);
     if (!conn) return conn.error();
     const std::string key = pointer_key(resource_key);
-    auto reply = (*conn)->command({"HGETALL", key});
+    Session session(**conn);
+    auto reply = session.command({"HGETALL", key});
     if (!reply) return reply.error();
     const redisReply* r = reply->get();
     // A flat array of field, value pairs (RESP2, which this connection speaks).
-    if (r->type != REDIS_REPLY_ARRAY) {
-      return Error{ErrorCode::kUnavailable, (*conn)->name() + ": unexpected reply to HGETALL", key};
-    }
+    if (r->type != REDIS_REPLY_ARRAY) return unexpected_reply(session.name(), "HGETALL");
     std::map<std::uint64_t, std::string> out;
     for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
       const redisReply* field = r->element[i];
@@ -213,6 +521,188 @@ class RedisBlobStore final : public ports::BlobStore {
 
   std::string storage_key(const std::string& key) const override { return blob_key(key); }
 
+  // MasterKeyStore
+
+  Result<std::vector<std::optional<ports::MasterKeyEntry>>> master_keys(
+      const std::string& region, std::span<const ports::Hash32> patient_keys) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (patient_keys.empty()) return std::vector<std::optional<ports::MasterKeyEntry>>{};
+    std::vector<std::string> keys;
+    keys.reserve(patient_keys.size());
+    for (const auto& p : patient_keys) keys.push_back(master_key_key(to_hex(p)));
+    std::vector<Command> reads;
+    reads.reserve(keys.size());
+    for (const auto& k : keys) reads.push_back({"GET", k});
+    Session session(**conn);
+    auto replies = session.pipeline(reads);
+    if (!replies) return replies.error();
+    std::vector<std::optional<ports::MasterKeyEntry>> out;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& r = *(*replies)[i];
+      if (r.type == REDIS_REPLY_NIL) {
+        out.emplace_back();
+        continue;
+      }
+      if (r.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
+      auto entry = parse_entry(text_of(r), keys[i]);
+      if (!entry) return entry.error();
+      out.emplace_back(std::move(*entry));
+    }
+    return out;
+  }
+
+  Result<std::vector<ports::MasterKeyEntry>> create_master_keys(
+      const std::string& region,
+      std::span<const std::pair<ports::Hash32, ports::MasterKeyEntry>> entries) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    std::vector<std::string> keys, values;
+    for (const auto& [patient, entry] : entries) {
+      auto json = entry_json(entry);
+      if (!json) return json.error();
+      keys.push_back(master_key_key(to_hex(patient)));
+      values.push_back(std::move(*json));
+    }
+    if (entries.empty()) return std::vector<ports::MasterKeyEntry>{};
+    std::vector<Command> writes;
+    writes.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      writes.push_back({"SET", keys[i], values[i], "NX"});
+    }
+    Session session(**conn);
+    auto replies = session.pipeline(writes);
+    if (!replies) return replies.error();
+
+    std::vector<ports::MasterKeyEntry> in_force;
+    std::vector<std::size_t> lost;  // patients that had an entry already
+    std::vector<Command> reads;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& r = *(*replies)[i];
+      if (r.type == REDIS_REPLY_STATUS) {
+        in_force.push_back(entries[i].second);
+      } else if (r.type == REDIS_REPLY_NIL) {
+        in_force.emplace_back();
+        lost.push_back(i);
+        reads.push_back({"GET", keys[i]});
+      } else {
+        return unexpected_reply(session.name(), "SET");
+      }
+    }
+    if (lost.empty()) return in_force;
+    auto first = session.pipeline(reads);
+    if (!first) return first.error();
+    for (std::size_t j = 0; j < lost.size(); ++j) {
+      const std::size_t i = lost[j];
+      const redisReply& r = *(*first)[j];
+      if (r.type == REDIS_REPLY_NIL) {
+        // Entries are never deleted (erasure leaves a mark); one removed by hand is re-made on
+        // retry.
+        return unavailable(session.name(),
+                           "master key entry " + keys[i] + " vanished while being read");
+      }
+      if (r.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
+      auto entry = parse_entry(text_of(r), keys[i]);
+      if (!entry) return entry.error();
+      in_force[i] = std::move(*entry);
+    }
+    return in_force;
+  }
+
+  Result<bool> replace_master_key(const std::string& region, const ports::Hash32& patient_key,
+                                  const ports::MasterKeyEntry& expected,
+                                  const ports::MasterKeyEntry& replacement) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    auto expected_json = entry_json(expected);
+    if (!expected_json) return expected_json.error();
+    auto replacement_json = entry_json(replacement);
+    if (!replacement_json) return replacement_json.error();
+    const std::string key = master_key_key(to_hex(patient_key));
+    Session session(**conn);
+    auto reply =
+        session.command({"EVAL", kReplaceScript, "1", key, *expected_json, *replacement_json});
+    if (!reply) return reply.error();
+    if ((*reply)->type != REDIS_REPLY_INTEGER) return unexpected_reply(session.name(), "EVAL");
+    return (*reply)->integer == 1;
+  }
+
+  // A call re-sent after a dropped connection finds the mark it wrote and answers false; the
+  // mark is in place either way.
+  Result<bool> erase_master_key(const std::string& region, const ports::Hash32& patient_key,
+                                const std::string& erased_at) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (!is_rfc3339(erased_at)) {
+      return Error{ErrorCode::kInvalidInput, "erased_at is not an RFC 3339 date-time", region};
+    }
+    const std::string key = master_key_key(to_hex(patient_key));
+    Session session(**conn);
+    auto reply = session.command({"EVAL", kEraseScript, "1", key, erased_at});
+    if (!reply) return reply.error();
+    if ((*reply)->type != REDIS_REPLY_INTEGER) return unexpected_reply(session.name(), "EVAL");
+    if ((*reply)->integer < 0) {
+      return Error{ErrorCode::kIntegrity,
+                   "master key entry " + key + " is malformed (not the canonical form)", key};
+    }
+    return (*reply)->integer == 1;
+  }
+
+  // SCAN may return a key more than once (when Redis resizes its table during the scan), so an
+  // entry can be visited twice; every entry present for the whole scan is visited at least once.
+  Status for_each_master_key(
+      const std::string& region,
+      const std::function<Status(const ports::Hash32&, const ports::MasterKeyEntry&)>& visit)
+      override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    std::string cursor = "0";
+    do {
+      std::vector<std::pair<ports::Hash32, ports::MasterKeyEntry>> page;
+      {
+        Session session(**conn);
+        auto reply = session.command({"SCAN", cursor, "MATCH", "mk:*", "COUNT", kScanCount});
+        if (!reply) return reply.error();
+        const redisReply& r = **reply;
+        if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
+            r.element[0]->type != REDIS_REPLY_STRING || r.element[1]->type != REDIS_REPLY_ARRAY) {
+          return unexpected_reply(session.name(), "SCAN");
+        }
+        std::vector<std::string> keys;
+        std::vector<ports::Hash32> patients;
+        for (std::size_t i = 0; i < r.element[1]->elements; ++i) {
+          const redisReply& k = *r.element[1]->element[i];
+          if (k.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "SCAN");
+          if (auto patient = patient_key_of(text_of(k))) {
+            keys.emplace_back(text_of(k));
+            patients.push_back(*patient);
+          }
+        }
+        cursor = std::string(text_of(*r.element[0]));
+        if (!keys.empty()) {
+          std::vector<Command> reads;
+          reads.reserve(keys.size());
+          for (const auto& k : keys) reads.push_back({"GET", k});
+          auto values = session.pipeline(reads);
+          if (!values) return values.error();
+          for (std::size_t i = 0; i < keys.size(); ++i) {
+            const redisReply& v = *(*values)[i];
+            if (v.type == REDIS_REPLY_NIL) continue;  // removed by hand since the SCAN
+            if (v.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
+            auto entry = parse_entry(text_of(v), keys[i]);
+            if (!entry) return entry.error();
+            page.emplace_back(patients[i], std::move(*entry));
+          }
+        }
+      }
+      // Outside the session, so that the visitor may call this store (rotation replaces keys).
+      for (const auto& [patient, entry] : page) {
+        if (auto s = visit(patient, entry); !s) return s;
+      }
+    } while (cursor != "0");
+    return Ok{};
+  }
+
  private:
   Result<Connection*> connection(const std::string& region) {
     auto it = regions_.find(region);
@@ -222,6 +712,21 @@ class RedisBlobStore final : public ports::BlobStore {
     return it->second.get();
   }
 
+  // An HGET of a claim: nullopt when unclaimed; kIntegrity when it is not a hex content hash.
+  static Result<std::optional<std::string>> claimed_hash(const redisReply& reply,
+                                                         const std::string& key,
+                                                         const std::string& version,
+                                                         const std::string& where) {
+    if (reply.type == REDIS_REPLY_NIL) return std::optional<std::string>();
+    if (reply.type != REDIS_REPLY_STRING) return unexpected_reply(where, "HGET");
+    if (!is_lower_hex(text_of(reply))) {
+      return Error{ErrorCode::kIntegrity,
+                   "the claim in " + key + " field " + version + " is not a hex content hash", key};
+    }
+    return std::optional<std::string>(std::string(text_of(reply)));
+  }
+
+  // The map is fixed after construction; each Connection guards its own state.
   std::map<std::string, std::unique_ptr<Connection>> regions_;
 };
 
@@ -231,18 +736,26 @@ std::string blob_key(std::string_view content_hash_hex) {
   return "blob:" + std::string(content_hash_hex);
 }
 
+std::string claims_key(std::string_view resource_key_hex) {
+  return "ver:" + std::string(resource_key_hex);
+}
+
 std::string pointer_key(std::string_view resource_key_hex) {
   return "ptr:" + std::string(resource_key_hex);
 }
 
-Result<std::unique_ptr<ports::BlobStore>> make_blob_store(const RedisConfig& config) {
+std::string master_key_key(std::string_view patient_key_hex) {
+  return "mk:" + std::string(patient_key_hex);
+}
+
+Result<std::unique_ptr<RegionStores>> make_region_stores(const RedisConfig& config) {
   std::map<std::string, std::unique_ptr<Connection>> regions;
   for (const auto& [region, endpoint] : config.regions) {
     auto conn = std::make_unique<Connection>(region, endpoint);
-    if (auto c = conn->connect(); !c) return c.error();
+    if (auto c = conn->connect(); !c) return c.error();  // connect() ends with a PING
     regions.emplace(region, std::move(conn));
   }
-  return std::unique_ptr<ports::BlobStore>(std::make_unique<RedisBlobStore>(std::move(regions)));
+  return std::unique_ptr<RegionStores>(std::make_unique<RedisRegionStores>(std::move(regions)));
 }
 
 }  // namespace fl::redis

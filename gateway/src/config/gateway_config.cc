@@ -49,9 +49,14 @@ std::string pointer_string(const Pointer& pointer) {
   return buffer.GetString();
 }
 
+// A region's part of an environment variable name: upper case, and anything but a letter or a
+// digit as '_' (region "eu-west" -> FL_REDIS_EU_WEST_HOST).
 std::string upper_env_name(std::string_view region) {
   std::string out;
-  for (char c : region) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  for (char c : region) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(std::isalnum(u) != 0 ? static_cast<char>(std::toupper(u)) : '_');
+  }
   return out;
 }
 
@@ -104,6 +109,12 @@ void apply_overrides(Document& doc, const Environment& env) {
     const std::string env_base = "FL_REDIS_" + upper_env_name(region);
     if (const auto* v = get(env_base + "_HOST")) set_scalar(doc, base + "/host", *v, false);
     if (const auto* v = get(env_base + "_PORT")) set_scalar(doc, base + "/port", *v, true);
+    // The ACL user, like the password: the region's own variable, else the one for all regions.
+    if (const auto* v = get(env_base + "_USERNAME")) {
+      set_scalar(doc, base + "/username", *v, false);
+    } else if (const auto* all = get("FL_REDIS_USERNAME")) {
+      set_scalar(doc, base + "/username", *all, false);
+    }
     if (region != default_region) continue;
     if (const auto* v = get("FL_REDIS_HOST")) set_scalar(doc, base + "/host", *v, false);
     if (const auto* v = get("FL_REDIS_PORT")) set_scalar(doc, base + "/port", *v, true);
@@ -307,6 +318,7 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
     settings.port = get_int(r.value, "port", 6379);
     settings.db = get_int(r.value, "db", 0);
     settings.timeout_ms = get_int(r.value, "timeoutMs", 2000);
+    settings.username = get_string(r.value, "username");
     const std::string env_name = "FL_REDIS_" + upper_env_name(region) + "_PASSWORD";
     if (auto it = env.find(env_name); it != env.end()) {
       settings.password = it->second;
@@ -379,7 +391,7 @@ std::string describe_config(const GatewayConfig& config) {
   bool first = true;
   for (const auto& [name, r] : config.redis_regions) {
     out << (first ? "" : ",") << "\"" << name << "\":{\"host\":\"" << r.host
-        << "\",\"port\":" << r.port << ",\"password\":\""
+        << "\",\"port\":" << r.port << ",\"username\":\"" << r.username << "\",\"password\":\""
         << (r.password.empty() ? "" : "<redacted>") << "\"}";
     first = false;
   }

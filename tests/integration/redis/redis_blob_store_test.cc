@@ -1,53 +1,103 @@
-// RedisBlobStore against real redis-server processes.
+// The Redis region stores (BlobStore and MasterKeyStore) against real redis-server processes.
 #include "fl/adapters/redis/redis_blob_store.h"
+
+#include "fl/base/bytes.h"
 
 #include "support/services.h"
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 namespace fl::redis {
 namespace {
 
-RedisConfig one_region(int port) {
-  return {.regions = {{"eu", RedisEndpoint{.host = "127.0.0.1", .port = port, .timeout_ms = 500}}}};
+using ports::Hash32;
+using ports::MasterKeyEntry;
+
+RedisConfig one_region(int port, std::string username = "", std::string password = "") {
+  return {.regions = {{"eu", RedisEndpoint{.host = "127.0.0.1",
+                                           .port = port,
+                                           .username = std::move(username),
+                                           .password = std::move(password),
+                                           .timeout_ms = 500}}}};
 }
 
+std::unique_ptr<RegionStores> stores_for(const testing::RedisServer& redis) {
+  auto stores = make_region_stores(one_region(redis.port()));
+  EXPECT_TRUE(stores) << stores.error().message;
+  return stores ? std::move(*stores) : nullptr;
+}
+
+// Blobs for resource "r0" (hex), one version each, from 1.
 std::vector<ports::BlobWrite> blobs(std::initializer_list<std::pair<std::string, Bytes>> items) {
   std::vector<ports::BlobWrite> out;
-  for (const auto& [k, b] : items) out.push_back({.key = k, .blob = b});
+  std::uint64_t version = 1;
+  for (const auto& [k, b] : items) {
+    out.push_back({.key = k, .blob = b, .resource_key = "a0", .version = version++});
+  }
   return out;
 }
 
+ports::BlobWrite version_blob(std::string key, std::uint64_t version, Bytes blob = Bytes{7}) {
+  return {
+      .key = std::move(key), .blob = std::move(blob), .resource_key = "beef", .version = version};
+}
+
+Hash32 patient(int n) {
+  Hash32 key{};
+  key[0] = static_cast<std::uint8_t>(n >> 8);
+  key[1] = static_cast<std::uint8_t>(n);
+  key[31] = 0x5a;
+  return key;
+}
+
+std::string mk_key(const Hash32& p) { return master_key_key(to_hex(p)); }
+
+MasterKeyEntry live(std::string key_id, std::string kek = "dev-kek-2026-11",
+                    Bytes wrapped = Bytes{0xde, 0xad, 0xbe, 0xef}) {
+  return {.key_id = std::move(key_id), .wrapped = {std::move(kek), std::move(wrapped)}};
+}
+
+std::string redis_cli(const testing::RedisServer& redis, const std::string& args) {
+  return testing::shell_output("redis-cli -p " + std::to_string(redis.port()) + " " + args);
+}
+
+// BlobStore
+
 TEST(RedisBlobStore, StoresAndReadsBlobsWithBinaryContent) {
   testing::RedisServer redis;
-  auto store = make_blob_store(one_region(redis.port()));
-  ASSERT_TRUE(store) << store.error().message;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
   const Bytes binary = {0, 1, 2, 0xff, '\n', 0, 0x80};
 
-  ASSERT_TRUE((*store)->put_if_absent("eu", blobs({{"aa11", binary}, {"bb22", Bytes{42}}})));
+  auto claimed = store->put_if_absent("eu", blobs({{"aa11", binary}, {"bb22", Bytes{42}}}));
 
-  EXPECT_EQ(*(*store)->get("eu", "aa11"), binary);
-  EXPECT_EQ(*(*store)->get("eu", "bb22"), Bytes{42});
-  EXPECT_EQ((*store)->storage_key("aa11"), "blob:aa11");
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_EQ(*claimed, (std::vector<std::string>{"aa11", "bb22"}));
+  EXPECT_EQ(*store->get("eu", "aa11"), binary);
+  EXPECT_EQ(*store->get("eu", "bb22"), Bytes{42});
+  EXPECT_EQ(store->storage_key("aa11"), "blob:aa11");
 }
 
 TEST(RedisBlobStore, WritingAnExistingKeyChangesNothing) {
   testing::RedisServer redis;
-  auto store = make_blob_store(one_region(redis.port()));
+  auto store = stores_for(redis);
   ASSERT_TRUE(store);
-  ASSERT_TRUE((*store)->put_if_absent("eu", blobs({{"cafe", Bytes{1, 2, 3}}})));
+  ASSERT_TRUE(store->put_if_absent("eu", blobs({{"cafe", Bytes{1, 2, 3}}})));
 
-  ASSERT_TRUE((*store)->put_if_absent("eu", blobs({{"cafe", Bytes{9, 9, 9}}})));
+  ASSERT_TRUE(store->put_if_absent("eu", blobs({{"cafe", Bytes{9, 9, 9}}})));
 
-  EXPECT_EQ(*(*store)->get("eu", "cafe"), (Bytes{1, 2, 3}));
+  EXPECT_EQ(*store->get("eu", "cafe"), (Bytes{1, 2, 3}));
 }
 
 TEST(RedisBlobStore, AMissingBlobIsNotFound) {
   testing::RedisServer redis;
-  auto store = make_blob_store(one_region(redis.port()));
+  auto store = stores_for(redis);
   ASSERT_TRUE(store);
 
-  auto blob = (*store)->get("eu", "0000");
+  auto blob = store->get("eu", "0000");
 
   ASSERT_FALSE(blob);
   EXPECT_EQ(blob.error().code, ErrorCode::kNotFound);
@@ -56,46 +106,445 @@ TEST(RedisBlobStore, AMissingBlobIsNotFound) {
 TEST(RedisBlobStore, RegionsKeepTheirBlobsApart) {
   testing::RedisServer eu;
   testing::RedisServer us;
-  auto store = make_blob_store({.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}},
-                                            {"us", {.host = "127.0.0.1", .port = us.port()}}}});
+  auto store = make_region_stores({.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}},
+                                               {"us", {.host = "127.0.0.1", .port = us.port()}}}});
   ASSERT_TRUE(store);
 
   ASSERT_TRUE((*store)->put_if_absent("eu", blobs({{"e1", Bytes{1}}})));
-  ASSERT_TRUE((*store)->put_if_absent("us", blobs({{"u1", Bytes{2}}})));
+  ASSERT_TRUE((*store)->put_if_absent("us", blobs({{"f1", Bytes{2}}})));
 
   EXPECT_TRUE((*store)->get("eu", "e1"));
   EXPECT_FALSE((*store)->get("us", "e1"));
-  EXPECT_FALSE((*store)->get("eu", "u1"));
-  auto unknown = (*store)->put_if_absent("apac", blobs({{"x", Bytes{3}}}));
+  EXPECT_FALSE((*store)->get("eu", "f1"));
+  auto unknown = (*store)->put_if_absent("apac", blobs({{"ab", Bytes{3}}}));
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidInput);
 }
 
-TEST(RedisBlobStore, ADownServerIsUnavailableAndARestartedOneIsUsedAgain) {
+TEST(RedisBlobStore, TheFirstBlobStoredForAVersionKeepsItsClaim) {
   testing::RedisServer redis;
-  auto store = make_blob_store(one_region(redis.port()));
+  auto store = stores_for(redis);
   ASSERT_TRUE(store);
-  ASSERT_TRUE((*store)->put_if_absent("eu", blobs({{"k1", Bytes{1}}})));
+  const std::vector<ports::BlobWrite> first{version_blob("aa01", 3, Bytes{1})};
+  const std::vector<ports::BlobWrite> second{version_blob("bb02", 3, Bytes{2})};
+
+  auto won = store->put_if_absent("eu", first);
+  auto lost = store->put_if_absent("eu", second);
+  auto again = store->put_if_absent("eu", first);
+
+  ASSERT_TRUE(won && lost && again);
+  EXPECT_EQ(*won, std::vector<std::string>{"aa01"});
+  EXPECT_EQ(*lost, std::vector<std::string>{"aa01"});
+  EXPECT_EQ(*again, std::vector<std::string>{"aa01"});
+  EXPECT_EQ(redis_cli(redis, "HGET ver:beef 3"), "aa01");
+}
+
+TEST(RedisBlobStore, WithinOneBatchTheFirstWriteOfAVersionWins) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<ports::BlobWrite> batch{version_blob("aa01", 1), version_blob("bb02", 1),
+                                            version_blob("cc03", 2)};
+
+  auto claimed = store->put_if_absent("eu", batch);
+
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_EQ(*claimed, (std::vector<std::string>{"aa01", "aa01", "cc03"}));
+}
+
+TEST(RedisBlobStore, ClaimedVersionsAnswerTheFirstBlobOrNothing) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<ports::BlobWrite> writes{version_blob("aa01", 1), version_blob("bb02", 2)};
+  ASSERT_TRUE(store->put_if_absent("eu", writes));
+  const std::vector<ports::VersionRef> refs{{.resource_key = "beef", .version = 2},
+                                            {.resource_key = "beef", .version = 9},
+                                            {.resource_key = "f00d", .version = 1},
+                                            {.resource_key = "beef", .version = 1}};
+
+  auto claimed = store->claimed_versions("eu", refs);
+
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_EQ(*claimed,
+            (std::vector<std::optional<std::string>>{"bb02", std::nullopt, std::nullopt, "aa01"}));
+}
+
+TEST(RedisBlobStore, KeysThatAreNotHexAreRefused) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<ports::BlobWrite> writes{version_blob("not hex", 1)};
+
+  auto refused = store->put_if_absent("eu", writes);
+
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST(RedisBlobStore, AClaimThatIsNotAHashIsAnIntegrityError) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  redis_cli(redis, "HSET ver:beef 4 'not a hash'");
+  const std::vector<ports::VersionRef> refs{{.resource_key = "beef", .version = 4}};
+
+  auto claimed = store->claimed_versions("eu", refs);
+
+  ASSERT_FALSE(claimed);
+  EXPECT_EQ(claimed.error().code, ErrorCode::kIntegrity);
+  EXPECT_NE(claimed.error().message.find("ver:beef"), std::string::npos);
+}
+
+// MasterKeyStore
+
+TEST(RedisMasterKeyStore, AMissingEntryIsNullopt) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<Hash32> keys{patient(1)};
+
+  auto entries = store->master_keys("eu", keys);
+
+  ASSERT_TRUE(entries) << entries.error().message;
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_FALSE(entries->front());
+}
+
+TEST(RedisMasterKeyStore, TheFirstCreatorWinsAndTheSecondGetsTheFirstEntry) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const MasterKeyEntry a = live("mk-a");
+  const MasterKeyEntry b = live("mk-b", "other-kek", Bytes{1, 2});
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> first{{patient(1), a}};
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> second{{patient(1), b}, {patient(2), b}};
+
+  auto created = store->create_master_keys("eu", first);
+  auto raced = store->create_master_keys("eu", second);
+  const std::vector<Hash32> keys{patient(1), patient(2), patient(3)};
+  auto read = store->master_keys("eu", keys);
+
+  ASSERT_TRUE(created && raced && read);
+  EXPECT_EQ(*created, std::vector<MasterKeyEntry>{a});
+  EXPECT_EQ(*raced, (std::vector<MasterKeyEntry>{a, b}));
+  EXPECT_EQ(*read, (std::vector<std::optional<MasterKeyEntry>>{a, b, std::nullopt}));
+  EXPECT_EQ(redis_cli(redis, "GET " + mk_key(patient(1))),
+            R"({"v":1,"keyId":"mk-a","kek":"dev-kek-2026-11","wrapped":"deadbeef"})");
+}
+
+TEST(RedisMasterKeyStore, WithinOneBatchTheFirstEntryForAPatientWins) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> batch{{patient(1), live("mk-a")},
+                                                             {patient(1), live("mk-b")}};
+
+  auto created = store->create_master_keys("eu", batch);
+
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(*created, (std::vector<MasterKeyEntry>{live("mk-a"), live("mk-a")}));
+}
+
+TEST(RedisMasterKeyStore, ReplacingSucceedsOnlyWhileTheEntryIsUnchanged) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const MasterKeyEntry a = live("mk-a");
+  const MasterKeyEntry rewrapped = live("mk-a", "new-kek", Bytes{9, 9});
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> create{{patient(1), a}};
+  ASSERT_TRUE(store->create_master_keys("eu", create));
+
+  auto replaced = store->replace_master_key("eu", patient(1), a, rewrapped);
+  auto stale = store->replace_master_key("eu", patient(1), a, live("mk-a", "third", Bytes{3}));
+  auto absent = store->replace_master_key("eu", patient(2), a, rewrapped);
+
+  ASSERT_TRUE(replaced && stale && absent);
+  EXPECT_TRUE(*replaced);
+  EXPECT_FALSE(*stale);
+  EXPECT_FALSE(*absent);
+  const std::vector<Hash32> keys{patient(1), patient(2)};
+  EXPECT_EQ(*store->master_keys("eu", keys),
+            (std::vector<std::optional<MasterKeyEntry>>{rewrapped, std::nullopt}));
+}
+
+TEST(RedisMasterKeyStore, ErasingDestroysAKeyOnceAndTheMarkStaysForGood) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const MasterKeyEntry a = live("mk-a");
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> create{{patient(1), a}};
+  ASSERT_TRUE(store->create_master_keys("eu", create));
+
+  auto first = store->erase_master_key("eu", patient(1), "2026-11-24T09:30:00Z");
+  auto second = store->erase_master_key("eu", patient(1), "2026-11-25T10:00:00.5+01:00");
+  const std::vector<Hash32> keys{patient(1)};
+  auto read = store->master_keys("eu", keys);
+  auto recreated = store->create_master_keys("eu", create);
+  auto rotated = store->replace_master_key("eu", patient(1), a, live("mk-a", "new-kek"));
+
+  ASSERT_TRUE(first && second && read && recreated && rotated);
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*second);
+  const MasterKeyEntry mark{.key_id = "mk-a", .erased_at = "2026-11-24T09:30:00Z"};
+  ASSERT_TRUE(read->front());
+  EXPECT_TRUE(read->front()->erased());
+  EXPECT_EQ(*read->front(), mark);
+  EXPECT_EQ(*recreated, std::vector<MasterKeyEntry>{mark});
+  EXPECT_FALSE(*rotated);
+  EXPECT_EQ(redis_cli(redis, "GET " + mk_key(patient(1))),
+            R"({"v":1,"keyId":"mk-a","erased":"2026-11-24T09:30:00Z"})");
+}
+
+TEST(RedisMasterKeyStore, IdsWithKmsPunctuationSurviveRotationAndErasure) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const MasterKeyEntry a = live("mk/a+b=_.:@-9", "projects/p/keyRings/r/cryptoKeys/k@v1");
+  const MasterKeyEntry b = live("mk/a+b=_.:@-9", "vault:transit/eu-kek:2");
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> create{{patient(1), a}};
+  ASSERT_TRUE(store->create_master_keys("eu", create));
+
+  auto rotated = store->replace_master_key("eu", patient(1), a, b);
+  auto erased = store->erase_master_key("eu", patient(1), "2026-11-24t09:30:00.123456789-05:00");
+  const std::vector<Hash32> keys{patient(1)};
+  auto read = store->master_keys("eu", keys);
+
+  ASSERT_TRUE(rotated && erased && read);
+  EXPECT_TRUE(*rotated);
+  EXPECT_TRUE(*erased);
+  EXPECT_EQ(read->front(), (MasterKeyEntry{.key_id = "mk/a+b=_.:@-9",
+                                           .erased_at = "2026-11-24t09:30:00.123456789-05:00"}));
+}
+
+TEST(RedisMasterKeyStore, ErasingAPatientWithoutAKeyLeavesAMarkAndAnswersFalse) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+
+  auto erased = store->erase_master_key("eu", patient(7), "2026-11-24T09:30:00Z");
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> create{{patient(7), live("mk-late")}};
+  auto created = store->create_master_keys("eu", create);
+
+  ASSERT_TRUE(erased && created);
+  EXPECT_FALSE(*erased);
+  EXPECT_EQ(*created, std::vector<MasterKeyEntry>{{.erased_at = "2026-11-24T09:30:00Z"}});
+}
+
+TEST(RedisMasterKeyStore, EntriesWithoutACanonicalFormAreRefusedBeforeWriting) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> quote{{patient(1), live("a\"b")}};
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> empty{{patient(1), live("k", "kek", {})}};
+
+  auto with_quote = store->create_master_keys("eu", quote);
+  auto without_key = store->create_master_keys("eu", empty);
+  auto bad_time = store->erase_master_key("eu", patient(1), "yesterday");
+
+  ASSERT_FALSE(with_quote);
+  EXPECT_EQ(with_quote.error().code, ErrorCode::kInvalidInput);
+  ASSERT_FALSE(without_key);
+  EXPECT_EQ(without_key.error().code, ErrorCode::kInvalidInput);
+  ASSERT_FALSE(bad_time);
+  EXPECT_EQ(bad_time.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(redis_cli(redis, "DBSIZE"), "0");
+}
+
+TEST(RedisMasterKeyStore, AMalformedEntryIsAnIntegrityErrorNamingOnlyItsKey) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::string key = mk_key(patient(1));
+  const std::string content = R"({"v":1,"keyId":"leak-me","kek":"x"})";
+  redis_cli(redis, "SET " + key + " '" + content + "'");
+  const std::vector<Hash32> keys{patient(1)};
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> create{{patient(1), live("mk-a")}};
+
+  auto read = store->master_keys("eu", keys);
+  auto created = store->create_master_keys("eu", create);
+  auto erased = store->erase_master_key("eu", patient(1), "2026-11-24T09:30:00Z");
+  auto visited = store->for_each_master_key(
+      "eu", [](const Hash32&, const MasterKeyEntry&) -> Status { return Ok{}; });
+
+  ASSERT_FALSE(read);
+  ASSERT_FALSE(created);
+  ASSERT_FALSE(erased);
+  ASSERT_FALSE(visited);
+  for (const Error* e : {&read.error(), &created.error(), &erased.error(), &visited.error()}) {
+    EXPECT_EQ(e->code, ErrorCode::kIntegrity);
+    EXPECT_NE(e->message.find(key), std::string::npos) << e->message;
+    EXPECT_EQ(e->message.find("leak-me"), std::string::npos) << e->message;
+  }
+  EXPECT_EQ(redis_cli(redis, "GET " + key), content);  // left for an operator to look at
+}
+
+TEST(RedisMasterKeyStore, ForEachVisitsEveryEntryAcrossManyScanPages) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  constexpr int kPatients = 1234;
+  std::vector<std::pair<Hash32, MasterKeyEntry>> entries;
+  entries.reserve(kPatients);
+  for (int i = 0; i < kPatients; ++i) {
+    entries.emplace_back(patient(i), live("mk-" + std::to_string(i)));
+  }
+  ASSERT_TRUE(store->create_master_keys("eu", entries));
+  ASSERT_TRUE(store->erase_master_key("eu", patient(0), "2026-11-24T09:30:00Z"));
+  redis_cli(redis, "SET mk:not-a-patient-key x");  // skipped: not 64 hex digits
+  ASSERT_TRUE(store->put_if_absent("eu", blobs({{"aa11", Bytes{1}}})));
+
+  std::set<Hash32> seen;
+  int erased = 0;
+  auto visited =
+      store->for_each_master_key("eu", [&](const Hash32& p, const MasterKeyEntry& e) -> Status {
+        seen.insert(p);
+        if (e.erased()) ++erased;
+        if (!e.erased() && e != live("mk-" + std::to_string(p[0] * 256 + p[1]))) {
+          return Error{ErrorCode::kIntegrity, "wrong entry", ""};
+        }
+        return Ok{};
+      });
+
+  ASSERT_TRUE(visited) << visited.error().message;
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kPatients));
+  EXPECT_EQ(erased, 1);
+}
+
+TEST(RedisMasterKeyStore, ForEachStopsAtTheVisitorsFirstError) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> entries{{patient(1), live("a")},
+                                                               {patient(2), live("b")}};
+  ASSERT_TRUE(store->create_master_keys("eu", entries));
+
+  int calls = 0;
+  auto visited = store->for_each_master_key("eu", [&](const Hash32&, const MasterKeyEntry&) {
+    ++calls;
+    return Status(Error{ErrorCode::kConflict, "stop", ""});
+  });
+
+  ASSERT_FALSE(visited);
+  EXPECT_EQ(visited.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(RedisMasterKeyStore, TheVisitorMayRotateTheEntryItIsGiven) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> entries{{patient(1), live("a")}};
+  ASSERT_TRUE(store->create_master_keys("eu", entries));
+
+  auto visited =
+      store->for_each_master_key("eu", [&](const Hash32& p, const MasterKeyEntry& e) -> Status {
+        auto r = store->replace_master_key("eu", p, e, live(e.key_id, "new-kek"));
+        if (!r) return r.error();
+        return Ok{};
+      });
+
+  ASSERT_TRUE(visited) << visited.error().message;
+  const std::vector<Hash32> keys{patient(1)};
+  EXPECT_EQ(store->master_keys("eu", keys)->front(), live("a", "new-kek"));
+}
+
+// Connections
+
+TEST(RedisRegionStores, AnAclUserConnectsWithUsernameAndPassword) {
+  testing::RedisServer redis;
+  ASSERT_EQ(redis_cli(redis, "ACL SETUSER ledger on '>s3cret-pw' '~*' '+@all'"), "OK");
+
+  auto store = make_region_stores(one_region(redis.port(), "ledger", "s3cret-pw"));
+  auto wrong = make_region_stores(one_region(redis.port(), "ledger", "guessed-pw"));
+
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_TRUE((*store)->put_if_absent("eu", blobs({{"aa11", Bytes{1}}})));
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kPermissionDenied);
+  const std::string& message = wrong.error().message;
+  EXPECT_NE(message.find("redis region eu (127.0.0.1:" + std::to_string(redis.port()) + ")"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("ledger"), std::string::npos) << message;
+  EXPECT_EQ(message.find("guessed-pw"), std::string::npos) << message;
+}
+
+TEST(RedisRegionStores, ThePasswordAloneAuthenticatesTheDefaultUser) {
+  testing::RedisServer redis;
+  ASSERT_EQ(redis_cli(redis, "CONFIG SET requirepass pw-default"), "OK");
+
+  auto store = make_region_stores(one_region(redis.port(), "", "pw-default"));
+  auto wrong = make_region_stores(one_region(redis.port(), "", "nope-pw"));
+  auto none = make_region_stores(one_region(redis.port()));
+
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_TRUE((*store)->put_if_absent("eu", blobs({{"aa11", Bytes{1}}})));
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(wrong.error().message.find("nope-pw"), std::string::npos);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kPermissionDenied);
+}
+
+TEST(RedisRegionStores, ADownServerIsUnavailableAndARestartedOneIsUsedAgain) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_if_absent("eu", blobs({{"c1", Bytes{1}}})));
 
   redis.stop();
-  auto down = (*store)->put_if_absent("eu", blobs({{"k2", Bytes{2}}}));
+  auto down = store->put_if_absent("eu", blobs({{"c2", Bytes{2}}}));
+  const std::vector<Hash32> keys{patient(1)};
+  auto keys_down = store->master_keys("eu", keys);
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(down.error().message.find("redis region eu"), std::string::npos)
       << down.error().message;
+  ASSERT_FALSE(keys_down);
+  EXPECT_EQ(keys_down.error().code, ErrorCode::kUnavailable);
 
   redis.restart();
-  EXPECT_TRUE((*store)->put_if_absent("eu", blobs({{"k3", Bytes{3}}})));
-  EXPECT_EQ(*(*store)->get("eu", "k3"), Bytes{3});
+  EXPECT_TRUE(store->put_if_absent("eu", blobs({{"c3", Bytes{3}}})));
+  EXPECT_EQ(*store->get("eu", "c3"), Bytes{3});
+  const std::vector<std::pair<Hash32, MasterKeyEntry>> create{{patient(1), live("mk-a")}};
+  EXPECT_TRUE(store->create_master_keys("eu", create));
 }
 
-TEST(RedisBlobStore, AnUnreachableRegionIsRefusedAtStart) {
+TEST(RedisRegionStores, AnUnreachableRegionIsRefusedAtStart) {
   const int port = testing::free_port();  // nothing listens there
 
-  auto store = make_blob_store(one_region(port));
+  auto store = make_region_stores(one_region(port));
 
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(store.error().message.find("redis region eu"), std::string::npos);
+}
+
+TEST(RedisRegionStores, CallsFromSeveralThreadsShareARegionSafely) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+
+  std::vector<std::thread> threads;
+  threads.reserve(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < 50; ++i) {
+        const std::vector<std::pair<Hash32, MasterKeyEntry>> create{
+            {patient(t * 100 + i), live("k" + std::to_string(t))}};
+        EXPECT_TRUE(store->create_master_keys("eu", create));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  int count = 0;
+  ASSERT_TRUE(store->for_each_master_key("eu", [&](const Hash32&, const MasterKeyEntry&) {
+    ++count;
+    return Status(Ok{});
+  }));
+  EXPECT_EQ(count, 200);
 }
 
 }  // namespace

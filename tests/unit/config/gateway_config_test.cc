@@ -152,6 +152,84 @@ TEST(GatewayConfig, TheEffectiveConfigRedactsSecrets) {
   EXPECT_NE(described.find("<redacted>"), std::string::npos);
 }
 
+// The example config with a second region, "eu-west", beside "default".
+std::string with_two_regions() {
+  rapidjson::Document doc;
+  doc.Parse(example_config().c_str());
+  rapidjson::Pointer("/redis/regions/eu-west/host").Set(doc, "10.0.0.2");
+  rapidjson::Pointer("/redis/regions/eu-west/port").Set(doc, 6380);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return buffer.GetString();
+}
+
+TEST(GatewayConfig, ARedisUsernameMayBeNamedInTheFile) {
+  auto named = parse_gateway_config(with("/redis/regions/default/username", R"("ledger")"),
+                                    "config/gateway.json", {});
+  auto unnamed = parse_gateway_config(example_config(), "config/gateway.json", {});
+
+  ASSERT_TRUE(named) << named.error().message;
+  ASSERT_TRUE(unnamed) << unnamed.error().message;
+  EXPECT_EQ(named->redis_regions.at("default").username, "ledger");
+  EXPECT_EQ(unnamed->redis_regions.at("default").username, "");
+}
+
+TEST(GatewayConfig, TheEnvironmentOverridesTheRedisUsername) {
+  const std::string file = with("/redis/regions/default/username", R"("from-file")");
+
+  auto all = parse_gateway_config(file, "config/gateway.json", {{"FL_REDIS_USERNAME", "all"}});
+  auto own =
+      parse_gateway_config(file, "config/gateway.json",
+                           {{"FL_REDIS_USERNAME", "all"}, {"FL_REDIS_DEFAULT_USERNAME", "own"}});
+  auto empty = parse_gateway_config(file, "config/gateway.json", {{"FL_REDIS_USERNAME", ""}});
+
+  ASSERT_TRUE(all && own && empty);
+  EXPECT_EQ(all->redis_regions.at("default").username, "all");
+  EXPECT_EQ(own->redis_regions.at("default").username, "own");
+  EXPECT_EQ(empty->redis_regions.at("default").username, "from-file");
+}
+
+TEST(GatewayConfig, EachRegionHasItsOwnUsernameVariable) {
+  auto config = parse_gateway_config(
+      with_two_regions(), "config/gateway.json",
+      {{"FL_REDIS_EU_WEST_USERNAME", "eu-user"}, {"FL_REDIS_USERNAME", "everyone"}});
+
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->redis_regions.at("eu-west").username, "eu-user");
+  EXPECT_EQ(config->redis_regions.at("default").username, "everyone");
+}
+
+TEST(GatewayConfig, AUsernameWithSpacesIsRefusedFromFileAndEnvironment) {
+  EXPECT_EQ(error_of(with("/redis/regions/default/username", R"("two words")")),
+            "config/gateway.json: /redis/regions/default/username: expected a string matching "
+            "^[^ \\t\\r\\n]+$, got \"two words\"");
+  EXPECT_EQ(error_of(example_config(), {{"FL_REDIS_DEFAULT_USERNAME", "two words"}}),
+            "config/gateway.json: /redis/regions/default/username: expected a string matching "
+            "^[^ \\t\\r\\n]+$, got \"two words\"");
+}
+
+TEST(GatewayConfig, APasswordInTheFileIsRefused) {
+  const std::string message = error_of(with("/redis/regions/default/password", R"("hunter2")"));
+
+  EXPECT_TRUE(
+      message.starts_with("config/gateway.json: /redis/regions/default/password: unknown property"))
+      << message;
+}
+
+TEST(GatewayConfig, TheEffectiveConfigShowsTheUsernameButNotThePassword) {
+  auto config = parse_gateway_config(
+      example_config(), "config/gateway.json",
+      {{"FL_REDIS_USERNAME", "ledger"}, {"FL_REDIS_DEFAULT_PASSWORD", "hunter2"}});
+  ASSERT_TRUE(config) << config.error().message;
+
+  const std::string described = describe_config(*config);
+
+  EXPECT_NE(described.find(R"("username":"ledger")"), std::string::npos) << described;
+  EXPECT_EQ(described.find("hunter2"), std::string::npos);
+  EXPECT_EQ(config->redis_regions.at("default").password, "hunter2");
+}
+
 TEST(GatewayConfig, TheDefaultRegionMustBeAConfiguredRegion) {
   EXPECT_EQ(error_of(with("/pipeline/defaultRegion", R"("eu")")),
             "config/gateway.json: /pipeline/defaultRegion: expected the name of a region under "

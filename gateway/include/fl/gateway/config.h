@@ -34,6 +34,9 @@ struct RedisRegionSettings {
   int port = 6379;
   int db = 0;
   int timeout_ms = 2000;
+  // Redis ACL user (not secret): FL_REDIS_<REGION>_USERNAME, else FL_REDIS_USERNAME, else the
+  // file; empty: the default user.
+  std::string username;
   std::string password;  // from FL_REDIS_<REGION>_PASSWORD or FL_REDIS_PASSWORD only
 };
 

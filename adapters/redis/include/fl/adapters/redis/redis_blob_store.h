@@ -1,12 +1,35 @@
-// BlobStore over Redis (hiredis, synchronous): one connection per storage region, blobs under
-// "blob:<content hash hex>", written with SET NX so a blob is written once, batches pipelined.
-// A dropped connection is re-opened once per call; after that the call fails with kUnavailable
-// naming the region and endpoint, and the pipeline retries (nothing is committed meanwhile).
-// Called from the pipeline thread only.
+// The region stores over Redis (hiredis, synchronous): the BlobStore (encrypted blobs, version
+// claims, pointer records) and the MasterKeyStore (patients' wrapped master keys) of every
+// storage region, one connection per region. A region's master keys live in the same Redis as
+// its blobs, so data and the key that opens it stay in one jurisdiction and are backed up and
+// erased together.
+//
+// Redis layout, per region (hex is lower case):
+//   blob:<content hash hex>  string: the encrypted blob, written with SET NX (content-addressed,
+//                            so an existing key already holds the same bytes)
+//   ver:<resource key hex>   hash: field = decimal version, value = content hash hex of the blob
+//                            the version was first stored as (HSETNX, in the same pipeline as
+//                            the blob's SET NX: the first writer wins the claim)
+//   ptr:<resource key hex>   hash: field = decimal version, value = pointer record JSON
+//   mk:<patient key hex>     string, compact JSON in one canonical form (fixed member order, no
+//                            spaces): {"v":1,"keyId":"…","kek":"<kek id>","wrapped":"<hex>"}, or
+//                            once erased {"v":1,"keyId":"…","erased":"<RFC 3339>"} (keyId kept
+//                            when there was one). Ids are ASCII letters, digits and . _ : / @ + = -
+//                            (1..256 characters), so the JSON needs no escapes and equal entries
+//                            serialize to equal bytes, which the compare-and-set relies on.
+//                            Anything else found there is kIntegrity, naming the Redis key.
+//
+// A dropped connection is re-opened once per call (per SCAN page in for_each_master_key); after
+// that the call fails with kUnavailable naming the region and endpoint, and the caller retries.
+// A refused AUTH is kPermissionDenied, naming region, endpoint and user, never the password.
+// Every call is safe from any thread: each region's connection has its own lock, held for one
+// call (for_each_master_key releases it while the visitor runs, so the visitor may call back).
+// The process must ignore SIGPIPE (hiredis writes with plain write(2)).
 #pragma once
 
 #include "fl/base/result.h"
 #include "fl/ports/blob_store.h"
+#include "fl/ports/master_key_store.h"
 
 #include <map>
 #include <memory>
@@ -18,7 +41,8 @@ namespace fl::redis {
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   int port = 6379;
-  std::string password;  // AUTH when not empty
+  std::string username;  // Redis ACL user: AUTH <username> <password> when not empty
+  std::string password;  // AUTH <password> (the default user) when username is empty
   int db = 0;
   int timeout_ms = 2000;
 };
@@ -27,12 +51,20 @@ struct RedisConfig {
   std::map<std::string, RedisEndpoint> regions;
 };
 
+// Both store ports of every configured region, over one connection per region.
+class RegionStores : public ports::BlobStore, public ports::MasterKeyStore {};
+
 // The Redis key of a blob.
 std::string blob_key(std::string_view content_hash_hex);
+// The Redis hash of a resource's version claims: field = version, value = content hash hex.
+std::string claims_key(std::string_view resource_key_hex);
 // The Redis hash of a resource's pointer records: field = version, value = record JSON.
 std::string pointer_key(std::string_view resource_key_hex);
+// The Redis key of a patient's master key entry.
+std::string master_key_key(std::string_view patient_key_hex);
 
-// Connects to (and PINGs) every region; an unreachable region fails here, at start.
-Result<std::unique_ptr<ports::BlobStore>> make_blob_store(const RedisConfig& config);
+// Connects to every region (AUTH, SELECT, PING); an unreachable region or a refused AUTH fails
+// here, at start.
+Result<std::unique_ptr<RegionStores>> make_region_stores(const RedisConfig& config);
 
 }  // namespace fl::redis
