@@ -8,6 +8,9 @@ FL_CAST="$FL_ROOT/node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
 # anvil's first well-known development account. Public knowledge; never use it on a real chain.
 FL_DEV_PRIVATE_KEY="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
+# The gateway refuses a keyring that group or others can read; git checks files out 0644.
+chmod 600 "$FL_ROOT/config/keys/dev-keyring.json" 2>/dev/null || true
+
 fl_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 fl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

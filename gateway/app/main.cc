@@ -52,6 +52,19 @@ commands:
   map preview --mapping mapping.json --in resource.json [--out FILE]
         map a resource (or each entry of a Bundle) and print, per rule, the JSON paths it
         added (+), removed (-) or replaced (~), then the result.
+  keys list --config FILE
+        the key-encryption keys (never their material) and how many master keys each wraps.
+  keys add --region NAME [--id ID] --config FILE
+        generate a KEK into the keyring file, active for its region from now on.
+  keys rotate [--region NAME] --config FILE
+        re-wrap every master key under its region's active KEK (the data is not re-encrypted).
+  keys retire KEK_ID --config FILE
+        retire a KEK; refused while any master key is still wrapped under it.
+  erase Patient/<id> [--reason TEXT] --config FILE
+        erase a patient (GDPR Art. 17): destroy their master key in every region and mark them
+        erased on the ledger; prints the AuditEvent. Their data can never be read again.
+  read <Type/id> [--version N] --config FILE
+        decrypt one stored version (latest by default) after checking erasure and content hash.
   help  this text
 )";
 
@@ -78,6 +91,9 @@ int main(int argc, char** argv) {
     if (command == "ledger") return fl::cli::ledger_command(rest);
     if (command == "fhirpath") return fl::cli::fhirpath(rest);
     if (command == "map") return fl::cli::map_command(rest);
+    if (command == "keys") return fl::cli::keys_command(rest);
+    if (command == "erase") return fl::cli::erase_command(rest);
+    if (command == "read") return fl::cli::read_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
     return 1;

@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/session.h"
 #include "cli/wiring.h"
 
 #include <charconv>
@@ -29,73 +30,6 @@ int fail(const std::string& command, const Error& error, int code) {
   std::fprintf(stderr, "ledger %s: %s%s%s\n", command.c_str(), error.message.c_str(),
                error.where.empty() ? "" : " at ", error.where.c_str());
   return code;
-}
-
-std::string quoted(std::string_view text) {
-  std::string out;
-  append_json_string(out, text);
-  return out;
-}
-
-// What every subcommand works with.
-struct Session {
-  gateway::GatewayConfig config;
-  std::unique_ptr<ledger::JsonRpcClient> rpc;
-  std::unique_ptr<ledger::Signer> signer;
-  std::unique_ptr<ledger::PointerRegistry> registry;
-};
-
-Result<Session> open_session(const Args& args) {
-  auto config = gateway::load_gateway_config(args.get("config", "config/gateway.json"),
-                                             gateway::process_environment());
-  if (!config) return config.error();
-  Session s{.config = std::move(*config)};
-  if (s.config.ledger.contract.empty()) {
-    return Error{ErrorCode::kInvalidInput,
-                 "no contract address: set /ledger/contract or FL_LEDGER_CONTRACT",
-                 s.config.file + "#/ledger/contract"};
-  }
-  if (s.config.ledger.private_key.empty()) {
-    return Error{ErrorCode::kInvalidInput,
-                 "no signing key: set FL_LEDGER_PRIVATE_KEY or /ledger/privateKeyFile",
-                 s.config.file + "#/ledger/privateKeyFile"};
-  }
-  auto transport = ledger::make_http_transport(s.config.ledger.rpc_url, 10s);
-  if (!transport) return transport.error();
-  s.rpc = std::make_unique<ledger::JsonRpcClient>(std::move(*transport), s.config.ledger.rpc_url);
-  auto chain_id = s.rpc->chain_id();
-  if (!chain_id) return chain_id.error();
-  auto contract = ledger::parse_address(s.config.ledger.contract);
-  if (!contract) return contract.error();
-  auto signer = ledger::Signer::create(SecretBytes(
-      Bytes(s.config.ledger.private_key.view().begin(), s.config.ledger.private_key.view().end())));
-  if (!signer) return signer.error();
-  s.signer = std::move(*signer);
-  s.registry = std::make_unique<ledger::PointerRegistry>(
-      *s.rpc, *s.signer, *chain_id, *contract,
-      s.config.ledger.eip1559 ? ledger::TxType::kEip1559 : ledger::TxType::kLegacy);
-  return s;
-}
-
-// "Type/id" checked as the validate stage checks it.
-Result<std::string> reference_arg(const Args& args, const char* what) {
-  if (args.positional().size() != 1) {
-    return Error{ErrorCode::kInvalidInput, std::string("expected one ") + what + " Type/id", ""};
-  }
-  const std::string& ref = args.positional().front();
-  const auto slash = ref.find('/');
-  if (slash == std::string::npos || !gateway::is_r4_resource_type(ref.substr(0, slash)) ||
-      !gateway::is_valid_fhir_id(ref.substr(slash + 1))) {
-    return Error{ErrorCode::kInvalidInput, "expected Type/id, e.g. Patient/123", ref};
-  }
-  return ref;
-}
-
-Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient) {
-  auto keys = build_key_provider(s.config);
-  if (!keys) return keys.error();
-  gateway::Pseudonyms pseudonyms(**keys);
-  return patient ? pseudonyms.patient_key(reference) : pseudonyms.resource_key(reference);
 }
 
 Result<std::uint64_t> number_option(const Args& args, const std::string& name) {

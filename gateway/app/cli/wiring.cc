@@ -54,26 +54,7 @@ Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
   return std::move(*keys);
 }
 
-Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
-  Adapters out;
-  auto keys = keys::make_keyring_key_provider(config.keyring_file);
-  if (!keys) return at(keys.error(), config, "/keys/keyringFile");
-  out.keys = std::move(*keys);
-  // Every region must be able to wrap new master keys before the first event arrives.
-  for (const auto& [region, settings] : config.redis_regions) {
-    if (auto kek = out.keys->active_kek_id(region); !kek) {
-      return Error{ErrorCode::kInvalidInput,
-                   config.keyring_file + ": no active key-encryption key for region \"" + region +
-                       "\" (add one with `fhir-ledger keys add --region " + region + "`)",
-                   config.file + "#/redis/regions/" + region};
-    }
-  }
-
-  auto stores = build_stores(config);
-  if (!stores) return stores.error();
-  out.blobs = std::move(stores->blobs);
-  out.master_keys = std::move(stores->master_keys);
-
+Result<std::unique_ptr<ports::PointerLedger>> build_ledger(const gateway::GatewayConfig& config) {
   if (config.ledger.contract.empty()) {
     return Error{ErrorCode::kInvalidInput,
                  "no contract address: set /ledger/contract or FL_LEDGER_CONTRACT (deploy one with "
@@ -94,6 +75,31 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
                      .receipt_timeout = std::chrono::milliseconds(config.ledger.receipt_timeout_ms),
                      .eip1559 = config.ledger.eip1559});
   if (!ledger) return at(ledger.error(), config, "/ledger");
+  return std::move(*ledger);
+}
+
+Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
+  Adapters out;
+  auto keys = keys::make_keyring_key_provider(config.keyring_file);
+  if (!keys) return at(keys.error(), config, "/keys/keyringFile");
+  out.keys = std::move(*keys);
+  // Every region must be able to wrap new master keys before the first event arrives.
+  for (const auto& [region, settings] : config.redis_regions) {
+    if (auto kek = out.keys->active_kek_id(region); !kek) {
+      return Error{ErrorCode::kInvalidInput,
+                   config.keyring_file + ": no active key-encryption key for region \"" + region +
+                       "\" (add one with `fhir-ledger keys add --region " + region + "`)",
+                   config.file + "#/redis/regions/" + region};
+    }
+  }
+
+  auto stores = build_stores(config);
+  if (!stores) return stores.error();
+  out.blobs = std::move(stores->blobs);
+  out.master_keys = std::move(stores->master_keys);
+
+  auto ledger = build_ledger(config);
+  if (!ledger) return ledger.error();
   out.ledger = std::move(*ledger);
 
   const auto kafka = kafka_config(config);

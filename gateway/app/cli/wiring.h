@@ -36,6 +36,8 @@ struct Stores {
   std::shared_ptr<ports::MasterKeyStore> master_keys;
 };
 Result<Stores> build_stores(const gateway::GatewayConfig& config);
+// The EVM node and contract, with the gateway's signing key.
+Result<std::unique_ptr<ports::PointerLedger>> build_ledger(const gateway::GatewayConfig& config);
 Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
     const gateway::GatewayConfig& config);
 

@@ -256,7 +256,7 @@ Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
   for (std::size_t event : refused) {
     dead.push_back(dead_letter(
         events[event],
-        Error{ErrorCode::kPolicyDenied,
+        Error{ErrorCode::kErased,
               "the patient was erased: no new data is stored or anchored for them", "erasure"}));
   }
   std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });

@@ -7,6 +7,7 @@
 #include "fl/adapters/redis/redis_blob_store.h"
 #include "fl/gateway/pipeline.h"
 #include "fl/gateway/pointer_record.h"
+#include "fl/gateway/pseudonyms.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/pointer_registry.h"
 
@@ -30,8 +31,8 @@ class LedgerVerifyTest : public ::testing::Test {
     auto contract = evm::deploy_pointer_registry(
         anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
     ASSERT_TRUE(contract) << contract.error().message;
-    auto b = redis::make_blob_store(
-        {.regions = {{"eu-west", {.host = "127.0.0.1", .port = redis_server.port()}}}});
+    auto b = redis::make_region_stores(
+        {.regions = {{"eu", {.host = "127.0.0.1", .port = redis_server.port()}}}});
     auto k = fl::keys::make_keyring_key_provider(
         (testing::source_root() / "config/keys/dev-keyring.json").string());
     auto l = evm::make_pointer_ledger(
@@ -65,13 +66,14 @@ class LedgerVerifyTest : public ::testing::Test {
   void run_pipeline() {
     ports::SteadyClock clock;
     PassThroughNormalizer normalizer;
-    PermitAllPolicy policy("eu-west");
+    PermitAllPolicy policy("eu");
     PipelineOptions options{.until_caught_up = true, .idle_before_exit = 10ms};
     options.anchoring.by_resource_type.emplace("Observation", ports::AnchorMode::kMerkle);
     Pipeline pipeline({.source = source,
                        .dead_letters = dead,
                        .receipts = receipts,
                        .blobs = *blobs,
+                       .master_keys = *blobs,
                        .ledger = *ledger,
                        .keys = *keys,
                        .clock = clock},
@@ -81,26 +83,25 @@ class LedgerVerifyTest : public ::testing::Test {
   }
 
   ledger::Hash32 key_of(const std::string& reference) {
-    ProtectStage protect(*keys);
-    return *protect.resource_key(reference);
+    return *Pseudonyms(*keys).resource_key(reference);
   }
 
   Result<evm::Verification> verify(const std::string& reference,
                                    std::optional<std::uint64_t> version = std::nullopt) {
-    return evm::verify_resource(*registry, *blobs, {"eu-west"}, key_of(reference), version);
+    return evm::verify_resource(*registry, *blobs, {"eu"}, key_of(reference), version);
   }
 
   // Rewrites the stored pointer record of a resource version.
   void edit_record(const std::string& reference, std::uint64_t version,
                    const std::function<void(PointerRecord&)>& edit) {
     const std::string key = to_hex(key_of(reference));
-    auto records = blobs->pointer_records("eu-west", key);
+    auto records = blobs->pointer_records("eu", key);
     auto record = parse_pointer_record(records->at(version));
     ASSERT_TRUE(record) << record.error().message;
     edit(*record);
     const ports::PointerRecordWrite write{
         .resource_key = key, .version = version, .json = to_json(*record)};
-    ASSERT_TRUE(blobs->put_pointer_records("eu-west", std::span(&write, 1)));
+    ASSERT_TRUE(blobs->put_pointer_records("eu", std::span(&write, 1)));
   }
 
   void flip_a_byte_of_the_blob(const std::string& reference) {
@@ -114,7 +115,7 @@ class LedgerVerifyTest : public ::testing::Test {
 
   testing::RedisServer redis_server;
   testing::AnvilNode anvil;
-  std::unique_ptr<ports::BlobStore> blobs;
+  std::unique_ptr<redis::RegionStores> blobs;
   std::unique_ptr<ports::KeyProvider> keys;
   std::unique_ptr<ports::PointerLedger> ledger;
   std::unique_ptr<ledger::JsonRpcClient> rpc;

@@ -47,7 +47,7 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
   auto source = kafka::make_event_source(kafka_config);
   auto dead = kafka::make_dead_letters(kafka_config);
   auto receipts = kafka::make_receipts(kafka_config);
-  auto blobs = redis::make_blob_store(
+  auto blobs = redis::make_region_stores(
       {.regions = {{"default", {.host = "127.0.0.1", .port = redis_server.port()}}}});
   auto keys = fl::keys::make_keyring_key_provider(
       (testing::source_root() / "config/keys/dev-keyring.json").string());
@@ -63,6 +63,7 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
                      .dead_letters = **dead,
                      .receipts = **receipts,
                      .blobs = **blobs,
+                     .master_keys = **blobs,
                      .ledger = **ledger,
                      .keys = **keys,
                      .clock = clock},

@@ -1,0 +1,73 @@
+#include "cli/session.h"
+
+#include "fl/base/json_string.h"
+#include "fl/gateway/pseudonyms.h"
+#include "fl/gateway/stages/validate_stage.h"
+
+#include "cli/wiring.h"
+
+#include <chrono>
+
+namespace fl::cli {
+
+using namespace std::chrono_literals;
+
+std::string quoted(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+Result<Session> open_session(const Args& args) {
+  auto config = gateway::load_gateway_config(args.get("config", "config/gateway.json"),
+                                             gateway::process_environment());
+  if (!config) return config.error();
+  Session s{.config = std::move(*config)};
+  if (s.config.ledger.contract.empty()) {
+    return Error{ErrorCode::kInvalidInput,
+                 "no contract address: set /ledger/contract or FL_LEDGER_CONTRACT",
+                 s.config.file + "#/ledger/contract"};
+  }
+  if (s.config.ledger.private_key.empty()) {
+    return Error{ErrorCode::kInvalidInput,
+                 "no signing key: set FL_LEDGER_PRIVATE_KEY or /ledger/privateKeyFile",
+                 s.config.file + "#/ledger/privateKeyFile"};
+  }
+  auto transport = ledger::make_http_transport(s.config.ledger.rpc_url, 10s);
+  if (!transport) return transport.error();
+  s.rpc = std::make_unique<ledger::JsonRpcClient>(std::move(*transport), s.config.ledger.rpc_url);
+  auto chain_id = s.rpc->chain_id();
+  if (!chain_id) return chain_id.error();
+  auto contract = ledger::parse_address(s.config.ledger.contract);
+  if (!contract) return contract.error();
+  auto signer = ledger::Signer::create(SecretBytes(
+      Bytes(s.config.ledger.private_key.view().begin(), s.config.ledger.private_key.view().end())));
+  if (!signer) return signer.error();
+  s.signer = std::move(*signer);
+  s.registry = std::make_unique<ledger::PointerRegistry>(
+      *s.rpc, *s.signer, *chain_id, *contract,
+      s.config.ledger.eip1559 ? ledger::TxType::kEip1559 : ledger::TxType::kLegacy);
+  return s;
+}
+
+Result<std::string> reference_arg(const Args& args, const char* what) {
+  if (args.positional().size() != 1) {
+    return Error{ErrorCode::kInvalidInput, std::string("expected one ") + what + " Type/id", ""};
+  }
+  const std::string& ref = args.positional().front();
+  const auto slash = ref.find('/');
+  if (slash == std::string::npos || !gateway::is_r4_resource_type(ref.substr(0, slash)) ||
+      !gateway::is_valid_fhir_id(ref.substr(slash + 1))) {
+    return Error{ErrorCode::kInvalidInput, "expected Type/id, e.g. Patient/123", ref};
+  }
+  return ref;
+}
+
+Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient) {
+  auto keys = build_key_provider(s.config);
+  if (!keys) return keys.error();
+  gateway::Pseudonyms pseudonyms(**keys);
+  return patient ? pseudonyms.patient_key(reference) : pseudonyms.resource_key(reference);
+}
+
+}  // namespace fl::cli

@@ -1,0 +1,38 @@
+// What the operator tools that touch the ledger share: the gateway configuration, a signing
+// session with the PointerRegistry, and the pseudonym of a "Type/id" argument.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/gateway/config.h"
+#include "fl/ledger/json_rpc.h"
+#include "fl/ledger/pointer_registry.h"
+
+#include "cli/args.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace fl::cli {
+
+struct Session {
+  gateway::GatewayConfig config;
+  std::unique_ptr<ledger::JsonRpcClient> rpc;
+  std::unique_ptr<ledger::Signer> signer;
+  std::unique_ptr<ledger::PointerRegistry> registry;
+};
+
+// Reads --config (default config/gateway.json) and connects to the node and contract.
+Result<Session> open_session(const Args& args);
+
+// The one positional "Type/id", checked as the validate stage checks it.
+Result<std::string> reference_arg(const Args& args, const char* what);
+
+// The resource key (or, with `patient`, the patient key) of a reference, under the keyring's
+// pepper.
+Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient);
+
+// `text` as a JSON string literal.
+std::string quoted(std::string_view text);
+
+}  // namespace fl::cli

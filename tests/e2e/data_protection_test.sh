@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# e2e: the shipped sample events through the gateway binary, then the data-protection promises
+# checked from outside:
+#   1. no Redis key or value (the whole dataset, saved uncompressed) and no log line contains
+#      any FHIR id, name, identifier, telecom or address value of the inputs in clear text;
+#   2. `keys add` + `keys rotate` re-wrap every master key without touching the data, which
+#      `read` still decrypts; `keys retire` then retires the old KEK;
+#   3. `erase Patient/<id>` destroys that patient's key: their resources read as erased, while
+#      their ciphertext stays in Redis and other patients read as before.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+run="$(mktemp -d "${TMPDIR:-/tmp}/fhir-ledger-e2e.XXXXXX")"
+trap '"$FL_ROOT/scripts/services" stop "$run"' EXIT
+"$FL_ROOT/scripts/services" start "$run"
+source "$run/env"
+
+FL_LEDGER_CONTRACT="$("$FL_BIN" ledger deploy --rpc-url "$FL_LEDGER_RPC_URL")"
+export FL_LEDGER_CONTRACT
+manifest="$FL_ROOT/config/samples/events.manifest.json"
+"$FL_BIN" publish --bootstrap "$FL_KAFKA_BOOTSTRAP_SERVERS" --topic fhir.events --manifest "$manifest"
+
+# A private copy of the keyring (the key tools write to it), and debug logging, so that the
+# scan covers every line the gateway can write.
+config="$run/gateway.json"
+install -m 600 "$FL_ROOT/config/keys/dev-keyring.json" "$run/keyring.json"
+python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" "$run/keyring.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["service"]["logLevel"] = "debug"
+c["keys"]["keyringFile"] = sys.argv[4]
+c["mappings"]["dir"] = sys.argv[3] + "/" + c["mappings"]["dir"]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+
+"$FL_BIN" serve --config "$config" --until-caught-up >"$run/serve.json" 2>"$run/serve.log" || {
+  cat "$run/serve.log" >&2
+  fl_die "the gateway failed"
+}
+
+# 1. The scan.
+redis-cli -p "$FL_REDIS_PORT" CONFIG SET rdbcompression no >/dev/null
+redis-cli -p "$FL_REDIS_PORT" SAVE >/dev/null
+dump="$(redis-cli -p "$FL_REDIS_PORT" CONFIG GET dir | tail -1)/$(redis-cli -p "$FL_REDIS_PORT" CONFIG GET dbfilename | tail -1)"
+python3 - "$FL_ROOT/config/samples/events" "$dump" "$run/serve.log" "$run/serve.json" <<'PY'
+import json, os, sys
+events, dump, logs = sys.argv[1], sys.argv[2], sys.argv[3:]
+phi = set()
+def collect(node):
+    if isinstance(node, dict):
+        if "resourceType" in node and isinstance(node.get("id"), str):
+            phi.add(node["id"])
+        for name in node.get("name", []) if isinstance(node.get("name"), list) else []:
+            if isinstance(name, dict):
+                phi.update(v for v in name.get("given", []) if isinstance(v, str))
+                for k in ("family", "text"):
+                    if isinstance(name.get(k), str):
+                        phi.add(name[k])
+        for k in ("identifier", "telecom"):
+            for item in node.get(k, []) if isinstance(node.get(k), list) else []:
+                if isinstance(item, dict) and isinstance(item.get("value"), str):
+                    phi.add(item["value"])
+        for a in node.get("address", []) if isinstance(node.get("address"), list) else []:
+            if isinstance(a, dict):
+                phi.update(v for v in a.get("line", []) if isinstance(v, str))
+        for v in node.values():
+            collect(v)
+    elif isinstance(node, list):
+        for v in node:
+            collect(v)
+for f in sorted(os.listdir(events)):
+    try:
+        collect(json.load(open(os.path.join(events, f))))
+    except ValueError:
+        pass  # the deliberately truncated event
+phi = {p for p in phi if len(p) >= 3}
+assert len(phi) > 50, f"only {len(phi)} values to look for"
+data = open(dump, "rb").read()
+assert len(data) > 10000, f"the Redis dump is suspiciously small ({len(data)} bytes)"
+found = sorted(p for p in phi if p.encode() in data)
+assert not found, f"PHI in clear text in Redis: {found[:10]}"
+lines = 0
+for log in logs:
+    for n, line in enumerate(open(log, encoding="utf-8", errors="replace"), 1):
+        lines += 1
+        leaked = [p for p in phi if p in line]
+        assert not leaked, f"{log}:{n} contains {leaked[:5]}"
+print(f"scan: {len(phi)} ids, names, identifiers, telecoms and address lines; "
+      f"absent from {len(data)} bytes of Redis data and {lines} log lines")
+PY
+
+resource_reads() {  # every resource of the two patients we follow, one per line: exit status
+  for ref in Patient/pat-de-0001 Observation/obs-de-0001-1 Patient/pat-fr-0002; do
+    if "$FL_BIN" read "$ref" --config "$config" >"$run/read.json" 2>"$run/read.err"; then
+      grep -q "\"id\":\"${ref#*/}\"" "$run/read.json" || fl_die "read $ref returned another resource"
+      echo "$ref ok"
+    else
+      echo "$ref $(cut -d: -f2 <"$run/read.err" | tr -d ' ')"
+    fi
+  done
+}
+expect_reads() {
+  local got
+  got="$(resource_reads)"
+  [ "$got" = "$1" ] || fl_die "reads: expected
+$1
+got
+$got
+$(cat "$run/read.err")"
+}
+expect_reads "Patient/pat-de-0001 ok
+Observation/obs-de-0001-1 ok
+Patient/pat-fr-0002 ok"
+
+# 2. Rotation.
+old_kek="$("$FL_BIN" keys list --config "$config" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print([k["id"] for k in d["keks"] if k["region"] == "default" and k["active"]][0])')"
+"$FL_BIN" keys add --region default --config "$config" >"$run/add.json"
+if "$FL_BIN" keys retire "$old_kek" --config "$config" 2>"$run/retire.err"; then
+  fl_die "retiring a KEK that still wraps master keys must be refused"
+fi
+grep -q "still wrapped" "$run/retire.err" || fl_die "retire refusal does not say why: $(cat "$run/retire.err")"
+"$FL_BIN" keys rotate --config "$config" >"$run/rotate.json"
+"$FL_BIN" keys retire "$old_kek" --config "$config" >/dev/null
+python3 - "$run/rotate.json" "$run/add.json" <<'PY'
+import json, sys
+rotated, added = json.load(open(sys.argv[1]))["regions"][0], json.load(open(sys.argv[2]))
+assert rotated["activeKek"] == added["added"], (rotated, added)
+assert rotated["rewrapped"] >= 10 and rotated["raced"] == 0, rotated
+print(f"rotation: {rotated['rewrapped']} master keys re-wrapped onto {rotated['activeKek']}")
+PY
+expect_reads "Patient/pat-de-0001 ok
+Observation/obs-de-0001-1 ok
+Patient/pat-fr-0002 ok"
+
+# 3. Erasure.
+blobs_before="$(redis-cli -p "$FL_REDIS_PORT" --scan --pattern 'blob:*' | wc -l)"
+"$FL_BIN" erase Patient/pat-de-0001 --reason "patient request (test)" --config "$config" >"$run/erase.json"
+python3 - "$run/erase.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["regions"] == {"default": "destroyed"}, e
+assert e["auditEvent"]["resourceType"] == "AuditEvent" and e["auditEvent"]["action"] == "D", e
+assert "pat-de-0001" not in json.dumps(e), "the erase output names the patient id"
+PY
+expect_reads "Patient/pat-de-0001 erased
+Observation/obs-de-0001-1 erased
+Patient/pat-fr-0002 ok"
+blobs_after="$(redis-cli -p "$FL_REDIS_PORT" --scan --pattern 'blob:*' | wc -l)"
+[ "$blobs_before" = "$blobs_after" ] || fl_die "erasure must not need to delete ciphertext"
+# A second erase is harmless and says there was nothing left to destroy.
+"$FL_BIN" erase Patient/pat-de-0001 --config "$config" | grep -q '"default":"none"' ||
+  fl_die "a repeated erase must report nothing destroyed"
+echo "erasure: Patient/pat-de-0001 unreadable, Patient/pat-fr-0002 readable, $blobs_after blobs kept"
