@@ -95,6 +95,17 @@ TEST(GatewayConfig, APatternViolationShowsThePattern) {
       << message;
 }
 
+TEST(GatewayConfig, EndpointsWithSpacesOrWithoutPortsAreRefused) {
+  // RapidJSON's regex ignores a pattern with \s silently; these patterns must not use it.
+  for (const char* bad : {R"("abc")", R"("a b:1")", R"("a:1,b c:2")"}) {
+    EXPECT_TRUE(error_of(with("/kafka/bootstrapServers", bad)).find("expected a string matching") !=
+                std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(error_of(with("/ledger/rpcUrl", R"("http://a b")")).find("expected a string matching"),
+            std::string::npos);
+}
+
 TEST(GatewayConfig, AnEmptyTopicListIsRefused) {
   EXPECT_EQ(error_of(with("/kafka/inputTopics", "[]")),
             "config/gateway.json: /kafka/inputTopics: expected at least 1 item(s), got []");
