@@ -160,6 +160,9 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
     p.policy_hash = decision->policy_hash;
     p.region = decision->region;
     p.mode = options_.anchoring.mode_for(event.origin.topic, resource.type);
+    auto key = pseudonyms_.resource_key(item.reference);
+    if (!key) return key.error();
+    p.resource_key = *key;
     if (!resource.patient_reference.empty()) {
       auto patient = pseudonyms_.patient_key(resource.patient_reference);
       if (!patient) return patient.error();
@@ -167,20 +170,13 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
     }
     if (resource.deleted) {
       // The tombstone: a new version with no content, so nothing is stored off chain.
-      auto key = pseudonyms_.resource_key(item.reference);
-      if (!key) return key.error();
-      p.resource_key = *key;
       p.content_hash.fill(0xff);
       p.key_id = "-";
       item.deleted = true;
-      items.push_back(std::move(item));
-      continue;
+    } else {
+      p.mapping_hash = mapping_hash;
+      item.plaintext = std::move(canonical);  // sealed per region by protect()
     }
-    p.mapping_hash = mapping_hash;
-    auto key = pseudonyms_.resource_key(item.reference);
-    if (!key) return key.error();
-    p.resource_key = *key;
-    item.plaintext = std::move(canonical);
     items.push_back(std::move(item));
   }
   return items;
