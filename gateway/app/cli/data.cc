@@ -33,15 +33,6 @@ int fail(const std::string& command, const Error& error, int code) {
   return code;
 }
 
-std::string now_rfc3339() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 // A FHIR R4 AuditEvent for the erasure: DICOM "Patient Record" deleted, by the operator, with
 // the patient named only by pseudonym (the id itself is what was erased).
 std::string erasure_audit_event(const std::string& when, const std::string& patient_key,

@@ -36,15 +36,6 @@ Result<gateway::GatewayConfig> load_config(const Args& args) {
                                       gateway::process_environment());
 }
 
-std::string now_rfc3339() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 // region -> KEK id -> master keys wrapped under it ("erased" counts the marks).
 Result<std::map<std::string, std::map<std::string, std::uint64_t>>> usage(
     const gateway::GatewayConfig& config, ports::MasterKeyStore& store) {

@@ -7,6 +7,7 @@
 #include "cli/wiring.h"
 
 #include <chrono>
+#include <ctime>
 
 namespace fl::cli {
 
@@ -16,6 +17,15 @@ std::string quoted(std::string_view text) {
   std::string out;
   append_json_string(out, text);
   return out;
+}
+
+std::string now_rfc3339() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 Result<Session> open_session(const Args& args) {

@@ -32,6 +32,9 @@ Result<std::string> reference_arg(const Args& args, const char* what);
 // pepper.
 Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient);
 
+// The current UTC time as RFC 3339 (seconds), for records operators read.
+std::string now_rfc3339();
+
 // `text` as a JSON string literal.
 std::string quoted(std::string_view text);
 
