@@ -88,10 +88,15 @@ Error unexpected_reply(const std::string& where, std::string_view command) {
 
 std::string_view text_of(const redisReply& reply) { return {reply.str, reply.len}; }
 
+// Every character checked without a branch: on random hex digits the branches of a
+// short-circuiting test mispredicted often enough to take a tenth of a store's CPU at 2 KiB.
 bool is_lower_hex(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
+  unsigned ok = s.empty() ? 0U : 1U;
+  for (char c : s) {
+    const unsigned u = static_cast<unsigned char>(c);
+    ok &= static_cast<unsigned>(u - '0' < 10U) | static_cast<unsigned>(u - 'a' < 6U);
+  }
+  return ok != 0U;
 }
 
 // Key and KEK ids: what random ids, KMS key names and keyring ids use, and nothing that JSON

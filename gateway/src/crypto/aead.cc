@@ -37,27 +37,48 @@ struct AesGcm::Impl {
     }
   }
 
+  // What the context was last set up for. Setting the cipher and nonce length costs more than
+  // sealing a small resource (a provider context freed and made, parameters looked up by name),
+  // so a call that needs the same three sets only key and nonce.
+  const EVP_CIPHER* set_cipher = nullptr;
+  std::size_t set_nonce_size = 0;
+  int set_enc = -1;
+
   // Cipher, nonce length, key and nonce; `encrypt` picks the direction.
   Status init(ByteView key, ByteView nonce, bool encrypt) {
     const EVP_CIPHER* cipher = cipher_for(key.size());
     if (cipher == nullptr) return failed("AES-GCM key must be 16, 24 or 32 bytes");
     if (nonce.empty()) return failed("AES-GCM nonce must not be empty");
-    std::size_t nonce_size = nonce.size();
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &nonce_size),
-        OSSL_PARAM_construct_end()};
     const int enc = encrypt ? 1 : 0;
-    if (EVP_CipherInit_ex2(ctx.get(), cipher, nullptr, nullptr, enc, params) != 1 ||
-        EVP_CipherInit_ex2(ctx.get(), nullptr, key.data(), nonce.data(), enc, nullptr) != 1) {
+    if (cipher != set_cipher || nonce.size() != set_nonce_size || enc != set_enc) {
+      set_cipher = nullptr;  // until the set-up below has succeeded
+      std::size_t nonce_size = nonce.size();
+      const OSSL_PARAM params[] = {
+          OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &nonce_size),
+          OSSL_PARAM_construct_end()};
+      if (EVP_CipherInit_ex2(ctx.get(), cipher, nullptr, nullptr, enc, params) != 1) {
+        return failed("AES-GCM initialisation failed");
+      }
+      set_cipher = cipher;
+      set_nonce_size = nonce.size();
+      set_enc = enc;
+    }
+    if (EVP_CipherInit_ex2(ctx.get(), nullptr, key.data(), nonce.data(), enc, nullptr) != 1) {
+      set_cipher = nullptr;
       return failed("AES-GCM initialisation failed");
     }
     return Ok{};
   }
 
-  bool add_aad(ByteView aad) {
+  bool add_aad(AadParts aad) {
     int unused = 0;
-    return aad.empty() || EVP_CipherUpdate(ctx.get(), nullptr, &unused, aad.data(),
-                                           static_cast<int>(aad.size())) == 1;
+    for (ByteView part : aad) {
+      if (!part.empty() && EVP_CipherUpdate(ctx.get(), nullptr, &unused, part.data(),
+                                            static_cast<int>(part.size())) != 1) {
+        return false;
+      }
+    }
+    return true;
   }
 };
 
@@ -78,6 +99,16 @@ Result<std::unique_ptr<AesGcm>> AesGcm::create() {
 
 Status AesGcm::seal(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext,
                     std::span<std::uint8_t> out) {
+  return seal(key, nonce, {aad}, plaintext, out);
+}
+
+Status AesGcm::open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed,
+                    std::span<std::uint8_t> out) {
+  return open(key, nonce, {aad}, sealed, out);
+}
+
+Status AesGcm::seal(ByteView key, ByteView nonce, AadParts aad, ByteView plaintext,
+                    std::span<std::uint8_t> out) {
   if (out.size() != plaintext.size() + kGcmTagBytes) return failed("output has the wrong size");
   if (auto s = impl_->init(key, nonce, true); !s) return s;
   EVP_CIPHER_CTX* ctx = impl_->ctx.get();
@@ -94,7 +125,7 @@ Status AesGcm::seal(ByteView key, ByteView nonce, ByteView aad, ByteView plainte
   return Ok{};
 }
 
-Status AesGcm::open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed,
+Status AesGcm::open(ByteView key, ByteView nonce, AadParts aad, ByteView sealed,
                     std::span<std::uint8_t> out) {
   const Error integrity{ErrorCode::kIntegrity, "authentication tag does not verify", "aes-gcm"};
   if (sealed.size() < kGcmTagBytes) return integrity;

@@ -10,6 +10,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <pthread.h>
 
 namespace fl::gateway::crypto {
 namespace {
@@ -34,6 +37,17 @@ std::size_t header_size(ByteView blob) {
   return blob.size() < size + kGcmTagBytes ? 0 : size;
 }
 
+// Counts fork()s in this process, so that a Sealer in a child knows its buffered nonces were
+// the parent's too.
+std::atomic<std::uint64_t> forks{0};
+void count_fork() { forks.fetch_add(1, std::memory_order_relaxed); }
+
+// True once the child handler is in place; without it nonces are not buffered.
+bool fork_counted() {
+  static const bool registered = pthread_atfork(nullptr, nullptr, &count_fork) == 0;
+  return registered;
+}
+
 }  // namespace
 
 struct Sealer::Impl {
@@ -42,6 +56,29 @@ struct Sealer::Impl {
   MdPtr sha256;
   MdCtxPtr md_ctx;
   std::unique_ptr<AesGcm> gcm;
+
+  // Nonces are taken from a buffer that one RAND_bytes call fills with 340 of them: OpenSSL 3.0
+  // spends about as long on one RAND_bytes call (locking, a getpid system call for its own fork
+  // check) as on sealing 2 KiB. Nonces are public, so holding future ones exposes nothing; the
+  // hazard is a fork, after which parent and child would hand out the same nonces, so the buffer
+  // is dropped when the fork count has moved.
+  bool buffer_nonces = false;
+  std::array<std::uint8_t, 340 * kNonceBytes> nonces{};
+  std::size_t nonces_used = nonces.size();
+  std::uint64_t nonces_forks = 0;
+
+  bool next_nonce(std::uint8_t* out) {
+    if (!buffer_nonces) return RAND_bytes(out, kNonceBytes) == 1;
+    const std::uint64_t seen = forks.load(std::memory_order_relaxed);
+    if (nonces_used == nonces.size() || seen != nonces_forks) {
+      if (RAND_bytes(nonces.data(), static_cast<int>(nonces.size())) != 1) return false;
+      nonces_used = 0;
+      nonces_forks = seen;
+    }
+    std::copy_n(nonces.begin() + static_cast<std::ptrdiff_t>(nonces_used), kNonceBytes, out);
+    nonces_used += kNonceBytes;
+    return true;
+  }
 
   // HMAC-SHA256(key, parts...) into `out` (32 bytes).
   bool mac(ByteView key, std::initializer_list<ByteView> parts, std::uint8_t* out) {
@@ -75,6 +112,7 @@ Result<std::unique_ptr<Sealer>> Sealer::create() {
     return Error{ErrorCode::kUnavailable, "OpenSSL lacks HMAC, SHA-256 or AES-256-GCM", "sealer"};
   }
   impl->gcm = std::move(*gcm);
+  impl->buffer_nonces = fork_counted();
   impl->mac_ctx.reset(EVP_MAC_CTX_new(impl->hmac.get()));
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
@@ -107,16 +145,14 @@ Result<Bytes> Sealer::seal(const MasterKey& key, ByteView info, ByteView context
   blob[kMagic.size()] = static_cast<std::uint8_t>(key.id.size());
   std::copy(key.id.begin(), key.id.end(), blob.begin() + kMagic.size() + 1);
   std::uint8_t* nonce = blob.data() + header - kNonceBytes;
-  if (RAND_bytes(nonce, kNonceBytes) != 1) {
+  if (!impl_->next_nonce(nonce)) {
     return Error{ErrorCode::kUnavailable, "the system random generator failed", "envelope"};
   }
-  Bytes aad(blob.begin(), blob.begin() + static_cast<std::ptrdiff_t>(header));
-  aad.insert(aad.end(), context.begin(), context.end());
-
   std::uint8_t data_key[32];
   Status sealed = failed("data key derivation failed");
   if (impl_->data_key(key, info, data_key)) {
-    sealed = impl_->gcm->seal(ByteView(data_key, 32), ByteView(nonce, kNonceBytes), aad, plaintext,
+    sealed = impl_->gcm->seal(ByteView(data_key, 32), ByteView(nonce, kNonceBytes),
+                              {ByteView(blob.data(), header), context}, plaintext,
                               std::span(blob).subspan(header));
   }
   OPENSSL_cleanse(data_key, sizeof data_key);
@@ -131,15 +167,13 @@ Result<Bytes> Sealer::open(const MasterKey& key, ByteView info, ByteView blob, B
   if (named != key.id) {
     return Error{ErrorCode::kIntegrity, "the blob is sealed under another master key", "envelope"};
   }
-  Bytes aad(blob.begin(), blob.begin() + static_cast<std::ptrdiff_t>(header));
-  aad.insert(aad.end(), context.begin(), context.end());
   Bytes plain(blob.size() - header - kGcmTagBytes);
   std::uint8_t data_key[32];
   Status opened = failed("data key derivation failed");
   if (impl_->data_key(key, info, data_key)) {
     opened =
         impl_->gcm->open(ByteView(data_key, 32), blob.subspan(header - kNonceBytes, kNonceBytes),
-                         aad, blob.subspan(header), plain);
+                         {blob.first(header), context}, blob.subspan(header), plain);
   }
   OPENSSL_cleanse(data_key, sizeof data_key);
   if (!opened) return opened.error();

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace fl::gateway::crypto {
 namespace {
 
@@ -56,6 +59,35 @@ TEST_F(EnvelopeTest, NoncesAreRandomSoSealingTwiceGivesTwoBlobsThatBothOpen) {
   EXPECT_FALSE(std::equal(a.begin() + kNonceAt, a.begin() + kNonceAt + 12, b.begin() + kNonceAt));
   EXPECT_TRUE(sealer->open(key, info, a, kContext));
   EXPECT_TRUE(sealer->open(key, info, b, kContext));
+}
+
+TEST_F(EnvelopeTest, AForkedChildNeverReusesTheParentsNonces) {
+  // Nonces are drawn in batches; a child must not hand out the batch its parent holds.
+  constexpr std::size_t kNonceAt = 4 + 1 + 19;
+  auto nonce_of = [](const Bytes& blob) {
+    return Bytes(blob.begin() + kNonceAt, blob.begin() + kNonceAt + kNonceBytes);
+  };
+  seal();  // the batch is drawn here, before the fork
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const Bytes nonce = nonce_of(seal());
+    const bool sent =
+        ::write(pipe_fds[1], nonce.data(), nonce.size()) == static_cast<ssize_t>(nonce.size());
+    ::_exit(sent ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  Bytes child_nonce(kNonceBytes);
+  const ssize_t got = ::read(pipe_fds[0], child_nonce.data(), child_nonce.size());
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(got, static_cast<ssize_t>(kNonceBytes));
+
+  EXPECT_NE(child_nonce, nonce_of(seal()));
 }
 
 TEST_F(EnvelopeTest, AFlippedBitAnywhereIsDetected) {

@@ -8,12 +8,17 @@
 #include "fl/base/result.h"
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 
 namespace fl::gateway::crypto {
 
 inline constexpr std::size_t kGcmTagBytes = 16;
+
+// An AAD given in parts, authenticated as their concatenation, so callers need not copy a
+// header and a context into one buffer.
+using AadParts = std::initializer_list<ByteView>;
 
 // The reusable form: ciphers fetched once and one EVP context reused for every call, because
 // fetching and allocating cost more than sealing a small resource. Not thread-safe: one per
@@ -33,6 +38,10 @@ class AesGcm {
   // `sealed` is ciphertext || tag; writes the plaintext into `out`, which must hold
   // sealed.size() - kGcmTagBytes. On failure `out` is wiped.
   Status open(ByteView key, ByteView nonce, ByteView aad, ByteView sealed,
+              std::span<std::uint8_t> out);
+  Status seal(ByteView key, ByteView nonce, AadParts aad, ByteView plaintext,
+              std::span<std::uint8_t> out);
+  Status open(ByteView key, ByteView nonce, AadParts aad, ByteView sealed,
               std::span<std::uint8_t> out);
 
   struct Impl;

@@ -14,7 +14,8 @@
 // to another resource, version, region, patient or policy, or relabelled with another key id,
 // fails to open.
 //
-// Nonces are 96 random bits from OpenSSL's CSPRNG. A data key belongs to one resource version,
+// Nonces are 96 random bits from OpenSSL's CSPRNG (drawn 340 at a time, and drawn afresh after a
+// fork so that parent and child never share one). A data key belongs to one resource version,
 // and the pipeline seals a version once (a re-delivered event reuses the first blob through its
 // version claim), so a data key meets a handful of random nonces at most, far below the 2^32
 // messages that random GCM nonces allow per key.
