@@ -83,20 +83,11 @@ Spec load_spec() {
   return spec;
 }
 
-// The Synthea folder: FL_CORPORA/synthea, else shared/corpora/synthea beside the checkout or
-// above it. Not the repository's vendored copy (tests/data/corpora), which keeps only a few
-// bundles: the benchmark wants all twenty, and fhirpath_js_bench.js looks in the same places.
+// The whole Synthea folder, not the repository's copy, which keeps only a few bundles: the
+// benchmark wants all twenty, and fhirpath_js_bench.js looks in the same places.
 fs::path synthea_dir() {
-  if (const char* env = std::getenv("FL_CORPORA"); env != nullptr) {
-    if (fs::is_directory(fs::path(env) / "synthea")) return fs::path(env) / "synthea";
-    die(std::string("no synthea folder in FL_CORPORA=") + env);
-  }
-  for (fs::path dir = testing::source_root(); dir != dir.parent_path(); dir = dir.parent_path()) {
-    if (fs::is_directory(dir / "shared" / "corpora" / "synthea")) {
-      return dir / "shared" / "corpora" / "synthea";
-    }
-  }
-  die("corpus folder shared/corpora/synthea not found (set FL_CORPORA)");
+  if (auto dir = testing::full_corpus_dir("synthea")) return *dir;
+  die("corpus folder synthea not found in FL_CORPORA or shared/corpora");
 }
 
 // Every entry resource of the Synthea transaction bundles, files in name order (the JS side

@@ -52,6 +52,18 @@ std::optional<fs::path> find_corpus_file(const std::string& relative) {
   return std::nullopt;
 }
 
+std::optional<fs::path> full_corpus_dir(const std::string& name) {
+  if (const char* env = std::getenv("FL_CORPORA"); env != nullptr) {
+    if (fs::is_directory(fs::path(env) / name)) return fs::path(env) / name;
+    return std::nullopt;  // a folder named on purpose is not second-guessed
+  }
+  for (fs::path dir = source_root(); dir != dir.parent_path(); dir = dir.parent_path()) {
+    if (fs::is_directory(dir / "shared" / "corpora" / name))
+      return dir / "shared" / "corpora" / name;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::uint8_t> decimal_to_big_endian(std::string_view digits) {
   std::vector<std::uint8_t> be;
   for (char d : digits) {

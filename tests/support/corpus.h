@@ -23,6 +23,11 @@ std::filesystem::path corpus_path(const std::string& relative);
 // that uses it must GTEST_SKIP with the reason when it is absent, so the skip is reported.
 std::optional<std::filesystem::path> find_corpus_file(const std::string& relative);
 
+// A corpus folder as shipped, for benchmarks that want all of it: FL_CORPORA/<name> when
+// FL_CORPORA is set, else shared/corpora/<name> beside the checkout or above it; never the
+// repository's copy in tests/data/corpora, which keeps only a part of some corpora.
+std::optional<std::filesystem::path> full_corpus_dir(const std::string& name);
+
 std::string read_file(const std::filesystem::path& path);
 
 // The repository's source tree (for config/ and tests/data/).
