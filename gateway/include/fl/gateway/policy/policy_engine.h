@@ -1,0 +1,88 @@
+// Evaluates a compiled policy bundle: one decision for one request at ingest (may this be
+// stored, and where), at grant time (may this participant be granted access) or at read time
+// (may this participant read this resource now, with which redactions). Pure and thread-safe:
+// the engine holds only the immutable bundle.
+//
+// Matching: a rule applies when its stage list holds the request's stage and every dimension it
+// constrains matches. A dimension the request has no value for (no destination at ingest, no
+// resource at grant time) never matches a rule that constrains it: no guess.
+// Combining: deny-overrides (any applicable deny decides; else the applicable permits decide
+// together, their obligations merged; else the default effect) or first-applicable (the first
+// applicable rule in file order decides alone).
+#pragma once
+
+#include "fl/gateway/policy/policy_bundle.h"
+
+#include <rapidjson/document.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fl::gateway::policy {
+
+struct PolicyRequest {
+  Stage stage = Stage::kIngest;
+  std::string resource_type;
+  // The resource, when there is one (ingest, read); its meta.security gives labels and
+  // confidentiality, and FHIRPath conditions run on it. Not owned.
+  const rapidjson::Value* resource = nullptr;
+  std::string source_country;       // resolved by resolve_jurisdiction(); "" if undetermined
+  std::string destination_country;  // the requesting participant's; "" at ingest
+  std::string purpose;              // HL7 v3 PurposeOfUse code; "" when none stated
+  bool consent = false;             // an active consent for this purpose and participant
+};
+
+// Why one rule did or did not apply, in words a compliance officer can read.
+struct RuleTrace {
+  std::string rule_id;
+  bool applicable = false;
+  std::vector<std::string> reasons;  // "destination US is not in EU, EEA", "purpose TREAT is in TREAT, ETREAT"
+};
+
+struct PolicyDecision {
+  Effect effect = Effect::kDeny;
+  std::vector<std::string> rule_ids;  // the rules that decided; empty when the default did
+  Obligations obligations;            // with kPermit only
+  bool audit = false;                 // a deciding rule asks for audit
+  bool by_default = false;            // no rule applied
+  std::string region;                 // at ingest: where a permitted resource is stored
+  ports::Hash32 policy_hash{};
+  std::vector<RuleTrace> trace;  // filled only when evaluate() is asked for it
+};
+
+class PolicyEngine {
+ public:
+  explicit PolicyEngine(std::shared_ptr<const PolicyBundle> bundle);
+
+  PolicyDecision evaluate(const PolicyRequest& request, bool with_trace = false) const;
+
+  const PolicyBundle& bundle() const { return *bundle_; }
+
+ private:
+  std::shared_ptr<const PolicyBundle> bundle_;
+};
+
+// The decision, with its trace, as text for `fhir-ledger policy eval`.
+std::string explain(const PolicyBundle& bundle, const PolicyRequest& request,
+                    const PolicyDecision& decision);
+
+// What is known about a resource's patient, for resolve_jurisdiction().
+struct JurisdictionFacts {
+  std::string patient_address_country;  // from the Patient resource itself; "" otherwise
+  std::string recorded_country;         // recorded under the patient's pseudonym; ""
+  std::string header_country;           // fhir-jurisdiction; ""
+  std::string source_system;
+};
+
+// The source country by the bundle's order of sources; "" when undetermined and the bundle
+// names no jurisdiction to assume (then the caller decides with the default effect). `from`
+// says which source answered ("patient-address", ..., "undetermined").
+std::string resolve_jurisdiction(const PolicyBundle& bundle, const JurisdictionFacts& facts,
+                                 std::string* from = nullptr);
+
+// The first address[].country of a Patient resource that is a country code ("DE"; full names
+// such as "Germany" are not guessed), or "".
+std::string patient_address_country(const rapidjson::Value& patient);
+
+}  // namespace fl::gateway::policy
