@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -220,6 +222,24 @@ Result<ports::MasterKeyEntry> parse_entry(std::string_view text, const std::stri
 }
 
 // "mk:" and 64 hex digits; nullopt for any other key (not ours, or not a patient key).
+bool is_country(std::string_view s) {
+  return s.size() == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+// "<country>|<unix ms>", as record_countries writes it.
+Result<ports::PatientCountry> parse_country(std::string_view text, const std::string& redis_key) {
+  const Error malformed{ErrorCode::kIntegrity, "not a recorded country", redis_key};
+  if (text.size() < 4 || text[2] != '|' || !is_country(text.substr(0, 2))) return malformed;
+  std::int64_t ms = 0;
+  for (char c : text.substr(3)) {
+    if (c < '0' || c > '9' || ms > (std::numeric_limits<std::int64_t>::max() - 9) / 10)
+      return malformed;
+    ms = ms * 10 + (c - '0');
+  }
+  return ports::PatientCountry{
+      .country = std::string(text.substr(0, 2)), .region = {}, .recorded_ms = ms};
+}
+
 std::optional<ports::Hash32> patient_key_of(std::string_view redis_key) {
   constexpr std::string_view kPrefix = "mk:";
   if (!redis_key.starts_with(kPrefix)) return std::nullopt;
@@ -526,6 +546,81 @@ class RedisRegionStores final : public RegionStores {
 
   std::string storage_key(const std::string& key) const override { return blob_key(key); }
 
+  // PatientDirectory
+
+  Result<std::vector<std::optional<ports::PatientCountry>>> recorded_countries(
+      std::span<const ports::Hash32> patient_keys) override {
+    std::vector<std::optional<ports::PatientCountry>> out(patient_keys.size());
+    if (patient_keys.empty()) return out;
+    std::vector<std::string> keys;
+    keys.reserve(patient_keys.size());
+    for (const auto& p : patient_keys) keys.push_back(country_key(to_hex(p)));
+    std::vector<Command> reads;
+    reads.reserve(keys.size());
+    for (const auto& k : keys) reads.push_back({"GET", k});
+    for (const auto& [region, conn] : regions_) {
+      Session session(*conn);
+      auto replies = session.pipeline(reads);
+      if (!replies) return replies.error();
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const redisReply& r = *(*replies)[i];
+        if (r.type == REDIS_REPLY_NIL) continue;
+        if (r.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
+        auto record = parse_country(text_of(r), keys[i]);
+        if (!record) return record.error();
+        record->region = region;
+        if (!out[i] || record->recorded_ms > out[i]->recorded_ms) out[i] = std::move(*record);
+      }
+    }
+    return out;
+  }
+
+  Status record_countries(const std::string& region,
+                          std::span<const std::pair<ports::Hash32, std::string>> countries,
+                          std::int64_t now_ms) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (countries.empty()) return Ok{};
+    std::vector<std::string> keys, values;
+    for (const auto& [patient, country] : countries) {
+      if (!is_country(country)) {
+        return Error{ErrorCode::kInvalidInput, "a country is two upper-case letters", region};
+      }
+      keys.push_back(country_key(to_hex(patient)));
+      values.push_back(country + "|" + std::to_string(now_ms));
+    }
+    std::vector<Command> writes, removals;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      writes.push_back({"SET", keys[i], values[i]});
+      removals.push_back({"DEL", keys[i]});
+    }
+    {
+      Session session(**conn);
+      if (auto replies = session.pipeline(writes); !replies) return replies.error();
+    }
+    // After the new record is in place: a crash in between leaves two records, and the newer
+    // one wins the look-up.
+    for (const auto& [other, other_conn] : regions_) {
+      if (other == region) continue;
+      Session session(*other_conn);
+      if (auto replies = session.pipeline(removals); !replies) return replies.error();
+    }
+    return Ok{};
+  }
+
+  Result<bool> forget_patient(const ports::Hash32& patient_key) override {
+    const std::string key = country_key(to_hex(patient_key));
+    bool removed = false;
+    for (const auto& [region, conn] : regions_) {
+      Session session(*conn);
+      auto reply = session.command({"DEL", key});
+      if (!reply) return reply.error();
+      if ((*reply)->type != REDIS_REPLY_INTEGER) return unexpected_reply(session.name(), "DEL");
+      removed = removed || (*reply)->integer > 0;
+    }
+    return removed;
+  }
+
   // MasterKeyStore
 
   Result<std::vector<std::optional<ports::MasterKeyEntry>>> master_keys(
@@ -747,6 +842,10 @@ std::string claims_key(std::string_view resource_key_hex) {
 
 std::string pointer_key(std::string_view resource_key_hex) {
   return "ptr:" + std::string(resource_key_hex);
+}
+
+std::string country_key(std::string_view patient_key_hex) {
+  return "cty:" + std::string(patient_key_hex);
 }
 
 std::string master_key_key(std::string_view patient_key_hex) {

@@ -547,5 +547,79 @@ TEST(RedisRegionStores, CallsFromSeveralThreadsShareARegionSafely) {
   EXPECT_EQ(count, 200);
 }
 
+// PatientDirectory
+
+TEST(RedisPatientDirectory, ARecordLivesInThePatientsRegionAndIsFoundFromAnyRegion) {
+  testing::RedisServer eu;
+  testing::RedisServer us;
+  auto store = make_region_stores({.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}},
+                                               {"us", {.host = "127.0.0.1", .port = us.port()}}}});
+  ASSERT_TRUE(store);
+  const std::pair<Hash32, std::string> de{patient(1), "DE"};
+  const std::pair<Hash32, std::string> us_patient{patient(2), "US"};
+
+  ASSERT_TRUE((*store)->record_countries("eu", std::span(&de, 1), 1000));
+  ASSERT_TRUE((*store)->record_countries("us", std::span(&us_patient, 1), 1000));
+  const std::vector<Hash32> asked = {patient(1), patient(2), patient(3)};
+  auto found = (*store)->recorded_countries(asked);
+
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), 3u);
+  EXPECT_EQ((*found)[0],
+            (ports::PatientCountry{.country = "DE", .region = "eu", .recorded_ms = 1000}));
+  EXPECT_EQ((*found)[1],
+            (ports::PatientCountry{.country = "US", .region = "us", .recorded_ms = 1000}));
+  EXPECT_FALSE((*found)[2]);
+  const std::string key = country_key(to_hex(patient(1)));
+  EXPECT_EQ(redis_cli(eu, "GET " + key), "DE|1000");
+  EXPECT_EQ(redis_cli(us, "EXISTS " + key), "0");
+}
+
+TEST(RedisPatientDirectory, APatientWhoMovedIsFoundInTheNewRegionOnlyAndTheNewestRecordWins) {
+  testing::RedisServer eu;
+  testing::RedisServer us;
+  auto store = make_region_stores({.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}},
+                                               {"us", {.host = "127.0.0.1", .port = us.port()}}}});
+  ASSERT_TRUE(store);
+  const std::pair<Hash32, std::string> before{patient(7), "FR"};
+  const std::pair<Hash32, std::string> after{patient(7), "US"};
+  ASSERT_TRUE((*store)->record_countries("eu", std::span(&before, 1), 1000));
+  ASSERT_TRUE((*store)->record_countries("us", std::span(&after, 1), 2000));
+  const std::string key = country_key(to_hex(patient(7)));
+  EXPECT_EQ(redis_cli(eu, "EXISTS " + key), "0");
+
+  // A crash between the write and the removal leaves both; the newer one answers.
+  ASSERT_EQ(redis_cli(eu, "SET " + key + " 'FR|1500'"), "OK");
+  const std::vector<Hash32> asked = {patient(7)};
+  auto found = (*store)->recorded_countries(asked);
+  ASSERT_TRUE(found);
+  EXPECT_EQ((*found)[0]->country, "US");
+  EXPECT_EQ((*found)[0]->region, "us");
+}
+
+TEST(RedisPatientDirectory, ForgettingRemovesEveryRecordAndMalformedRecordsAreIntegrityErrors) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::pair<Hash32, std::string> de{patient(4), "DE"};
+  ASSERT_TRUE(store->record_countries("eu", std::span(&de, 1), 5));
+
+  auto forgotten = store->forget_patient(patient(4));
+  ASSERT_TRUE(forgotten);
+  EXPECT_TRUE(*forgotten);
+  EXPECT_FALSE(*store->forget_patient(patient(4)));
+  const std::vector<Hash32> asked = {patient(4)};
+  EXPECT_FALSE((*store->recorded_countries(asked))[0]);
+
+  ASSERT_EQ(redis_cli(redis, "SET " + country_key(to_hex(patient(4))) + " Germany"), "OK");
+  auto bad = store->recorded_countries(asked);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kIntegrity);
+  const std::pair<Hash32, std::string> name{patient(5), "Germany"};
+  auto refused = store->record_countries("eu", std::span(&name, 1), 5);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+}
+
 }  // namespace
 }  // namespace fl::redis

@@ -1,5 +1,6 @@
 // The region stores over Redis (hiredis, synchronous): the BlobStore (encrypted blobs, version
-// claims, pointer records) and the MasterKeyStore (patients' wrapped master keys) of every
+// claims, pointer records), the MasterKeyStore (patients' wrapped master keys) and the
+// PatientDirectory (patients' recorded countries) of every
 // storage region, one connection per region. A region's master keys live in the same Redis as
 // its blobs, so data and the key that opens it stay in one jurisdiction and are backed up and
 // erased together.
@@ -18,6 +19,9 @@
 //                            (1..256 characters), so the JSON needs no escapes and equal entries
 //                            serialize to equal bytes, which the compare-and-set relies on.
 //                            Anything else found there is kIntegrity, naming the Redis key.
+//   cty:<patient key hex>    string "<country>|<unix ms>": the patient's country as recorded
+//                            when its Patient resource was ingested (PatientDirectory); kept
+//                            in the patient's region only
 //
 // A dropped connection is re-opened once per call (per SCAN page in for_each_master_key); after
 // that the call fails with kUnavailable naming the region and endpoint, and the caller retries.
@@ -30,6 +34,7 @@
 #include "fl/base/result.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/master_key_store.h"
+#include "fl/ports/patient_directory.h"
 
 #include <map>
 #include <memory>
@@ -51,8 +56,10 @@ struct RedisConfig {
   std::map<std::string, RedisEndpoint> regions;
 };
 
-// Both store ports of every configured region, over one connection per region.
-class RegionStores : public ports::BlobStore, public ports::MasterKeyStore {};
+// The store ports of every configured region, over one connection per region.
+class RegionStores : public ports::BlobStore,
+                     public ports::MasterKeyStore,
+                     public ports::PatientDirectory {};
 
 // The Redis key of a blob.
 std::string blob_key(std::string_view content_hash_hex);
@@ -60,6 +67,8 @@ std::string blob_key(std::string_view content_hash_hex);
 std::string claims_key(std::string_view resource_key_hex);
 // The Redis hash of a resource's pointer records: field = version, value = record JSON.
 std::string pointer_key(std::string_view resource_key_hex);
+// The Redis key of a patient's recorded country.
+std::string country_key(std::string_view patient_key_hex);
 // The Redis key of a patient's master key entry.
 std::string master_key_key(std::string_view patient_key_hex);
 
