@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fl::gateway::policy {
@@ -37,18 +38,32 @@ struct PolicyRequest {
 struct RuleTrace {
   std::string rule_id;
   bool applicable = false;
-  std::vector<std::string> reasons;  // "destination US is not in EU, EEA", "purpose TREAT is in TREAT, ETREAT"
+  // One per constrained dimension, in the order the rule's match lists them: "destination US is
+  // in none of EU, EEA", "purpose TREAT is one of TREAT, ETREAT", "not evaluated at ingest".
+  std::vector<std::string> reasons;
 };
+
+// "ingest", "grant", "read"; "permit", "deny": the words traces and `policy eval` use.
+std::string_view stage_name(Stage stage);
+std::string_view effect_name(Effect effect);
 
 struct PolicyDecision {
   Effect effect = Effect::kDeny;
-  std::vector<std::string> rule_ids;  // the rules that decided; empty when the default did
-  Obligations obligations;            // with kPermit only
-  bool audit = false;                 // a deciding rule asks for audit
-  bool by_default = false;            // no rule applied
-  std::string region;                 // at ingest: where a permitted resource is stored
+  // The rules that decided: all applicable denies, or all applicable permits (deny-overrides),
+  // or the one first applicable rule; "undetermined-jurisdiction" when the patient's
+  // jurisdiction is unknown; empty when the default effect decided.
+  std::vector<std::string> rule_ids;
+  // With kPermit only: the deciding permit's obligations, merged (Obligations::merge) when
+  // several permits decide. A copy, so a decision outlives a bundle reload; copying a rule
+  // without obligations allocates nothing, which keeps the common decision allocation-free.
+  Obligations obligations;
+  bool audit = false;       // a deciding rule asks for audit
+  bool by_default = false;  // no rule applied
+  // At ingest, for a permit: where the resource is stored (PolicyBundle::region_for of the
+  // source country; the default region when the undetermined effect permits).
+  std::string region;
   ports::Hash32 policy_hash{};
-  std::vector<RuleTrace> trace;  // filled only when evaluate() is asked for it
+  std::vector<RuleTrace> trace;  // filled only when evaluate() is asked for it: one per rule
 };
 
 class PolicyEngine {
