@@ -52,6 +52,10 @@ commands:
   map preview --mapping mapping.json --in resource.json [--out FILE]
         map a resource (or each entry of a Bundle) and print, per rule, the JSON paths it
         added (+), removed (-) or replaced (~), then the result.
+  policy check <bundle.json> [<bundle.json> ...]
+        compile each policy bundle (config/policies/<name>.json) and list every problem as
+        file: JSON pointer: message (exit 1 when there is any); else print the bundle id, its
+        rule count and its policy hash.
   keys list --config FILE
         the key-encryption keys (never their material) and how many master keys each wraps.
   keys add --region NAME [--id ID] --config FILE
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
     if (command == "ledger") return fl::cli::ledger_command(rest);
     if (command == "fhirpath") return fl::cli::fhirpath(rest);
     if (command == "map") return fl::cli::map_command(rest);
+    if (command == "policy") return fl::cli::policy_command(rest);
     if (command == "keys") return fl::cli::keys_command(rest);
     if (command == "erase") return fl::cli::erase_command(rest);
     if (command == "read") return fl::cli::read_command(rest);

@@ -2,13 +2,13 @@
 
 #include "fl/mappings/canonical_json.h"
 #include "fl/mappings/fhirpath.h"
+#include "fl/mappings/schema_check.h"
 
 #include "actions/action.h"
 #include "fhirpath/model/model.h"
 #include "fhirpath/navigation.h"
 #include "mapping/json_diff.h"
 #include "mapping/json_location.h"
-#include "mapping/schema_check.h"
 #include "mapping/schema_text.h"
 
 #include <rapidjson/error/en.h>

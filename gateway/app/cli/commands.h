@@ -18,6 +18,8 @@ int report(const std::vector<std::string>& args);
 int fhirpath(const std::vector<std::string>& args);
 // map check [--dir DIR | --config FILE | mapping.json ...] | map preview --mapping F --in F
 int map_command(const std::vector<std::string>& args);
+// policy check <bundle.json> ...: compile policy bundles and list every problem.
+int policy_command(const std::vector<std::string>& args);
 // keys list | add --region R | rotate [--region R] | retire <kek id>
 int keys_command(const std::vector<std::string>& args);
 // erase Patient/<id> [--reason TEXT]: crypto-shred the patient in every region, mark the ledger.

@@ -1,4 +1,4 @@
-#include "mapping/schema_check.h"
+#include "fl/mappings/schema_check.h"
 
 #include "actions/action.h"
 

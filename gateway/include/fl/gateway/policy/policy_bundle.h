@@ -52,11 +52,11 @@ struct Coding {
 };
 
 struct Obligations {
-  std::vector<mappings::Expression> redact;  // elements removed from what is released
-  std::vector<std::string> redact_text;      // the expressions as written, for traces
-  bool pseudonymize_identifiers = false;     // identifier values replaced by pseudonyms
-  std::vector<std::string> require_purpose;  // the request must state one of these
-  std::optional<std::uint32_t> max_days;     // access (a grant) limited to this many days
+  std::vector<mappings::fhirpath::Expression> redact;  // elements removed from what is released
+  std::vector<std::string> redact_text;                // the expressions as written, for traces
+  bool pseudonymize_identifiers = false;               // identifier values replaced by pseudonyms
+  std::vector<std::string> require_purpose;            // the request must state one of these
+  std::optional<std::uint32_t> max_days;               // access (a grant) limited to this many days
 
   bool empty() const;
   // Adds `other`'s obligations (union; the smaller max_days wins).
@@ -64,15 +64,15 @@ struct Obligations {
 };
 
 struct Match {
-  std::uint8_t stages = 7;                         // Stage bits; default all three
-  std::optional<CountrySet> source;                // of the resource's patient
-  std::optional<CountrySet> destination;           // the requesting participant's country
-  std::vector<std::string> resource_types;         // empty: any
-  std::vector<std::string> purposes;               // HL7 v3 PurposeOfUse codes; empty: any
-  std::vector<Coding> security_labels;             // any of them in meta.security; empty: any
-  std::vector<std::string> confidentiality;        // v3-Confidentiality codes; empty: any
+  std::uint8_t stages = 7;                   // Stage bits; default all three
+  std::optional<CountrySet> source;          // of the resource's patient
+  std::optional<CountrySet> destination;     // the requesting participant's country
+  std::vector<std::string> resource_types;   // empty: any
+  std::vector<std::string> purposes;         // HL7 v3 PurposeOfUse codes; empty: any
+  std::vector<Coding> security_labels;       // any of them in meta.security; empty: any
+  std::vector<std::string> confidentiality;  // v3-Confidentiality codes; empty: any
   ConsentMatch consent = ConsentMatch::kAny;
-  std::optional<mappings::Expression> condition;   // FHIRPath, true on the resource
+  std::optional<mappings::fhirpath::Expression> condition;  // FHIRPath, true on the resource
   // The lists as written (jurisdiction ids), for traces and `policy eval`.
   std::vector<std::string> source_ids;
   std::vector<std::string> destination_ids;
