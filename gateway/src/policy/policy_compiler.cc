@@ -8,6 +8,7 @@
 #include "fl/mappings/fhirpath.h"
 #include "fl/mappings/schema_check.h"
 
+#include "policy/join.h"
 #include "policy/policy_schema.h"
 
 #include <rapidjson/error/en.h>
@@ -106,12 +107,6 @@ std::vector<std::pair<rapidjson::SizeType, std::string>> strings_of(const rapidj
   for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
     if ((*array)[i].IsString()) out.emplace_back(i, (*array)[i].GetString());
   }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
 }
 
