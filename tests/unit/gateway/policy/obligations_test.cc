@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fl::gateway::policy {
 namespace {
@@ -97,6 +98,33 @@ TEST(ApplyObligations, ARedactionThatGivesValuesIsRefusedAndNothingChanges) {
   EXPECT_EQ(status.error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ(status.error().message, "redact `'gender'` gives values, not elements");
   EXPECT_EQ(to_json(resource), kJson);
+}
+
+TEST(ApplyObligations, ARedactionOfTheWholeResourceIsRefused) {
+  rapidjson::Document resource = parse(R"({"resourceType":"Patient","gender":"male"})");
+
+  const Status status = apply_obligations(redacting({"Patient"}), resource, pseudonym);
+
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().message, "redact `Patient` selects the whole resource");
+}
+
+TEST(ApplyObligations, RedactsBeforePseudonymizingSoARedactedIdentifierIsNeverSeen) {
+  rapidjson::Document resource =
+      parse(R"({"resourceType":"Patient","identifier":[{"system":"urn:ssn","value":"123"},)"
+            R"({"system":"urn:mrn","value":"M1"}]})");
+  Obligations o = redacting({"Patient.identifier.where(system='urn:ssn')"});
+  o.pseudonymize_identifiers = true;
+  std::vector<std::string> seen;
+
+  ASSERT_TRUE(apply_obligations(o, resource, [&](std::string_view system, std::string_view value) {
+    seen.push_back(std::string(system) + "|" + std::string(value));
+    return std::string("x");
+  }));
+
+  EXPECT_EQ(seen, (std::vector<std::string>{"urn:mrn|M1"}));
+  EXPECT_EQ(to_json(resource),
+            R"({"resourceType":"Patient","identifier":[{"system":"urn:mrn","value":"x"}]})");
 }
 
 TEST(ApplyObligations, PseudonymizesEveryIdentifierValue) {

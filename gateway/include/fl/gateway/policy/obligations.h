@@ -19,8 +19,11 @@ using IdentifierPseudonym =
     std::function<std::string(std::string_view system, std::string_view value)>;
 
 // Removes every element a redact expression selects (and its "_name" twin), then, when asked,
-// replaces every Identifier.value in the resource by its pseudonym. kInvalidInput when a redact
-// expression fails to evaluate on this resource: nothing is released then.
+// replaces every Identifier.value in the resource by its pseudonym (an Identifier: an object
+// with a string "value" under a member named "identifier", at any depth). A list left empty
+// and an object left without members go too, since FHIR JSON allows neither. kInvalidInput,
+// with the resource unchanged, when a redact expression fails to evaluate on this resource,
+// gives values rather than elements, or selects the whole resource: nothing is released then.
 Status apply_obligations(const Obligations& obligations, rapidjson::Document& resource,
                          const IdentifierPseudonym& pseudonym);
 
