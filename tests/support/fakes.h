@@ -8,6 +8,7 @@
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
 #include "fl/ports/master_key_store.h"
+#include "fl/ports/patient_directory.h"
 #include "fl/ports/pointer_ledger.h"
 #include "fl/ports/receipts.h"
 
@@ -193,6 +194,34 @@ class FakeMasterKeyStore final : public ports::MasterKeyStore {
     return Ok{};
   }
   std::map<std::pair<std::string, ports::Hash32>, ports::MasterKeyEntry> entries;
+};
+
+// Patients' recorded countries per region, as the Redis adapter keeps them: a record moves with
+// the patient, and a look-up answers the newest.
+class FakePatientDirectory final : public ports::PatientDirectory {
+ public:
+  Result<std::vector<std::optional<ports::PatientCountry>>> recorded_countries(
+      std::span<const ports::Hash32> patient_keys) override {
+    std::vector<std::optional<ports::PatientCountry>> out;
+    for (const auto& k : patient_keys) {
+      auto it = records.find(k);
+      out.push_back(it == records.end() ? std::nullopt : std::optional(it->second));
+    }
+    return out;
+  }
+  Status record_countries(const std::string& region,
+                          std::span<const std::pair<ports::Hash32, std::string>> countries,
+                          std::int64_t now_ms) override {
+    for (const auto& [k, country] : countries) {
+      records[k] =
+          ports::PatientCountry{.country = country, .region = region, .recorded_ms = now_ms};
+    }
+    return Ok{};
+  }
+  Result<bool> forget_patient(const ports::Hash32& patient_key) override {
+    return records.erase(patient_key) > 0;
+  }
+  std::map<ports::Hash32, ports::PatientCountry> records;
 };
 
 // Keeps pointers as the contract does: one per (resource key, version), re-anchors ignored.

@@ -5,6 +5,7 @@
 #include "fl/gateway/mapping_files.h"
 #include "fl/gateway/pipeline.h"
 #include "fl/gateway/pointer_record.h"
+#include "fl/gateway/policy/policy_compiler.h"
 #include "fl/gateway/stages/mapping_normalizer.h"
 
 #include "cli/args.h"
@@ -27,7 +28,65 @@ log::Level parse_level(const std::string& name) {
   return log::Level::kInfo;
 }
 
-void print_summary(const gateway::PipelineStats& s) {
+// The ingest policy: the configured bundle (and its shadow candidate), compiled once at start,
+// or permit-all into the default region when none is configured. Every region a bundle can
+// choose must have a Redis, so that residency can never fail later, event by event.
+struct LoadedPolicy {
+  std::unique_ptr<gateway::IngestPolicy> policy;
+  gateway::BundlePolicy* bundle = nullptr;  // the same object, when it is one
+};
+
+Result<std::shared_ptr<const gateway::policy::PolicyBundle>> load_bundle(
+    const gateway::GatewayConfig& config, const std::string& path) {
+  auto compiled = gateway::policy::compile_policy_bundle(path, gateway::file_reader());
+  if (!compiled.bundle) {
+    for (const auto& d : compiled.diagnostics) {
+      std::fprintf(stderr, "%s\n", fl::mappings::to_string(d).c_str());
+    }
+    return Error{ErrorCode::kInvalidInput,
+                 "the policy bundle does not compile (run fhir-ledger policy check)", path};
+  }
+  const auto& bundle = *compiled.bundle;
+  auto check = [&](const std::string& region, const std::string& pointer) -> Status {
+    if (region.empty() || config.redis_regions.contains(region)) return Ok{};
+    return Error{ErrorCode::kInvalidInput,
+                 "region \"" + region + "\" has no Redis under /redis/regions in " + config.file,
+                 path + "#" + pointer};
+  };
+  if (auto s = check(bundle.default_region, "/defaultRegion"); !s) return s.error();
+  for (std::size_t i = 0; i < bundle.jurisdictions.size(); ++i) {
+    const std::string pointer = "/jurisdictions/" + std::to_string(i) + "/region";
+    if (auto s = check(bundle.jurisdictions[i].region, pointer); !s) return s.error();
+  }
+  return compiled.bundle;
+}
+
+Result<LoadedPolicy> load_policy(const gateway::GatewayConfig& config) {
+  LoadedPolicy out;
+  if (config.policy.bundle.empty()) {
+    out.policy = std::make_unique<gateway::PermitAllPolicy>(config.pipeline.default_region);
+    return out;
+  }
+  auto active = load_bundle(config, config.policy.bundle);
+  if (!active) return active.error();
+  std::shared_ptr<const gateway::policy::PolicyBundle> candidate;
+  if (!config.policy.shadow.empty()) {
+    auto shadow = load_bundle(config, config.policy.shadow);
+    if (!shadow) return shadow.error();
+    candidate = std::move(*shadow);
+  }
+  log::info("policy.loaded",
+            {{"bundle", (*active)->id},
+             {"policyHash", to_0x_hex((*active)->hash)},
+             {"shadow", candidate ? candidate->id : std::string()},
+             {"shadowPolicyHash", candidate ? to_0x_hex(candidate->hash) : std::string()}});
+  auto policy = std::make_unique<gateway::BundlePolicy>(std::move(*active), std::move(candidate));
+  out.bundle = policy.get();
+  out.policy = std::move(policy);
+  return out;
+}
+
+void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) {
   const double rate = s.busy_seconds > 0 ? static_cast<double>(s.resources) / s.busy_seconds : 0;
   const double gas_per_pointer =
       s.pointers > 0 ? static_cast<double>(s.gas_used) / static_cast<double>(s.pointers) : 0;
@@ -37,13 +96,17 @@ void print_summary(const gateway::PipelineStats& s) {
       "{\"consumed\":%llu,\"resources\":%llu,\"deadLettered\":%llu,\"batches\":%llu,"
       "\"transactions\":%llu,\"pointers\":%llu,\"gasUsed\":%llu,\"gasPerPointer\":%.0f,"
       "\"seconds\":%.3f,\"resourcesPerSecond\":%.1f,\"latencyP50Ms\":%.1f,"
-      "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f}\n",
+      "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f,\"shadowDecisions\":%llu,"
+      "\"shadowDifferences\":%llu}\n",
       static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
       static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
       static_cast<unsigned long long>(s.transactions), static_cast<unsigned long long>(s.pointers),
       static_cast<unsigned long long>(s.gas_used), gas_per_pointer, s.busy_seconds, rate,
       1000 * s.latency_quantile(0.5), 1000 * s.latency_quantile(0.99),
-      static_cast<double>(usage.ru_maxrss) / 1024.0);
+      static_cast<double>(usage.ru_maxrss) / 1024.0,
+      static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().decisions : 0),
+      static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().differences
+                                                    : 0));
   std::fflush(stdout);
 }
 
@@ -85,6 +148,12 @@ int serve(const std::vector<std::string>& argv) {
   }
   log::info("mappings.loaded",
             {{"dir", config->mappings.dir}, {"sets", mappings.catalog->sets().size()}});
+  auto policy = load_policy(*config);
+  if (!policy) {
+    log::error("gateway.start_failed",
+               {{"error", policy.error().message}, {"where", policy.error().where}});
+    return 2;
+  }
   install_stop_handlers();
   auto adapters = build_adapters(*config);
   if (!adapters) {
@@ -113,7 +182,6 @@ int serve(const std::vector<std::string>& argv) {
       log::info("mappings.reloaded", {{"sets", next.catalog->sets().size()}});
     }
   });
-  gateway::PermitAllPolicy policy(config->pipeline.default_region);
   ports::SteadyClock clock;
   const auto& p = config->pipeline;
   gateway::PipelineOptions options{
@@ -142,17 +210,18 @@ int serve(const std::vector<std::string>& argv) {
                               .receipts = *adapters->receipts,
                               .blobs = *adapters->blobs,
                               .master_keys = *adapters->master_keys,
+                              .directory = *adapters->directory,
                               .ledger = *adapters->ledger,
                               .keys = *adapters->keys,
                               .clock = clock},
-                             normalizer, policy, options);
+                             normalizer, *policy->policy, options);
   log::info("gateway.started",
             {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});
   Status status = pipeline.run(stop_flag());
   reloader_done.store(true);
   reloader.join();
   Status closed = close_adapters(*adapters);
-  print_summary(pipeline.stats());
+  print_summary(pipeline.stats(), *policy);
   if (!status) {
     log::error("gateway.failed",
                {{"error", status.error().message}, {"where", status.error().where}});

@@ -44,7 +44,7 @@ Result<Stores> build_stores(const gateway::GatewayConfig& config) {
   auto made = redis::make_region_stores(redis_config(config));
   if (!made) return at(made.error(), config, "/redis/regions");
   std::shared_ptr<redis::RegionStores> stores = std::move(*made);
-  return Stores{.blobs = stores, .master_keys = stores};
+  return Stores{.blobs = stores, .master_keys = stores, .directory = stores};
 }
 
 Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
@@ -97,6 +97,7 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   if (!stores) return stores.error();
   out.blobs = std::move(stores->blobs);
   out.master_keys = std::move(stores->master_keys);
+  out.directory = std::move(stores->directory);
 
   auto ledger = build_ledger(config);
   if (!ledger) return ledger.error();

@@ -11,6 +11,7 @@
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
 #include "fl/ports/master_key_store.h"
+#include "fl/ports/patient_directory.h"
 #include "fl/ports/pointer_ledger.h"
 #include "fl/ports/receipts.h"
 
@@ -24,6 +25,7 @@ struct Adapters {
   std::unique_ptr<ports::Receipts> receipts;
   std::shared_ptr<ports::BlobStore> blobs;  // one Redis per region holds both
   std::shared_ptr<ports::MasterKeyStore> master_keys;
+  std::shared_ptr<ports::PatientDirectory> directory;
   std::unique_ptr<ports::PointerLedger> ledger;
   std::unique_ptr<ports::KeyProvider> keys;
 };
@@ -34,6 +36,7 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config);
 struct Stores {
   std::shared_ptr<ports::BlobStore> blobs;
   std::shared_ptr<ports::MasterKeyStore> master_keys;
+  std::shared_ptr<ports::PatientDirectory> directory;
 };
 Result<Stores> build_stores(const gateway::GatewayConfig& config);
 // The EVM node and contract, with the gateway's signing key.

@@ -87,6 +87,8 @@ void apply_overrides(Document& doc, const Environment& env) {
       {"FL_LEDGER_CONTRACT", "/ledger/contract"},
       {"FL_KEYRING_FILE", "/keys/keyringFile"},
       {"FL_MAPPINGS_DIR", "/mappings/dir"},
+      {"FL_POLICY_BUNDLE", "/policy/bundle"},
+      {"FL_POLICY_SHADOW", "/policy/shadow"},
   };
   for (const auto& [name, pointer] : strings) {
     if (const auto* v = get(name)) set_scalar(doc, pointer, *v, false);
@@ -363,6 +365,14 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.mappings.dead_letter_unknown_source =
       get_string(mappings, "unknownSource", "passThrough") == "deadLetter";
 
+  const Value& policy = member_or_empty(doc, "policy");
+  for (auto [name, target] :
+       {std::pair{"bundle", &config.policy.bundle}, std::pair{"shadow", &config.policy.shadow}}) {
+    fs::path bundle = get_string(policy, name, "");
+    if (!bundle.empty() && bundle.is_relative()) bundle = base_dir / bundle;
+    *target = bundle.lexically_normal().string();
+  }
+
   const Value& pipeline = member_or_empty(doc, "pipeline");
   auto& p = config.pipeline;
   p.batch_max_events = static_cast<std::size_t>(get_int(pipeline, "batchMaxEvents", 200));
@@ -375,6 +385,10 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   p.retry_backoff_ms = get_int(pipeline, "retryBackoffMs", 500);
 
   // Semantic checks the schema cannot express.
+  if (!config.policy.shadow.empty() && config.policy.bundle.empty()) {
+    return config_error(file, "/policy/shadow",
+                        "a shadow bundle runs beside an active one: expected /policy/bundle too");
+  }
   if (!config.redis_regions.contains(p.default_region)) {
     return config_error(
         file, "/pipeline/defaultRegion",
@@ -400,7 +414,9 @@ std::string describe_config(const GatewayConfig& config) {
       << (config.ledger.private_key.empty() ? "" : "<redacted>") << "\"},\"keyringFile\":\""
       << config.keyring_file << "\",\"mappings\":{\"dir\":\"" << config.mappings.dir
       << "\",\"unknownSource\":\""
-      << (config.mappings.dead_letter_unknown_source ? "deadLetter" : "passThrough") << "\"}}";
+      << (config.mappings.dead_letter_unknown_source ? "deadLetter" : "passThrough")
+      << "\"},\"policy\":{\"bundle\":\"" << config.policy.bundle << "\",\"shadow\":\""
+      << config.policy.shadow << "\"}}";
   return out.str();
 }
 

@@ -17,8 +17,11 @@ namespace fl::gateway {
 struct Pipeline::Item {
   std::size_t event = 0;  // index into the batch
   std::string reference;
+  std::string resource_type;
+  const rapidjson::Value* json = nullptr;  // into the event's document, until decided
   ports::Pointer pointer;
   bool deleted = false;
+  std::string country;        // a Patient's, recorded in the directory once it is stored
   std::string plaintext;      // canonical JSON until sealed; empty for a delete
   std::size_t placement = 0;  // index of its pointer in the anchored batch
 };
@@ -63,7 +66,7 @@ ports::AnchorMode AnchoringModes::mode_for(std::string_view topic,
   return fallback;
 }
 
-Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, PolicyEngine& policy,
+Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& policy,
                    PipelineOptions options)
     : ports_(ports),
       validate_(options.limits),
@@ -127,8 +130,9 @@ double PipelineStats::latency_quantile(double q) const {
   return sorted[rank];
 }
 
-Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& event,
-                                                      std::size_t index) {
+Result<std::vector<Pipeline::Item>> Pipeline::prepare(
+    const ports::SourceEvent& event, std::size_t index,
+    std::vector<std::unique_ptr<rapidjson::Document>>& documents) {
   // 2. Validate.
   auto validated = validate_.run(event);
   if (!validated) return validated.error();
@@ -144,21 +148,13 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
       canonical = std::move(normalized->canonical);
       mapping_hash = normalized->mapping_hash;
     }
-    // 4. Decide.
-    auto decision =
-        policy_.decide_ingest({.resource_type = resource.type,
-                               .source_system = validated->source_system,
-                               .jurisdiction_header = event.header("fhir-jurisdiction")});
-    if (!decision) return decision.error();
-    if (!decision->permit) {
-      return Error{ErrorCode::kPolicyDenied, "storage denied by policy",
-                   decision->rule_ids.empty() ? "" : decision->rule_ids.front()};
-    }
-    Item item{.event = index, .reference = resource.reference()};
+    Item item;
+    item.event = index;
+    item.reference = resource.reference();
+    item.resource_type = resource.type;
+    item.json = resource.json;
     ports::Pointer& p = item.pointer;
     p.version = resource.version;
-    p.policy_hash = decision->policy_hash;
-    p.region = decision->region;
     p.mode = options_.anchoring.mode_for(event.origin.topic, resource.type);
     auto key = pseudonyms_.resource_key(item.reference);
     if (!key) return key.error();
@@ -179,7 +175,108 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(const ports::SourceEvent& 
     }
     items.push_back(std::move(item));
   }
+  documents.push_back(std::move(validated->document));
   return items;
+}
+
+Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
+                        std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop) {
+  // The patients whose country must come from the directory: those without a Patient here.
+  std::set<ports::Hash32> in_batch;
+  for (const Item& item : items) {
+    if (item.resource_type == "Patient" && !item.deleted) in_batch.insert(item.pointer.patient_key);
+  }
+  std::vector<ports::Hash32> asked;
+  for (const Item& item : items) {
+    const auto& patient = item.pointer.patient_key;
+    if (patient != ports::Hash32{} && !in_batch.contains(patient)) asked.push_back(patient);
+  }
+  std::sort(asked.begin(), asked.end());
+  asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
+  std::map<ports::Hash32, std::string> countries;
+  if (!asked.empty()) {
+    auto looked_up = retry(stop, "patient directory", [&]() -> Status {
+      auto found = ports_.directory.recorded_countries(asked);
+      if (!found) return found.error();
+      for (std::size_t i = 0; i < asked.size(); ++i) {
+        if ((*found)[i]) countries[asked[i]] = (*found)[i]->country;
+      }
+      return Ok{};
+    });
+    if (!looked_up) return looked_up;
+  }
+
+  std::map<std::size_t, Error> refused;  // event -> the first denial
+  auto run = [&](Item& item) -> Status {
+    const ports::SourceEvent& event = events[item.event];
+    const auto known = countries.find(item.pointer.patient_key);
+    const std::string key_hex = to_hex(item.pointer.resource_key);
+    auto decision = policy_.decide_ingest(
+        {.resource_type = item.resource_type,
+         .resource = item.json,
+         .source_system = event.header("fhir-source"),
+         .jurisdiction_header = event.header("fhir-jurisdiction"),
+         .recorded_country = known == countries.end() ? std::string_view() : known->second,
+         .resource_key_hex = key_hex});
+    if (!decision) {
+      if (!is_data_error(decision.error())) return decision.error();
+      refused.try_emplace(item.event, decision.error());
+      return Ok{};
+    }
+    if (!decision->permit) {
+      std::string rules;
+      for (const auto& id : decision->rule_ids) rules += (rules.empty() ? "" : ", ") + id;
+      refused.try_emplace(
+          item.event,
+          Error{ErrorCode::kPolicyDenied,
+                "storage of " + item.resource_type + " denied by policy " +
+                    to_0x_hex(decision->policy_hash) +
+                    (rules.empty() ? " (its default effect)" : " (rules: " + rules + ")"),
+                decision->rule_ids.empty() ? "default" : decision->rule_ids.front()});
+      return Ok{};
+    }
+    item.pointer.policy_hash = decision->policy_hash;
+    item.pointer.region = decision->region;
+    if (item.resource_type == "Patient" && !item.deleted && !decision->country.empty()) {
+      item.country = decision->country;
+      countries[item.pointer.patient_key] = decision->country;
+    }
+    return Ok{};
+  };
+  // Patients first, so that their resources in the same batch follow their country.
+  for (Item& item : items) {
+    if (item.resource_type == "Patient") {
+      if (auto s = run(item); !s) return s;
+    }
+  }
+  for (Item& item : items) {
+    if (item.resource_type != "Patient") {
+      if (auto s = run(item); !s) return s;
+    }
+  }
+  for (Item& item : items) item.json = nullptr;  // the documents go after this step
+  for (const auto& [event, error] : refused) dead.push_back(dead_letter(events[event], error));
+  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  return Ok{};
+}
+
+Status Pipeline::record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop) {
+  std::map<std::string, std::vector<std::pair<ports::Hash32, std::string>>> by_region;
+  for (const Item& item : items) {
+    if (!item.country.empty()) {
+      by_region[item.pointer.region].emplace_back(item.pointer.patient_key, item.country);
+    }
+  }
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (const auto& [region, countries] : by_region) {
+    auto recorded = retry(stop, "patient directory", [&, &r = region, &c = countries] {
+      return ports_.directory.record_countries(r, c, now_ms);
+    });
+    if (!recorded) return recorded;
+  }
+  return Ok{};
 }
 
 Status Pipeline::protect(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
@@ -400,10 +497,11 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomi
   batch.polled_at = ports_.clock.now();
   stats_.consumed += events.size();
 
-  // 2-5. Validate, normalize, decide and encrypt each event; an event is all or nothing, so a
-  // Bundle with one bad entry is dead-lettered whole.
+  // 2-3. Validate and normalize each event; an event is all or nothing, so a Bundle with one
+  // bad entry is dead-lettered whole.
+  std::vector<std::unique_ptr<rapidjson::Document>> documents;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    auto prepared = prepare(events[i], i);
+    auto prepared = prepare(events[i], i, documents);
     if (!prepared && !is_data_error(prepared.error())) return prepared.error();
     if (!prepared) {
       batch.dead.push_back(dead_letter(events[i], prepared.error()));
@@ -413,12 +511,18 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomi
   }
   batch.events = std::move(events);
 
+  // 4. Decide, for the whole batch at once (one directory look-up).
+  if (auto decided = decide(batch.events, batch.items, batch.dead, stop); !decided) {
+    return decided;
+  }
+  documents.clear();
   // Erased patients get nothing new, off chain or on.
   if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
     return dropped;
   }
   // 5-6. Encrypt and store off-chain, per region, content-addressed.
   if (auto stored = protect(batch.events, batch.items, batch.dead, stop); !stored) return stored;
+  if (auto recorded = record_countries(batch.items, stop); !recorded) return recorded;
   // 7. Anchor: send the transactions (one per anchoring mode) and go on with the next batch
   // while they are mined.
   batch.pointers = pointers_of(batch.items);

@@ -1,6 +1,9 @@
 #include "fl/gateway/stages/decide_stage.h"
 
+#include "fl/base/log.h"
 #include "fl/gateway/crypto/hash.h"
+
+#include "policy/join.h"
 
 #include <algorithm>
 
@@ -17,8 +20,69 @@ PermitAllPolicy::PermitAllPolicy(std::string region) : region_(std::move(region)
 }
 
 Result<Decision> PermitAllPolicy::decide_ingest(const IngestRequest&) {
-  return Decision{
-      .permit = true, .region = region_, .rule_ids = {"permit-all"}, .policy_hash = hash_};
+  Decision d;
+  d.permit = true;
+  d.region = region_;
+  d.rule_ids = {"permit-all"};
+  d.policy_hash = hash_;
+  return d;
+}
+
+BundlePolicy::BundlePolicy(std::shared_ptr<const policy::PolicyBundle> active,
+                           std::shared_ptr<const policy::PolicyBundle> candidate)
+    : active_(std::move(active)) {
+  if (candidate) candidate_ = std::make_unique<policy::PolicyEngine>(std::move(candidate));
+}
+
+Result<Decision> BundlePolicy::decide_ingest(const IngestRequest& request) {
+  const policy::PolicyBundle& bundle = active_.bundle();
+  policy::JurisdictionFacts facts;
+  if (request.resource != nullptr && request.resource_type == "Patient") {
+    facts.patient_address_country = policy::patient_address_country(*request.resource);
+  }
+  facts.recorded_country = std::string(request.recorded_country);
+  facts.header_country = std::string(request.jurisdiction_header);
+  facts.source_system = std::string(request.source_system);
+
+  policy::PolicyRequest ask;
+  ask.stage = policy::Stage::kIngest;
+  ask.resource_type = std::string(request.resource_type);
+  ask.resource = request.resource;
+  ask.source_country = policy::resolve_jurisdiction(bundle, facts);
+  const policy::PolicyDecision decided = active_.evaluate(ask);
+
+  Decision d;
+  d.permit = decided.effect == policy::Effect::kPermit;
+  d.region = decided.region;
+  d.rule_ids = decided.rule_ids;
+  d.policy_hash = decided.policy_hash;
+  d.country = ask.source_country;
+  d.patient_address_country = facts.patient_address_country;
+
+  if (candidate_) {
+    ++shadow_.decisions;
+    policy::PolicyRequest shadow_ask = ask;
+    shadow_ask.source_country = policy::resolve_jurisdiction(candidate_->bundle(), facts);
+    const policy::PolicyDecision shadow = candidate_->evaluate(shadow_ask);
+    if (shadow.effect != decided.effect || shadow.rule_ids != decided.rule_ids ||
+        shadow.region != decided.region) {
+      ++shadow_.differences;
+      // The audit record of a difference: pseudonymous key, rules and hashes, never content.
+      log::info("policy.shadow_difference",
+                {{"stage", "ingest"},
+                 {"resourceKey", std::string(request.resource_key_hex)},
+                 {"resourceType", std::string(request.resource_type)},
+                 {"effect", d.permit ? "permit" : "deny"},
+                 {"rules", policy::join(decided.rule_ids)},
+                 {"region", decided.region},
+                 {"policyHash", to_0x_hex(decided.policy_hash)},
+                 {"candidateEffect", shadow.effect == policy::Effect::kPermit ? "permit" : "deny"},
+                 {"candidateRules", policy::join(shadow.rule_ids)},
+                 {"candidateRegion", shadow.region},
+                 {"candidatePolicyHash", to_0x_hex(shadow.policy_hash)}});
+    }
+  }
+  return d;
 }
 
 }  // namespace fl::gateway

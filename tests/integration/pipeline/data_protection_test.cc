@@ -1,6 +1,7 @@
 // Data protection against real services: two redis-servers as the "eu" and "us" storage
 // regions, the keyring file, anvil and the Kafka mock cluster. Residency, tamper detection,
-// KEK rotation and erasure are checked through what the servers hold and what a reader gets.
+// KEK rotation and erasure are checked through what the servers hold and what a reader gets;
+// residency as the shipped policy bundle decides it, through the same servers and the chain.
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 #include "fl/adapters/kafka/kafka_event_source.h"
 #include "fl/adapters/kafka/kafka_producers.h"
@@ -8,7 +9,9 @@
 #include "fl/adapters/keys/keyring_key_provider.h"
 #include "fl/adapters/redis/redis_blob_store.h"
 #include "fl/gateway/keys/master_keys.h"
+#include "fl/gateway/mapping_files.h"
 #include "fl/gateway/pipeline.h"
+#include "fl/gateway/policy/policy_compiler.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/reader.h"
 #include "fl/ledger/json_rpc.h"
@@ -30,7 +33,7 @@ using namespace std::chrono_literals;
 
 // Residency by the event's jurisdiction header: the issue-6 policy engine decides this from
 // rules; here the test needs only a deterministic region per patient.
-class ResidencyByHeader final : public PolicyEngine {
+class ResidencyByHeader final : public IngestPolicy {
  public:
   Result<Decision> decide_ingest(const IngestRequest& request) override {
     const std::string region = request.jurisdiction_header == "US" ? "us" : "eu";
@@ -89,8 +92,9 @@ class DataProtection : public ::testing::Test {
   void ingest(const std::vector<Event>& events) {
     std::vector<kafka::OutgoingMessage> messages;
     for (const auto& e : events) {
-      messages.push_back(
-          {.key = e.key, .value = e.value, .headers = {{"fhir-jurisdiction", e.jurisdiction}}});
+      kafka::OutgoingMessage m{.key = e.key, .value = e.value, .headers = {}};
+      if (!e.jurisdiction.empty()) m.headers.emplace_back("fhir-jurisdiction", e.jurisdiction);
+      messages.push_back(std::move(m));
     }
     ASSERT_TRUE(kafka::publish(kafka_.bootstrap(), "fhir.events", messages));
     const kafka::KafkaConfig config{.bootstrap_servers = kafka_.bootstrap(),
@@ -104,12 +108,14 @@ class DataProtection : public ::testing::Test {
     ASSERT_TRUE(source && dead && receipts);
     ports::SteadyClock clock;
     PassThroughNormalizer normalizer;
-    ResidencyByHeader policy;
+    ResidencyByHeader by_header;
+    IngestPolicy& policy = policy_ != nullptr ? *policy_ : by_header;
     Pipeline pipeline({.source = **source,
                        .dead_letters = **dead,
                        .receipts = **receipts,
                        .blobs = *stores_,
                        .master_keys = *stores_,
+                       .directory = *stores_,
                        .ledger = *ledger_,
                        .keys = *keys_,
                        .clock = clock},
@@ -118,6 +124,21 @@ class DataProtection : public ::testing::Test {
     auto ran = pipeline.run(stop);
     ASSERT_TRUE(ran) << ran.error().message;
     ASSERT_TRUE((*source)->close());
+  }
+
+  // The contract as the gateway's admin account sees it, for what the pipeline does not do
+  // (erasure marks) and to read what it anchored.
+  ledger::PointerRegistry& chain() {
+    if (!registry_) {
+      auto transport = ledger::make_http_transport(anvil_.rpc_url(), 5s);
+      rpc_ = std::make_unique<ledger::JsonRpcClient>(std::move(*transport), anvil_.rpc_url());
+      signer_ = std::move(
+          ledger::Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()))
+              .value());
+      registry_ = std::make_unique<ledger::PointerRegistry>(
+          *rpc_, *signer_, rpc_->chain_id().value(), ledger::parse_address(contract_).value());
+    }
+    return *registry_;
   }
 
   Result<ReadResource> read(const std::string& reference) {
@@ -160,6 +181,7 @@ class DataProtection : public ::testing::Test {
     return events;
   }
 
+  IngestPolicy* policy_ = nullptr;  // the header's residency when null
   testing::TempDir dir_;
   std::string keyring_;
   testing::KafkaCluster kafka_{{"fhir.events", "fhir.dead-letters", "fhir.receipts"}};
@@ -170,6 +192,9 @@ class DataProtection : public ::testing::Test {
   std::unique_ptr<redis::RegionStores> stores_;
   std::unique_ptr<ports::PointerLedger> ledger_;
   std::unique_ptr<ports::KeyProvider> keys_;
+  std::unique_ptr<ledger::JsonRpcClient> rpc_;
+  std::unique_ptr<ledger::Signer> signer_;
+  std::unique_ptr<ledger::PointerRegistry> registry_;
 };
 
 TEST_F(DataProtection, EuBlobsAndKeysAreOnlyInTheEuServer) {
@@ -267,12 +292,7 @@ TEST_F(DataProtection, ErasureMakesOnePatientUnreadableAndLeavesOthersAlone) {
   ASSERT_TRUE(eu && us);
   EXPECT_TRUE(*eu);
   EXPECT_FALSE(*us);  // never had data there
-  auto transport = ledger::make_http_transport(anvil_.rpc_url(), 5s);
-  ledger::JsonRpcClient rpc(std::move(*transport), anvil_.rpc_url());
-  auto signer =
-      ledger::Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
-  ledger::PointerRegistry registry(rpc, **signer, rpc.chain_id().value(),
-                                   ledger::parse_address(contract_).value());
+  ledger::PointerRegistry& registry = chain();
   auto tx = registry.mark_erased(*patient);
   ASSERT_TRUE(tx);
   ASSERT_TRUE(registry.wait_for_receipt(*tx, 1, 30s));
@@ -299,6 +319,71 @@ TEST_F(DataProtection, ErasureMakesOnePatientUnreadableAndLeavesOthersAlone) {
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_EQ(letters->front().header("error-code"), "erased");
   EXPECT_EQ(redis_keys(eu_.port(), "blob:*").size(), blobs_before);
+}
+
+TEST_F(DataProtection, TheShippedPolicyKeepsEuPatientsInTheEuAnchorsItsHashAndNamesDenials) {
+  const std::string shipped =
+      (testing::source_root() / "config" / "policies" / "example-cross-border.json").string();
+  auto compiled = policy::compile_policy_bundle(shipped, file_reader());
+  ASSERT_TRUE(compiled.bundle) << mappings::to_string(compiled.diagnostics.front());
+  BundlePolicy bundle_policy(compiled.bundle);
+  policy_ = &bundle_policy;
+
+  // The header says US, but the patient's own address (then, for its resources, what was
+  // recorded for it) comes first in the bundle's order.
+  ingest(
+      {{"Patient/de1", "US",
+        R"({"resourceType":"Patient","id":"de1","address":[{"country":"DE"}]})"},
+       {"Patient/de1", "US",
+        R"({"resourceType":"Observation","id":"de1-obs","subject":{"reference":"Patient/de1"}})"},
+       {"Patient/us1", "", R"({"resourceType":"Patient","id":"us1","address":[{"country":"US"}]})"},
+       {"Patient/de1", "DE",
+        R"({"resourceType":"Observation","id":"de1-secret","subject":{"reference":"Patient/de1"},)"
+        R"("meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObligationPolicy","code":"NOPERSIST"}]}})"},
+       {"Patient/br1", "",
+        R"({"resourceType":"Patient","id":"br1","address":[{"country":"BR"}]})"}});
+  // A later batch: the Observation finds its patient's country in the directory.
+  ingest(
+      {{"Patient/de1", "US",
+        R"({"resourceType":"Observation","id":"de1-obs2","subject":{"reference":"Patient/de1"}})"}});
+
+  const auto eu_blobs = redis_keys(eu_.port(), "blob:*");
+  const auto us_blobs = redis_keys(us_.port(), "blob:*");
+  EXPECT_EQ(eu_blobs.size(), 3u);  // de1, de1-obs, de1-obs2
+  EXPECT_EQ(us_blobs.size(), 1u);  // us1
+  for (const char* ref : {"Patient/de1", "Observation/de1-obs", "Observation/de1-obs2"}) {
+    const std::string hash = receipt_hash(ref).substr(2);
+    EXPECT_NE(std::find(eu_blobs.begin(), eu_blobs.end(), "blob:" + hash), eu_blobs.end()) << ref;
+  }
+  EXPECT_EQ(redis_keys(eu_.port(), "cty:*").size(), 1u);  // de1's country, in its region
+  EXPECT_EQ(redis_keys(us_.port(), "cty:*").size(), 1u);  // us1's
+
+  // The pointer on chain carries the bundle's hash.
+  ledger::PointerRegistry& registry = chain();
+  for (const char* ref : {"Patient/de1", "Observation/de1-obs2", "Patient/us1"}) {
+    auto key = Pseudonyms(*keys_).resource_key(ref);
+    ASSERT_TRUE(key);
+    auto anchored = registry.anchored_versions(*key);
+    ASSERT_TRUE(anchored) << anchored.error().message;
+    ASSERT_EQ(anchored->size(), 1u) << ref;
+    EXPECT_EQ(anchored->front().policy_hash, compiled.bundle->hash) << ref;
+    EXPECT_EQ(anchored->front().region, std::string(ref) == "Patient/us1" ? "us" : "eu") << ref;
+  }
+
+  // Denied events are dead-lettered whole, with the rule that denied them; nothing is stored.
+  auto letters = kafka::read_topic(kafka_.bootstrap(), "fhir.dead-letters", 10s);
+  ASSERT_TRUE(letters);
+  ASSERT_EQ(letters->size(), 2u);
+  std::vector<std::string> details;
+  for (const auto& l : *letters) {
+    EXPECT_EQ(l.header("error-code"), "policy-denied");
+    details.push_back(l.header("error-detail"));
+  }
+  std::sort(details.begin(), details.end());
+  // "storage of Observation ..." sorts before "storage of Patient ...".
+  EXPECT_NE(details[0].find("(rules: nopersist-deny)"), std::string::npos) << details[0];
+  EXPECT_NE(details[0].find(to_0x_hex(compiled.bundle->hash)), std::string::npos) << details[0];
+  EXPECT_NE(details[1].find("(its default effect) (at default)"), std::string::npos) << details[1];
 }
 
 }  // namespace

@@ -74,6 +74,7 @@ class LedgerVerifyTest : public ::testing::Test {
                        .receipts = receipts,
                        .blobs = *blobs,
                        .master_keys = *blobs,
+                       .directory = *blobs,
                        .ledger = *ledger,
                        .keys = *keys,
                        .clock = clock},

@@ -64,6 +64,7 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
                      .receipts = **receipts,
                      .blobs = **blobs,
                      .master_keys = **blobs,
+                     .directory = **blobs,
                      .ledger = **ledger,
                      .keys = **keys,
                      .clock = clock},

@@ -62,6 +62,13 @@ struct MappingSettings {
   bool dead_letter_unknown_source = false;  // else events from other sources pass unmapped
 };
 
+// The jurisdiction rules (config/policies/, gateway/policy). Without a bundle, everything is
+// stored in the default region under the permit-all policy.
+struct PolicySettings {
+  std::string bundle;  // resolved against the config file's folder; "" for none
+  std::string shadow;  // a candidate bundle evaluated beside it, never enforced; "" for none
+};
+
 struct PipelineSettings {
   std::size_t batch_max_events = 200;
   int batch_max_wait_ms = 250;
@@ -82,6 +89,7 @@ struct GatewayConfig {
   LedgerSettings ledger;
   std::string keyring_file;  // resolved against the config file's folder
   MappingSettings mappings;
+  PolicySettings policy;
   PipelineSettings pipeline;
 };
 

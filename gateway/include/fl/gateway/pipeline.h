@@ -1,7 +1,7 @@
 // The pipeline: the nine stages of shared/ARCHITECTURE.md over batches of Kafka events.
 // One batch: poll -> validate -> normalize -> decide -> (drop erased patients) -> protect and
-// store -> anchor (one transaction per anchoring mode) -> keep pointer records -> report ->
-// commit. Offsets are committed only after the blobs are stored, the
+// store (and record Patients' countries) -> anchor (one transaction per anchoring mode) -> keep
+// pointer records -> report -> commit. Offsets are committed only after the blobs are stored, the
 // transaction is confirmed, and receipts and dead letters are acknowledged; a crash anywhere
 // before that re-delivers the batch, and content addressing plus idempotent anchors make the
 // replay a no-op. Environment failures (kUnavailable) are retried with backoff until stop is
@@ -20,6 +20,7 @@
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
 #include "fl/ports/master_key_store.h"
+#include "fl/ports/patient_directory.h"
 #include "fl/ports/pointer_ledger.h"
 #include "fl/ports/receipts.h"
 
@@ -41,6 +42,7 @@ struct PipelinePorts {
   ports::Receipts& receipts;
   ports::BlobStore& blobs;
   ports::MasterKeyStore& master_keys;
+  ports::PatientDirectory& directory;
   ports::PointerLedger& ledger;
   ports::KeyProvider& keys;
   ports::Clock& clock;
@@ -90,7 +92,7 @@ struct PipelineStats {
 
 class Pipeline {
  public:
-  Pipeline(PipelinePorts ports, Normalizer& normalizer, PolicyEngine& policy,
+  Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& policy,
            PipelineOptions options);
   ~Pipeline();
 
@@ -107,8 +109,17 @@ class Pipeline {
   struct Item;
   // A batch whose transactions were sent: what it needs to be confirmed, reported, committed.
   struct InFlight;
-  // Stages 2-4 for one event: its resources, ready to seal, or the error that rejects it.
-  Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index);
+  // Stages 2-3 for one event: its resources, normalized (their JSON in the event's document,
+  // which joins `documents`), or the error that rejects it.
+  Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index,
+                                    std::vector<std::unique_ptr<rapidjson::Document>>& documents);
+  // Stage 4 for the batch: each resource's policy decision, with the patient's country from a
+  // Patient in the batch or the directory; moves events with a denied resource to the dead
+  // letters, naming the rules.
+  Status decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
+                std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
+  // Records the countries of the Patients stored in this batch, in their regions.
+  Status record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop);
   // Moves the events whose patient was erased to the dead letters, with their items.
   Status drop_erased(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                      std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
@@ -140,7 +151,7 @@ class Pipeline {
   PipelinePorts ports_;
   ValidateStage validate_;
   NormalizeStage normalize_;
-  PolicyEngine& policy_;
+  IngestPolicy& policy_;
   Pseudonyms pseudonyms_;
   ProtectStage protect_;
   PipelineOptions options_;

@@ -23,6 +23,7 @@ class PipelineTest : public ::testing::Test {
                      .receipts = on_receipts,
                      .blobs = blobs,
                      .master_keys = master_keys,
+                     .directory = directory,
                      .ledger = ledger,
                      .keys = keys,
                      .clock = clock},
@@ -34,6 +35,7 @@ class PipelineTest : public ::testing::Test {
   testing::FakeReceipts receipts;
   testing::FakeBlobStore blobs;
   testing::FakeMasterKeyStore master_keys;
+  testing::FakePatientDirectory directory;
   testing::FakePointerLedger ledger;
   testing::FakeKeyProvider keys;
   testing::ManualClock clock;
@@ -140,6 +142,7 @@ TEST_F(PipelineTest, TheLedgerStillRefusesOtherContentWhenTheStoreLostItsClaims)
                    .receipts = receipts,
                    .blobs = rebuilt,
                    .master_keys = master_keys,
+                   .directory = directory,
                    .ledger = ledger,
                    .keys = keys,
                    .clock = clock},

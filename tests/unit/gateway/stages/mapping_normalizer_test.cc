@@ -89,6 +89,7 @@ TEST(MappingNormalizer, ThePipelineAnchorsTheHashAndDeadLettersAFailingRule) {
   testing::FakeReceipts receipts;
   testing::FakeBlobStore blobs;
   testing::FakeMasterKeyStore master_keys;
+  testing::FakePatientDirectory directory;
   testing::FakePointerLedger ledger;
   testing::FakeKeyProvider keys;
   testing::ManualClock clock;
@@ -102,6 +103,7 @@ TEST(MappingNormalizer, ThePipelineAnchorsTheHashAndDeadLettersAFailingRule) {
                      .receipts = receipts,
                      .blobs = blobs,
                      .master_keys = master_keys,
+                     .directory = directory,
                      .ledger = ledger,
                      .keys = keys,
                      .clock = clock},

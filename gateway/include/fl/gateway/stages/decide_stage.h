@@ -1,12 +1,19 @@
-// Stage 4 of the pipeline: the policy decision for storing a resource: may it be stored, in
-// which region, under which rules. The jurisdiction engine (issue 6) plugs in behind
-// PolicyEngine; until then PermitAllPolicy stores everything in the default region. Every
-// decision names its rule ids and the policy bundle's hash, which is anchored with the pointer.
+// Stage 4 of the pipeline: the policy decision for storing one resource: may it be stored, in
+// which region, under which rules. BundlePolicy evaluates a policy bundle's jurisdiction rules
+// (gateway/policy, config/policies/), with an optional candidate bundle in shadow mode;
+// PermitAllPolicy stores everything in one region (tests, and deployments without a bundle).
+// Every decision names its rule ids and the policy bundle's hash, which is anchored with the
+// pointer.
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/gateway/policy/policy_engine.h"
 #include "fl/ports/pointer_ledger.h"
 
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,8 +22,13 @@ namespace fl::gateway {
 
 struct IngestRequest {
   std::string_view resource_type;
+  const rapidjson::Value* resource = nullptr;  // the normalized resource; null for a delete
   std::string_view source_system;
   std::string_view jurisdiction_header;  // fhir-jurisdiction, may be empty
+  // The patient's country as recorded when its Patient was ingested (the directory, or a
+  // Patient earlier in the same batch); empty when unknown.
+  std::string_view recorded_country;
+  std::string_view resource_key_hex;  // pseudonymous, for shadow-mode audit records
 };
 
 struct Decision {
@@ -24,17 +36,21 @@ struct Decision {
   std::string region;
   std::vector<std::string> rule_ids;
   ports::Hash32 policy_hash{};
+  // The patient's country the decision was made for ("" when undetermined), and, for a
+  // Patient, its own address country: what the pipeline records in the directory.
+  std::string country;
+  std::string patient_address_country;
 };
 
-class PolicyEngine {
+class IngestPolicy {
  public:
-  virtual ~PolicyEngine() = default;
+  virtual ~IngestPolicy() = default;
   virtual Result<Decision> decide_ingest(const IngestRequest& request) = 0;
 };
 
 // Permits everything into one region. Its policy hash is the SHA-256 of the canonical JSON of
 // the bundle it stands for, so pointers anchored under it are still attributable.
-class PermitAllPolicy final : public PolicyEngine {
+class PermitAllPolicy final : public IngestPolicy {
  public:
   explicit PermitAllPolicy(std::string region);
   Result<Decision> decide_ingest(const IngestRequest& request) override;
@@ -45,6 +61,29 @@ class PermitAllPolicy final : public PolicyEngine {
  private:
   std::string region_;
   ports::Hash32 hash_{};
+};
+
+// What shadow mode has seen: decisions the candidate bundle would have made differently.
+struct ShadowStats {
+  std::uint64_t decisions = 0;
+  std::uint64_t differences = 0;
+};
+
+// The jurisdiction rules of a compiled bundle. With a candidate, every decision is also made
+// under the candidate, which is never enforced: a difference (effect, deciding rules or region)
+// is counted and written as an audit record naming both policy hashes.
+class BundlePolicy final : public IngestPolicy {
+ public:
+  explicit BundlePolicy(std::shared_ptr<const policy::PolicyBundle> active,
+                        std::shared_ptr<const policy::PolicyBundle> candidate = nullptr);
+  Result<Decision> decide_ingest(const IngestRequest& request) override;
+
+  const ShadowStats& shadow_stats() const { return shadow_; }
+
+ private:
+  policy::PolicyEngine active_;
+  std::unique_ptr<policy::PolicyEngine> candidate_;
+  ShadowStats shadow_;
 };
 
 }  // namespace fl::gateway
