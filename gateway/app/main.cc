@@ -56,6 +56,13 @@ commands:
         compile each policy bundle (config/policies/<name>.json) and list every problem as
         file: JSON pointer: message (exit 1 when there is any); else print the bundle id, its
         rule count and its policy hash.
+  policy test <bundle.json | bundle.tests.json> [...]
+        run the test cases written next to a bundle (<name>.tests.json): one line per case,
+        expected and actual decision of each failure; exit 1 when any fails.
+  policy eval <bundle.json> --stage ingest|grant|read [--resource FILE | --type TYPE]
+              [--source CC | --patient-country CC --header CC --source-system NAME]
+              [--destination CC] [--purpose CODE] [--consent]
+        one decision with the trace of every rule (which matched and why), in words.
   keys list --config FILE
         the key-encryption keys (never their material) and how many master keys each wraps.
   keys add --region NAME [--id ID] --config FILE
