@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e: the fhir-ledger binary refuses bad configuration and bad usage at start, with exit code 2
 # and one line naming the file, the JSON pointer and what was expected; it never starts work.
-# `map check` lists every problem of a broken mapping set; `map preview` shows what rules change.
+# `map check` lists every problem of a broken mapping set; `map preview` shows what rules change;
+# `policy check`, `policy test` and `policy eval` do the same for policy bundles.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 tmp="$(mktemp -d)"
@@ -77,3 +78,37 @@ json.dump(c, open(sys.argv[2], "w"))
 PY
 expect 2 "nomap.json: /mappings/dir: expected a folder of mapping sets" \
   "$FL_BIN" serve --config "$tmp/nomap.json"
+
+# policy check finds the planted errors of a broken bundle, each at its JSON pointer; the
+# shipped bundle compiles, its test cases pass, and policy eval explains one decision.
+expect 1 "policy check: 15 error\(s\)" "$FL_BIN" policy check "$FL_ROOT/tests/data/policies/broken.json"
+for line in "broken.json: /rules/1: unreachable: rule \"eu-treat\" (/rules/0) comes first" \
+  "broken.json: /rules/2/match/destination/0: unknown jurisdiction \"ATLANTIS\"" \
+  "broken.json: /rules/4/match/condition: FHIRPath does not compile"; do
+  grep -qF -- "$line" "$tmp/out" || fl_die "policy check did not report: $line ($(cat "$tmp/out"))"
+done
+echo "ok: policy check names the planted errors"
+shipped="$FL_ROOT/config/policies/example-cross-border.json"
+expect 0 "bundle example-cross-border, 20 rule\(s\), policy hash 0x[0-9a-f]{64}" \
+  "$FL_BIN" policy check "$shipped"
+expect 0 "^58 passed, 0 failed" "$FL_BIN" policy test "$shipped"
+expect 0 "Decision: permit" "$FL_BIN" policy eval "$shipped" --stage read --type Observation \
+  --source DE --destination US --purpose TREAT --consent
+grep -qF "eea-to-us-consent: applies" "$tmp/out" || fl_die "policy eval: no trace ($(cat "$tmp/out"))"
+expect 2 "usage: fhir-ledger policy eval" "$FL_BIN" policy eval "$shipped" --stage later
+
+# serve refuses a bundle with errors, and a bundle naming a region that has no Redis.
+python3 - "$FL_ROOT/config/gateway.json" "$tmp" "$shipped" "$FL_ROOT/tests/data/policies/broken.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["redis"]["regions"] = {"default": c["redis"]["regions"]["default"]}
+c["pipeline"]["defaultRegion"] = "default"
+c["mappings"]["dir"] = sys.argv[1].rsplit("/", 1)[0] + "/mappings"
+c["policy"] = {"bundle": sys.argv[3]}
+json.dump(c, open(sys.argv[2] + "/oneregion.json", "w"))
+c["policy"] = {"bundle": sys.argv[4]}
+json.dump(c, open(sys.argv[2] + "/brokenpolicy.json", "w"))
+PY
+expect 2 "region \\\\\"eu\\\\\" has no Redis under /redis/regions" \
+  "$FL_BIN" serve --config "$tmp/oneregion.json"
+expect 2 "broken.json: /rules/1: unreachable" "$FL_BIN" serve --config "$tmp/brokenpolicy.json"
