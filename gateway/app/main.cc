@@ -33,8 +33,14 @@ commands:
         check a resource end to end: blob hash -> pointer -> (merkle: proof -> root) -> chain.
         Exit 1 with the broken link named when anything does not match.
   ledger grant --patient Patient/<id> --to 0xADDRESS --purpose CODE [--days N | --expires-at T]
+               [--consent]
   ledger revoke --patient Patient/<id> --to 0xADDRESS --purpose CODE
-        grant or revoke a participant's access to a patient's data for a purpose of use.
+        grant or revoke a participant's access to a patient's data for a purpose of use. With
+        /policy/bundle set, a grant is decided by the bundle (the patient's recorded country,
+        the participant's registered jurisdiction, the purpose); --consent attests that the
+        patient has an active FHIR Consent for this purpose and participant. A denial names
+        its rules and policy hash (exit 1); a max-days obligation caps the expiry. Every grant
+        decision is written as a FHIR AuditEvent to /kafka/auditTopic and printed.
   ledger participants [set 0xADDRESS --jurisdiction CODE [--inactive]] --config FILE
         list the registered participants, or (admin) register or deactivate one.
   ledger writer 0xADDRESS [--remove] --config FILE
@@ -73,9 +79,13 @@ commands:
         retire a KEK; refused while any master key is still wrapped under it.
   erase Patient/<id> [--reason TEXT] --config FILE
         erase a patient (GDPR Art. 17): destroy their master key in every region and mark them
-        erased on the ledger; prints the AuditEvent. Their data can never be read again.
-  read <Type/id> [--version N] --config FILE
+        erased on the ledger, forgetting their recorded country; prints the AuditEvent and
+        writes it to the audit topic. Their data can never be read again.
+  read <Type/id> [--version N] [--as 0xPARTICIPANT --purpose CODE [--consent]] --config FILE
         decrypt one stored version (latest by default) after checking erasure and content hash.
+        Without --as: the operator's read. With --as: the participant's read, released only
+        with an active grant on the ledger and the bundle's permit at read time (--consent:
+        the patient has an active FHIR Consent), obligations applied. Audited either way.
   help  this text
 )";
 

@@ -2,6 +2,7 @@
 // Integration tests use the real adapters against real services instead.
 #pragma once
 
+#include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/clock.h"
 #include "fl/ports/dead_letters.h"
@@ -79,6 +80,27 @@ class FakeReceipts final : public ports::Receipts {
   }
   Status flush(std::chrono::milliseconds) override { return Ok{}; }
   std::vector<ports::Receipt> receipts;
+};
+
+// Keeps what was recorded; `flushed` counts the records a flush made durable, and `fail_next`
+// refuses the next record() (a broker that is down).
+class FakeAuditLog final : public ports::AuditLog {
+ public:
+  Status record(std::span<const ports::AuditRecord> batch) override {
+    if (fail_next) {
+      fail_next = false;
+      return Error{ErrorCode::kUnavailable, "audit topic unavailable (injected)", "fake"};
+    }
+    for (const auto& r : batch) records.push_back(r);
+    return Ok{};
+  }
+  Status flush(std::chrono::milliseconds) override {
+    flushed = records.size();
+    return Ok{};
+  }
+  std::vector<ports::AuditRecord> records;
+  std::size_t flushed = 0;
+  bool fail_next = false;
 };
 
 class FakeBlobStore final : public ports::BlobStore {

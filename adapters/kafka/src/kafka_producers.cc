@@ -47,6 +47,29 @@ class KafkaReceipts final : public ports::Receipts {
   std::string topic_;
 };
 
+class KafkaAuditLog final : public ports::AuditLog {
+ public:
+  KafkaAuditLog(std::unique_ptr<Producer> producer, std::string topic)
+      : producer_(std::move(producer)), topic_(std::move(topic)) {}
+
+  Status record(std::span<const ports::AuditRecord> records) override {
+    for (const auto& r : records) {
+      if (auto s = producer_->produce(topic_, r.key, r.json,
+                                      {{"content-type", "application/fhir+json"}});
+          !s) {
+        return s;
+      }
+    }
+    return Ok{};
+  }
+
+  Status flush(std::chrono::milliseconds timeout) override { return producer_->flush(timeout); }
+
+ private:
+  std::unique_ptr<Producer> producer_;
+  std::string topic_;
+};
+
 }  // namespace
 
 std::string receipt_json(const ports::Receipt& r) {
@@ -113,6 +136,14 @@ Result<std::unique_ptr<ports::Receipts>> make_receipts(const KafkaConfig& config
   if (!producer) return producer.error();
   return std::unique_ptr<ports::Receipts>(
       std::make_unique<KafkaReceipts>(std::move(*producer), config.results_topic));
+}
+
+Result<std::unique_ptr<ports::AuditLog>> make_audit_log(const KafkaConfig& config) {
+  auto producer =
+      Producer::create(config.bootstrap_servers, config.client_id + "-audit", config.extra);
+  if (!producer) return producer.error();
+  return std::unique_ptr<ports::AuditLog>(
+      std::make_unique<KafkaAuditLog>(std::move(*producer), config.audit_topic));
 }
 
 }  // namespace fl::kafka

@@ -1,13 +1,19 @@
 // The operator's tools for one patient's or resource's stored data:
 //   erase Patient/<id>           GDPR Art. 17: destroys the patient's master key in every
-//                                region, then marks the patient erased on the ledger; prints
-//                                (and logs) a FHIR AuditEvent naming only the pseudonym
+//                                region, forgets their recorded country, then marks the patient
+//                                erased on the ledger; prints, logs and writes to the audit
+//                                topic a FHIR AuditEvent naming only the pseudonym
 //   read <Type/id> [--version N] decrypts one stored version after checking the ledger's
-//                                erasure mark and the blob's content hash
+//        [--as 0xP --purpose C   erasure mark and the blob's content hash; with --as, for a
+//         [--consent]]           participant: its grant on the ledger and the policy bundle
+//                                decide, and the obligations are applied. Audited either way.
 // Both read the gateway configuration; output is JSON on stdout, errors on stderr.
 #include "fl/base/json_string.h"
 #include "fl/base/log.h"
+#include "fl/gateway/access.h"
+#include "fl/gateway/audit_event.h"
 #include "fl/gateway/keys/master_keys.h"
+#include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/reader.h"
 
 #include "cli/args.h"
@@ -20,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <span>
 
 namespace fl::cli {
 namespace {
@@ -31,33 +38,6 @@ int fail(const std::string& command, const Error& error, int code) {
                std::string(error_code_name(error.code)).c_str(), error.message.c_str(),
                error.where.empty() ? "" : " at ", error.where.c_str());
   return code;
-}
-
-// A FHIR R4 AuditEvent for the erasure: DICOM "Patient Record" deleted, by the operator, with
-// the patient named only by pseudonym (the id itself is what was erased).
-std::string erasure_audit_event(const std::string& when, const std::string& patient_key,
-                                const std::string& tx, const std::string& regions,
-                                const std::string& reason) {
-  const char* user = std::getenv("USER");
-  std::string out = R"({"resourceType":"AuditEvent","type":{"system":)"
-                    R"("http://dicom.nema.org/resources/ontology/DCM","code":"110110",)"
-                    R"("display":"Patient Record"},"subtype":[{"system":)"
-                    R"("http://hl7.org/fhir/restful-interaction","code":"delete"}],)"
-                    R"("action":"D","recorded":)";
-  out += quoted(when);
-  out += R"(,"outcome":"0","purposeOfEvent":[{"text":)";
-  out += quoted(reason.empty() ? "GDPR Art. 17 erasure" : reason);
-  out += R"(}],"agent":[{"who":{"display":)";
-  out += quoted(user != nullptr ? user : "unknown");
-  out += R"(},"requestor":true}],"source":{"observer":{"display":"fhir-ledger erase"}},)";
-  out += R"("entity":[{"what":{"identifier":{"system":"urn:fhir-ledger:patient-key","value":)";
-  out += quoted(patient_key);
-  out += R"(}},"detail":[{"type":"ledgerTransaction","valueString":)";
-  out += quoted(tx);
-  out += R"(},{"type":"regions","valueString":)";
-  out += quoted(regions);
-  out += "}]}]}";
-  return out;
 }
 
 }  // namespace
@@ -78,6 +58,8 @@ int erase_command(const std::vector<std::string>& argv) {
   if (!keys) return fail("erase", keys.error(), 2);
   auto stores = build_stores(s->config);
   if (!stores) return fail("erase", stores.error(), 2);
+  auto audit_log = build_audit_log(s->config);
+  if (!audit_log) return fail("erase", audit_log.error(), 2);
 
   // Keys first: destroying them is the erasure. The mark left in their place also stops the
   // gateway from making a new key for this patient before the ledger mark is mined.
@@ -98,18 +80,40 @@ int erase_command(const std::vector<std::string>& argv) {
     regions += (regions.empty() ? "" : ",") + region + "=" + what;
     regions_json += (regions_json.empty() ? "" : ",") + quoted(region) + ":" + quoted(what);
   }
+  // The recorded country is personal data too, and would outlive the keys otherwise.
+  auto forgot = stores->directory->forget_patient(*patient);
+  if (!forgot) {
+    return fail("erase",
+                Error{forgot.error().code,
+                      forgot.error().message + " (nothing is lost by running erase again)",
+                      forgot.error().where},
+                1);
+  }
   auto tx = s->registry->mark_erased(*patient);
   if (!tx) return fail("erase", tx.error(), 1);
   auto receipt = s->registry->wait_for_receipt(*tx, s->config.ledger.confirmations, 60s);
   if (!receipt) return fail("erase", receipt.error(), 1);
 
   const std::string patient_hex = to_0x_hex(*patient);
-  const std::string audit =
-      erasure_audit_event(when, patient_hex, to_0x_hex(*tx), regions, args->get("reason"));
+  gateway::audit::Common common;
+  common.recorded = when;
+  common.gateway = s->config.service_name;
+  common.agents.push_back(gateway::audit::Agent{
+      .address = "", .jurisdiction = "", .display = operator_name(), .requestor = true});
+  common.patient_key = patient_hex;
+  common.details = {{"ledgerTransaction", to_0x_hex(*tx)},
+                    {"regions", regions},
+                    {"directoryRecord", *forgot ? "forgotten" : "none"}};
+  const std::string audit = gateway::audit::erasure_event(common, args->get("reason"));
   log::info("erasure.done", {{"patientKey", patient_hex},
                              {"regions", regions},
                              {"tx", to_0x_hex(*tx)},
                              {"auditEvent", audit}});
+  const ports::AuditRecord record{.key = patient_hex, .json = audit};
+  if (auto sent = (*audit_log)->record(std::span(&record, 1)); !sent) {
+    return fail("erase", sent.error(), 1);
+  }
+  if (auto sent = (*audit_log)->flush(10s); !sent) return fail("erase", sent.error(), 1);
   std::printf(
       "{\"patientKey\":%s,\"erasedAt\":%s,\"regions\":{%s},\"tx\":%s,\"block\":%llu,"
       "\"auditEvent\":%s}\n",
@@ -120,7 +124,7 @@ int erase_command(const std::vector<std::string>& argv) {
 }
 
 int read_command(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"config", "version"}, {});
+  auto args = Args::parse(argv, {"config", "version", "as", "purpose"}, {"consent"});
   if (!args) return fail("read", args.error(), 2);
   auto ref = reference_arg(*args, "resource");
   if (!ref) return fail("read", ref.error(), 2);
@@ -134,21 +138,74 @@ int read_command(const std::vector<std::string>& argv) {
     }
     version = v;
   }
-  auto config = gateway::load_gateway_config(args->get("config", "config/gateway.json"),
-                                             gateway::process_environment());
-  if (!config) return fail("read", config.error(), 2);
-  auto keys = build_key_provider(*config);
+  const bool as_participant = args->has("as");
+  std::optional<ledger::Address> participant;
+  if (as_participant) {
+    auto address = ledger::parse_address(args->get("as"));
+    if (!address) {
+      return fail("read", Error{ErrorCode::kInvalidInput, "--as expects a 0x address", ""}, 2);
+    }
+    participant = *address;
+    if (args->get("purpose").empty()) {
+      return fail("read", Error{ErrorCode::kInvalidInput, "--as needs --purpose CODE", ""}, 2);
+    }
+  }
+  auto s = open_session(*args);
+  if (!s) return fail("read", s.error(), 2);
+  const auto& config = s->config;
+  auto keys = build_key_provider(config);
   if (!keys) return fail("read", keys.error(), 2);
-  auto stores = build_stores(*config);
+  auto stores = build_stores(config);
   if (!stores) return fail("read", stores.error(), 2);
-  auto ledger = build_ledger(*config);
+  auto ledger = build_ledger(config);
   if (!ledger) return fail("read", ledger.error(), 2);
+  auto audit = build_audit_log(config);
+  if (!audit) return fail("read", audit.error(), 2);
+  auto engine = load_policy_engine(config);
+  if (!engine) return fail("read", engine.error(), 2);
   std::vector<std::string> regions;
-  for (const auto& [region, settings] : config->redis_regions) regions.push_back(region);
+  for (const auto& [region, settings] : config.redis_regions) regions.push_back(region);
   gateway::ResourceReader reader(**keys, *stores->blobs, *stores->master_keys, **ledger, regions);
   auto read = reader.read(*ref, version);
   if (!read) return fail("read " + *ref, read.error(), 1);
-  std::printf("%s\n", read->json.c_str());
+
+  gateway::ReadRequest request;
+  request.context.now = static_cast<std::int64_t>(std::time(nullptr));
+  request.context.gateway = config.service_name;
+  request.context.operator_name = operator_name();
+  request.context.purpose = args->get("purpose");
+  request.context.consent = args->has("consent");
+  request.patient_key = read->record.pointer.patient_key;
+  request.resource_key = read->record.pointer.resource_key;
+  request.operator_read = !as_participant;
+  if (participant) {
+    request.context.participant = ledger::to_checksum_hex(*participant);
+    auto jurisdiction = participant_jurisdiction(*s, *participant);
+    if (!jurisdiction) return fail("read", jurisdiction.error(), 1);
+    request.context.jurisdiction = *jurisdiction;
+    auto granted =
+        s->registry->can_read(request.patient_key, *participant, request.context.purpose);
+    if (!granted) return fail("read", granted.error(), 1);
+    request.granted = *granted;
+  }
+  rapidjson::Document resource;
+  resource.Parse(read->json.c_str(), read->json.size());
+  if (resource.HasParseError()) {
+    return fail("read", Error{ErrorCode::kIntegrity, "the stored resource is not JSON", *ref}, 1);
+  }
+  gateway::Pseudonyms pseudonyms(**keys);
+  const auto pseudonym = [&](std::string_view system, std::string_view value) {
+    auto key = pseudonyms.identifier(system, value);
+    // The pepper was just used to find the resource, so it is there; redact rather than leak.
+    return key ? to_hex(*key) : std::string("redacted");
+  };
+  auto verdict = gateway::decide_read(engine->get(), *stores->directory, **audit, pseudonym,
+                                      request, resource);
+  if (!verdict) return fail("read " + *ref, verdict.error(), 1);
+  if (!verdict->permit) {
+    return fail("read " + *ref, Error{ErrorCode::kPolicyDenied, verdict->reason, ""}, 1);
+  }
+  std::printf("%s\n", verdict->released.c_str());
   return 0;
 }
 

@@ -3,6 +3,7 @@
 // stdout, and says what failed on stderr.
 #include "fl/adapters/evm/resource_verifier.h"
 #include "fl/base/json_string.h"
+#include "fl/gateway/access.h"
 #include "fl/gateway/config.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/validate_stage.h"
@@ -196,13 +197,19 @@ Result<GrantArgs> grant_args(const Session& s, const Args& args) {
   return out;
 }
 
+// With /policy/bundle set, the bundle decides at grant time: the patient's recorded country,
+// the grantee's registered jurisdiction, the purpose and --consent (the operator attests that
+// the patient has an active FHIR Consent for this purpose and grantee). A denial sends no
+// transaction. Every decision is written to the audit topic and printed.
 int grant(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"config", "patient", "to", "purpose", "days", "expires-at"}, {});
+  auto args =
+      Args::parse(argv, {"config", "patient", "to", "purpose", "days", "expires-at"}, {"consent"});
   if (!args) return fail("grant", args.error(), 2);
   auto s = open_session(*args);
   if (!s) return fail("grant", s.error(), 2);
   auto g = grant_args(*s, *args);
   if (!g) return fail("grant", g.error(), 2);
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
   std::uint64_t expires = 0;
   if (args->has("expires-at")) {
     auto at = number_option(*args, "expires-at");
@@ -213,9 +220,40 @@ int grant(const std::vector<std::string>& argv) {
     if (!days || *days == 0 || *days > 36500) {
       return fail("grant", {ErrorCode::kInvalidInput, "--days expects 1 to 36500", ""}, 2);
     }
-    expires = static_cast<std::uint64_t>(std::time(nullptr)) + *days * 86400;
+    expires = now + *days * 86400;
   }
-  if (auto done = confirm(*s, s->registry->grant(g->patient_key, g->grantee, g->purpose, expires));
+  auto engine = load_policy_engine(s->config);
+  if (!engine) return fail("grant", engine.error(), 2);
+  auto stores = build_stores(s->config);
+  if (!stores) return fail("grant", stores.error(), 2);
+  auto audit = build_audit_log(s->config);
+  if (!audit) return fail("grant", audit.error(), 2);
+  auto jurisdiction = participant_jurisdiction(*s, g->grantee);
+  if (!jurisdiction) return fail("grant", jurisdiction.error(), 1);
+
+  gateway::GrantRequest request;
+  request.context = gateway::AccessContext{.now = static_cast<std::int64_t>(now),
+                                           .gateway = s->config.service_name,
+                                           .operator_name = operator_name(),
+                                           .participant = ledger::to_checksum_hex(g->grantee),
+                                           .jurisdiction = *jurisdiction,
+                                           .purpose = g->purpose,
+                                           .consent = args->has("consent")};
+  request.patient_key = g->patient_key;
+  request.expires_at = expires;
+  auto verdict = gateway::decide_grant(engine->get(), *stores->directory, **audit, request);
+  if (!verdict) return fail("grant", verdict.error(), 1);
+  std::printf("{\"auditEvent\":%s}\n", verdict->audit_event.c_str());
+  if (!verdict->permit) {
+    return fail("grant", {ErrorCode::kPolicyDenied, "not granted: " + verdict->reason, ""}, 1);
+  }
+  if (verdict->capped) {
+    std::fprintf(
+        stderr, "ledger grant: expiry capped at %s by the policy (max days)\n",
+        gateway::audit::rfc3339_utc(static_cast<std::int64_t>(verdict->expires_at)).c_str());
+  }
+  if (auto done = confirm(
+          *s, s->registry->grant(g->patient_key, g->grantee, g->purpose, verdict->expires_at));
       !done) {
     return fail("grant", done.error(), 1);
   }

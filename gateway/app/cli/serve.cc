@@ -61,7 +61,9 @@ Result<std::shared_ptr<const gateway::policy::PolicyBundle>> load_bundle(
   return compiled.bundle;
 }
 
-Result<LoadedPolicy> load_policy(const gateway::GatewayConfig& config) {
+// `audit`: where shadow-mode differences are recorded; may be null (a check before the adapters
+// exist).
+Result<LoadedPolicy> load_policy(const gateway::GatewayConfig& config, ports::AuditLog* audit) {
   LoadedPolicy out;
   if (config.policy.bundle.empty()) {
     out.policy = std::make_unique<gateway::PermitAllPolicy>(config.pipeline.default_region);
@@ -80,7 +82,8 @@ Result<LoadedPolicy> load_policy(const gateway::GatewayConfig& config) {
              {"policyHash", to_0x_hex((*active)->hash)},
              {"shadow", candidate ? candidate->id : std::string()},
              {"shadowPolicyHash", candidate ? to_0x_hex(candidate->hash) : std::string()}});
-  auto policy = std::make_unique<gateway::BundlePolicy>(std::move(*active), std::move(candidate));
+  auto policy =
+      std::make_unique<gateway::BundlePolicy>(std::move(*active), std::move(candidate), audit);
   out.bundle = policy.get();
   out.policy = std::move(policy);
   return out;
@@ -148,10 +151,11 @@ int serve(const std::vector<std::string>& argv) {
   }
   log::info("mappings.loaded",
             {{"dir", config->mappings.dir}, {"sets", mappings.catalog->sets().size()}});
-  auto policy = load_policy(*config);
-  if (!policy) {
+  // The bundles are checked before any service is contacted, then loaded again with the audit
+  // topic the shadow differences go to (compiling twice costs milliseconds, once).
+  if (auto checked = load_policy(*config, nullptr); !checked) {
     log::error("gateway.start_failed",
-               {{"error", policy.error().message}, {"where", policy.error().where}});
+               {{"error", checked.error().message}, {"where", checked.error().where}});
     return 2;
   }
   install_stop_handlers();
@@ -159,6 +163,12 @@ int serve(const std::vector<std::string>& argv) {
   if (!adapters) {
     log::error("gateway.start_failed",
                {{"error", adapters.error().message}, {"where", adapters.error().where}});
+    return 2;
+  }
+  auto policy = load_policy(*config, adapters->audit.get());
+  if (!policy) {
+    log::error("gateway.start_failed",
+               {{"error", policy.error().message}, {"where", policy.error().where}});
     return 2;
   }
 
@@ -220,6 +230,9 @@ int serve(const std::vector<std::string>& argv) {
   Status status = pipeline.run(stop_flag());
   reloader_done.store(true);
   reloader.join();
+  if (Status audited = adapters->audit->flush(std::chrono::seconds(10)); !audited) {
+    log::error("gateway.audit_flush_failed", {{"error", audited.error().message}});
+  }
   Status closed = close_adapters(*adapters);
   print_summary(pipeline.stats(), *policy);
   if (!status) {

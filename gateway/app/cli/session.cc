@@ -1,12 +1,16 @@
 #include "cli/session.h"
 
 #include "fl/base/json_string.h"
+#include "fl/gateway/mapping_files.h"
+#include "fl/gateway/policy/policy_compiler.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/validate_stage.h"
 
 #include "cli/wiring.h"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace fl::cli {
@@ -17,6 +21,36 @@ std::string quoted(std::string_view text) {
   std::string out;
   append_json_string(out, text);
   return out;
+}
+
+Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
+    const gateway::GatewayConfig& config) {
+  if (config.policy.bundle.empty()) return std::unique_ptr<gateway::policy::PolicyEngine>();
+  auto compiled =
+      gateway::policy::compile_policy_bundle(config.policy.bundle, gateway::file_reader());
+  if (!compiled.bundle) {
+    for (const auto& d : compiled.diagnostics) {
+      std::fprintf(stderr, "%s\n", fl::mappings::to_string(d).c_str());
+    }
+    return Error{ErrorCode::kInvalidInput,
+                 "the policy bundle does not compile (run fhir-ledger policy check)",
+                 config.policy.bundle};
+  }
+  return std::make_unique<gateway::policy::PolicyEngine>(std::move(compiled.bundle));
+}
+
+Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant) {
+  auto list = s.registry->participants();
+  if (!list) return list.error();
+  for (const auto& p : *list) {
+    if (p.address == participant) return p.active ? p.jurisdiction : std::string();
+  }
+  return std::string();
+}
+
+std::string operator_name() {
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? user : "operator";
 }
 
 std::string now_rfc3339() {

@@ -4,6 +4,7 @@
 
 #include "fl/base/result.h"
 #include "fl/gateway/config.h"
+#include "fl/gateway/policy/policy_engine.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/pointer_registry.h"
 
@@ -31,6 +32,18 @@ Result<std::string> reference_arg(const Args& args, const char* what);
 // The resource key (or, with `patient`, the patient key) of a reference, under the keyring's
 // pepper.
 Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient);
+
+// The configured policy bundle (/policy/bundle), compiled; null when none is configured. A
+// bundle that does not compile is an error: access is never decided without the rules asked for.
+Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
+    const gateway::GatewayConfig& config);
+
+// The participant's country as registered on the contract; "" when it is not registered or not
+// active (then no rule that names a destination applies to it).
+Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant);
+
+// Who runs the tool ($USER), for AuditEvents.
+std::string operator_name();
 
 // The current UTC time as RFC 3339 (seconds), for records operators read.
 std::string now_rfc3339();

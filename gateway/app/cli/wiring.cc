@@ -16,6 +16,7 @@ kafka::KafkaConfig kafka_config(const gateway::GatewayConfig& config) {
                             .input_topics = k.input_topics,
                             .dead_letter_topic = k.dead_letter_topic,
                             .results_topic = k.results_topic,
+                            .audit_topic = k.audit_topic,
                             .client_id = k.client_id,
                             .extra = k.properties};
 }
@@ -78,6 +79,12 @@ Result<std::unique_ptr<ports::PointerLedger>> build_ledger(const gateway::Gatewa
   return std::move(*ledger);
 }
 
+Result<std::unique_ptr<ports::AuditLog>> build_audit_log(const gateway::GatewayConfig& config) {
+  auto audit = kafka::make_audit_log(kafka_config(config));
+  if (!audit) return at(audit.error(), config, "/kafka/auditTopic");
+  return std::move(*audit);
+}
+
 Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   Adapters out;
   auto keys = keys::make_keyring_key_provider(config.keyring_file);
@@ -110,6 +117,9 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   auto receipts = kafka::make_receipts(kafka);
   if (!receipts) return at(receipts.error(), config, "/kafka");
   out.receipts = std::move(*receipts);
+  auto audit = build_audit_log(config);
+  if (!audit) return audit.error();
+  out.audit = std::move(*audit);
   // The consumer joins its group last, so a failure above never leaves a ghost member.
   auto source = kafka::make_event_source(kafka);
   if (!source) return at(source.error(), config, "/kafka");

@@ -6,6 +6,7 @@
 
 #include "fl/base/result.h"
 #include "fl/gateway/config.h"
+#include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/dead_letters.h"
 #include "fl/ports/event_source.h"
@@ -23,6 +24,7 @@ struct Adapters {
   std::unique_ptr<ports::EventSource> source;
   std::unique_ptr<ports::DeadLetters> dead_letters;
   std::unique_ptr<ports::Receipts> receipts;
+  std::unique_ptr<ports::AuditLog> audit;   // AuditEvents of shadow-policy differences
   std::shared_ptr<ports::BlobStore> blobs;  // one Redis per region holds both
   std::shared_ptr<ports::MasterKeyStore> master_keys;
   std::shared_ptr<ports::PatientDirectory> directory;
@@ -41,6 +43,9 @@ struct Stores {
 Result<Stores> build_stores(const gateway::GatewayConfig& config);
 // The EVM node and contract, with the gateway's signing key.
 Result<std::unique_ptr<ports::PointerLedger>> build_ledger(const gateway::GatewayConfig& config);
+// The audit topic's producer alone, for the tools that record grant, read and erasure decisions
+// without consuming anything.
+Result<std::unique_ptr<ports::AuditLog>> build_audit_log(const gateway::GatewayConfig& config);
 Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
     const gateway::GatewayConfig& config);
 

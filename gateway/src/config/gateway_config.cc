@@ -83,6 +83,7 @@ void apply_overrides(Document& doc, const Environment& env) {
   const std::pair<const char*, const char*> strings[] = {
       {"FL_KAFKA_BOOTSTRAP_SERVERS", "/kafka/bootstrapServers"},
       {"FL_KAFKA_GROUP_ID", "/kafka/groupId"},
+      {"FL_KAFKA_AUDIT_TOPIC", "/kafka/auditTopic"},
       {"FL_LEDGER_RPC_URL", "/ledger/rpcUrl"},
       {"FL_LEDGER_CONTRACT", "/ledger/contract"},
       {"FL_KEYRING_FILE", "/keys/keyringFile"},
@@ -304,6 +305,7 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   }
   config.kafka.dead_letter_topic = get_string(kafka, "deadLetterTopic");
   config.kafka.results_topic = get_string(kafka, "resultsTopic");
+  config.kafka.audit_topic = get_string(kafka, "auditTopic", "fhir.audit");
   for (const auto& p : member_or_empty(kafka, "properties").GetObject()) {
     config.kafka.properties.emplace_back(p.name.GetString(), p.value.GetString());
   }

@@ -29,4 +29,12 @@ Result<ports::Hash32> Pseudonyms::patient_key(std::string_view patient_reference
   return mac(keys_, input);
 }
 
+Result<ports::Hash32> Pseudonyms::identifier(std::string_view system, std::string_view value) {
+  std::string input = "identifier:";
+  input.append(system);
+  input += '|';
+  input.append(value);
+  return mac(keys_, input);
+}
+
 }  // namespace fl::gateway

@@ -1,11 +1,13 @@
 #include "fl/gateway/stages/decide_stage.h"
 
 #include "fl/base/log.h"
+#include "fl/gateway/audit_event.h"
 #include "fl/gateway/crypto/hash.h"
 
 #include "policy/join.h"
 
 #include <algorithm>
+#include <ctime>
 
 namespace fl::gateway {
 
@@ -29,9 +31,35 @@ Result<Decision> PermitAllPolicy::decide_ingest(const IngestRequest&) {
 }
 
 BundlePolicy::BundlePolicy(std::shared_ptr<const policy::PolicyBundle> active,
-                           std::shared_ptr<const policy::PolicyBundle> candidate)
-    : active_(std::move(active)) {
+                           std::shared_ptr<const policy::PolicyBundle> candidate,
+                           ports::AuditLog* audit)
+    : active_(std::move(active)), audit_(audit) {
   if (candidate) candidate_ = std::make_unique<policy::PolicyEngine>(std::move(candidate));
+}
+
+void BundlePolicy::record_difference(const IngestRequest& request,
+                                     const policy::PolicyDecision& active,
+                                     const policy::PolicyDecision& candidate) {
+  audit::Common common;
+  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  common.agents.push_back(audit::Agent{
+      .address = "", .jurisdiction = "", .display = "fhir-ledger pipeline", .requestor = true});
+  auto active_facts = audit::facts_of(active);
+  auto candidate_facts = audit::facts_of(candidate);
+  // Residency is part of an ingest decision: a candidate that would store elsewhere differs.
+  common.details = {{"region", active.region.empty() ? "none" : active.region},
+                    {"candidate-region", candidate.region.empty() ? "none" : candidate.region}};
+  const std::string key(request.resource_key_hex);
+  const ports::AuditRecord record{.key = key,
+                                  .json = audit::shadow_difference_event(
+                                      common, "ingest", key, std::string(request.resource_type),
+                                      active_facts, candidate_facts)};
+  // A refused record must not stop ingest: shadow mode never changes what is enforced. The
+  // log line above already holds the difference.
+  if (auto s = audit_->record(std::span(&record, 1)); !s) {
+    ++shadow_.audit_failures;
+    log::warn("policy.shadow_audit_failed", {{"error", s.error().message}});
+  }
 }
 
 Result<Decision> BundlePolicy::decide_ingest(const IngestRequest& request) {
@@ -80,6 +108,7 @@ Result<Decision> BundlePolicy::decide_ingest(const IngestRequest& request) {
                  {"candidateRules", policy::join(shadow.rule_ids)},
                  {"candidateRegion", shadow.region},
                  {"candidatePolicyHash", to_0x_hex(shadow.policy_hash)}});
+      if (audit_ != nullptr) record_difference(request, decided, shadow);
     }
   }
   return d;

@@ -26,6 +26,7 @@ struct KafkaSettings {
   std::vector<std::string> input_topics;
   std::string dead_letter_topic;
   std::string results_topic;
+  std::string audit_topic = "fhir.audit";  // grant, read, erasure and shadow AuditEvents
   std::vector<std::pair<std::string, std::string>> properties;
 };
 

@@ -21,6 +21,10 @@ class Pseudonyms {
   // HMAC-SHA256(pepper, "patient:Patient/<id>"): the patient key for grants and erasure,
   // domain-separated from the Patient resource's own resource key.
   Result<ports::Hash32> patient_key(std::string_view patient_reference);
+  // HMAC-SHA256(pepper, "identifier:<system>|<value>"): what a policy's "pseudonymize
+  // identifiers" obligation puts in place of an identifier's value at read time. Keyed, so a
+  // reader cannot confirm a guessed MRN by hashing it; domain-separated from the other keys.
+  Result<ports::Hash32> identifier(std::string_view system, std::string_view value);
 
  private:
   ports::KeyProvider& keys_;

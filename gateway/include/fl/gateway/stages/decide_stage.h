@@ -8,6 +8,7 @@
 
 #include "fl/base/result.h"
 #include "fl/gateway/policy/policy_engine.h"
+#include "fl/ports/audit_log.h"
 #include "fl/ports/pointer_ledger.h"
 
 #include <rapidjson/document.h>
@@ -67,22 +68,30 @@ class PermitAllPolicy final : public IngestPolicy {
 struct ShadowStats {
   std::uint64_t decisions = 0;
   std::uint64_t differences = 0;
+  std::uint64_t audit_failures = 0;  // differences the audit log refused (they were logged)
 };
 
 // The jurisdiction rules of a compiled bundle. With a candidate, every decision is also made
 // under the candidate, which is never enforced: a difference (effect, deciding rules or region)
-// is counted and written as an audit record naming both policy hashes.
+// is counted, logged, and, given an audit log, recorded there as a FHIR AuditEvent
+// ("policy-shadow-difference") naming both policy hashes, effects and rule ids. Records are
+// queued, not flushed per event: the owner of the audit log flushes it (serve does at exit).
 class BundlePolicy final : public IngestPolicy {
  public:
   explicit BundlePolicy(std::shared_ptr<const policy::PolicyBundle> active,
-                        std::shared_ptr<const policy::PolicyBundle> candidate = nullptr);
+                        std::shared_ptr<const policy::PolicyBundle> candidate = nullptr,
+                        ports::AuditLog* audit = nullptr);
   Result<Decision> decide_ingest(const IngestRequest& request) override;
 
   const ShadowStats& shadow_stats() const { return shadow_; }
 
  private:
+  void record_difference(const IngestRequest& request, const policy::PolicyDecision& active,
+                         const policy::PolicyDecision& candidate);
+
   policy::PolicyEngine active_;
   std::unique_ptr<policy::PolicyEngine> candidate_;
+  ports::AuditLog* audit_ = nullptr;  // not owned; null: differences are only logged
   ShadowStats shadow_;
 };
 

@@ -13,6 +13,7 @@ struct KafkaConfig {
   std::vector<std::string> input_topics;
   std::string dead_letter_topic;
   std::string results_topic;
+  std::string audit_topic = "fhir.audit";
   std::string client_id = "fhir-ledger";
   // Raw librdkafka properties, applied last (TLS, SASL, tuning).
   std::vector<std::pair<std::string, std::string>> extra;

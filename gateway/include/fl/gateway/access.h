@@ -1,0 +1,76 @@
+// Access decisions after ingest: may this participant be granted access to a patient's data
+// (grant time), and may it read this resource now, with which redactions (read time). Both
+// evaluate the policy bundle (when one is configured) with the patient's country as recorded in
+// the PatientDirectory and the participant's registered jurisdiction, and both write one FHIR
+// AuditEvent per decision, permit or deny, to the audit log before answering: a decision that
+// cannot be audited is not made (kUnavailable). The ledger transaction itself (the grant) and
+// the ledger's grant check (can_read) stay with the caller, which holds the ledger client.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/gateway/audit_event.h"
+#include "fl/gateway/policy/obligations.h"
+#include "fl/gateway/policy/policy_engine.h"
+#include "fl/ports/audit_log.h"
+#include "fl/ports/patient_directory.h"
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace fl::gateway {
+
+// Who asks and on whose behalf: shared by both decisions.
+struct AccessContext {
+  std::int64_t now = 0;       // Unix seconds
+  std::string gateway;        // the service name, the AuditEvent's source
+  std::string operator_name;  // the operator running the tool
+  std::string participant;    // ledger address (0x-hex) of the grantee or reader
+  std::string jurisdiction;   // its country as registered on the contract; "" if unregistered
+  std::string purpose;        // HL7 v3 PurposeOfUse code
+  bool consent = false;       // an active FHIR Consent for this purpose and participant
+};
+
+struct GrantRequest {
+  AccessContext context;
+  ports::Hash32 patient_key{};
+  std::uint64_t expires_at = 0;  // asked for (Unix seconds)
+};
+
+struct AccessVerdict {
+  bool permit = false;
+  std::optional<policy::PolicyDecision> decision;  // when a bundle decided
+  std::string reason;       // on deny, for the operator: the rules and the policy hash
+  std::string audit_event;  // what was recorded
+  // Grant time: the expiry to put on chain, capped at now + max_days when the policy says so.
+  std::uint64_t expires_at = 0;
+  bool capped = false;
+  // Read time: the released resource, obligations applied.
+  std::string released;
+};
+
+// `engine` null: no bundle is configured; the grant is the operator's decision alone (today's
+// behaviour), and still audited.
+Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
+                                   ports::PatientDirectory& directory, ports::AuditLog& audit,
+                                   const GrantRequest& request);
+
+struct ReadRequest {
+  AccessContext context;
+  ports::Hash32 patient_key{};  // from the resource's pointer record; zero without a patient
+  ports::Hash32 resource_key{};
+  bool granted = false;        // the ledger's can_read(patient, participant, purpose)
+  bool operator_read = false;  // the operator's own read: no grant or policy check
+};
+
+// `resource` is the stored resource (PHI); on permit the obligations are applied to it and it
+// is released in AccessVerdict::released. Identifiers are replaced by `pseudonym` when the
+// policy asks.
+Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
+                                  ports::PatientDirectory& directory, ports::AuditLog& audit,
+                                  const policy::IdentifierPseudonym& pseudonym,
+                                  const ReadRequest& request, rapidjson::Document& resource);
+
+}  // namespace fl::gateway

@@ -1,0 +1,32 @@
+// The audit topic: one FHIR R4 AuditEvent per access decision (grant, read, erasure, a shadow
+// bundle's difference), so an auditor can see who asked for which patient's data, under which
+// policy hash and rules, and what was decided. Records name patients only by pseudonym: the
+// topic is read by people who must not learn who the patients are.
+#pragma once
+
+#include "fl/base/result.h"
+
+#include <chrono>
+#include <span>
+#include <string>
+
+namespace fl::ports {
+
+struct AuditRecord {
+  std::string key;   // the pseudonym the event is about (0x-hex), so one patient's events share
+                     // a partition and stay in order
+  std::string json;  // the FHIR AuditEvent
+};
+
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
+
+  // Queues the records; they are durable only after flush() succeeds.
+  virtual Status record(std::span<const AuditRecord> records) = 0;
+
+  // Waits until everything recorded so far is acknowledged.
+  virtual Status flush(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace fl::ports

@@ -1,0 +1,186 @@
+#include "fl/gateway/access.h"
+
+#include "policy/join.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <array>
+#include <chrono>
+
+namespace fl::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kAuditFlushTimeout = 10s;
+
+// The patient's country as recorded at ingest; "" when none was recorded (or no patient).
+Result<std::string> recorded_country(ports::PatientDirectory& directory,
+                                     const ports::Hash32& patient_key) {
+  if (patient_key == ports::Hash32{}) return std::string();
+  const std::array<ports::Hash32, 1> keys{patient_key};
+  auto found = directory.recorded_countries(keys);
+  if (!found) return found.error();
+  if (found->empty() || !found->front()) return std::string();
+  return found->front()->country;
+}
+
+audit::Common common_of(const AccessContext& c, const ports::Hash32& patient_key,
+                        bool operator_reads) {
+  audit::Common out;
+  out.recorded = audit::rfc3339_utc(c.now);
+  out.gateway = c.gateway;
+  if (patient_key != ports::Hash32{}) out.patient_key = to_0x_hex(patient_key);
+  out.purpose = c.purpose;
+  out.agents.push_back(
+      audit::Agent{.address = "",
+                   .jurisdiction = "",
+                   .display = c.operator_name.empty() ? "operator" : c.operator_name,
+                   .requestor = true});
+  if (!operator_reads) {
+    out.agents.push_back(audit::Agent{.address = c.participant,
+                                      .jurisdiction = c.jurisdiction,
+                                      .display = "",
+                                      .requestor = false});
+  }
+  return out;
+}
+
+Status record(ports::AuditLog& audit, const ports::Hash32& key, const std::string& event) {
+  const std::array<ports::AuditRecord, 1> records{
+      ports::AuditRecord{.key = to_0x_hex(key), .json = event}};
+  if (auto s = audit.record(records); !s) return s;
+  return audit.flush(kAuditFlushTimeout);
+}
+
+std::string denial(const policy::PolicyDecision& d) {
+  return "denied by " +
+         (d.rule_ids.empty() ? std::string("the default effect")
+                             : "rules " + policy::join(d.rule_ids)) +
+         " of policy " + to_0x_hex(d.policy_hash);
+}
+
+// The bundle's effect, then the obligation that the stated purpose be one it requires: a permit
+// whose purpose requirement fails is a refusal.
+audit::PolicyFacts judge(const policy::PolicyDecision& d, const std::string& purpose,
+                         AccessVerdict& out) {
+  out.permit = d.effect == policy::Effect::kPermit;
+  if (!out.permit) {
+    out.reason = denial(d);
+  } else if (auto s = policy::check_purpose(d.obligations, purpose); !s) {
+    out.permit = false;
+    out.reason = s.error().message;
+  }
+  return audit::facts_of(d);
+}
+
+policy::PolicyRequest ask(policy::Stage stage, const AccessContext& c, std::string source) {
+  policy::PolicyRequest r;
+  r.stage = stage;
+  r.source_country = std::move(source);
+  r.destination_country = c.jurisdiction;
+  r.purpose = c.purpose;
+  r.consent = c.consent;
+  return r;
+}
+
+}  // namespace
+
+Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
+                                   ports::PatientDirectory& directory, ports::AuditLog& audit,
+                                   const GrantRequest& request) {
+  const AccessContext& c = request.context;
+  AccessVerdict out;
+  out.permit = true;
+  out.expires_at = request.expires_at;
+  audit::Common common = common_of(c, request.patient_key, false);
+  std::optional<audit::PolicyFacts> facts;
+  if (engine != nullptr) {
+    auto country = recorded_country(directory, request.patient_key);
+    if (!country) return country.error();
+    // Only the recorded country: at grant time there is no resource, header or source system.
+    policy::JurisdictionFacts known;
+    known.recorded_country = *country;
+    const policy::PolicyDecision d = engine->evaluate(
+        ask(policy::Stage::kGrant, c, policy::resolve_jurisdiction(engine->bundle(), known)));
+    facts = judge(d, c.purpose, out);
+    if (out.permit && d.obligations.max_days) {
+      const std::uint64_t limit =
+          static_cast<std::uint64_t>(c.now) + std::uint64_t{*d.obligations.max_days} * 86400;
+      if (out.expires_at > limit) {
+        out.expires_at = limit;
+        out.capped = true;
+      }
+    }
+    out.decision = d;
+  }
+  if (!out.reason.empty()) common.details.emplace_back("refusal", out.reason);
+  if (out.capped)
+    common.details.emplace_back("expires-at",
+                                audit::rfc3339_utc(static_cast<std::int64_t>(out.expires_at)));
+  out.audit_event = audit::grant_event(common, out.permit, facts);
+  if (auto s = record(audit, request.patient_key, out.audit_event); !s) return s.error();
+  return out;
+}
+
+Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
+                                  ports::PatientDirectory& directory, ports::AuditLog& audit,
+                                  const policy::IdentifierPseudonym& pseudonym,
+                                  const ReadRequest& request, rapidjson::Document& resource) {
+  const AccessContext& c = request.context;
+  AccessVerdict out;
+  audit::Common common = common_of(c, request.patient_key, request.operator_read);
+  common.resource_key = to_0x_hex(request.resource_key);
+  std::optional<audit::PolicyFacts> facts;
+  const std::string type = resource.IsObject() && resource.HasMember("resourceType") &&
+                                   resource["resourceType"].IsString()
+                               ? resource["resourceType"].GetString()
+                               : "";
+  out.permit = true;
+  if (!request.operator_read && !request.granted) {
+    out.permit = false;
+    out.reason = "no active grant on the ledger for " + c.participant + " and purpose " + c.purpose;
+  }
+  if (out.permit && !request.operator_read && engine != nullptr) {
+    auto country = recorded_country(directory, request.patient_key);
+    if (!country) return country.error();
+    policy::JurisdictionFacts known;
+    known.recorded_country = *country;
+    if (type == "Patient")
+      known.patient_address_country = policy::patient_address_country(resource);
+    policy::PolicyRequest r =
+        ask(policy::Stage::kRead, c, policy::resolve_jurisdiction(engine->bundle(), known));
+    r.resource_type = type;
+    r.resource = &resource;
+    const policy::PolicyDecision d = engine->evaluate(r);
+    facts = judge(d, c.purpose, out);
+    if (out.permit) {
+      if (auto applied = policy::apply_obligations(d.obligations, resource, pseudonym); !applied) {
+        // Redaction could not be carried out: nothing is released.
+        out.permit = false;
+        out.reason = applied.error().message;
+      }
+    }
+    out.decision = d;
+  }
+  if (!out.reason.empty()) common.details.emplace_back("refusal", out.reason);
+  out.audit_event = audit::read_event(common, to_0x_hex(request.resource_key),
+                                      type.empty() ? "Resource" : type, out.permit, facts);
+  if (auto s = record(
+          audit,
+          request.patient_key == ports::Hash32{} ? request.resource_key : request.patient_key,
+          out.audit_event);
+      !s) {
+    return s.error();
+  }
+  if (out.permit) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    resource.Accept(w);
+    out.released = buffer.GetString();
+  }
+  return out;
+}
+
+}  // namespace fl::gateway

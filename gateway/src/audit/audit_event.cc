@@ -1,0 +1,303 @@
+#include "fl/gateway/audit_event.h"
+
+#include "policy/join.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <ctime>
+
+namespace fl::gateway::audit {
+namespace {
+
+constexpr const char* kDicom = "http://dicom.nema.org/resources/ontology/DCM";
+constexpr const char* kEventType = "http://terminology.hl7.org/CodeSystem/audit-event-type";
+constexpr const char* kInteraction = "http://hl7.org/fhir/restful-interaction";
+constexpr const char* kKind = "urn:fhir-ledger:audit-kind";
+constexpr const char* kEntityType = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+constexpr const char* kObjectRole = "http://terminology.hl7.org/CodeSystem/object-role";
+constexpr const char* kPurpose = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
+constexpr const char* kSourceType = "http://terminology.hl7.org/CodeSystem/security-source-type";
+constexpr const char* kPatientKeySystem = "urn:fhir-ledger:patient-key";
+constexpr const char* kResourceKeySystem = "urn:fhir-ledger:resource-key";
+constexpr const char* kAddressSystem = "urn:fhir-ledger:ledger-address";
+constexpr const char* kCountrySystem = "urn:iso:std:iso:3166";
+
+struct Code {
+  const char* system;
+  const char* code;
+  const char* display;
+};
+
+// The event's identity: type, subtypes (the kind last), action.
+struct Kind {
+  Code type;
+  Code subtype;
+  const char* kind;
+  const char* action;  // C R U D E
+};
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void string(Writer& w, const char* name, const std::string& value) {
+  w.Key(name);
+  w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void coding(Writer& w, const Code& c) {
+  w.StartObject();
+  string(w, "system", c.system);
+  string(w, "code", c.code);
+  if (c.display != nullptr) string(w, "display", c.display);
+  w.EndObject();
+}
+
+void detail(Writer& w, const std::string& type, const std::string& value) {
+  w.StartObject();
+  string(w, "type", type);
+  // FHIR forbids empty strings: an empty list is written as "none".
+  string(w, "valueString", value.empty() ? "none" : value);
+  w.EndObject();
+}
+
+void policy_details(Writer& w, const PolicyFacts& p, const std::string& prefix) {
+  detail(w, prefix + "policy-hash", to_0x_hex(p.policy_hash));
+  detail(w, prefix + "rule-ids", policy::join(p.rule_ids));
+  detail(w, prefix + "effect", std::string(policy::effect_name(p.effect)));
+  detail(w, prefix + "obligations", p.obligations);
+}
+
+void agent(Writer& w, const Agent& a) {
+  w.StartObject();
+  w.Key("who");
+  w.StartObject();
+  if (!a.address.empty()) {
+    w.Key("identifier");
+    w.StartObject();
+    string(w, "system", kAddressSystem);
+    string(w, "value", a.address);
+    w.EndObject();
+  }
+  string(w, "display",
+         a.display.empty() ? (a.address.empty() ? "operator" : a.address) : a.display);
+  w.EndObject();
+  w.Key("requestor");
+  w.Bool(a.requestor);
+  if (!a.jurisdiction.empty()) {
+    // Where the participant is: its registered country, which the policy decided on.
+    w.Key("location");
+    w.StartObject();
+    w.Key("identifier");
+    w.StartObject();
+    string(w, "system", kCountrySystem);
+    string(w, "value", a.jurisdiction);
+    w.EndObject();
+    string(w, "display", a.jurisdiction);
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+// Writes everything up to and including entity[0]'s details; `more` adds entries to that list,
+// `after` adds entities after it.
+template <typename More, typename After>
+std::string event(const Kind& kind, const Common& c, bool permitted, const std::string& outcome,
+                  More&& more, After&& after) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  string(w, "resourceType", "AuditEvent");
+  w.Key("type");
+  coding(w, kind.type);
+  w.Key("subtype");
+  w.StartArray();
+  if (kind.subtype.system != nullptr) coding(w, kind.subtype);
+  coding(w, Code{kKind, kind.kind, nullptr});
+  w.EndArray();
+  string(w, "action", kind.action);
+  string(w, "recorded", c.recorded);
+  string(w, "outcome", permitted ? "0" : "4");
+  if (!outcome.empty()) string(w, "outcomeDesc", outcome);
+  if (!c.purpose.empty()) {
+    w.Key("purposeOfEvent");
+    w.StartArray();
+    w.StartObject();
+    w.Key("coding");
+    w.StartArray();
+    coding(w, Code{kPurpose, c.purpose.c_str(), nullptr});
+    w.EndArray();
+    w.EndObject();
+    w.EndArray();
+  }
+  w.Key("agent");
+  w.StartArray();
+  for (const auto& a : c.agents) agent(w, a);
+  w.EndArray();
+  w.Key("source");
+  w.StartObject();
+  string(w, "site", c.gateway.empty() ? "fhir-ledger" : c.gateway);
+  w.Key("observer");
+  w.StartObject();
+  string(w, "display", "fhir-ledger gateway");
+  w.EndObject();
+  w.Key("type");
+  w.StartArray();
+  coding(w, Code{kSourceType, "4", "Application Server"});
+  w.EndArray();
+  w.EndObject();
+  w.Key("entity");
+  w.StartArray();
+  w.StartObject();
+  // The patient by pseudonym; an event about a resource whose patient is not known (a shadow
+  // difference at ingest) names the resource by pseudonym instead.
+  const bool patient = !c.patient_key.empty();
+  w.Key("what");
+  w.StartObject();
+  w.Key("identifier");
+  w.StartObject();
+  string(w, "system", patient ? kPatientKeySystem : kResourceKeySystem);
+  string(w, "value", patient ? c.patient_key : c.resource_key);
+  w.EndObject();
+  w.EndObject();
+  w.Key("type");
+  coding(w, patient ? Code{kEntityType, "1", "Person"} : Code{kEntityType, "2", "System Object"});
+  if (patient) {
+    w.Key("role");
+    coding(w, Code{kObjectRole, "1", "Patient"});
+  }
+  w.Key("detail");
+  w.StartArray();
+  more(w);
+  for (const auto& [type, value] : c.details) detail(w, type, value);
+  w.EndArray();
+  w.EndObject();
+  after(w);
+  w.EndArray();
+  w.EndObject();
+  return buffer.GetString();
+}
+
+std::string words(const char* what, bool permitted, const std::optional<PolicyFacts>& policy) {
+  std::string out = std::string(what) + (permitted ? " permitted" : " denied");
+  if (!policy) return out + " (no policy bundle configured)";
+  out += policy->rule_ids.empty() ? " by the default effect"
+                                  : " by rules " + policy::join(policy->rule_ids);
+  return out + " of policy " + to_0x_hex(policy->policy_hash);
+}
+
+}  // namespace
+
+std::string describe_obligations(const policy::Obligations& o) {
+  std::vector<std::string> parts;
+  if (!o.redact_text.empty()) parts.push_back("redact: " + policy::join(o.redact_text));
+  if (o.pseudonymize_identifiers) parts.emplace_back("pseudonymize identifiers");
+  if (!o.require_purpose.empty()) {
+    parts.push_back("require purpose: " + policy::join(o.require_purpose));
+  }
+  if (o.max_days) parts.push_back("max days: " + std::to_string(*o.max_days));
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out.empty() ? "none" : out;
+}
+
+PolicyFacts facts_of(const policy::PolicyDecision& decision) {
+  return PolicyFacts{.policy_hash = decision.policy_hash,
+                     .effect = decision.effect,
+                     .rule_ids = decision.rule_ids,
+                     .obligations = decision.effect == policy::Effect::kPermit
+                                        ? describe_obligations(decision.obligations)
+                                        : "none"};
+}
+
+std::string grant_event(const Common& common, bool permitted,
+                        const std::optional<PolicyFacts>& policy) {
+  // A grant changes who may see the patient's data: DICOM's security alert for changed user
+  // security attributes.
+  const Kind kind{.type = {kDicom, "110113", "Security Alert"},
+                  .subtype = {kDicom, "110137", "User Security Attributes Changed"},
+                  .kind = "grant",
+                  .action = "C"};
+  return event(
+      kind, common, permitted, words("grant", permitted, policy),
+      [&](Writer& w) {
+        if (policy) policy_details(w, *policy, "");
+      },
+      [](Writer&) {});
+}
+
+std::string read_event(const Common& common, const std::string& resource_key,
+                       const std::string& resource_type, bool permitted,
+                       const std::optional<PolicyFacts>& policy) {
+  const Kind kind{.type = {kEventType, "rest", "RESTful Operation"},
+                  .subtype = {kInteraction, "read", "read"},
+                  .kind = "read",
+                  .action = "R"};
+  return event(
+      kind, common, permitted, words("read", permitted, policy),
+      [&](Writer& w) {
+        if (policy) policy_details(w, *policy, "");
+      },
+      [&](Writer& w) {
+        w.StartObject();
+        w.Key("what");
+        w.StartObject();
+        w.Key("identifier");
+        w.StartObject();
+        string(w, "system", kResourceKeySystem);
+        string(w, "value", resource_key);
+        w.EndObject();
+        string(w, "type", resource_type);
+        w.EndObject();
+        w.Key("type");
+        coding(w, Code{kEntityType, "2", "System Object"});
+        w.EndObject();
+      });
+}
+
+std::string erasure_event(const Common& common, const std::string& reason) {
+  const Kind kind{.type = {kDicom, "110110", "Patient Record"},
+                  .subtype = {kInteraction, "delete", "delete"},
+                  .kind = "erasure",
+                  .action = "D"};
+  return event(
+      kind, common, true, reason.empty() ? "GDPR Art. 17 erasure" : reason, [](Writer&) {},
+      [](Writer&) {});
+}
+
+std::string shadow_difference_event(const Common& given, const std::string& stage,
+                                    const std::string& resource_key,
+                                    const std::string& resource_type, const PolicyFacts& active,
+                                    const PolicyFacts& candidate) {
+  Common common = given;
+  common.resource_key = resource_key;
+  const Kind kind{.type = {kDicom, "110100", "Application Activity"},
+                  .subtype = {nullptr, nullptr, nullptr},
+                  .kind = "policy-shadow-difference",
+                  .action = "E"};
+  const std::string outcome = "the candidate policy " + to_0x_hex(candidate.policy_hash) +
+                              " would " + std::string(policy::effect_name(candidate.effect)) +
+                              " at " + stage + " where the active policy " +
+                              to_0x_hex(active.policy_hash) + " decided " +
+                              std::string(policy::effect_name(active.effect));
+  return event(
+      kind, common, true, outcome,
+      [&](Writer& w) {
+        detail(w, "stage", stage);
+        detail(w, "resource-key", resource_key);
+        detail(w, "resource-type", resource_type);
+        policy_details(w, active, "");
+        policy_details(w, candidate, "candidate-");
+      },
+      [](Writer&) {});
+}
+
+std::string rfc3339_utc(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+}  // namespace fl::gateway::audit

@@ -1,0 +1,215 @@
+// Grant- and read-time decisions with the shipped bundle, and the FHIR AuditEvents they write:
+// every decision is audited with the policy hash and rule ids, the patient appears only by
+// pseudonym, and every event is valid FHIR R4.
+#include "fl/gateway/access.h"
+
+#include "fl/gateway/audit_event.h"
+#include "fl/gateway/mapping_files.h"
+#include "fl/gateway/policy/policy_compiler.h"
+
+#include "support/corpus.h"
+#include "support/fakes.h"
+#include "support/fhir_schema.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+namespace fl::gateway {
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000;
+constexpr std::uint64_t kDay = 86400;
+
+std::shared_ptr<const policy::PolicyBundle> shipped() {
+  static const auto bundle = [] {
+    const auto path =
+        (testing::source_root() / "config" / "policies" / "example-cross-border.json").string();
+    auto compiled = policy::compile_policy_bundle(path, file_reader());
+    EXPECT_TRUE(compiled.bundle) << "the shipped bundle compiles";
+    return compiled.bundle;
+  }();
+  return bundle;
+}
+
+ports::Hash32 key(std::uint8_t fill) {
+  ports::Hash32 k{};
+  k.fill(fill);
+  return k;
+}
+
+rapidjson::Document parse(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  EXPECT_FALSE(d.HasParseError()) << json;
+  return d;
+}
+
+// entity[0].detail[type=`type`].valueString, or "".
+std::string detail(const std::string& event, const std::string& type) {
+  const auto d = parse(event);
+  for (const auto& e : d["entity"][0]["detail"].GetArray()) {
+    if (e["type"].GetString() == type) return e["valueString"].GetString();
+  }
+  return "";
+}
+
+class Access : public ::testing::Test {
+ protected:
+  Access() : engine_(shipped()) {
+    const std::pair<ports::Hash32, std::string> de{key(1), "DE"};
+    EXPECT_TRUE(directory_.record_countries("eu", std::span(&de, 1), 0));
+  }
+
+  GrantRequest us_treatment(bool consent) {
+    GrantRequest r;
+    r.context = AccessContext{.now = kNow,
+                              .gateway = "fhir-ledger-test",
+                              .operator_name = "alice",
+                              .participant = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                              .jurisdiction = "US",
+                              .purpose = "TREAT",
+                              .consent = consent};
+    r.patient_key = key(1);
+    r.expires_at = static_cast<std::uint64_t>(kNow) + 365 * kDay;
+    return r;
+  }
+
+  // A read by the US participant of an EU patient's Observation whose identifier is "12345".
+  Result<AccessVerdict> read(bool consent, bool granted) {
+    ReadRequest r;
+    r.context = us_treatment(consent).context;
+    r.patient_key = key(1);
+    r.resource_key = key(2);
+    r.granted = granted;
+    resource_ = parse(kObservation);
+    return decide_read(
+        &engine_, directory_, audit_,
+        [](std::string_view, std::string_view) { return std::string("pseudonym"); }, r, resource_);
+  }
+
+  static constexpr const char* kObservation = R"({"resourceType":"Observation","id":"o1",
+    "status":"final","code":{"text":"glucose"},"subject":{"reference":"Patient/p1"},
+    "identifier":[{"system":"urn:mrn","value":"12345"}]})";
+
+  rapidjson::Document resource_;
+  policy::PolicyEngine engine_;
+  testing::FakePatientDirectory directory_;
+  testing::FakeAuditLog audit_;
+};
+
+TEST_F(Access, AGrantFromAnEuPatientToTheUsWithoutConsentIsDeniedAndAudited) {
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(false));
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_FALSE(v->permit);
+  EXPECT_NE(v->reason.find(to_0x_hex(shipped()->hash)), std::string::npos) << v->reason;
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(audit_.flushed, 1u);
+  EXPECT_EQ(audit_.records[0].key, to_0x_hex(key(1)));
+  const std::string& event = audit_.records[0].json;
+  EXPECT_EQ(detail(event, "effect"), "deny");
+  EXPECT_EQ(detail(event, "policy-hash"), to_0x_hex(shipped()->hash));
+  EXPECT_EQ(parse(event)["outcome"].GetString(), std::string("4"));
+}
+
+TEST_F(Access, WithConsentTheGrantIsPermittedAndItsExpiryCappedAtThirtyDays) {
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(true));
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_TRUE(v->permit) << v->reason;
+  EXPECT_TRUE(v->capped);
+  EXPECT_EQ(v->expires_at, static_cast<std::uint64_t>(kNow) + 30 * kDay);
+  ASSERT_EQ(audit_.records.size(), 1u);
+  const std::string& event = audit_.records[0].json;
+  EXPECT_EQ(detail(event, "effect"), "permit");
+  EXPECT_EQ(detail(event, "rule-ids"), "eea-to-us-consent");
+  EXPECT_NE(detail(event, "obligations").find("max days: 30"), std::string::npos);
+  EXPECT_EQ(parse(event)["outcome"].GetString(), std::string("0"));
+}
+
+TEST_F(Access, AShorterAskedExpiryIsKept) {
+  auto request = us_treatment(true);
+  request.expires_at = static_cast<std::uint64_t>(kNow) + 7 * kDay;
+  auto v = decide_grant(&engine_, directory_, audit_, request);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->permit);
+  EXPECT_FALSE(v->capped);
+  EXPECT_EQ(v->expires_at, request.expires_at);
+}
+
+TEST_F(Access, WithoutABundleTheGrantIsTheOperatorsAndStillAudited) {
+  auto v = decide_grant(nullptr, directory_, audit_, us_treatment(false));
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->permit);
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(detail(audit_.records[0].json, "policy-hash"), "");
+}
+
+TEST_F(Access, ADecisionThatCannotBeAuditedIsNotMade) {
+  audit_.fail_next = true;
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(true));
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(Access, AReadWithAGrantAndConsentReleasesThePseudonymizedResource) {
+  auto v = read(true, true);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_TRUE(v->permit) << v->reason;
+  EXPECT_NE(v->released.find("\"pseudonym\""), std::string::npos) << v->released;
+  EXPECT_EQ(v->released.find("12345"), std::string::npos) << v->released;
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(detail(audit_.records[0].json, "rule-ids"), "eea-to-us-consent");
+}
+
+TEST_F(Access, AReadWithoutAGrantOnTheLedgerIsDeniedAndAudited) {
+  auto v = read(true, false);
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->permit);
+  EXPECT_TRUE(v->released.empty());
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(parse(audit_.records[0].json)["outcome"].GetString(), std::string("4"));
+}
+
+TEST_F(Access, AReadWithoutConsentIsDeniedByThePolicy) {
+  auto v = read(false, true);
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->permit);
+  EXPECT_TRUE(v->released.empty());
+  EXPECT_EQ(detail(audit_.records.at(0).json, "effect"), "deny");
+}
+
+// Every kind of event is valid R4 and carries no FHIR id or identifier value.
+TEST(AuditEvents, EveryKindIsValidFhirR4AndNamesThePatientOnlyByPseudonym) {
+  audit::Common c;
+  c.recorded = audit::rfc3339_utc(kNow);
+  c.gateway = "fhir-ledger";
+  c.patient_key = to_0x_hex(key(7));
+  c.purpose = "TREAT";
+  c.agents = {
+      audit::Agent{.address = "", .jurisdiction = "", .display = "alice", .requestor = true},
+      audit::Agent{.address = "0xabc", .jurisdiction = "US", .display = "", .requestor = false}};
+  audit::PolicyFacts p{.policy_hash = key(9),
+                       .effect = policy::Effect::kDeny,
+                       .rule_ids = {"a", "b"},
+                       .obligations = "none"};
+  std::optional<audit::PolicyFacts> no_policy;
+  audit::Common shadow = c;
+  shadow.patient_key.clear();
+  const std::vector<std::string> events = {
+      audit::grant_event(c, false, p), audit::grant_event(c, true, no_policy),
+      audit::read_event(c, to_0x_hex(key(8)), "Observation", true, p), audit::erasure_event(c, ""),
+      audit::shadow_difference_event(shadow, "ingest", to_0x_hex(key(8)), "Observation", p, p)};
+  auto verdicts = testing::validate_fhir_r4(events);
+  ASSERT_TRUE(verdicts) << verdicts.error().message;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_TRUE((*verdicts)[i].valid) << events[i] << "\n" << testing::to_string((*verdicts)[i]);
+  }
+  EXPECT_EQ(detail(events[0], "rule-ids"), "a, b");
+  EXPECT_EQ(detail(events[0], "policy-hash"), to_0x_hex(key(9)));
+  EXPECT_EQ(detail(events[4], "candidate-policy-hash"), to_0x_hex(key(9)));
+  EXPECT_EQ(parse(events[4])["subtype"][0]["code"].GetString(),
+            std::string("policy-shadow-difference"));
+  EXPECT_EQ(audit::rfc3339_utc(kNow), "2023-11-14T22:13:20Z");
+}
+
+}  // namespace
+}  // namespace fl::gateway
