@@ -14,9 +14,16 @@ chmod 600 "$FL_ROOT/config/keys/dev-keyring.json" 2>/dev/null || true
 fl_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 fl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# A loopback TCP port that was free a moment ago.
+# A loopback TCP port that was free a moment ago; `fl_free_port N`: N different ones, on one line.
 fl_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()' "${1:-1}"
 }
 
 # Configures (once) and builds the given targets in $FL_BUILD_DIR.

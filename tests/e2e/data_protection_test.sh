@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# e2e: the shipped sample events through the gateway binary, then the data-protection promises
-# checked from outside:
-#   1. no Redis key or value (the whole dataset, saved uncompressed) and no log line contains
-#      any FHIR id, name, identifier, telecom or address value of the inputs in clear text;
-#   2. `keys add` + `keys rotate` re-wrap every master key without touching the data, which
-#      `read` still decrypts; `keys retire` then retires the old KEK;
+# e2e: the shipped sample events through the gateway binary (the shipped policy bundle decides
+# each patient's region: one Redis per region), then the data-protection promises checked from
+# outside:
+#   1. no Redis key or value (the whole dataset of every region, saved uncompressed) and no log
+#      line contains any FHIR id, name, identifier, telecom or address value of the inputs in
+#      clear text;
+#   2. `keys add` + `keys rotate` re-wrap every master key of the EU region without touching the
+#      data, which `read` still decrypts; `keys retire` then retires the old KEK;
 #   3. `erase Patient/<id>` destroys that patient's key: their resources read as erased, while
 #      their ciphertext stays in Redis and other patients read as before.
 set -euo pipefail
@@ -30,21 +32,39 @@ c = json.load(open(sys.argv[1]))
 c["service"]["logLevel"] = "debug"
 c["keys"]["keyringFile"] = sys.argv[4]
 c["mappings"]["dir"] = sys.argv[3] + "/" + c["mappings"]["dir"]
+c["policy"]["bundle"] = sys.argv[3] + "/" + c["policy"]["bundle"]
 json.dump(c, open(sys.argv[2], "w"))
 PY
+redis_port() {  # redis_port REGION: the port scripts/services started that region's Redis on
+  local var
+  var="FL_REDIS_$(tr 'a-z-' 'A-Z_' <<<"$1")_PORT"
+  echo "${!var}"
+}
+all_blobs() {  # the number of blobs in every region's Redis
+  local region total=0
+  for region in $FL_REDIS_REGIONS; do
+    total=$((total + $(redis-cli -p "$(redis_port "$region")" --scan --pattern 'blob:*' | wc -l)))
+  done
+  echo "$total"
+}
 
 "$FL_BIN" serve --config "$config" --until-caught-up >"$run/serve.json" 2>"$run/serve.log" || {
   cat "$run/serve.log" >&2
   fl_die "the gateway failed"
 }
 
-# 1. The scan.
-redis-cli -p "$FL_REDIS_PORT" CONFIG SET rdbcompression no >/dev/null
-redis-cli -p "$FL_REDIS_PORT" SAVE >/dev/null
-dump="$(redis-cli -p "$FL_REDIS_PORT" CONFIG GET dir | tail -1)/$(redis-cli -p "$FL_REDIS_PORT" CONFIG GET dbfilename | tail -1)"
-python3 - "$FL_ROOT/config/samples/events" "$dump" "$run/serve.log" "$run/serve.json" <<'PY'
+# 1. The scan, of every region's Redis.
+dumps=()
+for region in $FL_REDIS_REGIONS; do
+  port="$(redis_port "$region")"
+  redis-cli -p "$port" CONFIG SET rdbcompression no >/dev/null
+  redis-cli -p "$port" SAVE >/dev/null
+  dumps+=("$region=$(redis-cli -p "$port" CONFIG GET dir | tail -1)/$(redis-cli -p "$port" CONFIG GET dbfilename | tail -1)")
+done
+python3 - "$FL_ROOT/config/samples/events" "$run/serve.log" "$run/serve.json" "${dumps[@]}" <<'PY'
 import json, os, sys
-events, dump, logs = sys.argv[1], sys.argv[2], sys.argv[3:]
+events, logs = sys.argv[1], sys.argv[2:4]
+dumps = dict(a.split("=", 1) for a in sys.argv[4:])
 phi = set()
 def collect(node):
     if isinstance(node, dict):
@@ -75,10 +95,16 @@ for f in sorted(os.listdir(events)):
         pass  # the deliberately truncated event
 phi = {p for p in phi if len(p) >= 3}
 assert len(phi) > 50, f"only {len(phi)} values to look for"
-data = open(dump, "rb").read()
-assert len(data) > 10000, f"the Redis dump is suspiciously small ({len(data)} bytes)"
-found = sorted(p for p in phi if p.encode() in data)
-assert not found, f"PHI in clear text in Redis: {found[:10]}"
+data = b""
+for region, dump in sorted(dumps.items()):
+    region_data = open(dump, "rb").read()
+    found = sorted(p for p in phi if p.encode() in region_data)
+    assert not found, f"PHI in clear text in the Redis of region {region}: {found[:10]}"
+    data += region_data
+# The EU, US and default regions hold blobs of the samples' patients (RU none).
+for region in ("eu", "us", "default"):
+    assert b"blob:" in open(dumps[region], "rb").read(), f"no blob in region {region}"
+assert len(data) > 10000, f"the Redis dumps are suspiciously small ({len(data)} bytes)"
 lines = 0
 for log in logs:
     for n, line in enumerate(open(log, encoding="utf-8", errors="replace"), 1):
@@ -86,7 +112,7 @@ for log in logs:
         leaked = [p for p in phi if p in line]
         assert not leaked, f"{log}:{n} contains {leaked[:5]}"
 print(f"scan: {len(phi)} ids, names, identifiers, telecoms and address lines; "
-      f"absent from {len(data)} bytes of Redis data and {lines} log lines")
+      f"absent from {len(data)} bytes of Redis data in {len(dumps)} regions and {lines} log lines")
 PY
 
 resource_reads() {  # every resource of the two patients we follow, one per line: exit status
@@ -112,45 +138,54 @@ expect_reads "Patient/pat-de-0001 ok
 Observation/obs-de-0001-1 ok
 Patient/pat-fr-0002 ok"
 
-# 2. Rotation.
+# 2. Rotation, in the EU region (where the bundle stores the DE and FR patients read here).
 old_kek="$("$FL_BIN" keys list --config "$config" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print([k["id"] for k in d["keks"] if k["region"] == "default" and k["active"]][0])')"
-"$FL_BIN" keys add --region default --config "$config" >"$run/add.json"
+print([k["id"] for k in d["keks"] if k["region"] == "eu" and k["active"]][0])')"
+"$FL_BIN" keys add --region eu --config "$config" >"$run/add.json"
 if "$FL_BIN" keys retire "$old_kek" --config "$config" 2>"$run/retire.err"; then
   fl_die "retiring a KEK that still wraps master keys must be refused"
 fi
 grep -q "still wrapped" "$run/retire.err" || fl_die "retire refusal does not say why: $(cat "$run/retire.err")"
 "$FL_BIN" keys rotate --config "$config" >"$run/rotate.json"
 "$FL_BIN" keys retire "$old_kek" --config "$config" >/dev/null
-python3 - "$run/rotate.json" "$run/add.json" <<'PY'
+python3 - "$run/rotate.json" "$run/add.json" "$FL_ROOT/config/samples/events.manifest.json" \
+  "$FL_ROOT/config/policies/example-cross-border.json" <<'PY'
 import json, sys
-rotated, added = json.load(open(sys.argv[1]))["regions"][0], json.load(open(sys.argv[2]))
+regions = {r["region"]: r for r in json.load(open(sys.argv[1]))["regions"]}
+added, manifest = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+eea = next(j for j in json.load(open(sys.argv[4]))["jurisdictions"] if j["id"] == "EEA")
+# One master key per EEA patient of the samples (each event's key is its patient).
+patients = {e["key"] for e in manifest
+            if e["valid"] and e["headers"].get("fhir-jurisdiction") in eea["countries"]}
+rotated = regions["eu"]
 assert rotated["activeKek"] == added["added"], (rotated, added)
-assert rotated["rewrapped"] >= 10 and rotated["raced"] == 0, rotated
-print(f"rotation: {rotated['rewrapped']} master keys re-wrapped onto {rotated['activeKek']}")
+assert rotated["rewrapped"] == len(patients) and rotated["raced"] == 0, (rotated, sorted(patients))
+assert all(r["rewrapped"] == 0 for name, r in regions.items() if name != "eu"), regions
+print(f"rotation: {rotated['rewrapped']} master keys of EEA patients re-wrapped onto {rotated['activeKek']}")
 PY
 expect_reads "Patient/pat-de-0001 ok
 Observation/obs-de-0001-1 ok
 Patient/pat-fr-0002 ok"
 
 # 3. Erasure.
-blobs_before="$(redis-cli -p "$FL_REDIS_PORT" --scan --pattern 'blob:*' | wc -l)"
+blobs_before="$(all_blobs)"
 "$FL_BIN" erase Patient/pat-de-0001 --reason "patient request (test)" --config "$config" >"$run/erase.json"
 python3 - "$run/erase.json" <<'PY'
 import json, sys
 e = json.load(open(sys.argv[1]))
-assert e["regions"] == {"default": "destroyed"}, e
+assert e["regions"]["eu"] == "destroyed", e  # a DE patient: the EU region holds her key
+assert all(what == "none" for region, what in e["regions"].items() if region != "eu"), e
 assert e["auditEvent"]["resourceType"] == "AuditEvent" and e["auditEvent"]["action"] == "D", e
 assert "pat-de-0001" not in json.dumps(e), "the erase output names the patient id"
 PY
 expect_reads "Patient/pat-de-0001 erased
 Observation/obs-de-0001-1 erased
 Patient/pat-fr-0002 ok"
-blobs_after="$(redis-cli -p "$FL_REDIS_PORT" --scan --pattern 'blob:*' | wc -l)"
+blobs_after="$(all_blobs)"
 [ "$blobs_before" = "$blobs_after" ] || fl_die "erasure must not need to delete ciphertext"
 # A second erase is harmless and says there was nothing left to destroy.
-"$FL_BIN" erase Patient/pat-de-0001 --config "$config" | grep -q '"default":"none"' ||
+"$FL_BIN" erase Patient/pat-de-0001 --config "$config" | grep -q '"eu":"none"' ||
   fl_die "a repeated erase must report nothing destroyed"
 echo "erasure: Patient/pat-de-0001 unreadable, Patient/pat-fr-0002 readable, $blobs_after blobs kept"

@@ -186,12 +186,29 @@ int report(const std::vector<std::string>& argv) {
   w.StartObject();
   write_string(w, "rpcUrl", config->ledger.rpc_url);
   write_string(w, "contract", config->ledger.contract);
-  w.Key("redis");
+  w.Key("redis");  // the default region's, as before regions had their own
   w.StartObject();
   write_string(w, "host", redis.host);
   w.Key("port");
   w.Int(redis.port);
   w.EndObject();
+  // Every storage region's Redis: each resource names its region, so a checker reads its blob
+  // there and can show that no other region holds it.
+  write_string(w, "defaultRegion", config->pipeline.default_region);
+  w.Key("regions");
+  w.StartObject();
+  for (const auto& [name, settings] : config->redis_regions) {
+    w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+    w.StartObject();
+    write_string(w, "host", settings.host);
+    w.Key("port");
+    w.Int(settings.port);
+    w.Key("db");
+    w.Int(settings.db);
+    w.EndObject();
+  }
+  w.EndObject();
+  write_string(w, "policyBundle", config->policy.bundle);
   write_string(w, "bootstrapServers", k.bootstrap_servers);
   write_string(w, "inputTopic", k.input_topics.front());
 

@@ -55,6 +55,12 @@ TEST(GatewayConfig, TheShippedExampleIsValid) {
   EXPECT_EQ(config->kafka.input_topics, std::vector<std::string>{"fhir.events"});
   EXPECT_EQ(config->redis_regions.at("default").port, 6379);
   EXPECT_TRUE(config->keyring_file.ends_with("config/keys/dev-keyring.json"));
+  // One Redis per region the shipped policy bundle names; the bundle decides residency.
+  for (const char* region : {"default", "eu", "us", "ru"}) {
+    EXPECT_TRUE(config->redis_regions.contains(region)) << region;
+  }
+  EXPECT_TRUE(config->policy.bundle.ends_with("config/policies/example-cross-border.json"))
+      << config->policy.bundle;
 }
 
 TEST(GatewayConfig, AWrongTypeNamesFilePointerAndExpectation) {
@@ -242,9 +248,9 @@ TEST(GatewayConfig, TheEffectiveConfigShowsTheUsernameButNotThePassword) {
 }
 
 TEST(GatewayConfig, TheDefaultRegionMustBeAConfiguredRegion) {
-  EXPECT_EQ(error_of(with("/pipeline/defaultRegion", R"("eu")")),
+  EXPECT_EQ(error_of(with("/pipeline/defaultRegion", R"("apac")")),
             "config/gateway.json: /pipeline/defaultRegion: expected the name of a region under "
-            "/redis/regions, got \"eu\"");
+            "/redis/regions, got \"apac\"");
 }
 
 TEST(GatewayConfig, TheTransactionTypeIsLegacyUnlessEip1559IsAsked) {

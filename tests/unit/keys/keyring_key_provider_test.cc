@@ -145,7 +145,7 @@ TEST_F(KeyringTest, LoadsTheDevKeyringWithOneActiveKeyPerRegion) {
 
   ASSERT_TRUE(provider);
   EXPECT_EQ(provider->active_kek_id("default").value(), "dev-kek-2026-11");
-  for (const char* region : {"default", "eu", "us"}) {
+  for (const char* region : {"default", "eu", "us", "ru"}) {
     auto id = provider->active_kek_id(region);
     ASSERT_TRUE(id) << region;
     const auto wrapped = wrap(*provider, region, "aad", "a master key of 32 bytes ........");
