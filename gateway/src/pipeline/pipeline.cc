@@ -231,8 +231,9 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
           Error{ErrorCode::kPolicyDenied,
                 "storage of " + item.resource_type + " denied by policy " +
                     to_0x_hex(decision->policy_hash) +
-                    (rules.empty() ? " (its default effect)" : " (rules: " + rules + ")"),
-                decision->rule_ids.empty() ? "default" : decision->rule_ids.front()});
+                    (rules.empty() ? " (no rule applies: the bundle's default effect is deny)"
+                                   : " (rules: " + rules + ")"),
+                decision->rule_ids.empty() ? "default-effect" : decision->rule_ids.front()});
       return Ok{};
     }
     item.pointer.policy_hash = decision->policy_hash;

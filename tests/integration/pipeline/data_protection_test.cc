@@ -383,7 +383,10 @@ TEST_F(DataProtection, TheShippedPolicyKeepsEuPatientsInTheEuAnchorsItsHashAndNa
   // "storage of Observation ..." sorts before "storage of Patient ...".
   EXPECT_NE(details[0].find("(rules: nopersist-deny)"), std::string::npos) << details[0];
   EXPECT_NE(details[0].find(to_0x_hex(compiled.bundle->hash)), std::string::npos) << details[0];
-  EXPECT_NE(details[1].find("(its default effect) (at default)"), std::string::npos) << details[1];
+  EXPECT_NE(details[1].find("(no rule applies: the bundle's default effect is deny) (at "
+                            "default-effect)"),
+            std::string::npos)
+      << details[1];
 }
 
 }  // namespace
