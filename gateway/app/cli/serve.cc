@@ -61,29 +61,41 @@ Result<std::shared_ptr<const gateway::policy::PolicyBundle>> load_bundle(
   return compiled.bundle;
 }
 
-// `audit`: where shadow-mode differences are recorded; may be null (a check before the adapters
-// exist).
-Result<LoadedPolicy> load_policy(const gateway::GatewayConfig& config, ports::AuditLog* audit) {
-  LoadedPolicy out;
-  if (config.policy.bundle.empty()) {
-    out.policy = std::make_unique<gateway::PermitAllPolicy>(config.pipeline.default_region);
-    return out;
-  }
+// The compiled bundles: checked before any service is contacted; none when no bundle is set.
+struct Bundles {
+  std::shared_ptr<const gateway::policy::PolicyBundle> active;
+  std::shared_ptr<const gateway::policy::PolicyBundle> candidate;  // shadow mode
+};
+
+Result<Bundles> load_bundles(const gateway::GatewayConfig& config) {
+  Bundles out;
+  if (config.policy.bundle.empty()) return out;
   auto active = load_bundle(config, config.policy.bundle);
   if (!active) return active.error();
-  std::shared_ptr<const gateway::policy::PolicyBundle> candidate;
+  out.active = std::move(*active);
   if (!config.policy.shadow.empty()) {
     auto shadow = load_bundle(config, config.policy.shadow);
     if (!shadow) return shadow.error();
-    candidate = std::move(*shadow);
+    out.candidate = std::move(*shadow);
   }
   log::info("policy.loaded",
-            {{"bundle", (*active)->id},
-             {"policyHash", to_0x_hex((*active)->hash)},
-             {"shadow", candidate ? candidate->id : std::string()},
-             {"shadowPolicyHash", candidate ? to_0x_hex(candidate->hash) : std::string()}});
-  auto policy =
-      std::make_unique<gateway::BundlePolicy>(std::move(*active), std::move(candidate), audit);
+            {{"bundle", out.active->id},
+             {"policyHash", to_0x_hex(out.active->hash)},
+             {"shadow", out.candidate ? out.candidate->id : std::string()},
+             {"shadowPolicyHash", out.candidate ? to_0x_hex(out.candidate->hash) : std::string()}});
+  return out;
+}
+
+// `audit`: where shadow-mode differences are recorded.
+LoadedPolicy make_policy(const gateway::GatewayConfig& config, Bundles bundles,
+                         ports::AuditLog* audit) {
+  LoadedPolicy out;
+  if (!bundles.active) {
+    out.policy = std::make_unique<gateway::PermitAllPolicy>(config.pipeline.default_region);
+    return out;
+  }
+  auto policy = std::make_unique<gateway::BundlePolicy>(std::move(bundles.active),
+                                                        std::move(bundles.candidate), audit);
   out.bundle = policy.get();
   out.policy = std::move(policy);
   return out;
@@ -151,11 +163,11 @@ int serve(const std::vector<std::string>& argv) {
   }
   log::info("mappings.loaded",
             {{"dir", config->mappings.dir}, {"sets", mappings.catalog->sets().size()}});
-  // The bundles are checked before any service is contacted, then loaded again with the audit
-  // topic the shadow differences go to (compiling twice costs milliseconds, once).
-  if (auto checked = load_policy(*config, nullptr); !checked) {
+  // The bundles are compiled and checked before any service is contacted.
+  auto bundles = load_bundles(*config);
+  if (!bundles) {
     log::error("gateway.start_failed",
-               {{"error", checked.error().message}, {"where", checked.error().where}});
+               {{"error", bundles.error().message}, {"where", bundles.error().where}});
     return 2;
   }
   install_stop_handlers();
@@ -165,12 +177,7 @@ int serve(const std::vector<std::string>& argv) {
                {{"error", adapters.error().message}, {"where", adapters.error().where}});
     return 2;
   }
-  auto policy = load_policy(*config, adapters->audit.get());
-  if (!policy) {
-    log::error("gateway.start_failed",
-               {{"error", policy.error().message}, {"where", policy.error().where}});
-    return 2;
-  }
+  const LoadedPolicy policy = make_policy(*config, std::move(*bundles), adapters->audit.get());
 
   gateway::MappingNormalizer normalizer(mappings.catalog,
                                         config->mappings.dead_letter_unknown_source);
@@ -224,7 +231,7 @@ int serve(const std::vector<std::string>& argv) {
                               .ledger = *adapters->ledger,
                               .keys = *adapters->keys,
                               .clock = clock},
-                             normalizer, *policy->policy, options);
+                             normalizer, *policy.policy, options);
   log::info("gateway.started",
             {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});
   Status status = pipeline.run(stop_flag());
@@ -234,7 +241,7 @@ int serve(const std::vector<std::string>& argv) {
     log::error("gateway.audit_flush_failed", {{"error", audited.error().message}});
   }
   Status closed = close_adapters(*adapters);
-  print_summary(pipeline.stats(), *policy);
+  print_summary(pipeline.stats(), policy);
   if (!status) {
     log::error("gateway.failed",
                {{"error", status.error().message}, {"where", status.error().where}});
