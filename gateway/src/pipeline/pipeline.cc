@@ -3,6 +3,8 @@
 #include "fl/base/log.h"
 #include "fl/gateway/pointer_record.h"
 
+#include "policy/join.h"
+
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -181,15 +183,11 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
 
 Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                         std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop) {
-  // The patients whose country must come from the directory: those without a Patient here.
-  std::set<ports::Hash32> in_batch;
-  for (const Item& item : items) {
-    if (item.resource_type == "Patient" && !item.deleted) in_batch.insert(item.pointer.patient_key);
-  }
+  // What the directory recorded for the batch's patients; a Patient decided in this batch
+  // replaces its own record below.
   std::vector<ports::Hash32> asked;
   for (const Item& item : items) {
-    const auto& patient = item.pointer.patient_key;
-    if (patient != ports::Hash32{} && !in_batch.contains(patient)) asked.push_back(patient);
+    if (item.pointer.patient_key != ports::Hash32{}) asked.push_back(item.pointer.patient_key);
   }
   std::sort(asked.begin(), asked.end());
   asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
@@ -224,8 +222,7 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
       return Ok{};
     }
     if (!decision->permit) {
-      std::string rules;
-      for (const auto& id : decision->rule_ids) rules += (rules.empty() ? "" : ", ") + id;
+      const std::string rules = policy::join(decision->rule_ids);
       refused.try_emplace(
           item.event,
           Error{ErrorCode::kPolicyDenied,
