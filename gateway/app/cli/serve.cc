@@ -112,7 +112,7 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
       "\"transactions\":%llu,\"pointers\":%llu,\"gasUsed\":%llu,\"gasPerPointer\":%.0f,"
       "\"seconds\":%.3f,\"resourcesPerSecond\":%.1f,\"latencyP50Ms\":%.1f,"
       "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f,\"shadowDecisions\":%llu,"
-      "\"shadowDifferences\":%llu}\n",
+      "\"shadowDifferences\":%llu,\"shadowAuditFailures\":%llu}\n",
       static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
       static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
       static_cast<unsigned long long>(s.transactions), static_cast<unsigned long long>(s.pointers),
@@ -121,6 +121,8 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
       static_cast<double>(usage.ru_maxrss) / 1024.0,
       static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().decisions : 0),
       static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().differences
+                                                    : 0),
+      static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().audit_failures
                                                     : 0));
   std::fflush(stdout);
 }

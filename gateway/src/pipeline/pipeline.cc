@@ -208,14 +208,13 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
   auto run = [&](Item& item) -> Status {
     const ports::SourceEvent& event = events[item.event];
     const auto known = countries.find(item.pointer.patient_key);
-    const std::string key_hex = to_hex(item.pointer.resource_key);
     auto decision = policy_.decide_ingest(
         {.resource_type = item.resource_type,
          .resource = item.json,
          .source_system = event.header("fhir-source"),
          .jurisdiction_header = event.header("fhir-jurisdiction"),
          .recorded_country = known == countries.end() ? std::string_view() : known->second,
-         .resource_key_hex = key_hex});
+         .resource_key = item.pointer.resource_key});
     if (!decision) {
       if (!is_data_error(decision.error())) return decision.error();
       refused.try_emplace(item.event, decision.error());
@@ -235,9 +234,10 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
     }
     item.pointer.policy_hash = decision->policy_hash;
     item.pointer.region = decision->region;
-    if (item.resource_type == "Patient" && !item.deleted && !decision->country.empty()) {
-      item.country = decision->country;
-      countries[item.pointer.patient_key] = decision->country;
+    if (item.resource_type == "Patient" && !item.deleted &&
+        !decision->patient_address_country.empty()) {
+      item.country = decision->patient_address_country;
+      countries[item.pointer.patient_key] = item.country;
     }
     return Ok{};
   };
@@ -259,11 +259,15 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
 }
 
 Status Pipeline::record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop) {
-  std::map<std::string, std::vector<std::pair<ports::Hash32, std::string>>> by_region;
+  // The last Patient of each patient in the batch decides its record: written per region, a
+  // patient who moved within the batch must not be recorded in the region it left.
+  std::map<ports::Hash32, const Item*> latest;
   for (const Item& item : items) {
-    if (!item.country.empty()) {
-      by_region[item.pointer.region].emplace_back(item.pointer.patient_key, item.country);
-    }
+    if (!item.country.empty()) latest[item.pointer.patient_key] = &item;
+  }
+  std::map<std::string, std::vector<std::pair<ports::Hash32, std::string>>> by_region;
+  for (const auto& [patient, item] : latest) {
+    by_region[item->pointer.region].emplace_back(patient, item->country);
   }
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
@@ -509,15 +513,15 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomi
   }
   batch.events = std::move(events);
 
+  // Erased patients get nothing new, off chain or on (and are not decided on).
+  if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
+    return dropped;
+  }
   // 4. Decide, for the whole batch at once (one directory look-up).
   if (auto decided = decide(batch.events, batch.items, batch.dead, stop); !decided) {
     return decided;
   }
   documents.clear();
-  // Erased patients get nothing new, off chain or on.
-  if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
-    return dropped;
-  }
   // 5-6. Encrypt and store off-chain, per region, content-addressed.
   if (auto stored = protect(batch.events, batch.items, batch.dead, stop); !stored) return stored;
   if (auto recorded = record_countries(batch.items, stop); !recorded) return recorded;

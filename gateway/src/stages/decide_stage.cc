@@ -49,7 +49,7 @@ void BundlePolicy::record_difference(const IngestRequest& request,
   // Residency is part of an ingest decision: a candidate that would store elsewhere differs.
   common.details = {{"region", active.region.empty() ? "none" : active.region},
                     {"candidate-region", candidate.region.empty() ? "none" : candidate.region}};
-  const std::string key(request.resource_key_hex);
+  const std::string key = to_0x_hex(request.resource_key);
   const ports::AuditRecord record{.key = key,
                                   .json = audit::shadow_difference_event(
                                       common, "ingest", key, std::string(request.resource_type),
@@ -98,13 +98,13 @@ Result<Decision> BundlePolicy::decide_ingest(const IngestRequest& request) {
       // The audit record of a difference: pseudonymous key, rules and hashes, never content.
       log::info("policy.shadow_difference",
                 {{"stage", "ingest"},
-                 {"resourceKey", std::string(request.resource_key_hex)},
+                 {"resourceKey", to_0x_hex(request.resource_key)},
                  {"resourceType", std::string(request.resource_type)},
-                 {"effect", d.permit ? "permit" : "deny"},
+                 {"effect", policy::effect_name(decided.effect)},
                  {"rules", policy::join(decided.rule_ids)},
                  {"region", decided.region},
                  {"policyHash", to_0x_hex(decided.policy_hash)},
-                 {"candidateEffect", shadow.effect == policy::Effect::kPermit ? "permit" : "deny"},
+                 {"candidateEffect", policy::effect_name(shadow.effect)},
                  {"candidateRules", policy::join(shadow.rule_ids)},
                  {"candidateRegion", shadow.region},
                  {"candidatePolicyHash", to_0x_hex(shadow.policy_hash)}});

@@ -2,6 +2,11 @@
 // exercised in tests/integration/pipeline.
 #include "fl/gateway/pipeline.h"
 
+#include "fl/gateway/mapping_files.h"
+#include "fl/gateway/policy/policy_compiler.h"
+#include "fl/gateway/pseudonyms.h"
+
+#include "support/corpus.h"
 #include "support/fakes.h"
 
 #include <gtest/gtest.h>
@@ -27,7 +32,7 @@ class PipelineTest : public ::testing::Test {
                      .ledger = ledger,
                      .keys = keys,
                      .clock = clock},
-                    normalizer, policy, options);
+                    normalizer, *ingest, options);
   }
 
   testing::FakeEventSource source;
@@ -41,6 +46,7 @@ class PipelineTest : public ::testing::Test {
   testing::ManualClock clock;
   PassThroughNormalizer normalizer;
   PermitAllPolicy policy{"default"};
+  IngestPolicy* ingest = &policy;
   std::atomic<bool> stop{false};
 };
 
@@ -74,6 +80,32 @@ TEST_F(PipelineTest, ReceiptsCarryPseudonymsNotIds) {
   EXPECT_EQ(r.resource_key.size(), 66u);  // 0x + 32 bytes
   EXPECT_EQ(r.resource_key.find("p1"), std::string::npos);
   EXPECT_EQ(r.redis_key, r.content_hash.substr(2));
+}
+
+TEST_F(PipelineTest, APatientWhoMovesWithinABatchIsRecordedWhereItsLastVersionWent) {
+  auto compiled = policy::compile_policy_bundle(
+      (testing::source_root() / "config" / "policies" / "example-cross-border.json").string(),
+      file_reader());
+  ASSERT_TRUE(compiled.bundle);
+  BundlePolicy bundle(compiled.bundle);
+  ingest = &bundle;
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},)"
+              R"("address":[{"country":"US"}]})");
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"2"},)"
+              R"("address":[{"country":"DE"}]})");
+  source.push(R"({"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"}})");
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  const auto patient = Pseudonyms(keys).patient_key("Patient/p1");
+  ASSERT_TRUE(patient);
+  ASSERT_EQ(directory.records.size(), 1u);
+  EXPECT_EQ(directory.records.at(*patient).country, "DE");
+  EXPECT_EQ(directory.records.at(*patient).region, "eu");
+  ASSERT_EQ(receipts.receipts.size(), 3u);
+  EXPECT_EQ(receipts.receipts[0].region, "us");  // version 1 stays where it was stored
+  EXPECT_EQ(receipts.receipts[2].region, "eu");  // the Observation follows the last version
 }
 
 TEST_F(PipelineTest, InvalidEventsGoToDeadLettersWithReasonAndOrigin) {

@@ -72,8 +72,9 @@ TEST(BundlePolicy, AShadowCandidateIsNeverEnforcedAndEachDifferenceIsCountedAndA
   const auto brazil = parse(R"({"resourceType":"Patient","address":[{"country":"BR"}]})");
   const auto germany = parse(R"({"resourceType":"Patient","address":[{"country":"DE"}]})");
 
-  auto denied = policy.decide_ingest(
-      {.resource_type = "Patient", .resource = &brazil, .resource_key_hex = "ab12"});
+  const ports::Hash32 key{0xab, 0x12};
+  auto denied =
+      policy.decide_ingest({.resource_type = "Patient", .resource = &brazil, .resource_key = key});
   auto same = policy.decide_ingest({.resource_type = "Patient", .resource = &germany});
 
   ASSERT_TRUE(denied && same);
@@ -86,6 +87,7 @@ TEST(BundlePolicy, AShadowCandidateIsNeverEnforcedAndEachDifferenceIsCountedAndA
   EXPECT_NE(event.find("\"resourceType\":\"AuditEvent\""), std::string::npos) << event;
   EXPECT_NE(event.find(to_hex(shipped()->hash)), std::string::npos) << event;
   EXPECT_NE(event.find(to_hex(candidate->hash)), std::string::npos) << event;
+  EXPECT_EQ(audit.records[0].key, to_0x_hex(key));
   EXPECT_EQ(event.find("BR"), std::string::npos) << "no patient data in the record: " << event;
 }
 

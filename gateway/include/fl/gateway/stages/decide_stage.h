@@ -29,7 +29,7 @@ struct IngestRequest {
   // The patient's country as recorded when its Patient was ingested (the directory, or a
   // Patient earlier in the same batch); empty when unknown.
   std::string_view recorded_country;
-  std::string_view resource_key_hex;  // pseudonymous, for shadow-mode audit records
+  ports::Hash32 resource_key{};  // the pseudonym, for shadow-mode audit records
 };
 
 struct Decision {
@@ -38,7 +38,8 @@ struct Decision {
   std::vector<std::string> rule_ids;
   ports::Hash32 policy_hash{};
   // The patient's country the decision was made for ("" when undetermined), and, for a
-  // Patient, its own address country: what the pipeline records in the directory.
+  // Patient, its own address country: what the pipeline records in the directory (never a
+  // header's, a source system's or an assumed country, which are not facts about the patient).
   std::string country;
   std::string patient_address_country;
 };
