@@ -115,12 +115,32 @@ void pseudonymize_identifier(rapidjson::Value& identifier, rapidjson::Document::
   value->value.SetString(replaced.data(), static_cast<rapidjson::SizeType>(replaced.size()), a);
 }
 
-// Every Identifier under `object`: the objects of a member named "identifier" (a list or one),
-// at any depth (an assigner's identifier, a contained resource's).
+// The R4 elements of type Identifier: "identifier", every "...Identifier" (masterIdentifier,
+// preAdmissionIdentifier, valueIdentifier in extensions, ...), and the few named otherwise
+// (fhirpath.js's R4 model, path2Type.json). Names that are Identifiers only in some resources
+// and something else in most (component, element, reference, target) are left out.
+bool is_identifier_element(std::string_view name) {
+  static constexpr std::string_view kSuffix = "Identifier";
+  static constexpr std::string_view kOthers[] = {"authorisationReferenceNumber",
+                                                 "cTerminalModificationId",
+                                                 "crossReference",
+                                                 "immediatePackaging",
+                                                 "nTerminalModificationId",
+                                                 "organismId",
+                                                 "outerPackaging",
+                                                 "parentSubstanceId",
+                                                 "predecessor",
+                                                 "requisition"};
+  return name == "identifier" || name.ends_with(kSuffix) ||
+         std::find(std::begin(kOthers), std::end(kOthers), name) != std::end(kOthers);
+}
+
+// Every Identifier under `object`, at any depth (an assigner's identifier, a contained
+// resource's), a list or one.
 void pseudonymize_in(rapidjson::Value& object, rapidjson::Document::AllocatorType& a,
                      const IdentifierPseudonym& pseudonym) {
   for (auto& m : object.GetObject()) {
-    const bool is_identifier = view(m.name) == "identifier";
+    const bool is_identifier = is_identifier_element(view(m.name));
     if (m.value.IsObject()) {
       if (is_identifier) pseudonymize_identifier(m.value, a, pseudonym);
       pseudonymize_in(m.value, a, pseudonym);
@@ -175,6 +195,10 @@ Status apply_obligations(const Obligations& obligations, rapidjson::Document& re
 }
 
 Status check_purpose(const Obligations& obligations, std::string_view purpose) {
+  if (obligations.purpose_unsatisfiable) {
+    return Error{ErrorCode::kPolicyDenied,
+                 "the permitting rules require purposes that no single purpose satisfies", ""};
+  }
   if (obligations.require_purpose.empty()) return Ok{};
   for (const std::string& allowed : obligations.require_purpose) {
     if (allowed == purpose) return Ok{};

@@ -1,8 +1,44 @@
 #include "fl/gateway/policy/policy_bundle.h"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 
 namespace fl::gateway::policy {
+namespace {
+
+// The assigned ISO 3166-1 alpha-2 codes, sorted.
+constexpr std::array<std::string_view, 249> kIsoCountries = {
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW"};
+
+constexpr bool sorted_table() {
+  for (std::size_t i = 1; i < kIsoCountries.size(); ++i) {
+    if (!(kIsoCountries[i - 1] < kIsoCountries[i])) return false;
+  }
+  return true;
+}
+static_assert(sorted_table(), "binary search needs the country table sorted");
+
+}  // namespace
+
+bool is_iso_country(std::string_view code) {
+  return std::binary_search(kIsoCountries.begin(), kIsoCountries.end(), code);
+}
 
 std::optional<std::size_t> country_index(std::string_view code) {
   if (code.size() != 2) return std::nullopt;
@@ -12,7 +48,8 @@ std::optional<std::size_t> country_index(std::string_view code) {
 }
 
 bool Obligations::empty() const {
-  return redact.empty() && !pseudonymize_identifiers && require_purpose.empty() && !max_days;
+  return redact.empty() && !pseudonymize_identifiers && require_purpose.empty() &&
+         !purpose_unsatisfiable && !max_days;
 }
 
 void Obligations::merge(const Obligations& other) {
@@ -27,10 +64,18 @@ void Obligations::merge(const Obligations& other) {
     redact_text.push_back(text);
   }
   pseudonymize_identifiers = pseudonymize_identifiers || other.pseudonymize_identifiers;
-  for (const std::string& purpose : other.require_purpose) {
-    if (std::find(require_purpose.begin(), require_purpose.end(), purpose) ==
-        require_purpose.end()) {
-      require_purpose.push_back(purpose);
+  // Every deciding permit's purpose requirement must hold: the lists intersect (an empty list
+  // requires nothing). Disjoint requirements leave no purpose that satisfies them all.
+  purpose_unsatisfiable = purpose_unsatisfiable || other.purpose_unsatisfiable;
+  if (!other.require_purpose.empty()) {
+    if (require_purpose.empty() && !purpose_unsatisfiable) {
+      require_purpose = other.require_purpose;
+    } else {
+      std::erase_if(require_purpose, [&](const std::string& purpose) {
+        return std::find(other.require_purpose.begin(), other.require_purpose.end(), purpose) ==
+               other.require_purpose.end();
+      });
+      if (require_purpose.empty()) purpose_unsatisfiable = true;
     }
   }
   if (other.max_days && (!max_days || *other.max_days < *max_days)) max_days = other.max_days;

@@ -154,10 +154,13 @@ void trace_list(std::string_view what, std::string_view value, const std::vector
   reasons.push_back(std::move(reason));
 }
 
-// A FHIRPath condition applies when it gives exactly one Boolean true. Anything else (false, no
-// value, several values, an evaluation error) means the rule does not apply; the trace says which.
+// A FHIRPath condition applies when it gives exactly one Boolean true; false or no value means
+// the rule does not apply. A condition that cannot be judged (an evaluation error, several
+// values, a value that is not a Boolean) fails closed: a deny rule applies then, a permit rule
+// does not. The trace says which.
 bool condition_holds(const mappings::fhirpath::Expression& condition,
-                     const rapidjson::Value* resource, std::vector<std::string>* reasons) {
+                     const rapidjson::Value* resource, bool deny,
+                     std::vector<std::string>* reasons) {
   const std::string quoted = reasons != nullptr ? "`" + condition.text() + "`" : std::string();
   if (resource == nullptr) {
     if (reasons) reasons->push_back("no resource to evaluate condition " + quoted + " on");
@@ -167,19 +170,21 @@ bool condition_holds(const mappings::fhirpath::Expression& condition,
   if (!result) {
     if (reasons) {
       reasons->push_back("condition " + quoted + " could not be evaluated: " +
-                         result.error().message + " (at " + result.error().where + ")");
+                         result.error().message + " (at " + result.error().where + ")" +
+                         (deny ? "; a deny rule applies when its condition cannot be judged" : ""));
     }
-    return false;
+    return deny;
   }
   const mappings::fhirpath::Collection& items = *result;
   const bool single_boolean =
       items.size() == 1 && items[0].kind() == mappings::fhirpath::Value::Kind::kBoolean;
-  const bool holds = single_boolean && items[0].as_boolean();
+  const bool holds = single_boolean ? items[0].as_boolean() : (!items.empty() && deny);
   if (reasons) {
     if (items.empty()) {
       reasons->push_back("condition " + quoted + " gives no value");
     } else if (!single_boolean) {
-      reasons->push_back("condition " + quoted + " does not give a single true or false");
+      reasons->push_back("condition " + quoted + " does not give a single true or false" +
+                         (deny ? "; a deny rule applies when its condition cannot be judged" : ""));
     } else {
       reasons->push_back("condition " + quoted + (holds ? " is true" : " is false"));
     }
@@ -285,7 +290,10 @@ bool applies(const PolicyBundle& bundle, const Rule& rule, const PolicyRequest& 
     if (done(matched)) return false;
   }
   if (m.condition) {
-    if (done(condition_holds(*m.condition, request.resource, reasons))) return false;
+    if (done(condition_holds(*m.condition, request.resource, rule.effect == Effect::kDeny,
+                             reasons))) {
+      return false;
+    }
   }
   if (reasons && ok && reasons->empty()) {
     reasons->push_back("the rule constrains nothing else: it applies to every request at " +
@@ -362,8 +370,9 @@ PolicyDecision PolicyEngine::evaluate(const PolicyRequest& request, bool with_tr
   PolicyDecision decision;
   decision.policy_hash = bundle.hash;
 
-  if (request.source_country.empty()) {
-    // No rule can be judged without the patient's jurisdiction: the bundle says what happens.
+  if (!is_iso_country(request.source_country)) {
+    // No rule can be judged without the patient's jurisdiction (none, or no country code): the
+    // bundle says what happens.
     decision.effect = bundle.jurisdiction.undetermined_effect;
     decision.rule_ids.emplace_back(kUndeterminedRule);
     if (decision.effect == Effect::kPermit && request.stage == Stage::kIngest) {
@@ -505,7 +514,7 @@ std::string patient_address_country(const rapidjson::Value& patient) {
   if (addresses == patient.MemberEnd() || !addresses->value.IsArray()) return {};
   for (const rapidjson::Value& address : addresses->value.GetArray()) {
     const std::string_view country = string_member(address, "country");
-    if (country_index(country)) return std::string(country);
+    if (is_iso_country(country)) return std::string(country);
   }
   return {};
 }
@@ -519,26 +528,26 @@ std::string resolve_jurisdiction(const PolicyBundle& bundle, const JurisdictionF
   for (JurisdictionSource source : bundle.jurisdiction.order) {
     switch (source) {
       case JurisdictionSource::kPatientAddress:
-        if (country_index(facts.patient_address_country)) {
+        if (is_iso_country(facts.patient_address_country)) {
           return answer(facts.patient_address_country, "patient-address");
         }
         break;
       case JurisdictionSource::kPatientRecord:
-        if (country_index(facts.recorded_country)) {
+        if (is_iso_country(facts.recorded_country)) {
           return answer(facts.recorded_country, "patient-record");
         }
         break;
       case JurisdictionSource::kHeader:
-        if (country_index(facts.header_country)) return answer(facts.header_country, "header");
+        if (is_iso_country(facts.header_country)) return answer(facts.header_country, "header");
         break;
       case JurisdictionSource::kSourceSystem: {
         std::string country = bundle.country_of_source(facts.source_system);
-        if (country_index(country)) return answer(std::move(country), "source-system");
+        if (is_iso_country(country)) return answer(std::move(country), "source-system");
         break;
       }
     }
   }
-  if (country_index(bundle.jurisdiction.undetermined_country)) {
+  if (is_iso_country(bundle.jurisdiction.undetermined_country)) {
     return answer(bundle.jurisdiction.undetermined_country, "assumed");
   }
   return answer({}, "undetermined");

@@ -165,6 +165,10 @@ std::optional<Case> read_case(const rapidjson::Value& value, const std::string& 
       }
       if (named == nullptr) {
         in.problem(in.at("resource"), "no resource named \"" + name + "\" in /resources");
+      } else if (!named->IsObject()) {
+        in.problem(in.at("resource"), "/resources/" + mappings::pointer_token(name) +
+                                          " is not a resource (a JSON object)");
+        named = nullptr;
       }
       c.request.resource = named;
     } else if (r->value.IsObject()) {

@@ -144,6 +144,23 @@ TEST(ApplyObligations, PseudonymizesEveryIdentifierValue) {
             R"j({"system":"urn:none"}],"managingOrganization":{"display":"value"}})j");
 }
 
+TEST(ApplyObligations, PseudonymizesIdentifiersUnderEveryIdentifierElement) {
+  rapidjson::Document resource =
+      parse(R"({"resourceType":"Encounter","hospitalization":{"preAdmissionIdentifier":)"
+            R"({"system":"urn:adm","value":"PRE-123"}},"extension":[{"url":"urn:x",)"
+            R"("valueIdentifier":{"value":"X-1"}}],"subject":{"reference":"Patient/1"}})");
+  Obligations o;
+  o.pseudonymize_identifiers = true;
+
+  ASSERT_TRUE(apply_obligations(o, resource, pseudonym));
+
+  EXPECT_EQ(to_json(resource),
+            R"j({"resourceType":"Encounter","hospitalization":{"preAdmissionIdentifier":)j"
+            R"j({"system":"urn:adm","value":"pseudo(urn:adm,PRE-123)"}},"extension":)j"
+            R"j([{"url":"urn:x","valueIdentifier":{"value":"pseudo(,X-1)"}}],)j"
+            R"j("subject":{"reference":"Patient/1"}})j");
+}
+
 TEST(ApplyObligations, NoObligationsLeaveTheResourceAsItIs) {
   constexpr std::string_view kJson =
       R"({"resourceType":"Patient","identifier":[{"system":"urn:ssn","value":"123"}]})";
@@ -169,6 +186,36 @@ TEST(CheckPurpose, RequiresOneOfTheListedPurposes) {
   const Status none = check_purpose(o, "");
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, ErrorCode::kPolicyDenied);
+}
+
+TEST(ObligationsMerge, PurposeRequirementsIntersectAndDisjointOnesAdmitNoPurpose) {
+  Obligations any;
+  Obligations treat;
+  treat.require_purpose = {"TREAT", "ETREAT"};
+  Obligations emergency;
+  emergency.require_purpose = {"ETREAT", "BTG"};
+  Obligations research;
+  research.require_purpose = {"HRESCH"};
+
+  Obligations a = any;
+  a.merge(treat);
+  EXPECT_EQ(a.require_purpose, (std::vector<std::string>{"TREAT", "ETREAT"}));
+  a.merge(emergency);
+  EXPECT_EQ(a.require_purpose, (std::vector<std::string>{"ETREAT"}));
+  EXPECT_TRUE(check_purpose(a, "ETREAT"));
+  EXPECT_FALSE(check_purpose(a, "TREAT"));
+
+  Obligations b = treat;
+  b.merge(research);
+  EXPECT_TRUE(b.purpose_unsatisfiable);
+  EXPECT_FALSE(b.empty());
+  for (const char* purpose : {"TREAT", "HRESCH", ""}) {
+    const Status s = check_purpose(b, purpose);
+    ASSERT_FALSE(s) << purpose;
+    EXPECT_EQ(s.error().code, ErrorCode::kPolicyDenied);
+  }
+  b.merge(any);
+  EXPECT_TRUE(b.purpose_unsatisfiable);  // nothing merged later makes it satisfiable again
 }
 
 TEST(ObligationsMerge, TheSmallerMaxDaysWins) {

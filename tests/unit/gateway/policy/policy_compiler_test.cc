@@ -386,7 +386,7 @@ TEST(PolicyCompilerTest, CountryIndexTakesTwoUpperCaseLetters) {
   EXPECT_FALSE(country_index("D1"));
 }
 
-TEST(PolicyCompilerTest, MergedObligationsAreTheUnionWithTheShortestWindow) {
+TEST(PolicyCompilerTest, MergedObligationsJoinRedactionsIntersectPurposesTakeTheShortestWindow) {
   const auto compiled = compile_text(bundle_with("deny-overrides", R"j([
     {"id": "a", "match": {"purposes": ["TREAT"]}, "effect": "permit",
      "obligations": {"redact": ["Patient.telecom"], "requirePurpose": ["TREAT"], "maxDays": 30}},
@@ -400,7 +400,9 @@ TEST(PolicyCompilerTest, MergedObligationsAreTheUnionWithTheShortestWindow) {
   EXPECT_EQ(merged.redact_text, (std::vector<std::string>{"Patient.telecom", "Patient.address"}));
   EXPECT_EQ(merged.redact.size(), 2u);
   EXPECT_TRUE(merged.pseudonymize_identifiers);
-  EXPECT_EQ(merged.require_purpose, (std::vector<std::string>{"TREAT", "ETREAT"}));
+  // Each permit's purpose requirement must hold: TREAT and ETREAT leave no purpose that does.
+  EXPECT_TRUE(merged.require_purpose.empty());
+  EXPECT_TRUE(merged.purpose_unsatisfiable);
   EXPECT_EQ(merged.max_days, 7u);
   EXPECT_FALSE(merged.empty());
 }

@@ -412,21 +412,51 @@ TEST(PolicyEngineMatch, FhirPathCondition) {
   EXPECT_FALSE(trace_of(r, request).applicable);
 }
 
-TEST(PolicyEngineMatch, AConditionThatFailsToEvaluateDoesNotApplyAndSaysWhy) {
-  Rule r = rule("one-code", Effect::kDeny);
-  r.match.condition = fhirpath("code.coding.code.startsWith('1')");
+TEST(PolicyEngineMatch, AConditionThatCannotBeJudgedAppliesToADenyNotToAPermit) {
+  // Fails closed: malformed input must not slip past a deny rule's condition.
   const rapidjson::Document two_codes =
       parse(R"({"resourceType":"Observation","code":{"coding":[{"code":"1"},{"code":"2"}]}})");
   PolicyRequest request = read_request("DE", "FR", "TREAT");
   request.resource = &two_codes;
+  for (const char* condition : {"code.coding.code.startsWith('1')", "code.coding.code"}) {
+    Rule deny = rule("one-code", Effect::kDeny);
+    deny.match.condition = fhirpath(condition);
+    Rule permit = rule("one-code", Effect::kPermit);
+    permit.match.condition = fhirpath(condition);
 
-  const RuleTrace t = trace_of(r, request);
+    const RuleTrace denied = trace_of(deny, request);
+    const RuleTrace permitted = trace_of(permit, request);
 
-  EXPECT_FALSE(t.applicable);
-  ASSERT_EQ(t.reasons.size(), 1u);
+    EXPECT_TRUE(denied.applicable) << condition;
+    ASSERT_EQ(denied.reasons.size(), 1u);
+    EXPECT_TRUE(
+        denied.reasons[0].ends_with("; a deny rule applies when its condition cannot be judged"))
+        << denied.reasons[0];
+    EXPECT_FALSE(permitted.applicable) << condition;
+  }
+  Rule deny = rule("one-code", Effect::kDeny);
+  deny.match.condition = fhirpath("code.coding.code.startsWith('1')");
+  const RuleTrace t = trace_of(deny, request);
   EXPECT_TRUE(t.reasons[0].starts_with(
       "condition `code.coding.code.startsWith('1')` could not be evaluated: "))
       << t.reasons[0];
+  // No value is not an error: the rule does not apply.
+  deny.match.condition = fhirpath("code.text = 'x'");
+  EXPECT_FALSE(trace_of(deny, request).applicable);
+}
+
+TEST(PolicyEngineResidency, ASourceThatIsNoAssignedCountryCodeIsUndetermined) {
+  PolicyBundle b = bundle();
+  b.rules.push_back(rule("permit-all", Effect::kPermit));
+  const PolicyEngine engine = engine_of(std::move(b));
+  for (const char* source : {"de", "UK", "EU", "D"}) {
+    PolicyRequest request;
+    request.stage = Stage::kIngest;
+    request.source_country = source;
+    const PolicyDecision d = engine.evaluate(request);
+    EXPECT_EQ(d.effect, Effect::kDeny) << source;
+    EXPECT_EQ(d.rule_ids, (Strings{"undetermined-jurisdiction"})) << source;
+  }
 }
 
 TEST(PolicyEngineMatch, TheTraceListsEveryConstrainedDimension) {
@@ -571,9 +601,13 @@ TEST(PatientAddressCountry, TheFirstAddressThatNamesACountryCode) {
           {"country":"DE"},{"country":"FR"}]})");
   const rapidjson::Document none =
       parse(R"({"resourceType":"Patient","address":[{"country":"USA"}]})");
+  // "UK" has the shape of a code but is not an assigned one (the United Kingdom is GB).
+  const rapidjson::Document uk =
+      parse(R"({"resourceType":"Patient","address":[{"country":"UK"},{"country":"GB"}]})");
 
   EXPECT_EQ(patient_address_country(patient), "DE");
   EXPECT_EQ(patient_address_country(none), "");
+  EXPECT_EQ(patient_address_country(uk), "GB");
 }
 
 // --- explain -----------------------------------------------------------------------------------

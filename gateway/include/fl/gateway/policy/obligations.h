@@ -20,14 +20,17 @@ using IdentifierPseudonym =
 
 // Removes every element a redact expression selects (and its "_name" twin), then, when asked,
 // replaces every Identifier.value in the resource by its pseudonym (an Identifier: an object
-// with a string "value" under a member named "identifier", at any depth). A list left empty
+// with a string "value" under an element of type Identifier: "identifier", "...Identifier"
+// such as masterIdentifier or preAdmissionIdentifier, and the few named otherwise, at any
+// depth). A list left empty
 // and an object left without members go too, since FHIR JSON allows neither. kInvalidInput,
 // with the resource unchanged, when a redact expression fails to evaluate on this resource,
 // gives values rather than elements, or selects the whole resource: nothing is released then.
 Status apply_obligations(const Obligations& obligations, rapidjson::Document& resource,
                          const IdentifierPseudonym& pseudonym);
 
-// kPolicyDenied when the obligations require a purpose and `purpose` is not one of them.
+// kPolicyDenied when the obligations require a purpose and `purpose` is not one of them, or
+// when merged permits require purposes no single one satisfies.
 Status check_purpose(const Obligations& obligations, std::string_view purpose);
 
 }  // namespace fl::gateway::policy

@@ -23,6 +23,8 @@ namespace fl::gateway::policy {
 using CountrySet = std::bitset<26 * 26>;
 // nullopt unless `code` is two upper-case ASCII letters.
 std::optional<std::size_t> country_index(std::string_view code);
+// True for the assigned ISO 3166-1 alpha-2 codes ("GB"; not "UK", not "EU").
+bool is_iso_country(std::string_view code);
 
 enum class Stage : std::uint8_t { kIngest = 1, kGrant = 2, kRead = 4 };
 enum class Effect : std::uint8_t { kPermit, kDeny };
@@ -56,10 +58,12 @@ struct Obligations {
   std::vector<std::string> redact_text;                // the expressions as written, for traces
   bool pseudonymize_identifiers = false;               // identifier values replaced by pseudonyms
   std::vector<std::string> require_purpose;            // the request must state one of these
-  std::optional<std::uint32_t> max_days;               // access (a grant) limited to this many days
+  bool purpose_unsatisfiable = false;     // merged permits require disjoint purposes: none will do
+  std::optional<std::uint32_t> max_days;  // access (a grant) limited to this many days
 
   bool empty() const;
-  // Adds `other`'s obligations (union; the smaller max_days wins).
+  // Adds `other`'s obligations: redactions and pseudonyms are joined, purpose requirements
+  // intersect (each permit's must hold), the smaller max_days wins.
   void merge(const Obligations& other);
 };
 
