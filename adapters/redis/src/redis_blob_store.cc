@@ -9,7 +9,6 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -221,7 +220,8 @@ Result<ports::MasterKeyEntry> parse_entry(std::string_view text, const std::stri
   return entry;
 }
 
-// "mk:" and 64 hex digits; nullopt for any other key (not ours, or not a patient key).
+// Two upper-case letters: the shape of an ISO 3166-1 alpha-2 code (the policy knows which are
+// assigned; the store keeps what it is given in that shape).
 bool is_country(std::string_view s) {
   return s.size() == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
 }
@@ -229,17 +229,20 @@ bool is_country(std::string_view s) {
 // "<country>|<unix ms>", as record_countries writes it.
 Result<ports::PatientCountry> parse_country(std::string_view text, const std::string& redis_key) {
   const Error malformed{ErrorCode::kIntegrity, "not a recorded country", redis_key};
-  if (text.size() < 4 || text[2] != '|' || !is_country(text.substr(0, 2))) return malformed;
+  if (text.size() < 4 || text[2] != '|' || !is_country(text.substr(0, 2)) || text[3] < '0' ||
+      text[3] > '9') {
+    return malformed;
+  }
   std::int64_t ms = 0;
-  for (char c : text.substr(3)) {
-    if (c < '0' || c > '9' || ms > (std::numeric_limits<std::int64_t>::max() - 9) / 10)
-      return malformed;
-    ms = ms * 10 + (c - '0');
+  const char* end = text.data() + text.size();
+  if (auto [at, ec] = std::from_chars(text.data() + 3, end, ms); ec != std::errc{} || at != end) {
+    return malformed;
   }
   return ports::PatientCountry{
       .country = std::string(text.substr(0, 2)), .region = {}, .recorded_ms = ms};
 }
 
+// "mk:" and 64 hex digits; nullopt for any other key (not ours, or not a patient key).
 std::optional<ports::Hash32> patient_key_of(std::string_view redis_key) {
   constexpr std::string_view kPrefix = "mk:";
   if (!redis_key.starts_with(kPrefix)) return std::nullopt;
