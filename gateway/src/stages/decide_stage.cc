@@ -86,6 +86,12 @@ Result<Decision> BundlePolicy::decide_ingest(const IngestRequest& request) {
   d.policy_hash = decided.policy_hash;
   d.country = ask.source_country;
   d.patient_address_country = facts.patient_address_country;
+  if (d.permit && d.region.empty()) {
+    // Permitted, but the bundle names no region for the patient's country and has no default:
+    // nothing may be stored without a place, so the permit cannot be carried out.
+    d.permit = false;
+    d.rule_ids = {"no-storage-region"};
+  }
 
   if (candidate_) {
     ++shadow_.decisions;

@@ -61,6 +61,20 @@ TEST(BundlePolicy, ResidencyFollowsThePatientsAddressThenTheRecordThenTheHeader)
   EXPECT_EQ(unknown->rule_ids, std::vector<std::string>{"undetermined-jurisdiction"});
 }
 
+TEST(BundlePolicy, APermitWithoutAStorageRegionIsNotCarriedOut) {
+  // Without a default region, a Swiss patient (adequacy, no region of its own) has nowhere to go.
+  auto no_default = std::make_shared<policy::PolicyBundle>(*shipped());
+  no_default->default_region.clear();
+  BundlePolicy policy(no_default);
+  const auto swiss = parse(R"({"resourceType":"Patient","address":[{"country":"CH"}]})");
+
+  auto decided = policy.decide_ingest({.resource_type = "Patient", .resource = &swiss});
+
+  ASSERT_TRUE(decided);
+  EXPECT_FALSE(decided->permit);
+  EXPECT_EQ(decided->rule_ids, std::vector<std::string>{"no-storage-region"});
+}
+
 TEST(BundlePolicy, AShadowCandidateIsNeverEnforcedAndEachDifferenceIsCountedAndAudited) {
   // The candidate: the shipped rules with a permitting default (so a Brazilian patient would be
   // stored), under a hash of its own.
