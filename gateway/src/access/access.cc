@@ -96,7 +96,12 @@ Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
   out.expires_at = request.expires_at;
   audit::Common common = common_of(c, request.patient_key, false);
   std::optional<audit::PolicyFacts> facts;
-  if (engine != nullptr) {
+  if (c.jurisdiction.empty()) {
+    // The contract takes grants for inactive participants too; a participant with no active
+    // registration has no jurisdiction for the policy to judge, so no grant is made for it.
+    out.permit = false;
+    out.reason = "the participant is not registered, or not active, on the contract";
+  } else if (engine != nullptr) {
     auto country = recorded_country(directory, request.patient_key);
     if (!country) return country.error();
     // Only the recorded country: at grant time there is no resource, header or source system.
@@ -138,10 +143,14 @@ Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
                                ? resource["resourceType"].GetString()
                                : "";
   out.permit = true;
-  if (!request.operator_read && !request.granted) {
+  if (!request.operator_read && c.jurisdiction.empty()) {
+    out.permit = false;
+    out.reason = "the participant is not registered, or not active, on the contract";
+  } else if (!request.operator_read && !request.granted) {
     out.permit = false;
     out.reason = "no active grant on the ledger for " + c.participant + " and purpose " + c.purpose;
   }
+  if (request.operator_read) common.details.emplace_back("access", "operator read: no policy");
   if (out.permit && !request.operator_read && engine != nullptr) {
     auto country = recorded_country(directory, request.patient_key);
     if (!country) return country.error();

@@ -179,7 +179,8 @@ std::string event(const Kind& kind, const Common& c, bool permitted, const std::
 
 std::string words(const char* what, bool permitted, const std::optional<PolicyFacts>& policy) {
   std::string out = std::string(what) + (permitted ? " permitted" : " denied");
-  if (!policy) return out + " (no policy bundle configured)";
+  // No bundle configured, or an operator's own read, which no policy governs.
+  if (!policy) return out + " (no policy decision)";
   out += policy->rule_ids.empty() ? " by the default effect"
                                   : " by rules " + policy::join(policy->rule_ids);
   return out + " of policy " + to_0x_hex(policy->policy_hash);

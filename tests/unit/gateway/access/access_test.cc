@@ -125,6 +125,19 @@ TEST_F(Access, WithConsentTheGrantIsPermittedAndItsExpiryCappedAtThirtyDays) {
   EXPECT_EQ(parse(event)["outcome"].GetString(), std::string("0"));
 }
 
+TEST_F(Access, AParticipantWithoutAnActiveRegistrationGetsNoGrantAndTheRefusalIsAudited) {
+  GrantRequest request = us_treatment(true);
+  request.context.jurisdiction = "";  // unregistered, or deactivated, on the contract
+
+  auto v = decide_grant(&engine_, directory_, audit_, request);
+
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_FALSE(v->permit);
+  EXPECT_EQ(v->reason, "the participant is not registered, or not active, on the contract");
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(detail(audit_.records[0].json, "refusal"), v->reason);
+}
+
 TEST_F(Access, AShorterAskedExpiryIsKept) {
   auto request = us_treatment(true);
   request.expires_at = static_cast<std::uint64_t>(kNow) + 7 * kDay;
