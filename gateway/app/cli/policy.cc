@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/session.h"
 
 #include <rapidjson/document.h>
 
@@ -105,24 +106,12 @@ int policy_eval(const std::vector<std::string>& argv) {
                           {"consent"});
   if (!args || args->positional().size() != 1 || !args->has("stage")) return usage(kEvalUsage);
   const std::string& file = args->positional().front();
-  auto compiled = gateway::policy::compile_policy_bundle(file, gateway::file_reader());
-  if (!compiled.bundle) {
-    for (const auto& d : compiled.diagnostics) {
-      std::fprintf(stderr, "%s\n", mappings::to_string(d).c_str());
-    }
-    return 1;
-  }
+  auto bundle = compile_bundle_or_report(file);
+  if (!bundle) return 1;
   gateway::policy::PolicyRequest request;
-  const std::string stage = args->get("stage");
-  if (stage == "ingest") {
-    request.stage = gateway::policy::Stage::kIngest;
-  } else if (stage == "grant") {
-    request.stage = gateway::policy::Stage::kGrant;
-  } else if (stage == "read") {
-    request.stage = gateway::policy::Stage::kRead;
-  } else {
-    return usage(kEvalUsage);
-  }
+  const auto stage = gateway::policy::stage_from_name(args->get("stage"));
+  if (!stage) return usage(kEvalUsage);
+  request.stage = *stage;
   rapidjson::Document resource;
   if (args->has("resource")) {
     auto text = gateway::file_reader()(args->get("resource"));
@@ -153,7 +142,7 @@ int policy_eval(const std::vector<std::string>& argv) {
     facts.header_country = args->get("header");
     facts.source_system = args->get("source-system");
     std::string from;
-    request.source_country = gateway::policy::resolve_jurisdiction(*compiled.bundle, facts, &from);
+    request.source_country = gateway::policy::resolve_jurisdiction(**bundle, facts, &from);
     std::printf("patient's country: %s (from %s)\n",
                 request.source_country.empty() ? "-" : request.source_country.c_str(),
                 from.c_str());
@@ -161,9 +150,9 @@ int policy_eval(const std::vector<std::string>& argv) {
   request.destination_country = args->get("destination");
   request.purpose = args->get("purpose");
   request.consent = args->has("consent");
-  const gateway::policy::PolicyEngine engine(compiled.bundle);
+  const gateway::policy::PolicyEngine engine(*bundle);
   const auto decision = engine.evaluate(request, true);
-  std::printf("%s", gateway::policy::explain(*compiled.bundle, request, decision).c_str());
+  std::printf("%s", gateway::policy::explain(**bundle, request, decision).c_str());
   return 0;
 }
 

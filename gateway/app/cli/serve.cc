@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/session.h"
 #include "cli/wiring.h"
 
 #include <chrono>
@@ -38,15 +39,9 @@ struct LoadedPolicy {
 
 Result<std::shared_ptr<const gateway::policy::PolicyBundle>> load_bundle(
     const gateway::GatewayConfig& config, const std::string& path) {
-  auto compiled = gateway::policy::compile_policy_bundle(path, gateway::file_reader());
-  if (!compiled.bundle) {
-    for (const auto& d : compiled.diagnostics) {
-      std::fprintf(stderr, "%s\n", fl::mappings::to_string(d).c_str());
-    }
-    return Error{ErrorCode::kInvalidInput,
-                 "the policy bundle does not compile (run fhir-ledger policy check)", path};
-  }
-  const auto& bundle = *compiled.bundle;
+  auto compiled = compile_bundle_or_report(path);
+  if (!compiled) return compiled.error();
+  const auto& bundle = **compiled;
   auto check = [&](const std::string& region, const std::string& pointer) -> Status {
     if (region.empty() || config.redis_regions.contains(region)) return Ok{};
     return Error{ErrorCode::kInvalidInput,
@@ -58,7 +53,7 @@ Result<std::shared_ptr<const gateway::policy::PolicyBundle>> load_bundle(
     const std::string pointer = "/jurisdictions/" + std::to_string(i) + "/region";
     if (auto s = check(bundle.jurisdictions[i].region, pointer); !s) return s.error();
   }
-  return compiled.bundle;
+  return compiled;
 }
 
 // The compiled bundles: checked before any service is contacted; none when no bundle is set.

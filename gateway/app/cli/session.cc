@@ -1,6 +1,7 @@
 #include "cli/session.h"
 
 #include "fl/base/json_string.h"
+#include "fl/gateway/audit_event.h"
 #include "fl/gateway/mapping_files.h"
 #include "fl/gateway/policy/policy_compiler.h"
 #include "fl/gateway/pseudonyms.h"
@@ -23,20 +24,25 @@ std::string quoted(std::string_view text) {
   return out;
 }
 
-Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
-    const gateway::GatewayConfig& config) {
-  if (config.policy.bundle.empty()) return std::unique_ptr<gateway::policy::PolicyEngine>();
-  auto compiled =
-      gateway::policy::compile_policy_bundle(config.policy.bundle, gateway::file_reader());
+Result<std::shared_ptr<const gateway::policy::PolicyBundle>> compile_bundle_or_report(
+    const std::string& path) {
+  auto compiled = gateway::policy::compile_policy_bundle(path, gateway::file_reader());
   if (!compiled.bundle) {
     for (const auto& d : compiled.diagnostics) {
       std::fprintf(stderr, "%s\n", fl::mappings::to_string(d).c_str());
     }
     return Error{ErrorCode::kInvalidInput,
-                 "the policy bundle does not compile (run fhir-ledger policy check)",
-                 config.policy.bundle};
+                 "the policy bundle does not compile (run fhir-ledger policy check)", path};
   }
-  return std::make_unique<gateway::policy::PolicyEngine>(std::move(compiled.bundle));
+  return std::move(compiled.bundle);
+}
+
+Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
+    const gateway::GatewayConfig& config) {
+  if (config.policy.bundle.empty()) return std::unique_ptr<gateway::policy::PolicyEngine>();
+  auto bundle = compile_bundle_or_report(config.policy.bundle);
+  if (!bundle) return bundle.error();
+  return std::make_unique<gateway::policy::PolicyEngine>(std::move(*bundle));
 }
 
 Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant) {
@@ -54,12 +60,8 @@ std::string operator_name() {
 }
 
 std::string now_rfc3339() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
+  return gateway::audit::rfc3339_utc(
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
 }
 
 Result<Session> open_session(const Args& args) {

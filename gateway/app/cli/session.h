@@ -33,6 +33,11 @@ Result<std::string> reference_arg(const Args& args, const char* what);
 // pepper.
 Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient);
 
+// A policy bundle compiled, or, when it does not compile, every problem printed on stderr
+// (file: JSON pointer: message) and an error: what serve and the tools load bundles with.
+Result<std::shared_ptr<const gateway::policy::PolicyBundle>> compile_bundle_or_report(
+    const std::string& path);
+
 // The configured policy bundle (/policy/bundle), compiled; null when none is configured. A
 // bundle that does not compile is an error: access is never decided without the rules asked for.
 Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(

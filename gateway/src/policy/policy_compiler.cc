@@ -3,6 +3,7 @@
 #include "fl/base/assert.h"
 #include "fl/base/bytes.h"
 #include "fl/gateway/crypto/hash.h"
+#include "fl/gateway/policy/policy_engine.h"
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/mappings/canonical_json.h"
 #include "fl/mappings/fhirpath.h"
@@ -361,9 +362,8 @@ class Compiler {
       match.stages = 0;
       for (const auto& item : stages->GetArray()) {
         const std::string_view stage(item.GetString(), item.GetStringLength());
-        const Stage bit = stage == "ingest"  ? Stage::kIngest
-                          : stage == "grant" ? Stage::kGrant
-                                             : Stage::kRead;
+        // The schema admits only the three names.
+        const Stage bit = stage_from_name(stage).value_or(Stage::kRead);
         match.stages |= static_cast<std::uint8_t>(bit);
       }
     }

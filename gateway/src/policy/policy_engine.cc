@@ -358,6 +358,13 @@ std::string_view stage_name(Stage stage) {
   return "unknown stage";
 }
 
+std::optional<Stage> stage_from_name(std::string_view name) {
+  for (Stage stage : {Stage::kIngest, Stage::kGrant, Stage::kRead}) {
+    if (stage_name(stage) == name) return stage;
+  }
+  return std::nullopt;
+}
+
 std::string_view effect_name(Effect effect) {
   return effect == Effect::kPermit ? "permit" : "deny";
 }

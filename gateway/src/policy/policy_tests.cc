@@ -127,13 +127,6 @@ struct Case {
   bool compare_region = false;
 };
 
-std::optional<Stage> stage_named(std::string_view name) {
-  if (name == "ingest") return Stage::kIngest;
-  if (name == "grant") return Stage::kGrant;
-  if (name == "read") return Stage::kRead;
-  return std::nullopt;
-}
-
 std::optional<Case> read_case(const rapidjson::Value& value, const std::string& pointer,
                               const rapidjson::Value* resources, const std::string& file,
                               std::vector<mappings::Diagnostic>& diagnostics) {
@@ -148,7 +141,7 @@ std::optional<Case> read_case(const rapidjson::Value& value, const std::string& 
   c.name = in.string("name", true).value_or("");
   const auto stage_text = in.string("stage", true);
   if (stage_text) {
-    if (auto stage = stage_named(*stage_text)) {
+    if (auto stage = stage_from_name(*stage_text)) {
       c.request.stage = *stage;
     } else {
       in.problem(in.at("stage"), "expected \"ingest\", \"grant\" or \"read\"");
@@ -241,13 +234,21 @@ std::size_t PolicyTestRun::failed() const {
       std::count_if(results.begin(), results.end(), [](const auto& r) { return !r.passed; }));
 }
 
-std::string describe(const PolicyDecision& decision) {
+namespace {
+
+// The words for a decision; the region only when `with_region` (a case that does not state one
+// does not compare it).
+std::string describe(const PolicyDecision& decision, bool with_region) {
   const Obligations& o = decision.obligations;
-  return describe_parts(decision.effect == Effect::kPermit ? "permit" : "deny", decision.rule_ids,
+  return describe_parts(effect_name(decision.effect), decision.rule_ids,
                         describe_obligations(o.redact_text, o.pseudonymize_identifiers,
                                              o.require_purpose, o.max_days),
-                        decision.region, decision.audit);
+                        with_region ? decision.region : std::string(), decision.audit);
 }
+
+}  // namespace
+
+std::string describe(const PolicyDecision& decision) { return describe(decision, true); }
 
 PolicyTestRun run_policy_tests(const std::string& path, const mappings::ReadFile& read_file) {
   PolicyTestRun run;
@@ -306,13 +307,11 @@ PolicyTestRun run_policy_tests(const std::string& path, const mappings::ReadFile
       c.request.source_country = resolve_jurisdiction(*compiled.bundle, c.facts, &from);
     }
     const PolicyDecision decision = engine.evaluate(c.request);
-    PolicyDecision shown = decision;
-    if (!c.compare_region) shown.region.clear();
     PolicyTestResult result;
     result.name = c.name;
     result.pointer = c.pointer;
     result.expected = c.expected;
-    result.actual = describe(shown);
+    result.actual = describe(decision, c.compare_region);
     result.passed = result.actual == result.expected;
     if (c.expected_source) {
       result.expected += "; source " + *c.expected_source;

@@ -16,6 +16,7 @@
 #include <rapidjson/document.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,8 @@ struct RuleTrace {
 
 // "ingest", "grant", "read"; "permit", "deny": the words traces and `policy eval` use.
 std::string_view stage_name(Stage stage);
+// The stage a name ("ingest", "grant", "read") stands for; nullopt for any other.
+std::optional<Stage> stage_from_name(std::string_view name);
 std::string_view effect_name(Effect effect);
 
 struct PolicyDecision {
