@@ -617,16 +617,25 @@ Result<std::vector<PointerRegistry::ParticipantState>> PointerRegistry::particip
                     [&](const ParticipantState& p) { return p.address == address; })) {
       continue;
     }
-    auto now = rpc_.call(contract_, abi::encode_call("participants(address)",
-                                                     {abi::Arg::word(abi::address_word(address))}));
-    if (!now) return now.error();
-    auto code = abi::word_at(*now, 0);
-    auto active = abi::uint64_at(*now, 1);
-    if (!code || !active) return Error{ErrorCode::kInvalidInput, "participants(address)", ""};
-    out.push_back(
-        {.address = address, .jurisdiction = code_text(*code, 8), .active = *active == 1});
+    auto state = participant(address);
+    if (!state) return state.error();
+    out.push_back(std::move(*state));
   }
   return out;
+}
+
+Result<PointerRegistry::ParticipantState> PointerRegistry::participant(const Address& address) {
+  auto now = rpc_.call(contract_, abi::encode_call("participants(address)",
+                                                   {abi::Arg::word(abi::address_word(address))}));
+  if (!now) return now.error();
+  auto code = abi::word_at(*now, 0);
+  auto active = abi::uint64_at(*now, 1);
+  if (!code || !active) return Error{ErrorCode::kInvalidInput, "participants(address)", ""};
+  ParticipantState state;
+  state.address = address;
+  state.jurisdiction = code_text(*code, 8);
+  state.active = *active == 1;
+  return state;
 }
 
 Result<Address> PointerRegistry::admin() {

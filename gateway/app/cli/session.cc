@@ -46,12 +46,9 @@ Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
 }
 
 Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant) {
-  auto list = s.registry->participants();
-  if (!list) return list.error();
-  for (const auto& p : *list) {
-    if (p.address == participant) return p.active ? p.jurisdiction : std::string();
-  }
-  return std::string();
+  auto state = s.registry->participant(participant);
+  if (!state) return state.error();
+  return state->active ? state->jurisdiction : std::string();
 }
 
 std::string operator_name() {

@@ -156,6 +156,8 @@ class PointerRegistry {
     bool active = false;
   };
   Result<std::vector<ParticipantState>> participants();
+  // One participant's state (one call); jurisdiction "" when it was never registered.
+  Result<ParticipantState> participant(const Address& address);
   Result<Address> admin();
 
   // The latest anchored (version, content hash) of a resource key, if any.
