@@ -161,8 +161,14 @@ int read_command(const std::vector<std::string>& argv) {
   if (!ledger) return fail("read", ledger.error(), 2);
   auto audit = build_audit_log(config);
   if (!audit) return fail("read", audit.error(), 2);
-  auto engine = load_policy_engine(config);
-  if (!engine) return fail("read", engine.error(), 2);
+  // The operator's own read is not decided by the policy: the bundle is compiled only for a
+  // participant's.
+  std::unique_ptr<gateway::policy::PolicyEngine> engine;
+  if (as_participant) {
+    auto loaded = load_policy_engine(config);
+    if (!loaded) return fail("read", loaded.error(), 2);
+    engine = std::move(*loaded);
+  }
   std::vector<std::string> regions;
   for (const auto& [region, settings] : config.redis_regions) regions.push_back(region);
   gateway::ResourceReader reader(**keys, *stores->blobs, *stores->master_keys, **ledger, regions);
@@ -199,8 +205,8 @@ int read_command(const std::vector<std::string>& argv) {
     // The pepper was just used to find the resource, so it is there; redact rather than leak.
     return key ? to_hex(*key) : std::string("redacted");
   };
-  auto verdict = gateway::decide_read(engine->get(), *stores->directory, **audit, pseudonym,
-                                      request, resource);
+  auto verdict =
+      gateway::decide_read(engine.get(), *stores->directory, **audit, pseudonym, request, resource);
   if (!verdict) return fail("read " + *ref, verdict.error(), 1);
   if (!verdict->permit) {
     return fail("read " + *ref, Error{ErrorCode::kPolicyDenied, verdict->reason, ""}, 1);
