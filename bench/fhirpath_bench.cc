@@ -11,11 +11,11 @@
 #include "fl/mappings/fhirpath.h"
 
 #include "support/corpus.h"
+#include "support/synthea.h"
 
 #include <benchmark/benchmark.h>
 #include <rapidjson/document.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -43,10 +43,7 @@ struct Spec {
 };
 
 // The bundles stay alive: the resources are pointers into them.
-struct Corpus {
-  std::vector<std::unique_ptr<rapidjson::Document>> bundles;
-  std::vector<const rapidjson::Value*> resources;
-};
+using Corpus = testing::SyntheaCorpus;
 
 [[noreturn]] void die(const std::string& message) {
   std::fprintf(stderr, "fl_fhirpath_bench: %s\n", message.c_str());
@@ -93,27 +90,8 @@ fs::path synthea_dir() {
 // Every entry resource of the Synthea transaction bundles, files in name order (the JS side
 // reads them in the same order, so results can be compared item by item).
 Corpus load_corpus() {
-  const fs::path dir = synthea_dir();
-  std::vector<fs::path> files;
-  for (const auto& f : fs::directory_iterator(dir)) {
-    if (f.path().extension() == ".json") files.push_back(f.path());
-  }
-  std::sort(files.begin(), files.end());
-  Corpus corpus;
-  for (const fs::path& file : files) {
-    auto doc = std::make_unique<rapidjson::Document>();
-    // Full precision, as canonical_json.cc parses: the default parser may be
-    // off by one unit in the last place, and the results are compared with fhirpath.js.
-    doc->Parse<rapidjson::kParseFullPrecisionFlag>(testing::read_file(file).c_str());
-    if (doc->HasParseError()) die("cannot parse " + file.string());
-    auto rt = doc->FindMember("resourceType");
-    if (rt == doc->MemberEnd() || std::string_view(rt->value.GetString()) != "Bundle") continue;
-    for (const auto& entry : (*doc)["entry"].GetArray()) {
-      corpus.resources.push_back(&entry["resource"]);
-    }
-    corpus.bundles.push_back(std::move(doc));
-  }
-  if (corpus.resources.empty()) die("no Synthea resources in " + dir.string());
+  Corpus corpus = testing::load_synthea(synthea_dir());
+  if (corpus.resources.empty()) die("no Synthea resources in " + synthea_dir().string());
   return corpus;
 }
 

@@ -9,14 +9,13 @@
 #include "fl/gateway/policy/policy_engine.h"
 
 #include "support/corpus.h"
+#include "support/synthea.h"
 
 #include <benchmark/benchmark.h>
 #include <rapidjson/document.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -26,41 +25,18 @@
 namespace fl::gateway::policy {
 namespace {
 
-namespace fs = std::filesystem;
-
 [[noreturn]] void die(const std::string& message) {
   std::fprintf(stderr, "fl_policy_bench: %s\n", message.c_str());
   std::exit(2);
 }
 
 // The bundles stay alive: the requests point into them.
-struct Corpus {
-  std::vector<std::unique_ptr<rapidjson::Document>> bundles;
-  std::vector<const rapidjson::Value*> resources;
-};
+using Corpus = testing::SyntheaCorpus;
 
 Corpus load_synthea() {
   const auto dir = testing::full_corpus_dir("synthea");
   if (!dir) die("corpus folder synthea not found in FL_CORPORA or shared/corpora");
-  std::vector<fs::path> files;
-  for (const auto& f : fs::directory_iterator(*dir)) {
-    if (f.path().extension() == ".json") files.push_back(f.path());
-  }
-  std::sort(files.begin(), files.end());
-  Corpus corpus;
-  for (const fs::path& file : files) {
-    auto doc = std::make_unique<rapidjson::Document>();
-    doc->Parse(testing::read_file(file).c_str());
-    if (doc->HasParseError()) die("cannot parse " + file.string());
-    if (!doc->IsObject()) continue;  // index.json lists the bundles
-    auto entries = doc->FindMember("entry");
-    if (entries == doc->MemberEnd() || !entries->value.IsArray()) continue;
-    for (const auto& entry : entries->value.GetArray()) {
-      auto resource = entry.FindMember("resource");
-      if (resource != entry.MemberEnd()) corpus.resources.push_back(&resource->value);
-    }
-    corpus.bundles.push_back(std::move(doc));
-  }
+  Corpus corpus = testing::load_synthea(*dir);
   if (corpus.resources.empty()) die("no Synthea resources in " + dir->string());
   return corpus;
 }

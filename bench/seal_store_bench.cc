@@ -42,6 +42,7 @@
 #include "support/corpus.h"
 #include "support/fakes.h"
 #include "support/services.h"
+#include "support/synthea.h"
 
 #include <benchmark/benchmark.h>
 #include <openssl/crypto.h>
@@ -112,22 +113,12 @@ fs::path synthea_dir() {
 
 // Every entry resource of the Synthea bundles, as its own document, in file-name order.
 std::vector<std::unique_ptr<rapidjson::Document>> synthea_resources() {
-  std::vector<fs::path> files;
-  for (const auto& f : fs::directory_iterator(synthea_dir())) {
-    if (f.path().extension() == ".json") files.push_back(f.path());
-  }
-  std::sort(files.begin(), files.end());
+  const testing::SyntheaCorpus corpus = testing::load_synthea(synthea_dir());
   std::vector<std::unique_ptr<rapidjson::Document>> out;
-  for (const fs::path& file : files) {
-    rapidjson::Document bundle;
-    bundle.Parse<rapidjson::kParseFullPrecisionFlag>(testing::read_file(file).c_str());
-    if (bundle.HasParseError() || !bundle.IsObject() || !bundle.HasMember("entry")) continue;
-    for (const auto& entry : bundle["entry"].GetArray()) {
-      if (!entry.HasMember("resource")) continue;
-      auto doc = std::make_unique<rapidjson::Document>();
-      doc->CopyFrom(entry["resource"], doc->GetAllocator());
-      out.push_back(std::move(doc));
-    }
+  for (const rapidjson::Value* resource : corpus.resources) {
+    auto doc = std::make_unique<rapidjson::Document>();
+    doc->CopyFrom(*resource, doc->GetAllocator());
+    out.push_back(std::move(doc));
   }
   if (out.empty()) die("no Synthea resources in " + synthea_dir().string());
   return out;
