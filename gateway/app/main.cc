@@ -40,7 +40,9 @@ commands:
         the participant's registered jurisdiction, the purpose); --consent attests that the
         patient has an active FHIR Consent for this purpose and participant. A denial names
         its rules and policy hash (exit 1); a max-days obligation caps the expiry. Every grant
-        decision is written as a FHIR AuditEvent to /kafka/auditTopic and printed.
+        decision is written as a FHIR AuditEvent to /kafka/auditTopic and printed, and so is,
+        after it, what became of the ledger transaction of a permitted grant or a revocation
+        (outcome 0 with its hash and block, or 8 with why it failed).
   ledger participants [set 0xADDRESS --jurisdiction CODE [--inactive]] --config FILE
         list the registered participants, or (admin) register or deactivate one.
   ledger writer 0xADDRESS [--remove] --config FILE

@@ -10,17 +10,7 @@
 #   3. `erase Patient/<id>` destroys that patient's key: their resources read as erased, while
 #      their ciphertext stays in Redis and other patients read as before.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
-
-run="$(mktemp -d "${TMPDIR:-/tmp}/fhir-ledger-e2e.XXXXXX")"
-trap '"$FL_ROOT/scripts/services" stop "$run"' EXIT
-"$FL_ROOT/scripts/services" start "$run"
-source "$run/env"
-
-FL_LEDGER_CONTRACT="$("$FL_BIN" ledger deploy --rpc-url "$FL_LEDGER_RPC_URL")"
-export FL_LEDGER_CONTRACT
-manifest="$FL_ROOT/config/samples/events.manifest.json"
-"$FL_BIN" publish --bootstrap "$FL_KAFKA_BOOTSTRAP_SERVERS" --topic fhir.events --manifest "$manifest"
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 # A private copy of the keyring (the key tools write to it), and debug logging, so that the
 # scan covers every line the gateway can write.

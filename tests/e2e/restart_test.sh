@@ -6,18 +6,8 @@
 # the report verifies with redis-cli (in each region, and in no other), sha256sum and cast.
 #   tests/e2e/restart_test.sh SIGNAL     (TERM or KILL)
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 signal="${1:-TERM}"
-
-run="$(mktemp -d "${TMPDIR:-/tmp}/fhir-ledger-e2e.XXXXXX")"
-trap '"$FL_ROOT/scripts/services" stop "$run"' EXIT
-"$FL_ROOT/scripts/services" start "$run"
-source "$run/env"
-
-FL_LEDGER_CONTRACT="$("$FL_BIN" ledger deploy --rpc-url "$FL_LEDGER_RPC_URL")"
-export FL_LEDGER_CONTRACT
-manifest="$FL_ROOT/config/samples/events.manifest.json"
-"$FL_BIN" publish --bootstrap "$FL_KAFKA_BOOTSTRAP_SERVERS" --topic fhir.events --manifest "$manifest"
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 # Small batches, so that the signal lands between transactions.
 config="$run/gateway.json"

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 
 namespace fl::cli {
 namespace {
@@ -43,13 +44,49 @@ Result<std::uint64_t> number_option(const Args& args, const std::string& name) {
   return value;
 }
 
-Status confirm(Session& s, const Result<ledger::Hash32>& tx) {
+// Waits for the transaction's receipt, prints {"tx":…,"block":…} and answers the block.
+Result<std::uint64_t> mined_block(Session& s, const Result<ledger::Hash32>& tx) {
   if (!tx) return tx.error();
   auto receipt = s.registry->wait_for_receipt(*tx, s.config.ledger.confirmations, kReceiptTimeout);
   if (!receipt) return receipt.error();
   std::printf("{\"tx\":%s,\"block\":%llu}\n", quoted(to_0x_hex(*tx)).c_str(),
               static_cast<unsigned long long>(receipt->block_number));
+  return receipt->block_number;
+}
+
+Status confirm(Session& s, const Result<ledger::Hash32>& tx) {
+  auto block = mined_block(s, tx);
+  if (!block) return block.error();
   return Ok{};
+}
+
+// The end of an access change (a grant or a revocation): waits for its transaction, records
+// what became of it with `record`, prints that AuditEvent. A transaction that succeeded but
+// could not be recorded is reported as such: the operator must know both.
+int audit_transaction(
+    Session& s, const std::string& command, const Result<ledger::Hash32>& tx,
+    const std::function<Result<std::string>(const gateway::audit::Transaction&)>& record) {
+  const auto block = mined_block(s, tx);
+  gateway::audit::Transaction outcome;
+  if (tx) outcome.hash = to_0x_hex(*tx);
+  if (block) {
+    outcome.block = *block;
+  } else {
+    outcome.error = block.error().message;
+  }
+  auto audited = record(outcome);
+  if (!audited) {
+    const std::string done =
+        block ? "is on chain (transaction " + outcome.hash + ")" : "failed (" + outcome.error + ")";
+    return fail(command,
+                {ErrorCode::kUnavailable,
+                 "the " + command + " " + done +
+                     " but its outcome could not be audited: " + audited.error().message,
+                 audited.error().where},
+                1);
+  }
+  std::printf("{\"auditEvent\":%s}\n", audited->c_str());
+  return block ? 0 : fail(command, block.error(), 1);
 }
 
 int status(const std::vector<std::string>& argv) {
@@ -200,7 +237,8 @@ Result<GrantArgs> grant_args(const Session& s, const Args& args) {
 // With /policy/bundle set, the bundle decides at grant time: the patient's recorded country,
 // the grantee's registered jurisdiction, the purpose and --consent (the operator attests that
 // the patient has an active FHIR Consent for this purpose and grantee). A denial sends no
-// transaction. Every decision is written to the audit topic and printed.
+// transaction. Every decision is written to the audit topic and printed, and so is, after it,
+// what became of a permitted grant's transaction.
 int grant(const std::vector<std::string>& argv) {
   auto args =
       Args::parse(argv, {"config", "patient", "to", "purpose", "days", "expires-at"}, {"consent"});
@@ -252,14 +290,15 @@ int grant(const std::vector<std::string>& argv) {
         stderr, "ledger grant: expiry capped at %s by the policy (max days)\n",
         gateway::audit::rfc3339_utc(static_cast<std::int64_t>(verdict->expires_at)).c_str());
   }
-  if (auto done = confirm(
-          *s, s->registry->grant(g->patient_key, g->grantee, g->purpose, verdict->expires_at));
-      !done) {
-    return fail("grant", done.error(), 1);
-  }
-  return 0;
+  // The decision was audited before the transaction; its outcome is audited after it.
+  return audit_transaction(
+      *s, "grant", s->registry->grant(g->patient_key, g->grantee, g->purpose, verdict->expires_at),
+      [&](const gateway::audit::Transaction& tx) {
+        return gateway::record_grant_transaction(**audit, request, verdict->expires_at, tx);
+      });
 }
 
+// The operator takes a grant away; the revocation is audited after its transaction.
 int revoke(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {"config", "patient", "to", "purpose"}, {});
   if (!args) return fail("revoke", args.error(), 2);
@@ -267,10 +306,22 @@ int revoke(const std::vector<std::string>& argv) {
   if (!s) return fail("revoke", s.error(), 2);
   auto g = grant_args(*s, *args);
   if (!g) return fail("revoke", g.error(), 2);
-  if (auto done = confirm(*s, s->registry->revoke(g->patient_key, g->grantee, g->purpose)); !done) {
-    return fail("revoke", done.error(), 1);
-  }
-  return 0;
+  auto audit = build_audit_log(s->config);
+  if (!audit) return fail("revoke", audit.error(), 2);
+  // For the record only: a participant no longer registered can still lose its grants.
+  auto jurisdiction = participant_jurisdiction(*s, g->grantee);
+  const gateway::AccessContext context{.now = static_cast<std::int64_t>(std::time(nullptr)),
+                                       .gateway = s->config.service_name,
+                                       .operator_name = operator_name(),
+                                       .participant = ledger::to_checksum_hex(g->grantee),
+                                       .jurisdiction = jurisdiction ? *jurisdiction : std::string(),
+                                       .purpose = g->purpose,
+                                       .consent = false};
+  return audit_transaction(
+      *s, "revoke", s->registry->revoke(g->patient_key, g->grantee, g->purpose),
+      [&](const gateway::audit::Transaction& tx) {
+        return gateway::record_revocation(**audit, context, g->patient_key, tx);
+      });
 }
 
 // participants: lists; `participants set 0xADDR --jurisdiction DE [--inactive]` registers.

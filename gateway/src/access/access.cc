@@ -129,6 +129,25 @@ Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
   return out;
 }
 
+Result<std::string> record_grant_transaction(ports::AuditLog& audit, const GrantRequest& request,
+                                             std::uint64_t expires_at,
+                                             const audit::Transaction& tx) {
+  audit::Common common = common_of(request.context, request.patient_key, false);
+  common.details.emplace_back("expires-at",
+                              audit::rfc3339_utc(static_cast<std::int64_t>(expires_at)));
+  std::string event = audit::grant_transaction_event(common, tx);
+  if (auto s = record(audit, request.patient_key, event); !s) return s.error();
+  return event;
+}
+
+Result<std::string> record_revocation(ports::AuditLog& audit, const AccessContext& context,
+                                      const ports::Hash32& patient_key,
+                                      const audit::Transaction& tx) {
+  std::string event = audit::revocation_event(common_of(context, patient_key, false), tx);
+  if (auto s = record(audit, patient_key, event); !s) return s.error();
+  return event;
+}
+
 Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
                                   ports::PatientDirectory& directory, ports::AuditLog& audit,
                                   const policy::IdentifierPseudonym& pseudonym,

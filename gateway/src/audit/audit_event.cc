@@ -37,6 +37,13 @@ struct Kind {
   const char* action;  // C R U D E
 };
 
+// AuditEvent.outcome: success, minor failure (a refused request), serious failure.
+constexpr const char* kSucceeded = "0";
+constexpr const char* kRefused = "4";
+constexpr const char* kFailed = "8";
+
+const char* decided(bool permitted) { return permitted ? kSucceeded : kRefused; }
+
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void string(Writer& w, const char* name, const std::string& value) {
@@ -101,8 +108,8 @@ void agent(Writer& w, const Agent& a) {
 // Writes everything up to and including entity[0]'s details; `more` adds entries to that list,
 // `after` adds entities after it.
 template <typename More, typename After>
-std::string event(const Kind& kind, const Common& c, bool permitted, const std::string& outcome,
-                  More&& more, After&& after) {
+std::string event(const Kind& kind, const Common& c, const char* outcome_code,
+                  const std::string& outcome, More&& more, After&& after) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
@@ -116,7 +123,7 @@ std::string event(const Kind& kind, const Common& c, bool permitted, const std::
   w.EndArray();
   string(w, "action", kind.action);
   string(w, "recorded", c.recorded);
-  string(w, "outcome", permitted ? "0" : "4");
+  string(w, "outcome", outcome_code);
   if (!outcome.empty()) string(w, "outcomeDesc", outcome);
   if (!c.purpose.empty()) {
     w.Key("purposeOfEvent");
@@ -177,6 +184,23 @@ std::string event(const Kind& kind, const Common& c, bool permitted, const std::
   return buffer.GetString();
 }
 
+// The transaction's hash and block, or why it failed.
+std::string transaction_event(const Kind& kind, const Common& common, const Transaction& tx,
+                              const std::string& what) {
+  const bool mined = tx.error.empty();
+  const std::string outcome =
+      mined ? what + " carried out by ledger transaction " + tx.hash
+            : what + " not carried out: its ledger transaction failed (" + tx.error + ")";
+  return event(
+      kind, common, mined ? kSucceeded : kFailed, outcome,
+      [&](Writer& w) {
+        if (!tx.hash.empty()) detail(w, "transaction", tx.hash);
+        if (mined) detail(w, "block", std::to_string(tx.block));
+        if (!mined) detail(w, "failure", tx.error);
+      },
+      [](Writer&) {});
+}
+
 std::string words(const char* what, bool permitted, const std::optional<PolicyFacts>& policy) {
   std::string out = std::string(what) + (permitted ? " permitted" : " denied");
   // No bundle configured, or an operator's own read, which no policy governs.
@@ -219,11 +243,27 @@ std::string grant_event(const Common& common, bool permitted,
                   .kind = "grant",
                   .action = "C"};
   return event(
-      kind, common, permitted, words("grant", permitted, policy),
+      kind, common, decided(permitted), words("grant", permitted, policy),
       [&](Writer& w) {
         if (policy) policy_details(w, *policy, "");
       },
       [](Writer&) {});
+}
+
+std::string grant_transaction_event(const Common& common, const Transaction& tx) {
+  const Kind kind{.type = {kDicom, "110113", "Security Alert"},
+                  .subtype = {kDicom, "110137", "User Security Attributes Changed"},
+                  .kind = "grant-transaction",
+                  .action = "C"};
+  return transaction_event(kind, common, tx, "grant");
+}
+
+std::string revocation_event(const Common& common, const Transaction& tx) {
+  const Kind kind{.type = {kDicom, "110113", "Security Alert"},
+                  .subtype = {kDicom, "110137", "User Security Attributes Changed"},
+                  .kind = "revocation",
+                  .action = "D"};
+  return transaction_event(kind, common, tx, "revocation");
 }
 
 std::string read_event(const Common& common, const std::string& resource_key,
@@ -234,7 +274,7 @@ std::string read_event(const Common& common, const std::string& resource_key,
                   .kind = "read",
                   .action = "R"};
   return event(
-      kind, common, permitted, words("read", permitted, policy),
+      kind, common, decided(permitted), words("read", permitted, policy),
       [&](Writer& w) {
         if (policy) policy_details(w, *policy, "");
       },
@@ -261,7 +301,7 @@ std::string erasure_event(const Common& common, const std::string& reason) {
                   .kind = "erasure",
                   .action = "D"};
   return event(
-      kind, common, true, reason.empty() ? "GDPR Art. 17 erasure" : reason, [](Writer&) {},
+      kind, common, kSucceeded, reason.empty() ? "GDPR Art. 17 erasure" : reason, [](Writer&) {},
       [](Writer&) {});
 }
 
@@ -281,7 +321,7 @@ std::string shadow_difference_event(const Common& given, const std::string& stag
                               to_0x_hex(active.policy_hash) + " decided " +
                               std::string(policy::effect_name(active.effect));
   return event(
-      kind, common, true, outcome,
+      kind, common, kSucceeded, outcome,
       [&](Writer& w) {
         detail(w, "stage", stage);
         detail(w, "resource-key", resource_key);

@@ -63,32 +63,62 @@ class GrantPolicy : public ::testing::Test {
     engine_ = std::make_unique<policy::PolicyEngine>(compiled.bundle);
   }
 
-  // What `ledger grant` does: the registered jurisdiction from the contract, the decision,
-  // and the transaction only on permit.
-  Result<AccessVerdict> grant(bool consent) {
+  AccessContext context(bool consent) {
     auto participants = registry_->participants();
-    if (!participants) return participants.error();
+    EXPECT_TRUE(participants) << participants.error().message;
     std::string jurisdiction;
-    for (const auto& p : *participants) {
+    for (const auto& p : participants.value()) {
       if (p.address == clinic_ && p.active) jurisdiction = p.jurisdiction;
     }
+    return AccessContext{.now = now_,
+                         .gateway = "fhir-ledger",
+                         .operator_name = "test",
+                         .participant = kUsClinic,
+                         .jurisdiction = jurisdiction,
+                         .purpose = "TREAT",
+                         .consent = consent};
+  }
+
+  // The transaction's outcome as the audit trail records it.
+  audit::Transaction carried_out(const Result<ledger::Hash32>& tx) {
+    audit::Transaction out;
+    if (!tx) {
+      out.error = tx.error().message;
+      return out;
+    }
+    out.hash = to_0x_hex(*tx);
+    auto mined = registry_->wait_for_receipt(*tx, 1, 30s);
+    if (mined) {
+      out.block = mined->block_number;
+    } else {
+      out.error = mined.error().message;
+    }
+    return out;
+  }
+
+  // What `ledger grant` does: the registered jurisdiction from the contract, the decision
+  // (audited), the transaction only on permit, and its outcome (audited).
+  Result<AccessVerdict> grant(bool consent) {
     GrantRequest request;
-    request.context = AccessContext{.now = now_,
-                                    .gateway = "fhir-ledger",
-                                    .operator_name = "test",
-                                    .participant = kUsClinic,
-                                    .jurisdiction = jurisdiction,
-                                    .purpose = "TREAT",
-                                    .consent = consent};
+    request.context = context(consent);
     request.patient_key = patient_;
     request.expires_at = static_cast<std::uint64_t>(now_) + 365 * 86400;
     auto verdict = decide_grant(engine_.get(), *stores_, *audit_, request);
     if (verdict && verdict->permit) {
-      auto tx = registry_->grant(patient_, clinic_, "TREAT", verdict->expires_at);
-      if (!tx) return tx.error();
-      if (auto mined = registry_->wait_for_receipt(*tx, 1, 30s); !mined) return mined.error();
+      tx_ = carried_out(registry_->grant(patient_, clinic_, "TREAT", verdict->expires_at));
+      auto audited = record_grant_transaction(*audit_, request, verdict->expires_at, tx_);
+      if (!audited) return audited.error();
+      if (!tx_.error.empty()) return Error{ErrorCode::kUnavailable, tx_.error, "grant"};
     }
     return verdict;
+  }
+
+  // What `ledger revoke` does: the transaction, then its outcome audited.
+  Status revoke() {
+    tx_ = carried_out(registry_->revoke(patient_, clinic_, "TREAT"));
+    auto audited = record_revocation(*audit_, context(false), patient_, tx_);
+    if (!audited) return audited.error();
+    return Ok{};
   }
 
   // The audit topic's AuditEvents, in order.
@@ -126,6 +156,7 @@ class GrantPolicy : public ::testing::Test {
   std::unique_ptr<policy::PolicyEngine> engine_;
   ports::Hash32 patient_{};
   std::int64_t now_ = static_cast<std::int64_t>(std::time(nullptr));
+  audit::Transaction tx_;  // the last grant's or revocation's
 };
 
 TEST_F(GrantPolicy, WithoutConsentNothingIsGrantedAndTheDenialIsAudited) {
@@ -154,10 +185,56 @@ TEST_F(GrantPolicy, WithConsentTheGrantIsOnChainForThirtyDaysAndAudited) {
   EXPECT_EQ(verdict->expires_at, static_cast<std::uint64_t>(now_) + 30 * 86400);
   EXPECT_TRUE(registry_->can_read(patient_, clinic_, "TREAT").value());
   auto events = audit_topic();
-  ASSERT_EQ(events.size(), 1u);
+  ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(detail(events[0], "effect"), "permit");
   EXPECT_EQ(detail(events[0], "rule-ids"), "eea-to-us-consent");
   EXPECT_EQ(detail(events[0], "policy-hash"), to_0x_hex(engine_->bundle().hash));
+  // Then the transaction that carried the decision out, as mined on anvil.
+  EXPECT_EQ(std::string(events[1]["subtype"][1]["code"].GetString()), "grant-transaction");
+  EXPECT_EQ(std::string(events[1]["outcome"].GetString()), "0");
+  EXPECT_EQ(detail(events[1], "transaction"), tx_.hash);
+  EXPECT_EQ(detail(events[1], "block"), std::to_string(tx_.block));
+  EXPECT_GT(tx_.block, 0u);
+  EXPECT_EQ(detail(events[1], "expires-at"),
+            audit::rfc3339_utc(now_ + static_cast<std::int64_t>(30 * 86400)));
+}
+
+TEST_F(GrantPolicy, ARevocationTakesTheGrantOffTheChainAndIsAuditedWithItsTransaction) {
+  auto verdict = grant(true);
+  ASSERT_TRUE(verdict && verdict->permit);
+  ASSERT_TRUE(registry_->can_read(patient_, clinic_, "TREAT").value());
+
+  ASSERT_TRUE(revoke());
+
+  EXPECT_FALSE(registry_->can_read(patient_, clinic_, "TREAT").value());
+  auto events = audit_topic();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(std::string(events[2]["subtype"][1]["code"].GetString()), "revocation");
+  EXPECT_EQ(std::string(events[2]["outcome"].GetString()), "0");
+  EXPECT_EQ(detail(events[2], "transaction"), tx_.hash);
+  EXPECT_NE(detail(events[2], "transaction"), detail(events[1], "transaction"));
+}
+
+TEST_F(GrantPolicy, AGrantTransactionTheLedgerRefusesIsAuditedAsFailed) {
+  // The clinic's grant sent by an account that is neither admin nor writer: the contract
+  // reverts it (or the node refuses it), after the policy permitted it.
+  auto outsider =
+      ledger::Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value()));
+  ASSERT_TRUE(outsider);
+  registry_ = std::make_unique<ledger::PointerRegistry>(*rpc_, **outsider, rpc_->chain_id().value(),
+                                                        registry_->contract());
+  signer_ = std::move(*outsider);
+
+  auto verdict = grant(true);
+
+  ASSERT_FALSE(verdict);
+  EXPECT_FALSE(registry_->can_read(patient_, clinic_, "TREAT").value());
+  auto events = audit_topic();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(detail(events[0], "effect"), "permit");
+  EXPECT_EQ(std::string(events[1]["outcome"].GetString()), "8");
+  EXPECT_EQ(detail(events[1], "failure"), tx_.error);
+  EXPECT_FALSE(tx_.error.empty());
 }
 
 }  // namespace

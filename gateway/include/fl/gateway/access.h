@@ -4,7 +4,9 @@
 // the PatientDirectory and the participant's registered jurisdiction, and both write one FHIR
 // AuditEvent per decision, permit or deny, to the audit log before answering: a decision that
 // cannot be audited is not made (kUnavailable). The ledger transaction itself (the grant) and
-// the ledger's grant check (can_read) stay with the caller, which holds the ledger client.
+// the ledger's grant check (can_read) stay with the caller, which holds the ledger client; the
+// caller records what became of a grant's or a revocation's transaction here too, so the trail
+// shows whether a permitted change took effect.
 #pragma once
 
 #include "fl/base/result.h"
@@ -56,6 +58,19 @@ struct AccessVerdict {
 Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
                                    ports::PatientDirectory& directory, ports::AuditLog& audit,
                                    const GrantRequest& request);
+
+// After a permitted grant's transaction: records it mined, with the expiry put on chain, or
+// failed (outcome "8"), and answers the recorded event. kUnavailable when it cannot be
+// recorded; the transaction is then already sent, so the caller must say so.
+Result<std::string> record_grant_transaction(ports::AuditLog& audit, const GrantRequest& request,
+                                             std::uint64_t expires_at,
+                                             const audit::Transaction& tx);
+
+// A revocation takes access away, so no policy decides it and an audit log that is down does
+// not hold it up: it is recorded after its transaction, mined or failed. Answers the event.
+Result<std::string> record_revocation(ports::AuditLog& audit, const AccessContext& context,
+                                      const ports::Hash32& patient_key,
+                                      const audit::Transaction& tx);
 
 struct ReadRequest {
   AccessContext context;

@@ -1,13 +1,16 @@
 // FHIR R4 AuditEvents for the decisions an auditor must be able to reconstruct: a grant (may
-// this participant be given access), a read (may this participant read this resource now), an
-// erasure, and a shadow bundle's difference from the active one. One function per kind; each
-// returns the AuditEvent's JSON.
+// this participant be given access) and the ledger transaction that carried it out, a
+// revocation, a read (may this participant read this resource now), an erasure, and a shadow
+// bundle's difference from the active one. One function per kind; each returns the AuditEvent's
+// JSON.
 //
 // What an auditor reads where:
 //   type / subtype     what happened (DICOM and audit-event-type codes) and, as the last
-//                      subtype, the kind ("grant", "read", "erasure",
-//                      "policy-shadow-difference") under urn:fhir-ledger:audit-kind
-//   outcome            "0" permitted, "4" denied (a refused request, like an HTTP 4xx)
+//                      subtype, the kind ("grant", "grant-transaction", "revocation",
+//                      "read", "erasure", "policy-shadow-difference") under
+//                      urn:fhir-ledger:audit-kind
+//   outcome            "0" permitted (or carried out), "4" denied (a refused request, like an
+//                      HTTP 4xx), "8" a permitted change whose ledger transaction failed
 //   agent              who asked (the operator, or a participant by ledger address) and who
 //                      would receive the data (a participant, located by its registered
 //                      ISO 3166 country)
@@ -67,6 +70,22 @@ struct Common {
 // configured (then the grant is permitted by the operator alone, and the event says so).
 std::string grant_event(const Common& common, bool permitted,
                         const std::optional<PolicyFacts>& policy);
+
+// What became of the ledger transaction that carries out an access change.
+struct Transaction {
+  std::string hash;         // 0x-hex; "" when it was never sent
+  std::uint64_t block = 0;  // where it was mined; 0 when it was not
+  std::string error;        // why it failed; "" when it was mined
+};
+
+// A permitted grant's transaction, recorded after it: outcome "0" when mined (hash and block in
+// entity[0].detail), "8" when not, with why. grant_event records the decision before the
+// transaction is sent; the two together show whether a permitted grant took effect.
+std::string grant_transaction_event(const Common& common, const Transaction& tx);
+
+// The operator's revocation of a participant's access for a purpose, recorded after its
+// transaction: "0" when mined, "8" when not. No policy governs taking access away.
+std::string revocation_event(const Common& common, const Transaction& tx);
 
 // A participant's (or the operator's) read of one resource.
 std::string read_event(const Common& common, const std::string& resource_key,

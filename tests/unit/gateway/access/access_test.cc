@@ -53,6 +53,16 @@ std::string detail(const std::string& event, const std::string& type) {
   return "";
 }
 
+// Members assigned, not designated: g++ 12 -O3 warns on designated std::string members.
+audit::Transaction transaction(const std::string& hash, std::uint64_t block,
+                               const std::string& error) {
+  audit::Transaction tx;
+  tx.hash = hash;
+  tx.block = block;
+  tx.error = error;
+  return tx;
+}
+
 class Access : public ::testing::Test {
  protected:
   Access() : engine_(shipped()) {
@@ -163,6 +173,58 @@ TEST_F(Access, ADecisionThatCannotBeAuditedIsNotMade) {
   EXPECT_EQ(v.error().code, ErrorCode::kUnavailable);
 }
 
+TEST_F(Access, AMinedGrantTransactionIsAuditedAfterTheDecisionWithItsHashBlockAndExpiry) {
+  const GrantRequest request = us_treatment(true);
+  const std::uint64_t expires = static_cast<std::uint64_t>(kNow) + 30 * kDay;
+  const audit::Transaction tx = transaction(to_0x_hex(key(5)), 42, "");
+
+  auto event = record_grant_transaction(audit_, request, expires, tx);
+
+  ASSERT_TRUE(event) << event.error().message;
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(audit_.flushed, 1u);
+  EXPECT_EQ(audit_.records[0].key, to_0x_hex(key(1)));
+  EXPECT_EQ(audit_.records[0].json, *event);
+  const auto d = parse(*event);
+  EXPECT_EQ(d["outcome"].GetString(), std::string("0"));
+  EXPECT_EQ(d["subtype"][1]["code"].GetString(), std::string("grant-transaction"));
+  EXPECT_EQ(detail(*event, "transaction"), to_0x_hex(key(5)));
+  EXPECT_EQ(detail(*event, "block"), "42");
+  EXPECT_EQ(detail(*event, "expires-at"), "2023-12-14T22:13:20Z");
+  EXPECT_EQ(detail(*event, "failure"), "");
+}
+
+TEST_F(Access, AFailedGrantTransactionIsAuditedAsASeriousFailureWithWhy) {
+  const audit::Transaction tx = transaction(to_0x_hex(key(5)), 0, "the transaction reverted");
+
+  auto event = record_grant_transaction(audit_, us_treatment(true), 0, tx);
+
+  ASSERT_TRUE(event) << event.error().message;
+  const auto d = parse(*event);
+  EXPECT_EQ(d["outcome"].GetString(), std::string("8"));
+  EXPECT_NE(std::string(d["outcomeDesc"].GetString()).find("not carried out"), std::string::npos);
+  EXPECT_EQ(detail(*event, "failure"), "the transaction reverted");
+  EXPECT_EQ(detail(*event, "block"), "");
+}
+
+TEST_F(Access, ARevocationIsAuditedWithItsTransactionAndAnAuditLogDownIsReported) {
+  const audit::Transaction tx = transaction(to_0x_hex(key(6)), 43, "");
+  auto event = record_revocation(audit_, us_treatment(false).context, key(1), tx);
+  ASSERT_TRUE(event) << event.error().message;
+  const auto d = parse(*event);
+  EXPECT_EQ(d["subtype"][1]["code"].GetString(), std::string("revocation"));
+  EXPECT_EQ(d["action"].GetString(), std::string("D"));
+  EXPECT_EQ(d["outcome"].GetString(), std::string("0"));
+  EXPECT_EQ(detail(*event, "transaction"), to_0x_hex(key(6)));
+  EXPECT_EQ(d["agent"][1]["who"]["identifier"]["value"].GetString(),
+            std::string("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"));
+
+  audit_.fail_next = true;
+  auto lost = record_revocation(audit_, us_treatment(false).context, key(1), tx);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, ErrorCode::kUnavailable);
+}
+
 TEST_F(Access, AReadWithAGrantAndConsentReleasesThePseudonymizedResource) {
   auto v = read(true, true);
   ASSERT_TRUE(v) << v.error().message;
@@ -208,9 +270,13 @@ TEST(AuditEvents, EveryKindIsValidFhirR4AndNamesThePatientOnlyByPseudonym) {
   audit::Common shadow = c;
   shadow.patient_key.clear();
   const std::vector<std::string> events = {
-      audit::grant_event(c, false, p), audit::grant_event(c, true, no_policy),
-      audit::read_event(c, to_0x_hex(key(8)), "Observation", true, p), audit::erasure_event(c, ""),
-      audit::shadow_difference_event(shadow, "ingest", to_0x_hex(key(8)), "Observation", p, p)};
+      audit::grant_event(c, false, p),
+      audit::grant_event(c, true, no_policy),
+      audit::read_event(c, to_0x_hex(key(8)), "Observation", true, p),
+      audit::erasure_event(c, ""),
+      audit::shadow_difference_event(shadow, "ingest", to_0x_hex(key(8)), "Observation", p, p),
+      audit::grant_transaction_event(c, transaction(to_0x_hex(key(3)), 7, "")),
+      audit::revocation_event(c, transaction("", 0, "the node is down"))};
   auto verdicts = testing::validate_fhir_r4(events);
   ASSERT_TRUE(verdicts) << verdicts.error().message;
   for (std::size_t i = 0; i < events.size(); ++i) {
