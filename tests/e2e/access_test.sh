@@ -3,7 +3,8 @@
 # services, with the shipped policy bundle. After the sample events are ingested, a clinic
 # registered in the US asks for a German patient's data for treatment:
 #   1. `ledger grant` without consent is denied by the bundle: exit 1, nothing on chain, the
-#      denial printed as an AuditEvent (outcome 4);
+#      denial printed as an AuditEvent (outcome 4); with a permissive candidate in shadow mode
+#      (FL_POLICY_SHADOW) still denied, the candidate's difference audited;
 #   2. with --consent it is granted, capped at 30 days: the decision (outcome 0), the
 #      transaction and, after it, the grant-transaction AuditEvent naming the same transaction;
 #   3. `read --as` the clinic releases the Patient resource with its identifiers pseudonymized;
@@ -57,6 +58,24 @@ run_cli 1 read-before "$FL_BIN" read "$patient" --as "$clinic" --purpose TREAT -
 grep -q "no active grant on the ledger" "$run/read-before.err" ||
   fl_die "read without a grant: $(cat "$run/read-before.err")"
 echo "ok: without consent no grant (denial audited), and the clinic cannot read"
+
+# 1b. Shadow mode: a candidate bundle with a permitting default would grant; it is not enforced,
+# and the difference is audited before the decision.
+python3 - "$FL_ROOT/config/policies/example-cross-border.json" "$run/candidate.json" <<'PY'
+import json, sys
+bundle = json.load(open(sys.argv[1]))
+bundle["id"], bundle["default"] = "permissive-candidate", "permit"
+json.dump(bundle, open(sys.argv[2], "w"))
+PY
+FL_POLICY_SHADOW="$run/candidate.json" run_cli 1 grant-shadow "$FL_BIN" ledger grant \
+  --patient "$patient" --to "$clinic" --purpose TREAT --config "$config"
+check grant-shadow '
+assert len(lines) == 2, lines
+shadow, decision = lines[0]["shadowAuditEvent"], lines[1]["auditEvent"]
+assert kind(shadow) == "policy-shadow-difference" and detail(shadow, "stage") == "grant", shadow
+assert detail(shadow, "effect") == "deny" and detail(shadow, "candidate-effect") == "permit", shadow
+assert decision["outcome"] == "4", decision'
+echo "ok: a shadow bundle that would grant is not enforced, and its difference is audited"
 
 # 2. With consent: granted for at most 30 days; the decision, then the transaction's outcome.
 run_cli 0 grant "$FL_BIN" ledger grant --patient "$patient" --to "$clinic" --purpose TREAT \

@@ -164,10 +164,14 @@ int read_command(const std::vector<std::string>& argv) {
   // The operator's own read is not decided by the policy: the bundle is compiled only for a
   // participant's.
   std::unique_ptr<gateway::policy::PolicyEngine> engine;
+  std::unique_ptr<gateway::policy::PolicyEngine> shadow;
   if (as_participant) {
     auto loaded = load_policy_engine(config);
     if (!loaded) return fail("read", loaded.error(), 2);
     engine = std::move(*loaded);
+    auto candidate = load_shadow_engine(config);
+    if (!candidate) return fail("read", candidate.error(), 2);
+    shadow = std::move(*candidate);
   }
   std::vector<std::string> regions;
   for (const auto& [region, settings] : config.redis_regions) regions.push_back(region);
@@ -205,9 +209,13 @@ int read_command(const std::vector<std::string>& argv) {
     // The pepper was just used to find the resource, so it is there; redact rather than leak.
     return key ? to_hex(*key) : std::string("redacted");
   };
-  auto verdict =
-      gateway::decide_read(engine.get(), *stores->directory, **audit, pseudonym, request, resource);
+  auto verdict = gateway::decide_read(engine.get(), *stores->directory, **audit, pseudonym, request,
+                                      resource, shadow.get());
   if (!verdict) return fail("read " + *ref, verdict.error(), 1);
+  // stdout is the released resource: the shadow difference goes to stderr, beside the audit.
+  if (!verdict->shadow_event.empty()) {
+    std::fprintf(stderr, "{\"shadowAuditEvent\":%s}\n", verdict->shadow_event.c_str());
+  }
   if (!verdict->permit) {
     return fail("read " + *ref, Error{ErrorCode::kPolicyDenied, verdict->reason, ""}, 1);
   }

@@ -262,6 +262,8 @@ int grant(const std::vector<std::string>& argv) {
   }
   auto engine = load_policy_engine(s->config);
   if (!engine) return fail("grant", engine.error(), 2);
+  auto shadow = load_shadow_engine(s->config);
+  if (!shadow) return fail("grant", shadow.error(), 2);
   auto stores = build_stores(s->config);
   if (!stores) return fail("grant", stores.error(), 2);
   auto audit = build_audit_log(s->config);
@@ -279,8 +281,12 @@ int grant(const std::vector<std::string>& argv) {
                                            .consent = args->has("consent")};
   request.patient_key = g->patient_key;
   request.expires_at = expires;
-  auto verdict = gateway::decide_grant(engine->get(), *stores->directory, **audit, request);
+  auto verdict =
+      gateway::decide_grant(engine->get(), *stores->directory, **audit, request, shadow->get());
   if (!verdict) return fail("grant", verdict.error(), 1);
+  if (!verdict->shadow_event.empty()) {
+    std::printf("{\"shadowAuditEvent\":%s}\n", verdict->shadow_event.c_str());
+  }
   std::printf("{\"auditEvent\":%s}\n", verdict->audit_event.c_str());
   if (!verdict->permit) {
     return fail("grant", {ErrorCode::kPolicyDenied, "not granted: " + verdict->reason, ""}, 1);

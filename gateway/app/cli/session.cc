@@ -37,12 +37,25 @@ Result<std::shared_ptr<const gateway::policy::PolicyBundle>> compile_bundle_or_r
   return std::move(compiled.bundle);
 }
 
-Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
-    const gateway::GatewayConfig& config) {
-  if (config.policy.bundle.empty()) return std::unique_ptr<gateway::policy::PolicyEngine>();
-  auto bundle = compile_bundle_or_report(config.policy.bundle);
+namespace {
+
+Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_engine(const std::string& path) {
+  if (path.empty()) return std::unique_ptr<gateway::policy::PolicyEngine>();
+  auto bundle = compile_bundle_or_report(path);
   if (!bundle) return bundle.error();
   return std::make_unique<gateway::policy::PolicyEngine>(std::move(*bundle));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
+    const gateway::GatewayConfig& config) {
+  return load_engine(config.policy.bundle);
+}
+
+Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_shadow_engine(
+    const gateway::GatewayConfig& config) {
+  return load_engine(config.policy.bundle.empty() ? std::string() : config.policy.shadow);
 }
 
 Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant) {

@@ -43,6 +43,11 @@ Result<std::shared_ptr<const gateway::policy::PolicyBundle>> compile_bundle_or_r
 Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
     const gateway::GatewayConfig& config);
 
+// The shadow bundle (/policy/shadow), compiled; null when none is configured (or no active
+// bundle, which a shadow is compared with). A shadow that does not compile is an error too.
+Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_shadow_engine(
+    const gateway::GatewayConfig& config);
+
 // The participant's country as registered on the contract; "" when it is not registered or not
 // active (then no rule that names a destination applies to it).
 Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant);

@@ -1,5 +1,7 @@
 #include "fl/gateway/access.h"
 
+#include "fl/base/log.h"
+
 #include "policy/join.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -85,11 +87,39 @@ policy::PolicyRequest ask(policy::Stage stage, const AccessContext& c, std::stri
   return r;
 }
 
+// Shadow mode: the candidate bundle's answer to the same question (the jurisdiction resolved
+// by its own order of sources), recorded when it differs from the active bundle's in effect,
+// rules or obligations. Answers the recorded event, or "" when there is no difference. Shadow
+// mode never changes what is enforced, so a record that cannot be written is only logged.
+std::string shadow(const policy::PolicyEngine& candidate, policy::PolicyRequest r,
+                   const policy::JurisdictionFacts& known, const policy::PolicyDecision& active,
+                   ports::AuditLog& audit, const ports::Hash32& key, const audit::Common& common,
+                   const std::string& resource_key) {
+  r.source_country = policy::resolve_jurisdiction(candidate.bundle(), known);
+  const policy::PolicyDecision would = candidate.evaluate(r);
+  const audit::PolicyFacts active_facts = audit::facts_of(active);
+  const audit::PolicyFacts candidate_facts = audit::facts_of(would);
+  if (would.effect == active.effect && would.rule_ids == active.rule_ids &&
+      candidate_facts.obligations == active_facts.obligations) {
+    return "";
+  }
+  const std::string stage(policy::stage_name(r.stage));
+  std::string event = audit::shadow_difference_event(
+      common, stage, resource_key, r.resource_type.empty() ? "none" : r.resource_type, active_facts,
+      candidate_facts);
+  if (auto s = record(audit, key, event); !s) {
+    log::warn("policy.shadow_audit_failed", {{"stage", stage}, {"error", s.error().message}});
+    return "";
+  }
+  return event;
+}
+
 }  // namespace
 
 Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
                                    ports::PatientDirectory& directory, ports::AuditLog& audit,
-                                   const GrantRequest& request) {
+                                   const GrantRequest& request,
+                                   const policy::PolicyEngine* candidate) {
   const AccessContext& c = request.context;
   AccessVerdict out;
   out.permit = true;
@@ -107,8 +137,13 @@ Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
     // Only the recorded country: at grant time there is no resource, header or source system.
     policy::JurisdictionFacts known;
     known.recorded_country = *country;
-    const policy::PolicyDecision d = engine->evaluate(
-        ask(policy::Stage::kGrant, c, policy::resolve_jurisdiction(engine->bundle(), known)));
+    const policy::PolicyRequest r =
+        ask(policy::Stage::kGrant, c, policy::resolve_jurisdiction(engine->bundle(), known));
+    const policy::PolicyDecision d = engine->evaluate(r);
+    if (candidate != nullptr) {
+      out.shadow_event = shadow(*candidate, r, known, d, audit, request.patient_key,
+                                common_of(c, request.patient_key, false), "");
+    }
     facts = judge(d, c.purpose, out);
     if (out.permit && d.obligations.max_days) {
       const std::uint64_t limit =
@@ -151,7 +186,8 @@ Result<std::string> record_revocation(ports::AuditLog& audit, const AccessContex
 Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
                                   ports::PatientDirectory& directory, ports::AuditLog& audit,
                                   const policy::IdentifierPseudonym& pseudonym,
-                                  const ReadRequest& request, rapidjson::Document& resource) {
+                                  const ReadRequest& request, rapidjson::Document& resource,
+                                  const policy::PolicyEngine* candidate) {
   const AccessContext& c = request.context;
   AccessVerdict out;
   audit::Common common = common_of(c, request.patient_key, request.operator_read);
@@ -182,6 +218,13 @@ Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
     r.resource_type = type;
     r.resource = &resource;
     const policy::PolicyDecision d = engine->evaluate(r);
+    if (candidate != nullptr) {  // before the obligations change the resource
+      const ports::Hash32& key =
+          request.patient_key == ports::Hash32{} ? request.resource_key : request.patient_key;
+      out.shadow_event =
+          shadow(*candidate, r, known, d, audit, key, common_of(c, request.patient_key, false),
+                 to_0x_hex(request.resource_key));
+    }
     facts = judge(d, c.purpose, out);
     if (out.permit) {
       if (auto applied = policy::apply_obligations(d.obligations, resource, pseudonym); !applied) {

@@ -51,13 +51,19 @@ struct AccessVerdict {
   bool capped = false;
   // Read time: the released resource, obligations applied.
   std::string released;
+  // Shadow mode: the AuditEvent recording that the candidate bundle would have decided
+  // otherwise (effect, rules or obligations); "" when it agrees, or none is configured.
+  std::string shadow_event;
 };
 
 // `engine` null: no bundle is configured; the grant is the operator's decision alone (today's
-// behaviour), and still audited.
+// behaviour), and still audited. `candidate`: a shadow bundle (/policy/shadow), evaluated
+// beside the active one and never enforced; a difference is audited, and a difference that
+// cannot be audited is logged, never an error.
 Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
                                    ports::PatientDirectory& directory, ports::AuditLog& audit,
-                                   const GrantRequest& request);
+                                   const GrantRequest& request,
+                                   const policy::PolicyEngine* candidate = nullptr);
 
 // After a permitted grant's transaction: records it mined, with the expiry put on chain, or
 // failed (outcome "8"), and answers the recorded event. kUnavailable when it cannot be
@@ -82,10 +88,11 @@ struct ReadRequest {
 
 // `resource` is the stored resource (PHI); on permit the obligations are applied to it and it
 // is released in AccessVerdict::released. Identifiers are replaced by `pseudonym` when the
-// policy asks.
+// policy asks. `candidate` as for decide_grant.
 Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
                                   ports::PatientDirectory& directory, ports::AuditLog& audit,
                                   const policy::IdentifierPseudonym& pseudonym,
-                                  const ReadRequest& request, rapidjson::Document& resource);
+                                  const ReadRequest& request, rapidjson::Document& resource,
+                                  const policy::PolicyEngine* candidate = nullptr);
 
 }  // namespace fl::gateway

@@ -31,6 +31,15 @@ std::shared_ptr<const policy::PolicyBundle> shipped() {
   return bundle;
 }
 
+// The shipped rules with a permitting default, under a hash of its own: a shadow candidate
+// that would let EU data go to the US for treatment without consent.
+std::shared_ptr<const policy::PolicyBundle> permissive_candidate() {
+  auto candidate = std::make_shared<policy::PolicyBundle>(*shipped());
+  candidate->default_effect = policy::Effect::kPermit;
+  candidate->hash[0] ^= 0xff;
+  return candidate;
+}
+
 ports::Hash32 key(std::uint8_t fill) {
   ports::Hash32 k{};
   k.fill(fill);
@@ -85,7 +94,8 @@ class Access : public ::testing::Test {
   }
 
   // A read by the US participant of an EU patient's Observation whose identifier is "12345".
-  Result<AccessVerdict> read(bool consent, bool granted) {
+  Result<AccessVerdict> read(bool consent, bool granted,
+                             const policy::PolicyEngine* candidate = nullptr) {
     ReadRequest r;
     r.context = us_treatment(consent).context;
     r.patient_key = key(1);
@@ -94,7 +104,8 @@ class Access : public ::testing::Test {
     resource_ = parse(kObservation);
     return decide_read(
         &engine_, directory_, audit_,
-        [](std::string_view, std::string_view) { return std::string("pseudonym"); }, r, resource_);
+        [](std::string_view, std::string_view) { return std::string("pseudonym"); }, r, resource_,
+        candidate);
   }
 
   static constexpr const char* kObservation = R"({"resourceType":"Observation","id":"o1",
@@ -250,6 +261,79 @@ TEST_F(Access, AReadWithoutConsentIsDeniedByThePolicy) {
   EXPECT_FALSE(v->permit);
   EXPECT_TRUE(v->released.empty());
   EXPECT_EQ(detail(audit_.records.at(0).json, "effect"), "deny");
+}
+
+TEST_F(Access, AShadowCandidateIsNotEnforcedAtGrantTimeButItsDifferenceIsAudited) {
+  const policy::PolicyEngine candidate(permissive_candidate());
+
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(false), &candidate);
+
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_FALSE(v->permit);               // the active bundle decides
+  ASSERT_EQ(audit_.records.size(), 2u);  // the difference, then the decision
+  EXPECT_EQ(audit_.records[0].json, v->shadow_event);
+  EXPECT_EQ(audit_.records[1].json, v->audit_event);
+  EXPECT_EQ(detail(v->shadow_event, "stage"), "grant");
+  EXPECT_EQ(detail(v->shadow_event, "effect"), "deny");
+  EXPECT_EQ(detail(v->shadow_event, "candidate-effect"), "permit");
+  EXPECT_EQ(detail(v->shadow_event, "policy-hash"), to_0x_hex(shipped()->hash));
+  EXPECT_EQ(detail(v->shadow_event, "candidate-policy-hash"), to_0x_hex(candidate.bundle().hash));
+}
+
+TEST_F(Access, AShadowCandidateThatAgreesRecordsNothingMore) {
+  const policy::PolicyEngine candidate(permissive_candidate());
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(true), &candidate);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->permit);
+  EXPECT_TRUE(v->shadow_event.empty());
+  EXPECT_EQ(audit_.records.size(), 1u);
+}
+
+TEST_F(Access, AShadowCandidateWithOtherObligationsDiffers) {
+  // Same rules, same effect: only the time window changes, which changes what a grant carries.
+  auto changed = std::make_shared<policy::PolicyBundle>(*shipped());
+  for (auto& rule : changed->rules) {
+    if (rule.id == "eea-to-us-consent") rule.obligations.max_days = 7;
+  }
+  changed->hash[0] ^= 0xff;
+  const policy::PolicyEngine candidate(changed);
+
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(true), &candidate);
+
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->capped);
+  EXPECT_EQ(v->expires_at, static_cast<std::uint64_t>(kNow) + 30 * kDay);  // the active's
+  ASSERT_FALSE(v->shadow_event.empty());
+  EXPECT_NE(detail(v->shadow_event, "candidate-obligations").find("max days: 7"),
+            std::string::npos);
+}
+
+TEST_F(Access, AtReadTimeTheShadowCandidateJudgesTheResourceAndIsNotEnforced) {
+  const policy::PolicyEngine candidate(permissive_candidate());
+
+  auto v = read(false, true, &candidate);
+
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_FALSE(v->permit);
+  EXPECT_TRUE(v->released.empty());
+  ASSERT_EQ(audit_.records.size(), 2u);
+  EXPECT_EQ(detail(v->shadow_event, "stage"), "read");
+  EXPECT_EQ(detail(v->shadow_event, "resource-type"), "Observation");
+  EXPECT_EQ(detail(v->shadow_event, "resource-key"), to_0x_hex(key(2)));
+  EXPECT_EQ(detail(v->shadow_event, "candidate-effect"), "permit");
+}
+
+TEST_F(Access, AShadowDifferenceThatCannotBeAuditedChangesNothing) {
+  const policy::PolicyEngine candidate(permissive_candidate());
+  audit_.fail_next = true;  // the difference's record is refused, the decision's is not
+
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(false), &candidate);
+
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_FALSE(v->permit);
+  EXPECT_TRUE(v->shadow_event.empty());
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(audit_.records[0].json, v->audit_event);
 }
 
 // Every kind of event is valid R4 and carries no FHIR id or identifier value.
