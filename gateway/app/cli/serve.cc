@@ -227,7 +227,8 @@ int serve(const std::vector<std::string>& argv) {
                               .directory = *adapters->directory,
                               .ledger = *adapters->ledger,
                               .keys = *adapters->keys,
-                              .clock = clock},
+                              .clock = clock,
+                              .audit = adapters->audit.get()},
                              normalizer, *policy.policy, options);
   log::info("gateway.started",
             {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});

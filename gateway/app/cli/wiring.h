@@ -24,7 +24,7 @@ struct Adapters {
   std::unique_ptr<ports::EventSource> source;
   std::unique_ptr<ports::DeadLetters> dead_letters;
   std::unique_ptr<ports::Receipts> receipts;
-  std::unique_ptr<ports::AuditLog> audit;   // AuditEvents of shadow-policy differences
+  std::unique_ptr<ports::AuditLog> audit;   // AuditEvents: ingest denials, shadow differences
   std::shared_ptr<ports::BlobStore> blobs;  // one Redis per region holds both
   std::shared_ptr<ports::MasterKeyStore> master_keys;
   std::shared_ptr<ports::PatientDirectory> directory;

@@ -266,15 +266,14 @@ std::string revocation_event(const Common& common, const Transaction& tx) {
   return transaction_event(kind, common, tx, "revocation");
 }
 
-std::string read_event(const Common& common, const std::string& resource_key,
-                       const std::string& resource_type, bool permitted,
-                       const std::optional<PolicyFacts>& policy) {
-  const Kind kind{.type = {kEventType, "rest", "RESTful Operation"},
-                  .subtype = {kInteraction, "read", "read"},
-                  .kind = "read",
-                  .action = "R"};
+namespace {
+
+// An event about one resource: entity[1] names it by pseudonym and type.
+std::string resource_event(const Kind& kind, const Common& common, const std::string& resource_key,
+                           const std::string& resource_type, bool permitted,
+                           const std::optional<PolicyFacts>& policy) {
   return event(
-      kind, common, decided(permitted), words("read", permitted, policy),
+      kind, common, decided(permitted), words(kind.kind, permitted, policy),
       [&](Writer& w) {
         if (policy) policy_details(w, *policy, "");
       },
@@ -293,6 +292,28 @@ std::string read_event(const Common& common, const std::string& resource_key,
         coding(w, Code{kEntityType, "2", "System Object"});
         w.EndObject();
       });
+}
+
+}  // namespace
+
+std::string read_event(const Common& common, const std::string& resource_key,
+                       const std::string& resource_type, bool permitted,
+                       const std::optional<PolicyFacts>& policy) {
+  const Kind kind{.type = {kEventType, "rest", "RESTful Operation"},
+                  .subtype = {kInteraction, "read", "read"},
+                  .kind = "read",
+                  .action = "R"};
+  return resource_event(kind, common, resource_key, resource_type, permitted, policy);
+}
+
+std::string ingest_event(const Common& common, const std::string& resource_key,
+                         const std::string& resource_type, bool permitted,
+                         const PolicyFacts& policy) {
+  const Kind kind{.type = {kEventType, "rest", "RESTful Operation"},
+                  .subtype = {kInteraction, "create", "create"},
+                  .kind = "ingest",
+                  .action = "C"};
+  return resource_event(kind, common, resource_key, resource_type, permitted, policy);
 }
 
 std::string erasure_event(const Common& common, const std::string& reason) {

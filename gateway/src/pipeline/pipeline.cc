@@ -1,6 +1,7 @@
 #include "fl/gateway/pipeline.h"
 
 #include "fl/base/log.h"
+#include "fl/gateway/audit_event.h"
 #include "fl/gateway/pointer_record.h"
 
 #include "policy/join.h"
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <map>
 #include <set>
 #include <thread>
@@ -32,6 +34,7 @@ struct Pipeline::InFlight {
   std::vector<ports::SourceEvent> events;
   std::vector<Item> items;
   std::vector<ports::DeadLetter> dead;
+  std::vector<ports::AuditRecord> audits;  // the resources the policy refused
   std::vector<ports::Pointer> pointers;
   ports::AnchorTicket ticket;
   std::chrono::steady_clock::time_point polled_at{};
@@ -41,6 +44,33 @@ namespace {
 
 std::string detail_of(const Error& error) {
   return error.where.empty() ? error.message : error.message + " (at " + error.where + ")";
+}
+
+// The AuditEvent of a resource the policy refused at ingest: by pseudonyms only, with the source
+// system that sent it and the Kafka message, so the auditor can find the dead letter.
+template <typename Item>
+ports::AuditRecord denial_record(const Item& item, const ports::SourceEvent& event,
+                                 const Decision& decision) {
+  audit::Common common;
+  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  const std::string source(event.header("fhir-source"));
+  common.agents.push_back(audit::Agent{.address = "",
+                                       .jurisdiction = "",
+                                       .display = source.empty() ? "source system" : source,
+                                       .requestor = true});
+  const bool patient = item.pointer.patient_key != ports::Hash32{};
+  if (patient) common.patient_key = to_0x_hex(item.pointer.patient_key);
+  common.resource_key = to_0x_hex(item.pointer.resource_key);
+  common.details = {{"country", decision.country},
+                    {"message", event.origin.topic + "[" + std::to_string(event.origin.partition) +
+                                    "]@" + std::to_string(event.origin.offset)}};
+  const audit::PolicyFacts facts{.policy_hash = decision.policy_hash,
+                                 .effect = policy::Effect::kDeny,
+                                 .rule_ids = decision.rule_ids,
+                                 .obligations = "none"};
+  return {
+      .key = patient ? common.patient_key : common.resource_key,
+      .json = audit::ingest_event(common, common.resource_key, item.resource_type, false, facts)};
 }
 
 // Data errors send the event to the dead-letter topic; any other error stops the batch.
@@ -182,7 +212,8 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
 }
 
 Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                        std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop) {
+                        std::vector<ports::DeadLetter>& dead,
+                        std::vector<ports::AuditRecord>& audits, const std::atomic<bool>& stop) {
   // What the directory recorded for the batch's patients; a Patient decided in this batch
   // replaces its own record below.
   std::vector<ports::Hash32> asked;
@@ -221,6 +252,7 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
       return Ok{};
     }
     if (!decision->permit) {
+      if (ports_.audit != nullptr) audits.push_back(denial_record(item, event, *decision));
       const std::string rules = policy::join(decision->rule_ids);
       refused.try_emplace(
           item.event,
@@ -456,10 +488,10 @@ Status Pipeline::keep_records(const std::vector<Item>& items,
   return Ok{};
 }
 
-Status Pipeline::report(const std::vector<ports::SourceEvent>& events,
-                        const std::vector<Item>& items, const std::vector<ports::DeadLetter>& dead,
-                        const ports::AnchorConfirmation& confirmation,
+Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
                         const std::atomic<bool>& stop) {
+  const auto& events = batch.events;
+  const auto& items = batch.items;
   for (const Item& item : items) {
     const auto& p = item.pointer;
     const auto& placement = confirmation.placements.at(item.placement);
@@ -485,11 +517,17 @@ Status Pipeline::report(const std::vector<ports::SourceEvent>& events,
     auto sent = ports_.receipts.publish(receipt);
     if (!sent) return sent;
   }
-  for (const auto& letter : dead) {
+  for (const auto& letter : batch.dead) {
     if (auto sent = ports_.dead_letters.send(letter); !sent) return sent;
+  }
+  if (!batch.audits.empty()) {
+    if (auto sent = ports_.audit->record(batch.audits); !sent) return sent;
   }
   return retry(stop, "report", [&]() -> Status {
     if (auto r = ports_.receipts.flush(options_.flush_timeout); !r) return r.error();
+    if (!batch.audits.empty()) {
+      if (auto r = ports_.audit->flush(options_.flush_timeout); !r) return r.error();
+    }
     return ports_.dead_letters.flush(options_.flush_timeout);
   });
 }
@@ -518,7 +556,7 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomi
     return dropped;
   }
   // 4. Decide, for the whole batch at once (one directory look-up).
-  if (auto decided = decide(batch.events, batch.items, batch.dead, stop); !decided) {
+  if (auto decided = decide(batch.events, batch.items, batch.dead, batch.audits, stop); !decided) {
     return decided;
   }
   documents.clear();
@@ -540,10 +578,7 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   drop_conflicts(batch, *confirmation);
   if (auto kept = keep_records(batch.items, *confirmation, stop); !kept) return kept;
   // 9. Report before committing: receipts and dead letters must be durable first.
-  if (auto reported = report(batch.events, batch.items, batch.dead, *confirmation, stop);
-      !reported) {
-    return reported;
-  }
+  if (auto reported = report(batch, *confirmation, stop); !reported) return reported;
   // 8. Commit: only now is the batch done. Batches finish in the order they were polled, so
   // offsets are committed in order.
   std::vector<ports::Origin> handled;

@@ -24,6 +24,7 @@
 #include <rapidjson/document.h>
 
 #include <fstream>
+#include <set>
 #include <sys/stat.h>
 
 namespace fl::gateway {
@@ -105,7 +106,8 @@ class DataProtection : public ::testing::Test {
     auto source = kafka::make_event_source(config);
     auto dead = kafka::make_dead_letters(config);
     auto receipts = kafka::make_receipts(config);
-    ASSERT_TRUE(source && dead && receipts);
+    auto audit = kafka::make_audit_log(config);
+    ASSERT_TRUE(source && dead && receipts && audit);
     ports::SteadyClock clock;
     PassThroughNormalizer normalizer;
     ResidencyByHeader by_header;
@@ -118,7 +120,8 @@ class DataProtection : public ::testing::Test {
                        .directory = *stores_,
                        .ledger = *ledger_,
                        .keys = *keys_,
-                       .clock = clock},
+                       .clock = clock,
+                       .audit = audit->get()},
                       normalizer, policy, {.until_caught_up = true, .idle_before_exit = 300ms});
     std::atomic<bool> stop{false};
     auto ran = pipeline.run(stop);
@@ -184,7 +187,7 @@ class DataProtection : public ::testing::Test {
   IngestPolicy* policy_ = nullptr;  // the header's residency when null
   testing::TempDir dir_;
   std::string keyring_;
-  testing::KafkaCluster kafka_{{"fhir.events", "fhir.dead-letters", "fhir.receipts"}};
+  testing::KafkaCluster kafka_{{"fhir.events", "fhir.dead-letters", "fhir.receipts", "fhir.audit"}};
   testing::RedisServer eu_;
   testing::RedisServer us_;
   testing::AnvilNode anvil_;
@@ -387,6 +390,33 @@ TEST_F(DataProtection, TheShippedPolicyKeepsEuPatientsInTheEuAnchorsItsHashAndNa
                             "default-effect)"),
             std::string::npos)
       << details[1];
+
+  // The auditor sees the same denials on the audit topic: one AuditEvent per refused resource,
+  // keyed by the patient's pseudonym, naming the rules and the policy hash, no FHIR id.
+  auto audited = kafka::read_topic(kafka_.bootstrap(), "fhir.audit", 10s);
+  ASSERT_TRUE(audited);
+  ASSERT_EQ(audited->size(), 2u);
+  std::multiset<std::string> rules;
+  for (const auto& m : *audited) {
+    EXPECT_EQ(m.value.find("de1-secret"), std::string::npos) << m.value;
+    EXPECT_EQ(m.value.find("br1"), std::string::npos) << m.value;
+    rapidjson::Document event;
+    event.Parse(m.value.c_str(), m.value.size());
+    ASSERT_FALSE(event.HasParseError());
+    EXPECT_EQ(std::string(event["outcome"].GetString()), "4");
+    EXPECT_EQ(std::string(event["subtype"][1]["code"].GetString()), "ingest");
+    for (const auto& d : event["entity"][0]["detail"].GetArray()) {
+      const std::string type = d["type"].GetString();
+      if (type == "rule-ids") rules.insert(d["valueString"].GetString());
+      if (type == "policy-hash") {
+        EXPECT_EQ(d["valueString"].GetString(), to_0x_hex(compiled.bundle->hash));
+      }
+    }
+  }
+  EXPECT_EQ(rules, (std::multiset<std::string>{"nopersist-deny", "none"}));
+  const auto de1 = Pseudonyms(*keys_).patient_key("Patient/de1");
+  ASSERT_TRUE(de1);
+  EXPECT_TRUE(audited->front().key == to_0x_hex(*de1) || audited->back().key == to_0x_hex(*de1));
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
-// FHIR R4 AuditEvents for the decisions an auditor must be able to reconstruct: a grant (may
-// this participant be given access) and the ledger transaction that carried it out, a
+// FHIR R4 AuditEvents for the decisions an auditor must be able to reconstruct: a resource
+// refused at ingest, a grant (may this participant be given access) and the ledger
+// transaction that carried it out, a
 // revocation, a read (may this participant read this resource now), an erasure, and a shadow
 // bundle's difference from the active one. One function per kind; each returns the AuditEvent's
 // JSON.
 //
 // What an auditor reads where:
 //   type / subtype     what happened (DICOM and audit-event-type codes) and, as the last
-//                      subtype, the kind ("grant", "grant-transaction", "revocation",
-//                      "read", "erasure", "policy-shadow-difference") under
+//                      subtype, the kind ("ingest", "grant", "grant-transaction",
+//                      "revocation", "read", "erasure", "policy-shadow-difference") under
 //                      urn:fhir-ledger:audit-kind
 //   outcome            "0" permitted (or carried out), "4" denied (a refused request, like an
 //                      HTTP 4xx), "8" a permitted change whose ledger transaction failed
@@ -18,7 +19,7 @@
 //                      or the resource by pseudonym when its patient is not known;
 //                      its detail holds the decision: "policy-hash", "rule-ids", "effect",
 //                      "obligations" (and the candidate's for a shadow difference)
-//   entity[1]          for a read, the resource, by pseudonym and type
+//   entity[1]          for a read or an ingest, the resource, by pseudonym and type
 // The events never contain resource content.
 #pragma once
 
@@ -91,6 +92,13 @@ std::string revocation_event(const Common& common, const Transaction& tx);
 std::string read_event(const Common& common, const std::string& resource_key,
                        const std::string& resource_type, bool permitted,
                        const std::optional<PolicyFacts>& policy);
+
+// A resource a source system published, stored or (outcome "4") refused by the policy at
+// ingest. The pipeline records its denials: the dead letter says the same to the sender, this
+// says it to the auditor.
+std::string ingest_event(const Common& common, const std::string& resource_key,
+                         const std::string& resource_type, bool permitted,
+                         const PolicyFacts& policy);
 
 // GDPR Art. 17 erasure of a patient, by the operator.
 std::string erasure_event(const Common& common, const std::string& reason);

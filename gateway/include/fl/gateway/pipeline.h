@@ -14,6 +14,7 @@
 #include "fl/gateway/stages/normalize_stage.h"
 #include "fl/gateway/stages/protect_stage.h"
 #include "fl/gateway/stages/validate_stage.h"
+#include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/clock.h"
 #include "fl/ports/dead_letters.h"
@@ -46,6 +47,9 @@ struct PipelinePorts {
   ports::PointerLedger& ledger;
   ports::KeyProvider& keys;
   ports::Clock& clock;
+  // Where each resource the policy refuses at ingest is recorded as a FHIR AuditEvent, made
+  // durable with the batch's dead letters before its offsets are committed. None when null.
+  ports::AuditLog* audit = nullptr;
 };
 
 // Which anchoring mode a resource gets: by resource type, else by input topic, else the default.
@@ -115,9 +119,10 @@ class Pipeline {
                                     std::vector<std::unique_ptr<rapidjson::Document>>& documents);
   // Stage 4 for the batch: each resource's policy decision, with the patient's country from a
   // Patient in the batch or the directory; moves events with a denied resource to the dead
-  // letters, naming the rules.
+  // letters, naming the rules, and adds an AuditEvent per denied resource to `audits`.
   Status decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
+                std::vector<ports::DeadLetter>& dead, std::vector<ports::AuditRecord>& audits,
+                const std::atomic<bool>& stop);
   // Records the countries of the Patients stored in this batch, in their regions.
   Status record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop);
   // Moves the events whose patient was erased to the dead letters, with their items.
@@ -137,9 +142,9 @@ class Pipeline {
   static std::vector<ports::Pointer> pointers_of(std::vector<Item>& items);
   Status submit(InFlight& batch, const std::atomic<bool>& stop);
   Result<ports::AnchorConfirmation> confirm(InFlight& batch, const std::atomic<bool>& stop);
-  Status report(const std::vector<ports::SourceEvent>& events, const std::vector<Item>& items,
-                const std::vector<ports::DeadLetter>& dead,
-                const ports::AnchorConfirmation& confirmation, const std::atomic<bool>& stop);
+  // Stage 9: receipts, dead letters and AuditEvents, durable before the commit.
+  Status report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
+                const std::atomic<bool>& stop);
   // Stages 2-7 up to sending the transactions; the batch joins in_flight_.
   Status begin(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop);
   // The oldest batch in flight: confirmation, pointer records, report, commit.

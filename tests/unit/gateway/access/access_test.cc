@@ -360,7 +360,8 @@ TEST(AuditEvents, EveryKindIsValidFhirR4AndNamesThePatientOnlyByPseudonym) {
       audit::erasure_event(c, ""),
       audit::shadow_difference_event(shadow, "ingest", to_0x_hex(key(8)), "Observation", p, p),
       audit::grant_transaction_event(c, transaction(to_0x_hex(key(3)), 7, "")),
-      audit::revocation_event(c, transaction("", 0, "the node is down"))};
+      audit::revocation_event(c, transaction("", 0, "the node is down")),
+      audit::ingest_event(c, to_0x_hex(key(8)), "Observation", false, p)};
   auto verdicts = testing::validate_fhir_r4(events);
   ASSERT_TRUE(verdicts) << verdicts.error().message;
   for (std::size_t i = 0; i < events.size(); ++i) {

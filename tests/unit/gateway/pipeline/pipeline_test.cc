@@ -10,6 +10,9 @@
 #include "support/fakes.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <map>
 
 namespace fl::gateway {
 namespace {
@@ -31,7 +34,8 @@ class PipelineTest : public ::testing::Test {
                      .directory = directory,
                      .ledger = ledger,
                      .keys = keys,
-                     .clock = clock},
+                     .clock = clock,
+                     .audit = audit_log},
                     normalizer, *ingest, options);
   }
 
@@ -47,8 +51,17 @@ class PipelineTest : public ::testing::Test {
   PassThroughNormalizer normalizer;
   PermitAllPolicy policy{"default"};
   IngestPolicy* ingest = &policy;
+  ports::AuditLog* audit_log = nullptr;
   std::atomic<bool> stop{false};
 };
+
+std::shared_ptr<const policy::PolicyBundle> shipped_bundle() {
+  auto compiled = policy::compile_policy_bundle(
+      (testing::source_root() / "config" / "policies" / "example-cross-border.json").string(),
+      file_reader());
+  EXPECT_TRUE(compiled.bundle);
+  return compiled.bundle;
+}
 
 TEST_F(PipelineTest, AnchorsStoresReportsAndCommitsABatch) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
@@ -83,11 +96,9 @@ TEST_F(PipelineTest, ReceiptsCarryPseudonymsNotIds) {
 }
 
 TEST_F(PipelineTest, APatientWhoMovesWithinABatchIsRecordedWhereItsLastVersionWent) {
-  auto compiled = policy::compile_policy_bundle(
-      (testing::source_root() / "config" / "policies" / "example-cross-border.json").string(),
-      file_reader());
-  ASSERT_TRUE(compiled.bundle);
-  BundlePolicy bundle(compiled.bundle);
+  auto rules = shipped_bundle();
+  ASSERT_TRUE(rules);
+  BundlePolicy bundle(rules);
   ingest = &bundle;
   source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},)"
               R"("address":[{"country":"US"}]})");
@@ -106,6 +117,65 @@ TEST_F(PipelineTest, APatientWhoMovesWithinABatchIsRecordedWhereItsLastVersionWe
   ASSERT_EQ(receipts.receipts.size(), 3u);
   EXPECT_EQ(receipts.receipts[0].region, "us");  // version 1 stays where it was stored
   EXPECT_EQ(receipts.receipts[2].region, "eu");  // the Observation follows the last version
+}
+
+TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit) {
+  const auto bundle_rules = shipped_bundle();
+  ASSERT_TRUE(bundle_rules);
+  BundlePolicy bundle(bundle_rules);
+  ingest = &bundle;
+  testing::FakeAuditLog audit;
+  audit_log = &audit;
+  // Brazil has no rule in the shipped bundle: its default effect denies.
+  source.push(R"({"resourceType":"Patient","id":"p-br","address":[{"country":"BR"}]})",
+              {{"fhir-source", "clinic-br"}});
+  source.push(R"({"resourceType":"Patient","id":"p-de","address":[{"country":"DE"}]})");
+  Pipeline pipeline = make();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(dead.letters[0].error_code, "policy-denied");
+  ASSERT_EQ(audit.records.size(), 1u);
+  EXPECT_EQ(audit.flushed, 1u);
+  EXPECT_EQ(source.committed(), 2);
+  const auto patient = Pseudonyms(keys).patient_key("Patient/p-br");
+  const auto resource = Pseudonyms(keys).resource_key("Patient/p-br");
+  ASSERT_TRUE(patient && resource);
+  EXPECT_EQ(audit.records[0].key, to_0x_hex(*patient));
+  const std::string& json = audit.records[0].json;
+  EXPECT_EQ(json.find("p-br"), std::string::npos) << "no FHIR id in the audit: " << json;
+  rapidjson::Document event;
+  event.Parse(json.c_str());
+  ASSERT_FALSE(event.HasParseError());
+  EXPECT_EQ(std::string(event["outcome"].GetString()), "4");
+  EXPECT_EQ(std::string(event["subtype"][1]["code"].GetString()), "ingest");
+  EXPECT_EQ(std::string(event["agent"][0]["who"]["display"].GetString()), "clinic-br");
+  EXPECT_EQ(std::string(event["entity"][1]["what"]["identifier"]["value"].GetString()),
+            to_0x_hex(*resource));
+  std::map<std::string, std::string> details;
+  for (const auto& d : event["entity"][0]["detail"].GetArray()) {
+    details[d["type"].GetString()] = d["valueString"].GetString();
+  }
+  EXPECT_EQ(details["policy-hash"], to_0x_hex(bundle_rules->hash));
+  EXPECT_EQ(details["effect"], "deny");
+  EXPECT_EQ(details["rule-ids"], "none");  // the default effect
+  EXPECT_EQ(details["country"], "BR");
+  EXPECT_EQ(details["message"], "fhir.events[0]@0");
+}
+
+TEST_F(PipelineTest, ADenialThatCannotBeAuditedHoldsTheCommit) {
+  BundlePolicy bundle(shipped_bundle());
+  ingest = &bundle;
+  testing::FakeAuditLog audit;
+  audit.fail_next = true;
+  audit_log = &audit;
+  source.push(R"({"resourceType":"Patient","id":"p-br","address":[{"country":"BR"}]})");
+  Pipeline pipeline = make();
+
+  EXPECT_FALSE(pipeline.run_once(stop));
+
+  EXPECT_EQ(source.committed(), 0);  // re-delivered after a restart, and audited then
 }
 
 TEST_F(PipelineTest, InvalidEventsGoToDeadLettersWithReasonAndOrigin) {
