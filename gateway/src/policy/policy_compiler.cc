@@ -27,18 +27,22 @@ namespace {
 // ISO 3166-1 alpha-2: the 249 officially assigned codes, sorted. Reserved codes ("UK", "EL",
 // "EU") are not countries, so a bundle naming one is refused rather than matching nobody.
 
-// The HL7 v3 PurposeOfUse value set (v3-ActReason, is-a PurposeOfUse) without its abstract
-// root, sorted: what a request's purpose and a rule's purposes are spelled in.
-constexpr std::array<std::string_view, 59> kPurposesOfUse = {
-    "BIORCH",    "BTG",      "CAREMGT",   "CLINTRCH", "CLINTRCHNPC", "CLINTRCHPC", "CLINTRL",
-    "CLMATTCH",  "COC",      "COVAUTH",   "COVERAGE", "DISASTER",    "DONAT",      "DSRCH",
-    "ELIGDTRM",  "ELIGVER",  "ENROLLM",   "ERTREAT",  "ETREAT",      "FAMRQT",     "FRAUD",
-    "GOV",       "HACCRED",  "HCOMPL",    "HDECD",    "HDIRECT",     "HDM",        "HLEGAL",
-    "HMARKT",    "HOPERAT",  "HOUTCOMS",  "HPAYMT",   "HPRGRP",      "HQUALIMP",   "HRESCH",
-    "HSYSADMIN", "HTEST",    "LABELING",  "MEMADMIN", "METAMGT",     "MILCDM",     "MILDCRG",
-    "PATADMIN",  "PATRQT",   "PATSFTY",   "PERFMSR",  "POARCH",      "POPHLTH",    "PRECLINTRCH",
-    "PUBHLTH",   "PWATRNY",  "RECORDMGT", "REMITADV", "SUPNWK",      "SYSDEV",     "THREAT",
-    "TRAIN",     "TRANSRCH", "TREAT"};
+// The HL7 v3 PurposeOfUse value set (terminology.hl7.org/ValueSet/v3-PurposeOfUse: v3-ActReason
+// is-a PurposeOfUse) without its root, sorted: what a request's purpose and a rule's purposes are
+// spelled in. The 59 codes below the root in the FHIR R4 (4.0.1) expansion, plus MLTRAINING,
+// PMTDS and TREATDS from ActReason 4.0.0 (THO): the value set is is-a, not pinned to a version,
+// so systems on current THO send them, and a bundle must be able to name AI training to refuse
+// it. The root is notSelectable in THO: a grouper, not a purpose a request states.
+constexpr std::array<std::string_view, 62> kPurposesOfUse = {
+    "BIORCH",     "BTG",         "CAREMGT",  "CLINTRCH", "CLINTRCHNPC", "CLINTRCHPC", "CLINTRL",
+    "CLMATTCH",   "COC",         "COVAUTH",  "COVERAGE", "DISASTER",    "DONAT",      "DSRCH",
+    "ELIGDTRM",   "ELIGVER",     "ENROLLM",  "ERTREAT",  "ETREAT",      "FAMRQT",     "FRAUD",
+    "GOV",        "HACCRED",     "HCOMPL",   "HDECD",    "HDIRECT",     "HDM",        "HLEGAL",
+    "HMARKT",     "HOPERAT",     "HOUTCOMS", "HPAYMT",   "HPRGRP",      "HQUALIMP",   "HRESCH",
+    "HSYSADMIN",  "HTEST",       "LABELING", "MEMADMIN", "METAMGT",     "MILCDM",     "MILDCRG",
+    "MLTRAINING", "PATADMIN",    "PATRQT",   "PATSFTY",  "PERFMSR",     "PMTDS",      "POARCH",
+    "POPHLTH",    "PRECLINTRCH", "PUBHLTH",  "PWATRNY",  "RECORDMGT",   "REMITADV",   "SUPNWK",
+    "SYSDEV",     "THREAT",      "TRAIN",    "TRANSRCH", "TREAT",       "TREATDS"};
 
 template <std::size_t N>
 constexpr bool sorted(const std::array<std::string_view, N>& table) {

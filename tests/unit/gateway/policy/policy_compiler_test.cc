@@ -363,15 +363,23 @@ TEST(PolicyCompilerTest, ReportsFileAndJsonProblemsWithoutAPointer) {
   EXPECT_THAT(bad.diagnostics[0].message, HasSubstr("not valid JSON at offset 7"));
 }
 
+// Codes from every branch of the R4 (4.0.1) expansion of v3-PurposeOfUse, down to its deepest
+// (HTEST under SYSDEV, CLINTRCHNPC under CLINTRCH, BTG under ETREAT, MILDCRG under COVERAGE), and
+// the three ActReason 4.0.0 (THO) added; refused: the notSelectable root, ActReason codes outside
+// the set (the privacy reasons MARKT, OPERAT, SYSADMN and the override OVRER), the NHIN spellings
+// and a v3 ActCode.
 TEST(PolicyCompilerTest, KnowsThePurposeOfUseCodes) {
   for (const char* code :
-       {"TREAT",    "ETREAT",  "BTG",       "HPAYMT",   "HOPERAT", "HRESCH",  "PUBHLTH",
-        "HMARKT",   "HDIRECT", "HSYSADMIN", "PATRQT",   "FAMRQT",  "PWATRNY", "SUPNWK",
-        "COVERAGE", "CAREMGT", "CLINTRCH",  "HTEST",    "HACCRED", "HCOMPL",  "HQUALIMP",
-        "HLEGAL",   "HPRGRP",  "TRAIN",     "DISASTER", "THREAT"}) {
+       {"TREAT",       "ETREAT",   "BTG",      "ERTREAT",   "CLINTRL",    "COC",      "POPHLTH",
+        "HPAYMT",      "CLMATTCH", "COVAUTH",  "COVERAGE",  "ELIGVER",    "MILDCRG",  "REMITADV",
+        "HOPERAT",     "CAREMGT",  "HDM",      "HSYSADMIN", "LABELING",   "METAMGT",  "SYSDEV",
+        "HTEST",       "TRAIN",    "MILCDM",   "HRESCH",    "BIORCH",     "CLINTRCH", "CLINTRCHNPC",
+        "PRECLINTRCH", "DSRCH",    "TRANSRCH", "PUBHLTH",   "DISASTER",   "THREAT",   "PATRQT",
+        "FAMRQT",      "PWATRNY",  "SUPNWK",   "HMARKT",    "MLTRAINING", "PMTDS",    "TREATDS"}) {
     EXPECT_TRUE(is_purpose_of_use(code)) << code;
   }
-  for (const char* code : {"", "treat", "TREATMENT", "PurposeOfUse", "ETH"}) {
+  for (const char* code : {"", "treat", "TREATMENT", "TRAINING", "PurposeOfUse", "_PurposeOfUse",
+                           "MARKT", "OPERAT", "SYSADMN", "OVRER", "ETH", "mltraining", "TREAT "}) {
     EXPECT_FALSE(is_purpose_of_use(code)) << code;
   }
 }
