@@ -107,19 +107,32 @@ class FakeBlobStore final : public ports::BlobStore {
  public:
   // Makes the next `n` calls fail as if Redis were down.
   void fail_next(int n) { failures_left_ = n; }
+  // Makes the next streamed put fail as if Redis went down after storing its first `n` writes.
+  void fail_after_writes(std::size_t n) { fail_after_ = n; }
   int writes() const { return writes_; }
+  // The indexes make_write was called with, over every streamed put.
+  const std::vector<std::size_t>& made() const { return made_; }
 
-  Result<std::vector<std::string>> put_if_absent(const std::string& region,
-                                                 std::span<const ports::BlobWrite> blobs) override {
+  // As Redis does: each write is stored as soon as it is made.
+  Result<std::vector<std::string>> put_if_absent_streamed(const std::string& region,
+                                                          std::size_t count,
+                                                          const MakeWrite& make_write) override {
     if (failures_left_ > 0) {
       --failures_left_;
       return Error{ErrorCode::kUnavailable, "injected failure", region};
     }
+    const std::optional<std::size_t> fail_after = std::exchange(fail_after_, std::nullopt);
     std::vector<std::string> claimed;
-    for (const auto& b : blobs) {
-      if (blobs_.try_emplace({region, b.key}, b.blob).second) ++writes_;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (fail_after && i == *fail_after) {
+        return Error{ErrorCode::kUnavailable, "injected failure mid-batch", region};
+      }
+      made_.push_back(i);
+      auto b = make_write(i);
+      if (!b) return b.error();
+      if (blobs_.try_emplace({region, b->key}, b->blob).second) ++writes_;
       claimed.push_back(
-          claims_.try_emplace({region, b.resource_key, b.version}, b.key).first->second);
+          claims_.try_emplace({region, b->resource_key, b->version}, b->key).first->second);
     }
     return claimed;
   }
@@ -166,6 +179,8 @@ class FakeBlobStore final : public ports::BlobStore {
   std::map<std::pair<std::string, std::string>, ports::Bytes> blobs_;
   std::map<std::tuple<std::string, std::string, std::uint64_t>, std::string> claims_;
   int failures_left_ = 0;
+  std::optional<std::size_t> fail_after_;
+  std::vector<std::size_t> made_;
   int writes_ = 0;
 };
 

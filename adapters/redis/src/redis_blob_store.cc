@@ -1,14 +1,18 @@
 #include "fl/adapters/redis/redis_blob_store.h"
 
+#include "fl/base/assert.h"
 #include "fl/base/bytes.h"
 #include "fl/base/c_handle.h"
 
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -20,6 +24,25 @@ namespace {
 using ContextPtr = CHandle<redisContext, &redisFree>;
 using ReplyPtr = CHandle<redisReply, &freeReplyObject>;
 using Command = std::vector<std::string_view>;
+
+// The most arguments any command here takes (EVAL and SCAN take 6).
+constexpr std::size_t kMaxArgs = 8;
+
+// A pipeline whose commands are made while it is being sent, one group at a time (a blob's
+// SET NX and its claim's HSETNX, each blob sealed just before), so that Redis works on the first
+// groups while the caller makes the next.
+struct Stream {
+  std::size_t groups = 0;
+  // Makes group i: called once per group, in order, just before its commands are sent; empty
+  // when every group is at hand. An error stops the stream and fails the call.
+  std::function<Status(std::size_t)> make;
+  // Group i's commands once it is made; asked again when a re-opened connection re-sends it.
+  std::function<std::span<const Command>(std::size_t)> commands;
+};
+
+// Groups of a stream written to the socket at a time: small enough that Redis starts early and
+// keeps up with the caller, large enough that the write calls stay few (one per 16 blobs).
+constexpr std::size_t kFlushEvery = 16;
 
 // SCAN's page size hint: large enough that a region with a million patients takes a few
 // thousand round trips, small enough that one page never blocks Redis noticeably.
@@ -309,49 +332,111 @@ class Connection {
   // then cleared: a Redis restart or an idle connection closed by a proxy is routine, a
   // second failure in one call is not. Callers send only commands that are safe to re-send.
   Result<std::vector<ReplyPtr>> pipeline(std::span<const Command> commands, bool& may_reconnect) {
+    return stream(at_hand(commands), may_reconnect);
+  }
+
+  // pipeline() for commands made while the pipeline is being sent (see Stream). On a broken
+  // connection the groups made so far are re-sent as they were, never made again.
+  Result<std::vector<ReplyPtr>> stream(const Stream& groups, bool& may_reconnect) {
+    std::size_t made = 0;
     if (ctx_) {
-      auto replies = send(commands);
-      if (replies || !may_reconnect) return replies;
+      bool dropped = false;
+      auto replies = send(groups, made, dropped);
+      if (replies || !dropped || !may_reconnect) return replies;
     } else if (!may_reconnect) {
       return unavailable(name_, "not connected");
     }
     may_reconnect = false;
     if (auto c = connect(); !c) return c.error();
-    return send(commands);
+    bool dropped = false;
+    return send(groups, made, dropped);
   }
 
   const std::string& name() const { return name_; }
   std::mutex& mutex() { return context_mutex_; }
 
  private:
-  // One round trip on the open connection; drops the connection on a transport failure.
+  static Stream at_hand(std::span<const Command> commands) {
+    Stream all;
+    all.groups = commands.size();
+    all.commands = [commands](std::size_t i) { return commands.subspan(i, 1); };
+    return all;
+  }
+
+  // One round trip on the open connection, for commands at hand (connect() has no reconnect).
   Result<std::vector<ReplyPtr>> send(std::span<const Command> commands) {
-    for (const auto& args : commands) {
-      std::vector<const char*> argv;
-      std::vector<std::size_t> lengths;
-      for (auto a : args) {
-        argv.push_back(a.data());
-        lengths.push_back(a.size());
+    std::size_t made = 0;
+    bool dropped = false;
+    return send(at_hand(commands), made, dropped);
+  }
+
+  // One attempt on the open connection: re-sends groups [0, made), makes and sends the rest,
+  // then reads every reply. A transport failure drops the connection and sets `dropped`. A
+  // group that cannot be made ends the sending; the replies owed are still read, so that the
+  // connection stays in step with Redis (and what was sent is known to be done), and the call
+  // fails with that group's error.
+  Result<std::vector<ReplyPtr>> send(const Stream& groups, std::size_t& made, bool& dropped) {
+    const auto drop = [&]() {
+      const std::string why = ctx_->err != 0 ? ctx_->errstr : "no reply";
+      ctx_.reset();
+      dropped = true;
+      return unavailable(name_, why);
+    };
+    std::optional<Error> unmade;
+    std::size_t owed = 0;
+    for (std::size_t i = 0; i < groups.groups; ++i) {
+      if (i == made) {
+        if (groups.make) {
+          if (auto m = groups.make(i); !m) {
+            unmade = m.error();
+            break;
+          }
+        }
+        ++made;
       }
-      if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(),
-                                 lengths.data()) != REDIS_OK) {
-        const std::string why = ctx_->errstr;
-        ctx_.reset();
-        return unavailable(name_, why);
+      for (const Command& args : groups.commands(i)) {
+        if (!append(args)) return drop();
+        ++owed;
       }
+      // Only when making takes time: commands at hand go out in one write, the fewest calls.
+      if (groups.make && (i + 1) % kFlushEvery == 0 && !flush()) return drop();
     }
     std::vector<ReplyPtr> replies;
-    replies.reserve(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i) {
+    replies.reserve(owed);
+    while (replies.size() < owed) {
       void* raw = nullptr;
       if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
-        const std::string why = ctx_->err != 0 ? ctx_->errstr : "no reply";
-        ctx_.reset();
-        return unavailable(name_, why);
+        if (!unmade) return drop();
+        ctx_.reset();  // out of step; the group's own error says more than the transport's
+        return *unmade;
       }
       replies.emplace_back(static_cast<redisReply*>(raw));
     }
+    if (unmade) return *unmade;
     return replies;
+  }
+
+  // Into hiredis's output buffer; false (and ctx_->err set) when out of memory.
+  bool append(const Command& args) {
+    std::array<const char*, kMaxArgs> argv{};
+    std::array<std::size_t, kMaxArgs> lengths{};
+    FL_ASSERT(args.size() <= kMaxArgs, "every command here has at most kMaxArgs arguments");
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      argv[i] = args[i].data();
+      lengths[i] = args[i].size();
+    }
+    return redisAppendCommandArgv(ctx_.get(), static_cast<int>(args.size()), argv.data(),
+                                  lengths.data()) == REDIS_OK;
+  }
+
+  // Writes the output buffer to the socket without reading replies: Redis answers into the
+  // socket's receive buffer meanwhile (a few bytes per command), read after the last group.
+  bool flush() {
+    int done = 0;
+    while (done == 0) {
+      if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) return false;
+    }
+    return true;
   }
 
   RedisEndpoint endpoint_;
@@ -367,12 +452,10 @@ class Session {
 
   // Every reply, or the first error reply as an Error.
   Result<std::vector<ReplyPtr>> pipeline(std::span<const Command> commands) {
-    auto replies = connection_.pipeline(commands, may_reconnect_);
-    if (!replies) return replies.error();
-    for (const auto& r : *replies) {
-      if (r->type == REDIS_REPLY_ERROR) return reply_error(name(), *r);
-    }
-    return replies;
+    return checked(connection_.pipeline(commands, may_reconnect_));
+  }
+  Result<std::vector<ReplyPtr>> stream(const Stream& groups) {
+    return checked(connection_.stream(groups, may_reconnect_));
   }
 
   Result<ReplyPtr> command(Command args) {
@@ -384,6 +467,14 @@ class Session {
   const std::string& name() const { return connection_.name(); }
 
  private:
+  Result<std::vector<ReplyPtr>> checked(Result<std::vector<ReplyPtr>> replies) const {
+    if (!replies) return replies.error();
+    for (const auto& r : *replies) {
+      if (r->type == REDIS_REPLY_ERROR) return reply_error(name(), *r);
+    }
+    return replies;
+  }
+
   Connection& connection_;
   std::unique_lock<std::mutex> lock_;
   bool may_reconnect_ = true;
@@ -396,37 +487,51 @@ class RedisRegionStores final : public RegionStores {
 
   // BlobStore
 
-  Result<std::vector<std::string>> put_if_absent(const std::string& region,
-                                                 std::span<const ports::BlobWrite> blobs) override {
+  Result<std::vector<std::string>> put_if_absent_streamed(const std::string& region,
+                                                          std::size_t count,
+                                                          const MakeWrite& make_write) override {
     auto conn = connection(region);
     if (!conn) return conn.error();
-    for (const auto& b : blobs) {
-      if (!is_lower_hex(b.key) || !is_lower_hex(b.resource_key)) {
+    if (count == 0) return std::vector<std::string>{};
+    // Each write is kept, with the strings its commands point into, until the replies are read:
+    // a re-opened connection re-sends the same bytes (sealing again would store a second blob,
+    // one that no claim names). A deque, so what is made stays in place while more is made.
+    struct Pending {
+      ports::BlobWrite write;
+      std::string blob_key, claim_key, version;
+      std::array<Command, 2> commands;
+    };
+    std::deque<Pending> pending;
+    Stream writes;
+    writes.groups = count;
+    writes.make = [&](std::size_t i) -> Status {
+      auto write = make_write(i);
+      if (!write) return write.error();
+      if (!is_lower_hex(write->key) || !is_lower_hex(write->resource_key)) {
         return Error{ErrorCode::kInvalidInput,
                      "a blob's content hash and resource key must be lower-case hex", region};
       }
-    }
-    if (blobs.empty()) return std::vector<std::string>{};
-    std::vector<std::string> blob_keys, claim_keys, versions;
-    for (const auto& b : blobs) {
-      blob_keys.push_back(blob_key(b.key));
-      claim_keys.push_back(claims_key(b.resource_key));
-      versions.push_back(std::to_string(b.version));
-    }
-    // The blob first, then its claim: a claim never names a blob that is not stored.
-    std::vector<Command> writes;
-    for (std::size_t i = 0; i < blobs.size(); ++i) {
-      writes.push_back({"SET", blob_keys[i], as_chars(blobs[i].blob), "NX"});
-      writes.push_back({"HSETNX", claim_keys[i], versions[i], blobs[i].key});
-    }
+      Pending& p = pending.emplace_back();
+      p.write = std::move(*write);
+      p.blob_key = blob_key(p.write.key);
+      p.claim_key = claims_key(p.write.resource_key);
+      p.version = std::to_string(p.write.version);
+      // The blob first, then its claim: a claim never names a blob that is not stored.
+      p.commands = {Command{"SET", p.blob_key, as_chars(p.write.blob), "NX"},
+                    Command{"HSETNX", p.claim_key, p.version, p.write.key}};
+      return Ok{};
+    };
+    writes.commands = [&](std::size_t i) -> std::span<const Command> {
+      return pending[i].commands;
+    };
     Session session(**conn);
-    auto replies = session.pipeline(writes);
+    auto replies = session.stream(writes);
     if (!replies) return replies.error();
 
-    std::vector<std::string> claimed(blobs.size());
+    std::vector<std::string> claimed(count);
     std::vector<std::size_t> lost;  // writes whose version was claimed already
     std::vector<Command> reads;
-    for (std::size_t i = 0; i < blobs.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       const redisReply& set = *(*replies)[2 * i];
       const redisReply& claim = *(*replies)[2 * i + 1];
       if (set.type != REDIS_REPLY_STATUS && set.type != REDIS_REPLY_NIL) {
@@ -434,25 +539,25 @@ class RedisRegionStores final : public RegionStores {
       }
       if (claim.type != REDIS_REPLY_INTEGER) return unexpected_reply(session.name(), "HSETNX");
       if (claim.integer == 1) {
-        claimed[i] = blobs[i].key;
+        claimed[i] = pending[i].write.key;
       } else {
         lost.push_back(i);
-        reads.push_back({"HGET", claim_keys[i], versions[i]});
+        reads.push_back({"HGET", pending[i].claim_key, pending[i].version});
       }
     }
     if (lost.empty()) return claimed;
     auto first = session.pipeline(reads);
     if (!first) return first.error();
     for (std::size_t j = 0; j < lost.size(); ++j) {
-      const std::size_t i = lost[j];
-      auto hash = claimed_hash(*(*first)[j], claim_keys[i], versions[i], session.name());
+      const Pending& p = pending[lost[j]];
+      auto hash = claimed_hash(*(*first)[j], p.claim_key, p.version, session.name());
       if (!hash) return hash.error();
       if (!*hash) {
         // Claims are never deleted by the gateway; one removed by hand is re-made on retry.
-        return unavailable(session.name(), "the claim in " + claim_keys[i] + " field " +
-                                               versions[i] + " vanished while being read");
+        return unavailable(session.name(), "the claim in " + p.claim_key + " field " + p.version +
+                                               " vanished while being read");
       }
-      claimed[i] = std::move(**hash);
+      claimed[lost[j]] = std::move(**hash);
     }
     return claimed;
   }

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace fl::gateway {
@@ -105,8 +107,9 @@ Status ProtectStage::seal_and_store(const std::string& region, std::span<Sealing
   auto claims = blobs_.claimed_versions(region, refs);
   if (!claims) return claims.error();
 
-  std::vector<ports::BlobWrite> writes;
-  std::vector<Sealing*> written;
+  // Erased patients and claimed versions first; what is left is sealed while it is stored.
+  std::vector<Sealing*> fresh;
+  std::vector<std::string> fresh_refs;  // their resource keys (hex)
   for (std::size_t i = 0; i < items.size(); ++i) {
     Sealing& item = *items[i];
     if (keys->erased.contains(item.patient_key)) {
@@ -115,11 +118,23 @@ Status ProtectStage::seal_and_store(const std::string& region, std::span<Sealing
                 "the patient was erased: no new data is stored or anchored for them", "erasure"};
       continue;
     }
-    const crypto::MasterKey& key = keys->keys.at(item.patient_key);
     if ((*claims)[i]) {
+      const crypto::MasterKey& key = keys->keys.at(item.patient_key);
       if (auto adopted = adopt_claim(region, key, item, *(*claims)[i]); !adopted) return adopted;
       continue;
     }
+    fresh.push_back(&item);
+    fresh_refs.push_back(std::move(refs[i].resource_key));
+  }
+  if (fresh.empty()) return Ok{};
+
+  // Each version is sealed when the store asks for it, so the store sends it to Redis while the
+  // next are sealed, instead of Redis idling through the sealing and the gateway through the
+  // store. The blob goes to the store; its content hash stays here for the claim check.
+  std::vector<std::string> sealed_keys(fresh.size());
+  auto seal = [&](std::size_t j) -> Result<ports::BlobWrite> {
+    Sealing& item = *fresh[j];
+    const crypto::MasterKey& key = keys->keys.at(item.patient_key);
     const Bytes context =
         seal_context(item.resource_key, item.version, region, item.patient_key, item.policy_hash);
     auto blob = sealer_->seal(key, crypto::data_key_info(item.resource_key, item.version), context,
@@ -127,22 +142,25 @@ Status ProtectStage::seal_and_store(const std::string& region, std::span<Sealing
     if (!blob) return blob.error();
     item.key_id = key.id;
     item.content_hash = sealer_->content_hash(*blob);
-    writes.push_back({.key = to_hex(item.content_hash),
-                      .blob = std::move(*blob),
-                      .resource_key = refs[i].resource_key,
-                      .version = item.version});
-    written.push_back(&item);
-  }
-  if (writes.empty()) return Ok{};
-  auto stored = blobs_.put_if_absent(region, writes);
+    sealed_keys[j] = to_hex(item.content_hash);
+    // Members assigned one by one: g++ 12 -O3 warns (maybe-uninitialized) on a designated
+    // initializer of this struct's strings.
+    ports::BlobWrite write;
+    write.key = sealed_keys[j];
+    write.blob = std::move(*blob);
+    write.resource_key = std::move(fresh_refs[j]);  // made once: the store keeps it
+    write.version = item.version;
+    return write;
+  };
+  auto stored = blobs_.put_if_absent_streamed(region, fresh.size(), seal);
   if (!stored) return stored.error();
   // A claim lost to another blob: a duplicate in this batch, or another replica, got there
   // first.
-  for (std::size_t i = 0; i < written.size(); ++i) {
-    if ((*stored)[i] == writes[i].key) continue;
-    Sealing& item = *written[i];
+  for (std::size_t j = 0; j < fresh.size(); ++j) {
+    if ((*stored)[j] == sealed_keys[j]) continue;
+    Sealing& item = *fresh[j];
     const crypto::MasterKey& key = keys->keys.at(item.patient_key);
-    if (auto adopted = adopt_claim(region, key, item, (*stored)[i]); !adopted) return adopted;
+    if (auto adopted = adopt_claim(region, key, item, (*stored)[j]); !adopted) return adopted;
   }
   return Ok{};
 }

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -180,6 +181,130 @@ TEST(RedisBlobStore, KeysThatAreNotHexAreRefused) {
 
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+}
+
+// Streamed puts: writes made one at a time while the pipeline is sent, over more writes than
+// the adapter sends to the socket at once.
+
+constexpr std::size_t kStreamed = 100;
+
+// Write i of a stream: version i + 1 of resource "beef", a distinct hex key and blob.
+ports::BlobWrite streamed_write(std::size_t i) {
+  const Bytes n = {static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+  return version_blob("5eed" + to_hex(n), i + 1, Bytes(64, static_cast<std::uint8_t>(i)));
+}
+
+std::vector<std::size_t> first_indexes(std::size_t n) {
+  std::vector<std::size_t> out(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = i;
+  return out;
+}
+
+TEST(RedisBlobStore, AStreamedBatchIsMadeOnceInOrderStoredAndClaimed) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  std::vector<std::size_t> made;
+
+  auto claimed = store->put_if_absent_streamed("eu", kStreamed, [&](std::size_t i) {
+    made.push_back(i);
+    return Result<ports::BlobWrite>(streamed_write(i));
+  });
+
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_EQ(made, first_indexes(kStreamed));
+  ASSERT_EQ(claimed->size(), kStreamed);
+  for (std::size_t i = 0; i < kStreamed; ++i) EXPECT_EQ((*claimed)[i], streamed_write(i).key);
+  EXPECT_EQ(redis_cli(redis, "HLEN ver:beef"), std::to_string(kStreamed));
+  EXPECT_EQ(redis_cli(redis, "HGET ver:beef 77"), streamed_write(76).key);
+  EXPECT_EQ(*store->get("eu", streamed_write(99).key), streamed_write(99).blob);
+}
+
+TEST(RedisBlobStore, AVersionClaimedEarlierInAStreamAnswersItsFirstBlob) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+
+  // Write 70 is another blob of write 5's version, several socket writes later.
+  auto claimed = store->put_if_absent_streamed("eu", kStreamed, [&](std::size_t i) {
+    ports::BlobWrite w = streamed_write(i);
+    if (i == 70) w.version = 6;
+    return Result<ports::BlobWrite>(std::move(w));
+  });
+
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_EQ((*claimed)[70], streamed_write(5).key);
+  EXPECT_EQ((*claimed)[69], streamed_write(69).key);
+  EXPECT_EQ(redis_cli(redis, "HGET ver:beef 6"), streamed_write(5).key);
+  EXPECT_EQ(redis_cli(redis, "HEXISTS ver:beef 71"), "0");
+}
+
+TEST(RedisBlobStore, StreamedWritesReachRedisBeforeTheLastIsMade) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::string first = "EXISTS " + blob_key(streamed_write(0).key);
+  bool first_stored_early = false;
+
+  auto claimed = store->put_if_absent_streamed("eu", kStreamed, [&](std::size_t i) {
+    if (i == kStreamed - 1) {
+      // Redis answers on its own time: give it a moment, then look through another connection.
+      for (int tries = 0; tries < 100 && !first_stored_early; ++tries) {
+        first_stored_early = redis_cli(redis, first) == "1";
+        if (!first_stored_early) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    return Result<ports::BlobWrite>(streamed_write(i));
+  });
+
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_TRUE(first_stored_early);
+}
+
+TEST(RedisBlobStore, AWriteThatCannotBeMadeFailsTheStreamAndTheConnectionStaysInStep) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  std::vector<std::size_t> made;
+
+  auto failed = store->put_if_absent_streamed("eu", kStreamed, [&](std::size_t i) {
+    made.push_back(i);
+    if (i == 40) return Result<ports::BlobWrite>(Error{ErrorCode::kIntegrity, "cannot seal", ""});
+    return Result<ports::BlobWrite>(streamed_write(i));
+  });
+
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kIntegrity);
+  EXPECT_EQ(made, first_indexes(41));
+  // What was made before the failure is stored, and nothing after it.
+  EXPECT_EQ(redis_cli(redis, "HLEN ver:beef"), "40");
+  EXPECT_EQ(redis_cli(redis, "EXISTS " + blob_key(streamed_write(41).key)), "0");
+  // The next call reads its own replies, not ones left over from the failed stream.
+  const std::vector<ports::BlobWrite> next{version_blob("c0ffee", 3), version_blob("d00d", 500)};
+  auto claimed = store->put_if_absent("eu", next);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_EQ(*claimed, (std::vector<std::string>{streamed_write(2).key, "d00d"}));
+}
+
+TEST(RedisBlobStore, AConnectionDroppedMidStreamIsReopenedAndWhatWasMadeIsSentAgain) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  std::vector<std::size_t> made;
+  std::string killed;
+
+  auto claimed = store->put_if_absent_streamed("eu", kStreamed, [&](std::size_t i) {
+    made.push_back(i);
+    if (i == 50) killed = redis_cli(redis, "CLIENT KILL TYPE normal");  // not redis-cli itself
+    return Result<ports::BlobWrite>(streamed_write(i));
+  });
+
+  EXPECT_EQ(killed, "1");
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_EQ(made, first_indexes(kStreamed));  // re-sent, never made again
+  for (std::size_t i = 0; i < kStreamed; ++i) EXPECT_EQ((*claimed)[i], streamed_write(i).key);
+  EXPECT_EQ(redis_cli(redis, "HLEN ver:beef"), std::to_string(kStreamed));
+  EXPECT_EQ(redis_cli(redis, "DBSIZE"), std::to_string(kStreamed + 1));  // blobs and ver:beef
 }
 
 TEST(RedisBlobStore, AClaimThatIsNotAHashIsAnIntegrityError) {

@@ -48,8 +48,10 @@ class ProtectStage {
   ~ProtectStage();
 
   // Seals and stores one region's versions: a round trip for their master keys (another when
-  // new ones are made), one for their claims, one to store. Environment failures are returned
-  // (the caller retries the whole call, which is idempotent); data refusals are set per item.
+  // new ones are made), one for their claims, one to store, which is sent as the versions are
+  // sealed. Environment failures are returned (the caller retries the whole call, which is
+  // idempotent: versions stored before a failure are found by their claims and reused); data
+  // refusals are set per item.
   Status seal_and_store(const std::string& region, std::span<Sealing*> items);
 
  private:

@@ -6,7 +6,9 @@
 #include "fl/base/result.h"
 #include "fl/ports/types.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -45,8 +47,23 @@ class BlobStore {
   // unless the version is claimed already. Answers, per write, the content hash (hex) the
   // version is claimed for: the write's own key, or the one claimed first. Writes are
   // pipelined; the call returns when all are acknowledged or one failed.
-  virtual Result<std::vector<std::string>> put_if_absent(const std::string& region,
-                                                         std::span<const BlobWrite> blobs) = 0;
+  Result<std::vector<std::string>> put_if_absent(const std::string& region,
+                                                 std::span<const BlobWrite> blobs) {
+    return put_if_absent_streamed(region, blobs.size(),
+                                  [blobs](std::size_t i) -> Result<BlobWrite> { return blobs[i]; });
+  }
+
+  // put_if_absent for `count` writes that the caller makes one at a time: make_write(0),
+  // make_write(1), ... in order, each index once. A store sends each write as soon as it is
+  // made and waits for the answers only after the last, so the store works on the first writes
+  // while the caller makes (seals) the next. Still one batch: the call returns when every write
+  // is acknowledged or one failed. When make_write fails, so does the call, with that error and
+  // no answers (make_write is not called again); the writes made before it may be stored and
+  // claimed already, as after any failure mid-batch, and a retry finds their claims.
+  using MakeWrite = std::function<Result<BlobWrite>(std::size_t index)>;
+  virtual Result<std::vector<std::string>> put_if_absent_streamed(const std::string& region,
+                                                                  std::size_t count,
+                                                                  const MakeWrite& make_write) = 0;
 
   // The content hash (hex) each version was first stored as, in order; nullopt if none.
   virtual Result<std::vector<std::optional<std::string>>> claimed_versions(

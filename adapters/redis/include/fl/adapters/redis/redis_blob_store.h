@@ -23,8 +23,13 @@
 //                            when its Patient resource was ingested (PatientDirectory); kept
 //                            in the patient's region only
 //
-// A dropped connection is re-opened once per call (per SCAN page in for_each_master_key); after
-// that the call fails with kUnavailable naming the region and endpoint, and the caller retries.
+// put_if_absent_streamed appends each write's SET NX and HSETNX as it is made, writes them to the
+// socket every 16 writes without waiting for replies, and reads every reply after the last, so
+// Redis stores while the caller seals. Writes are kept until their replies are read.
+//
+// A dropped connection is re-opened once per call (per SCAN page in for_each_master_key), and
+// what the call had sent is sent again (the same bytes; nothing is made twice); after that the
+// call fails with kUnavailable naming the region and endpoint, and the caller retries.
 // A refused AUTH is kPermissionDenied, naming region, endpoint and user, never the password.
 // Every call is safe from any thread: each region's connection has its own lock, held for one
 // call (for_each_master_key releases it while the visitor runs, so the visitor may call back).
