@@ -110,6 +110,7 @@ class FakeBlobStore final : public ports::BlobStore {
   // Makes the next streamed put fail as if Redis went down after storing its first `n` writes.
   void fail_after_writes(std::size_t n) { fail_after_ = n; }
   int writes() const { return writes_; }
+  bool fail_removal = false;  // remove_unclaimed fails as if Redis went down after the store
   // The indexes make_write was called with, over every streamed put.
   const std::vector<std::size_t>& made() const { return made_; }
 
@@ -135,6 +136,14 @@ class FakeBlobStore final : public ports::BlobStore {
           claims_.try_emplace({region, b->resource_key, b->version}, b->key).first->second);
     }
     return claimed;
+  }
+  Status remove_unclaimed(const std::string& region, std::span<const std::string> keys) override {
+    if (failures_left_ > 0 || fail_removal) {
+      failures_left_ = std::max(failures_left_ - 1, 0);
+      return Error{ErrorCode::kUnavailable, "injected failure", region};
+    }
+    for (const auto& key : keys) blobs_.erase({region, key});
+    return Ok{};
   }
   Result<std::vector<std::optional<std::string>>> claimed_versions(
       const std::string& region, std::span<const ports::VersionRef> versions) override {

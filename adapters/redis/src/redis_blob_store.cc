@@ -608,6 +608,22 @@ class RedisRegionStores final : public RegionStores {
     return ports::Bytes(p, p + (*reply)->len);
   }
 
+  Status remove_unclaimed(const std::string& region, std::span<const std::string> keys) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (keys.empty()) return Ok{};
+    std::vector<std::string> names;
+    names.reserve(keys.size());
+    for (const auto& k : keys) names.push_back(blob_key(k));
+    std::vector<Command> commands;
+    commands.reserve(names.size());
+    for (const auto& name : names) commands.push_back({"DEL", name});
+    Session session(**conn);
+    auto replies = session.pipeline(commands);
+    if (!replies) return replies.error();
+    return Ok{};
+  }
+
   Status put_pointer_records(const std::string& region,
                              std::span<const ports::PointerRecordWrite> records) override {
     auto conn = connection(region);

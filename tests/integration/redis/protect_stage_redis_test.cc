@@ -48,6 +48,9 @@ class HookedBlobStore final : public ports::BlobStore {
       return make_write(i);
     });
   }
+  Status remove_unclaimed(const std::string& region, std::span<const std::string> keys) override {
+    return inner_.remove_unclaimed(region, keys);
+  }
   Result<std::vector<std::optional<std::string>>> claimed_versions(
       const std::string& region, std::span<const ports::VersionRef> versions) override {
     return inner_.claimed_versions(region, versions);
@@ -109,6 +112,12 @@ class ProtectStageRedis : public ::testing::Test {
       ASSERT_TRUE(other.seal_and_store(kRegion, one));
     };
     return run(protect);
+  }
+
+  // How many blobs Redis holds.
+  std::size_t blob_count() {
+    return static_cast<std::size_t>(std::stoul(testing::shell_output(
+        "redis-cli -p " + std::to_string(redis_.port()) + " --scan --pattern 'blob:*' | wc -l")));
   }
 
   std::string claim_of(const Sealing& s) {
@@ -188,6 +197,7 @@ TEST_F(ProtectStageRedis, AClaimWonByAnotherReplicaMidStreamIsAdopted) {
   EXPECT_FALSE(items_[59].reused);
   EXPECT_FALSE(items_[61].reused);
   EXPECT_TRUE(opens(items_[60]));
+  EXPECT_EQ(blob_count(), kBatch);  // theirs for item 60; the one sealed here was removed
 }
 
 TEST_F(ProtectStageRedis, OtherContentClaimedByAnotherReplicaMidStreamIsRefused) {
@@ -203,6 +213,7 @@ TEST_F(ProtectStageRedis, OtherContentClaimedByAnotherReplicaMidStreamIsRefused)
   EXPECT_EQ(claim_of(items_[60]), to_hex(theirs.content_hash));
   EXPECT_FALSE(items_[61].refused);
   EXPECT_EQ(claim_of(items_[61]), to_hex(items_[61].content_hash));
+  EXPECT_EQ(blob_count(), kBatch);
 }
 
 }  // namespace

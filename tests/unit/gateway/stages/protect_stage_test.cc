@@ -135,6 +135,21 @@ TEST_F(ProtectStageTest, AVersionTwiceInABatchIsClaimedByItsFirstSealing) {
   EXPECT_TRUE(items_[30].reused);
   EXPECT_FALSE(items_[30].refused);
   EXPECT_EQ(items_[30].content_hash, items_[3].content_hash);
+  // The second sealing's blob, claimed by nothing, is removed: one blob per stored version.
+  EXPECT_EQ(blobs_.blobs_in(kRegion).size(), kBatch - 1);
+}
+
+TEST_F(ProtectStageTest, AnUnclaimedBlobThatCannotBeRemovedDoesNotFailTheBatch) {
+  items_[30].resource_key = items_[3].resource_key;
+  items_[30].patient_key = items_[3].patient_key;
+  items_[30].plaintext = items_[3].plaintext;
+  blobs_.fail_removal = true;
+
+  auto stored = run();
+
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_TRUE(items_[30].reused);
+  EXPECT_EQ(blobs_.blobs_in(kRegion).size(), kBatch);  // kept (and logged)
 }
 
 TEST_F(ProtectStageTest, OtherContentUnderAVersionClaimedEarlierInTheBatchIsRefused) {
@@ -148,6 +163,7 @@ TEST_F(ProtectStageTest, OtherContentUnderAVersionClaimedEarlierInTheBatchIsRefu
   ASSERT_TRUE(items_[30].refused);
   EXPECT_EQ(items_[30].refused->code, ErrorCode::kConflict);
   EXPECT_EQ(claim_of(items_[3]), to_hex(items_[3].content_hash));
+  EXPECT_EQ(blobs_.blobs_in(kRegion).size(), kBatch - 1);  // not item 30's
 }
 
 TEST_F(ProtectStageTest, AnErasedPatientsVersionsAreRefusedAndNeverSealed) {

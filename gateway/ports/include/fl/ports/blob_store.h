@@ -65,6 +65,11 @@ class BlobStore {
                                                                   std::size_t count,
                                                                   const MakeWrite& make_write) = 0;
 
+  // Deletes blobs that no version claims: ones a caller stored and then lost the claim for
+  // (the version was claimed for another sealing first). Their keys hash freshly sealed bytes
+  // under a random nonce, so nothing else can refer to them. Absent keys are not an error.
+  virtual Status remove_unclaimed(const std::string& region, std::span<const std::string> keys) = 0;
+
   // The content hash (hex) each version was first stored as, in order; nullopt if none.
   virtual Result<std::vector<std::optional<std::string>>> claimed_versions(
       const std::string& region, std::span<const VersionRef> versions) = 0;
