@@ -33,8 +33,8 @@ commands:
         check a resource end to end: blob hash -> pointer -> (merkle: proof -> root) -> chain.
         Exit 1 with the broken link named when anything does not match.
   ledger grant --patient Patient/<id> --to 0xADDRESS --purpose CODE [--days N | --expires-at T]
-               [--consent]
-  ledger revoke --patient Patient/<id> --to 0xADDRESS --purpose CODE
+               [--consent] --config FILE
+  ledger revoke --patient Patient/<id> --to 0xADDRESS --purpose CODE --config FILE
         grant or revoke a participant's access to a patient's data for a purpose of use. With
         /policy/bundle set, a grant is decided by the bundle (the patient's recorded country,
         the participant's registered jurisdiction, the purpose); --consent attests that the
@@ -42,7 +42,9 @@ commands:
         its rules and policy hash (exit 1); a max-days obligation caps the expiry. Every grant
         decision is written as a FHIR AuditEvent to /kafka/auditTopic and printed, and so is,
         after it, what became of the ledger transaction of a permitted grant or a revocation
-        (outcome 0 with its hash and block, or 8 with why it failed).
+        (outcome 0 with its hash and block, 8 with why it failed, 4 when it was sent and not
+        confirmed in time). With /policy/shadow set, a candidate bundle that would decide the
+        grant differently is audited and printed as {"shadowAuditEvent": ...}.
   ledger participants [set 0xADDRESS --jurisdiction CODE [--inactive]] --config FILE
         list the registered participants, or (admin) register or deactivate one.
   ledger writer 0xADDRESS [--remove] --config FILE
@@ -87,7 +89,8 @@ commands:
         decrypt one stored version (latest by default) after checking erasure and content hash.
         Without --as: the operator's read. With --as: the participant's read, released only
         with an active grant on the ledger and the bundle's permit at read time (--consent:
-        the patient has an active FHIR Consent), obligations applied. Audited either way.
+        the patient has an active FHIR Consent), obligations applied. Audited either way; a
+        shadow bundle's difference (/policy/shadow) is audited and printed on stderr.
   help  this text
 )";
 

@@ -87,8 +87,9 @@ class FakeReceipts final : public ports::Receipts {
 class FakeAuditLog final : public ports::AuditLog {
  public:
   Status record(std::span<const ports::AuditRecord> batch) override {
-    if (fail_next) {
+    if (fail_next || (fail_after && records.size() >= *fail_after)) {
       fail_next = false;
+      fail_after.reset();
       return Error{ErrorCode::kUnavailable, "audit topic unavailable (injected)", "fake"};
     }
     for (const auto& r : batch) records.push_back(r);
@@ -96,11 +97,14 @@ class FakeAuditLog final : public ports::AuditLog {
   }
   Status flush(std::chrono::milliseconds) override {
     flushed = records.size();
+    if (on_flush) on_flush();
     return Ok{};
   }
   std::vector<ports::AuditRecord> records;
   std::size_t flushed = 0;
   bool fail_next = false;
+  std::optional<std::size_t> fail_after;  // refuses one record() once this many are kept
+  std::function<void()> on_flush;         // what else the test looks at when a flush happens
 };
 
 class FakeBlobStore final : public ports::BlobStore {

@@ -67,17 +67,15 @@ int audit_transaction(
     Session& s, const std::string& command, const Result<ledger::Hash32>& tx,
     const std::function<Result<std::string>(const gateway::audit::Transaction&)>& record) {
   const auto block = mined_block(s, tx);
-  gateway::audit::Transaction outcome;
-  if (tx) outcome.hash = to_0x_hex(*tx);
-  if (block) {
-    outcome.block = *block;
-  } else {
-    outcome.error = block.error().message;
-  }
+  const auto outcome = gateway::transaction_outcome(tx ? to_0x_hex(*tx) : std::string(), block);
   auto audited = record(outcome);
   if (!audited) {
+    using State = gateway::audit::Transaction::State;
     const std::string done =
-        block ? "is on chain (transaction " + outcome.hash + ")" : "failed (" + outcome.error + ")";
+        outcome.state == State::kMined ? "is on chain (transaction " + outcome.hash + ")"
+        : outcome.state == State::kUnconfirmed
+            ? "was sent (transaction " + outcome.hash + ") and is not confirmed yet"
+            : "failed (" + outcome.error + ")";
     return fail(command,
                 {ErrorCode::kUnavailable,
                  "the " + command + " " + done +

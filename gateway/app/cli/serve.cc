@@ -208,6 +208,7 @@ int serve(const std::vector<std::string>& argv) {
       .retry_backoff = std::chrono::milliseconds(p.retry_backoff_ms),
       .until_caught_up = args->has("until-caught-up"),
   };
+  options.service_name = config->service_name;
   // The schema allows only "pointer" and "merkle".
   const auto mode = [](const std::string& name) {
     return gateway::parse_anchor_mode(name).value_or(ports::AnchorMode::kPointer);

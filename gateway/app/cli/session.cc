@@ -55,7 +55,7 @@ Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
 
 Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_shadow_engine(
     const gateway::GatewayConfig& config) {
-  return load_engine(config.policy.bundle.empty() ? std::string() : config.policy.shadow);
+  return load_engine(config.policy.shadow);
 }
 
 Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant) {

@@ -43,8 +43,8 @@ Result<std::shared_ptr<const gateway::policy::PolicyBundle>> compile_bundle_or_r
 Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
     const gateway::GatewayConfig& config);
 
-// The shadow bundle (/policy/shadow), compiled; null when none is configured (or no active
-// bundle, which a shadow is compared with). A shadow that does not compile is an error too.
+// The shadow bundle (/policy/shadow, which the config accepts only beside /policy/bundle),
+// compiled; null when none is configured. A shadow that does not compile is an error too.
 Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_shadow_engine(
     const gateway::GatewayConfig& config);
 

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <ctime>
 
 namespace fl::gateway {
 namespace {
@@ -88,13 +89,12 @@ policy::PolicyRequest ask(policy::Stage stage, const AccessContext& c, std::stri
 }
 
 // Shadow mode: the candidate bundle's answer to the same question (the jurisdiction resolved
-// by its own order of sources), recorded when it differs from the active bundle's in effect,
-// rules or obligations. Answers the recorded event, or "" when there is no difference. Shadow
-// mode never changes what is enforced, so a record that cannot be written is only logged.
-std::string shadow(const policy::PolicyEngine& candidate, policy::PolicyRequest r,
-                   const policy::JurisdictionFacts& known, const policy::PolicyDecision& active,
-                   ports::AuditLog& audit, const ports::Hash32& key, const audit::Common& common,
-                   const std::string& resource_key) {
+// by its own order of sources). Answers the AuditEvent of its difference from the active
+// bundle's in effect, rules or obligations, or "" when it agrees.
+std::string shadow_difference(const policy::PolicyEngine& candidate, policy::PolicyRequest r,
+                              const policy::JurisdictionFacts& known,
+                              const policy::PolicyDecision& active, const audit::Common& common,
+                              const std::string& resource_key) {
   r.source_country = policy::resolve_jurisdiction(candidate.bundle(), known);
   const policy::PolicyDecision would = candidate.evaluate(r);
   const audit::PolicyFacts active_facts = audit::facts_of(active);
@@ -103,15 +103,20 @@ std::string shadow(const policy::PolicyEngine& candidate, policy::PolicyRequest 
       candidate_facts.obligations == active_facts.obligations) {
     return "";
   }
-  const std::string stage(policy::stage_name(r.stage));
-  std::string event = audit::shadow_difference_event(
-      common, stage, resource_key, r.resource_type.empty() ? "none" : r.resource_type, active_facts,
-      candidate_facts);
+  return audit::shadow_difference_event(
+      common, std::string(policy::stage_name(r.stage)), resource_key,
+      r.resource_type.empty() ? "none" : r.resource_type, active_facts, candidate_facts);
+}
+
+// Recorded after the decision it shadows, so the trail never holds a shadow of a decision that
+// was not made. Shadow mode never changes what is enforced: a record that cannot be written is
+// logged, and the event dropped from the answer.
+void record_shadow(ports::AuditLog& audit, const ports::Hash32& key, std::string& event) {
+  if (event.empty()) return;
   if (auto s = record(audit, key, event); !s) {
-    log::warn("policy.shadow_audit_failed", {{"stage", stage}, {"error", s.error().message}});
-    return "";
+    log::warn("policy.shadow_audit_failed", {{"error", s.error().message}});
+    event.clear();
   }
-  return event;
 }
 
 }  // namespace
@@ -141,8 +146,8 @@ Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
         ask(policy::Stage::kGrant, c, policy::resolve_jurisdiction(engine->bundle(), known));
     const policy::PolicyDecision d = engine->evaluate(r);
     if (candidate != nullptr) {
-      out.shadow_event = shadow(*candidate, r, known, d, audit, request.patient_key,
-                                common_of(c, request.patient_key, false), "");
+      out.shadow_event =
+          shadow_difference(*candidate, r, known, d, common_of(c, request.patient_key, false), "");
     }
     facts = judge(d, c.purpose, out);
     if (out.permit && d.obligations.max_days) {
@@ -161,6 +166,23 @@ Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
                                 audit::rfc3339_utc(static_cast<std::int64_t>(out.expires_at)));
   out.audit_event = audit::grant_event(common, out.permit, facts);
   if (auto s = record(audit, request.patient_key, out.audit_event); !s) return s.error();
+  record_shadow(audit, request.patient_key, out.shadow_event);
+  return out;
+}
+
+audit::Transaction transaction_outcome(const std::string& sent_hash,
+                                       const Result<std::uint64_t>& block) {
+  audit::Transaction out;
+  out.hash = sent_hash;
+  if (block) {
+    out.state = audit::Transaction::State::kMined;
+    out.block = *block;
+    return out;
+  }
+  out.error = block.error().message;
+  out.state = !sent_hash.empty() && block.error().code == ErrorCode::kUnavailable
+                  ? audit::Transaction::State::kUnconfirmed
+                  : audit::Transaction::State::kFailed;
   return out;
 }
 
@@ -168,6 +190,7 @@ Result<std::string> record_grant_transaction(ports::AuditLog& audit, const Grant
                                              std::uint64_t expires_at,
                                              const audit::Transaction& tx) {
   audit::Common common = common_of(request.context, request.patient_key, false);
+  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
   common.details.emplace_back("expires-at",
                               audit::rfc3339_utc(static_cast<std::int64_t>(expires_at)));
   std::string event = audit::grant_transaction_event(common, tx);
@@ -178,7 +201,9 @@ Result<std::string> record_grant_transaction(ports::AuditLog& audit, const Grant
 Result<std::string> record_revocation(ports::AuditLog& audit, const AccessContext& context,
                                       const ports::Hash32& patient_key,
                                       const audit::Transaction& tx) {
-  std::string event = audit::revocation_event(common_of(context, patient_key, false), tx);
+  audit::Common common = common_of(context, patient_key, false);
+  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  std::string event = audit::revocation_event(common, tx);
   if (auto s = record(audit, patient_key, event); !s) return s.error();
   return event;
 }
@@ -219,11 +244,9 @@ Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
     r.resource = &resource;
     const policy::PolicyDecision d = engine->evaluate(r);
     if (candidate != nullptr) {  // before the obligations change the resource
-      const ports::Hash32& key =
-          request.patient_key == ports::Hash32{} ? request.resource_key : request.patient_key;
       out.shadow_event =
-          shadow(*candidate, r, known, d, audit, key, common_of(c, request.patient_key, false),
-                 to_0x_hex(request.resource_key));
+          shadow_difference(*candidate, r, known, d, common_of(c, request.patient_key, false),
+                            to_0x_hex(request.resource_key));
     }
     facts = judge(d, c.purpose, out);
     if (out.permit) {
@@ -238,13 +261,10 @@ Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
   if (!out.reason.empty()) common.details.emplace_back("refusal", out.reason);
   out.audit_event = audit::read_event(common, to_0x_hex(request.resource_key),
                                       type.empty() ? "Resource" : type, out.permit, facts);
-  if (auto s = record(
-          audit,
-          request.patient_key == ports::Hash32{} ? request.resource_key : request.patient_key,
-          out.audit_event);
-      !s) {
-    return s.error();
-  }
+  const ports::Hash32& audit_key =
+      request.patient_key == ports::Hash32{} ? request.resource_key : request.patient_key;
+  if (auto s = record(audit, audit_key, out.audit_event); !s) return s.error();
+  record_shadow(audit, audit_key, out.shadow_event);
   if (out.permit) {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> w(buffer);

@@ -37,7 +37,8 @@ struct Kind {
   const char* action;  // C R U D E
 };
 
-// AuditEvent.outcome: success, minor failure (a refused request), serious failure.
+// AuditEvent.outcome: success, minor failure (a refused request, an unconfirmed change),
+// serious failure.
 constexpr const char* kSucceeded = "0";
 constexpr const char* kRefused = "4";
 constexpr const char* kFailed = "8";
@@ -187,16 +188,32 @@ std::string event(const Kind& kind, const Common& c, const char* outcome_code,
 // The transaction's hash and block, or why it failed.
 std::string transaction_event(const Kind& kind, const Common& common, const Transaction& tx,
                               const std::string& what) {
-  const bool mined = tx.error.empty();
-  const std::string outcome =
-      mined ? what + " carried out by ledger transaction " + tx.hash
-            : what + " not carried out: its ledger transaction failed (" + tx.error + ")";
+  const char* code = kFailed;
+  std::string outcome;
+  switch (tx.state) {
+    case Transaction::State::kMined:
+      code = kSucceeded;
+      outcome = what + " carried out by ledger transaction " + tx.hash;
+      break;
+    case Transaction::State::kFailed:
+      outcome = what + " not carried out: its ledger transaction failed (" + tx.error + ")";
+      break;
+    case Transaction::State::kUnconfirmed:
+      // Neither done nor failed: the auditor must look the transaction up.
+      code = kRefused;
+      outcome = what + " sent as ledger transaction " + tx.hash +
+                ", not confirmed in time: its outcome is unknown (" + tx.error + ")";
+      break;
+  }
   return event(
-      kind, common, mined ? kSucceeded : kFailed, outcome,
+      kind, common, code, outcome,
       [&](Writer& w) {
         if (!tx.hash.empty()) detail(w, "transaction", tx.hash);
-        if (mined) detail(w, "block", std::to_string(tx.block));
-        if (!mined) detail(w, "failure", tx.error);
+        if (tx.state == Transaction::State::kMined) {
+          detail(w, "block", std::to_string(tx.block));
+        } else {
+          detail(w, "failure", tx.error);
+        }
       },
       [](Writer&) {});
 }
@@ -306,14 +323,15 @@ std::string read_event(const Common& common, const std::string& resource_key,
   return resource_event(kind, common, resource_key, resource_type, permitted, policy);
 }
 
-std::string ingest_event(const Common& common, const std::string& resource_key,
-                         const std::string& resource_type, bool permitted,
-                         const PolicyFacts& policy) {
+std::string ingest_denial_event(const Common& common, const std::string& resource_key,
+                                const std::string& resource_type, bool deleted,
+                                const PolicyFacts& policy) {
   const Kind kind{.type = {kEventType, "rest", "RESTful Operation"},
-                  .subtype = {kInteraction, "create", "create"},
+                  .subtype = deleted ? Code{kInteraction, "delete", "delete"}
+                                     : Code{kInteraction, "create", "create"},
                   .kind = "ingest",
-                  .action = "C"};
-  return resource_event(kind, common, resource_key, resource_type, permitted, policy);
+                  .action = deleted ? "D" : "C"};
+  return resource_event(kind, common, resource_key, resource_type, false, policy);
 }
 
 std::string erasure_event(const Common& common, const std::string& reason) {

@@ -46,33 +46,6 @@ std::string detail_of(const Error& error) {
   return error.where.empty() ? error.message : error.message + " (at " + error.where + ")";
 }
 
-// The AuditEvent of a resource the policy refused at ingest: by pseudonyms only, with the source
-// system that sent it and the Kafka message, so the auditor can find the dead letter.
-template <typename Item>
-ports::AuditRecord denial_record(const Item& item, const ports::SourceEvent& event,
-                                 const Decision& decision) {
-  audit::Common common;
-  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
-  const std::string source(event.header("fhir-source"));
-  common.agents.push_back(audit::Agent{.address = "",
-                                       .jurisdiction = "",
-                                       .display = source.empty() ? "source system" : source,
-                                       .requestor = true});
-  const bool patient = item.pointer.patient_key != ports::Hash32{};
-  if (patient) common.patient_key = to_0x_hex(item.pointer.patient_key);
-  common.resource_key = to_0x_hex(item.pointer.resource_key);
-  common.details = {{"country", decision.country},
-                    {"message", event.origin.topic + "[" + std::to_string(event.origin.partition) +
-                                    "]@" + std::to_string(event.origin.offset)}};
-  const audit::PolicyFacts facts{.policy_hash = decision.policy_hash,
-                                 .effect = policy::Effect::kDeny,
-                                 .rule_ids = decision.rule_ids,
-                                 .obligations = "none"};
-  return {
-      .key = patient ? common.patient_key : common.resource_key,
-      .json = audit::ingest_event(common, common.resource_key, item.resource_type, false, facts)};
-}
-
 // Data errors send the event to the dead-letter topic; any other error stops the batch.
 bool is_data_error(const Error& error) {
   return error.code == ErrorCode::kInvalidInput || error.code == ErrorCode::kPolicyDenied ||
@@ -290,6 +263,37 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
   return Ok{};
 }
 
+// By pseudonyms only, with the source system that sent the resource and its Kafka message, so
+// the auditor can find the dead letter.
+ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::SourceEvent& event,
+                                           const Decision& decision) const {
+  audit::Common common;
+  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  common.gateway = options_.service_name;
+  const std::string source(event.header("fhir-source"));
+  common.agents.push_back(audit::Agent{.address = "",
+                                       .jurisdiction = "",
+                                       .display = source.empty() ? "source system" : source,
+                                       .requestor = true});
+  const bool patient = item.pointer.patient_key != ports::Hash32{};
+  if (patient) common.patient_key = to_0x_hex(item.pointer.patient_key);
+  common.resource_key = to_0x_hex(item.pointer.resource_key);
+  common.details = {{"country", decision.country},
+                    {"message", event.origin.topic + "[" + std::to_string(event.origin.partition) +
+                                    "]@" + std::to_string(event.origin.offset)}};
+  if (!decision.refusal.empty()) common.details.emplace_back("refusal", decision.refusal);
+  audit::PolicyFacts facts;
+  facts.policy_hash = decision.policy_hash;
+  facts.effect = decision.refusal.empty() ? policy::Effect::kDeny : policy::Effect::kPermit;
+  facts.rule_ids = decision.rule_ids;
+  facts.obligations = "none";
+  ports::AuditRecord record;
+  record.key = patient ? common.patient_key : common.resource_key;
+  record.json = audit::ingest_denial_event(common, common.resource_key, item.resource_type,
+                                           item.deleted, facts);
+  return record;
+}
+
 Status Pipeline::record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop) {
   // The last Patient of each patient in the batch decides its record: written per region, a
   // patient who moved within the batch must not be recorded in the region it left.
@@ -492,6 +496,8 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
                         const std::atomic<bool>& stop) {
   const auto& events = batch.events;
   const auto& items = batch.items;
+  std::vector<ports::Receipt> receipts;
+  receipts.reserve(items.size());
   for (const Item& item : items) {
     const auto& p = item.pointer;
     const auto& placement = confirmation.placements.at(item.placement);
@@ -514,16 +520,21 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
       receipt.merkle_leaf_count = placement.proof->leaf_count;
       for (const auto& h : placement.proof->siblings) receipt.merkle_proof.push_back(to_0x_hex(h));
     }
-    auto sent = ports_.receipts.publish(receipt);
-    if (!sent) return sent;
+    receipts.push_back(std::move(receipt));
   }
-  for (const auto& letter : batch.dead) {
-    if (auto sent = ports_.dead_letters.send(letter); !sent) return sent;
-  }
-  if (!batch.audits.empty()) {
-    if (auto sent = ports_.audit->record(batch.audits); !sent) return sent;
-  }
+  // Each attempt sends everything again: a failed flush does not say which messages were lost,
+  // so only a whole attempt flushed without error makes the batch durable. Consumers may see a
+  // message twice (at least once, as after any restart before the commit), never miss one.
   return retry(stop, "report", [&]() -> Status {
+    for (const auto& receipt : receipts) {
+      if (auto sent = ports_.receipts.publish(receipt); !sent) return sent;
+    }
+    for (const auto& letter : batch.dead) {
+      if (auto sent = ports_.dead_letters.send(letter); !sent) return sent;
+    }
+    if (!batch.audits.empty()) {
+      if (auto sent = ports_.audit->record(batch.audits); !sent) return sent;
+    }
     if (auto r = ports_.receipts.flush(options_.flush_timeout); !r) return r.error();
     if (!batch.audits.empty()) {
       if (auto r = ports_.audit->flush(options_.flush_timeout); !r) return r.error();
@@ -577,7 +588,7 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   if (!confirmation) return confirmation.error();
   drop_conflicts(batch, *confirmation);
   if (auto kept = keep_records(batch.items, *confirmation, stop); !kept) return kept;
-  // 9. Report before committing: receipts and dead letters must be durable first.
+  // 9. Report before committing: receipts, dead letters and AuditEvents must be durable first.
   if (auto reported = report(batch, *confirmation, stop); !reported) return reported;
   // 8. Commit: only now is the batch done. Batches finish in the order they were polled, so
   // offsets are committed in order.

@@ -91,6 +91,7 @@ Result<Decision> BundlePolicy::decide_ingest(const IngestRequest& request) {
     // nothing may be stored without a place, so the permit cannot be carried out.
     d.permit = false;
     d.rule_ids = {"no-storage-region"};
+    d.refusal = "the bundle permits, but names no storage region for the patient's country";
   }
 
   if (candidate_) {

@@ -81,19 +81,12 @@ class GrantPolicy : public ::testing::Test {
 
   // The transaction's outcome as the audit trail records it.
   audit::Transaction carried_out(const Result<ledger::Hash32>& tx) {
-    audit::Transaction out;
-    if (!tx) {
-      out.error = tx.error().message;
-      return out;
+    Result<std::uint64_t> block = tx ? Result<std::uint64_t>(std::uint64_t{0}) : tx.error();
+    if (tx) {
+      auto mined = registry_->wait_for_receipt(*tx, 1, 30s);
+      block = mined ? Result<std::uint64_t>(mined->block_number) : mined.error();
     }
-    out.hash = to_0x_hex(*tx);
-    auto mined = registry_->wait_for_receipt(*tx, 1, 30s);
-    if (mined) {
-      out.block = mined->block_number;
-    } else {
-      out.error = mined.error().message;
-    }
-    return out;
+    return transaction_outcome(tx ? to_0x_hex(*tx) : std::string(), block);
   }
 
   // What `ledger grant` does: the registered jurisdiction from the contract, the decision
@@ -108,7 +101,9 @@ class GrantPolicy : public ::testing::Test {
       tx_ = carried_out(registry_->grant(patient_, clinic_, "TREAT", verdict->expires_at));
       auto audited = record_grant_transaction(*audit_, request, verdict->expires_at, tx_);
       if (!audited) return audited.error();
-      if (!tx_.error.empty()) return Error{ErrorCode::kUnavailable, tx_.error, "grant"};
+      if (tx_.state != audit::Transaction::State::kMined) {
+        return Error{ErrorCode::kUnavailable, tx_.error, "grant"};
+      }
     }
     return verdict;
   }

@@ -65,9 +65,15 @@ Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
                                    const GrantRequest& request,
                                    const policy::PolicyEngine* candidate = nullptr);
 
-// After a permitted grant's transaction: records it mined, with the expiry put on chain, or
-// failed (outcome "8"), and answers the recorded event. kUnavailable when it cannot be
-// recorded; the transaction is then already sent, so the caller must say so.
+// What became of an access change's transaction, from the ledger client's answers: `sent_hash`
+// (0x-hex, "" when sending failed) and the mined block or the error waiting for it. An
+// unavailable node after sending leaves the outcome unknown (kUnconfirmed), not failed.
+audit::Transaction transaction_outcome(const std::string& sent_hash,
+                                       const Result<std::uint64_t>& block);
+
+// After a permitted grant's transaction: records what became of it, with the expiry put on
+// chain, and answers the recorded event. kUnavailable when it cannot be recorded; the caller
+// must then say what became of the transaction, which nothing else records.
 Result<std::string> record_grant_transaction(ports::AuditLog& audit, const GrantRequest& request,
                                              std::uint64_t expires_at,
                                              const audit::Transaction& tx);

@@ -1,9 +1,8 @@
 // FHIR R4 AuditEvents for the decisions an auditor must be able to reconstruct: a resource
-// refused at ingest, a grant (may this participant be given access) and the ledger
-// transaction that carried it out, a
-// revocation, a read (may this participant read this resource now), an erasure, and a shadow
-// bundle's difference from the active one. One function per kind; each returns the AuditEvent's
-// JSON.
+// refused at ingest, a grant (may this participant be given access) and the ledger transaction
+// that carried it out, a revocation, a read (may this participant read this resource now), an
+// erasure, and a shadow bundle's difference from the active one. One function per kind; each
+// returns the AuditEvent's JSON.
 //
 // What an auditor reads where:
 //   type / subtype     what happened (DICOM and audit-event-type codes) and, as the last
@@ -11,7 +10,8 @@
 //                      "revocation", "read", "erasure", "policy-shadow-difference") under
 //                      urn:fhir-ledger:audit-kind
 //   outcome            "0" permitted (or carried out), "4" denied (a refused request, like an
-//                      HTTP 4xx), "8" a permitted change whose ledger transaction failed
+//                      HTTP 4xx) or a change whose transaction is unconfirmed, "8" a permitted
+//                      change whose ledger transaction failed
 //   agent              who asked (the operator, or a participant by ledger address) and who
 //                      would receive the data (a participant, located by its registered
 //                      ISO 3166 country)
@@ -74,18 +74,26 @@ std::string grant_event(const Common& common, bool permitted,
 
 // What became of the ledger transaction that carries out an access change.
 struct Transaction {
+  enum class State {
+    kMined,
+    kFailed,       // never sent, reverted, or refused: the change did not take effect
+    kUnconfirmed,  // sent, but no confirmed receipt in time: it may yet take effect
+  };
+  State state = State::kFailed;
   std::string hash;         // 0x-hex; "" when it was never sent
   std::uint64_t block = 0;  // where it was mined; 0 when it was not
-  std::string error;        // why it failed; "" when it was mined
+  std::string error;        // why it failed or is unconfirmed; "" when it was mined
 };
 
 // A permitted grant's transaction, recorded after it: outcome "0" when mined (hash and block in
-// entity[0].detail), "8" when not, with why. grant_event records the decision before the
-// transaction is sent; the two together show whether a permitted grant took effect.
+// entity[0].detail), "8" when it failed, "4" when its outcome is unknown (sent, unconfirmed:
+// check the transaction), with why. grant_event records the decision before the transaction is
+// sent; the two together show whether a permitted grant took effect.
 std::string grant_transaction_event(const Common& common, const Transaction& tx);
 
 // The operator's revocation of a participant's access for a purpose, recorded after its
-// transaction: "0" when mined, "8" when not. No policy governs taking access away.
+// transaction, with the outcomes of grant_transaction_event. No policy governs taking access
+// away.
 std::string revocation_event(const Common& common, const Transaction& tx);
 
 // A participant's (or the operator's) read of one resource.
@@ -93,12 +101,11 @@ std::string read_event(const Common& common, const std::string& resource_key,
                        const std::string& resource_type, bool permitted,
                        const std::optional<PolicyFacts>& policy);
 
-// A resource a source system published, stored or (outcome "4") refused by the policy at
-// ingest. The pipeline records its denials: the dead letter says the same to the sender, this
-// says it to the auditor.
-std::string ingest_event(const Common& common, const std::string& resource_key,
-                         const std::string& resource_type, bool permitted,
-                         const PolicyFacts& policy);
+// A resource (or, `deleted`, a deletion) a source system published that the policy refused at
+// ingest (outcome "4"). The dead letter tells the sender; this tells the auditor.
+std::string ingest_denial_event(const Common& common, const std::string& resource_key,
+                                const std::string& resource_type, bool deleted,
+                                const PolicyFacts& policy);
 
 // GDPR Art. 17 erasure of a patient, by the operator.
 std::string erasure_event(const Common& common, const std::string& reason);

@@ -48,7 +48,8 @@ struct PipelinePorts {
   ports::KeyProvider& keys;
   ports::Clock& clock;
   // Where each resource the policy refuses at ingest is recorded as a FHIR AuditEvent, made
-  // durable with the batch's dead letters before its offsets are committed. None when null.
+  // durable with the batch's dead letters before its offsets are committed (at least once: a
+  // batch re-delivered after a restart is audited again). None when null.
   ports::AuditLog* audit = nullptr;
 };
 
@@ -76,6 +77,8 @@ struct PipelineOptions {
   // its end, after at least `idle_before_exit` without new events.
   bool until_caught_up = false;
   std::chrono::milliseconds idle_before_exit{1000};
+  // The gateway's name in the AuditEvents it writes (their source site).
+  std::string service_name = "fhir-ledger";
 };
 
 struct PipelineStats {
@@ -123,6 +126,9 @@ class Pipeline {
   Status decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                 std::vector<ports::DeadLetter>& dead, std::vector<ports::AuditRecord>& audits,
                 const std::atomic<bool>& stop);
+  // The AuditEvent of a resource the policy refused at ingest.
+  ports::AuditRecord denial_record(const Item& item, const ports::SourceEvent& event,
+                                   const Decision& decision) const;
   // Records the countries of the Patients stored in this batch, in their regions.
   Status record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop);
   // Moves the events whose patient was erased to the dead letters, with their items.

@@ -62,16 +62,6 @@ std::string detail(const std::string& event, const std::string& type) {
   return "";
 }
 
-// Members assigned, not designated: g++ 12 -O3 warns on designated std::string members.
-audit::Transaction transaction(const std::string& hash, std::uint64_t block,
-                               const std::string& error) {
-  audit::Transaction tx;
-  tx.hash = hash;
-  tx.block = block;
-  tx.error = error;
-  return tx;
-}
-
 class Access : public ::testing::Test {
  protected:
   Access() : engine_(shipped()) {
@@ -184,10 +174,11 @@ TEST_F(Access, ADecisionThatCannotBeAuditedIsNotMade) {
   EXPECT_EQ(v.error().code, ErrorCode::kUnavailable);
 }
 
-TEST_F(Access, AMinedGrantTransactionIsAuditedAfterTheDecisionWithItsHashBlockAndExpiry) {
+TEST_F(Access, AMinedGrantTransactionIsAuditedWithItsHashBlockAndExpiry) {
   const GrantRequest request = us_treatment(true);
   const std::uint64_t expires = static_cast<std::uint64_t>(kNow) + 30 * kDay;
-  const audit::Transaction tx = transaction(to_0x_hex(key(5)), 42, "");
+  const audit::Transaction tx = transaction_outcome(to_0x_hex(key(5)), std::uint64_t{42});
+  ASSERT_EQ(tx.state, audit::Transaction::State::kMined);
 
   auto event = record_grant_transaction(audit_, request, expires, tx);
 
@@ -205,8 +196,10 @@ TEST_F(Access, AMinedGrantTransactionIsAuditedAfterTheDecisionWithItsHashBlockAn
   EXPECT_EQ(detail(*event, "failure"), "");
 }
 
-TEST_F(Access, AFailedGrantTransactionIsAuditedAsASeriousFailureWithWhy) {
-  const audit::Transaction tx = transaction(to_0x_hex(key(5)), 0, "the transaction reverted");
+TEST_F(Access, ARevertedGrantTransactionIsAuditedAsASeriousFailureWithWhy) {
+  const audit::Transaction tx = transaction_outcome(
+      to_0x_hex(key(5)), Error{ErrorCode::kPermissionDenied, "transaction reverted", ""});
+  ASSERT_EQ(tx.state, audit::Transaction::State::kFailed);
 
   auto event = record_grant_transaction(audit_, us_treatment(true), 0, tx);
 
@@ -214,12 +207,28 @@ TEST_F(Access, AFailedGrantTransactionIsAuditedAsASeriousFailureWithWhy) {
   const auto d = parse(*event);
   EXPECT_EQ(d["outcome"].GetString(), std::string("8"));
   EXPECT_NE(std::string(d["outcomeDesc"].GetString()).find("not carried out"), std::string::npos);
-  EXPECT_EQ(detail(*event, "failure"), "the transaction reverted");
+  EXPECT_EQ(detail(*event, "failure"), "transaction reverted");
   EXPECT_EQ(detail(*event, "block"), "");
 }
 
+TEST_F(Access, ATransactionNeverSentFailedButOneNotConfirmedInTimeHasAnUnknownOutcome) {
+  const Error node_down{ErrorCode::kUnavailable, "no confirmed receipt before the timeout", ""};
+  EXPECT_EQ(transaction_outcome("", node_down).state, audit::Transaction::State::kFailed);
+  const audit::Transaction tx = transaction_outcome(to_0x_hex(key(5)), node_down);
+  ASSERT_EQ(tx.state, audit::Transaction::State::kUnconfirmed);
+
+  auto event = record_grant_transaction(audit_, us_treatment(true), 0, tx);
+
+  ASSERT_TRUE(event) << event.error().message;
+  const auto d = parse(*event);
+  EXPECT_EQ(d["outcome"].GetString(), std::string("4"));
+  EXPECT_NE(std::string(d["outcomeDesc"].GetString()).find("outcome is unknown"),
+            std::string::npos);
+  EXPECT_EQ(detail(*event, "transaction"), to_0x_hex(key(5)));
+}
+
 TEST_F(Access, ARevocationIsAuditedWithItsTransactionAndAnAuditLogDownIsReported) {
-  const audit::Transaction tx = transaction(to_0x_hex(key(6)), 43, "");
+  const audit::Transaction tx = transaction_outcome(to_0x_hex(key(6)), std::uint64_t{43});
   auto event = record_revocation(audit_, us_treatment(false).context, key(1), tx);
   ASSERT_TRUE(event) << event.error().message;
   const auto d = parse(*event);
@@ -270,9 +279,9 @@ TEST_F(Access, AShadowCandidateIsNotEnforcedAtGrantTimeButItsDifferenceIsAudited
 
   ASSERT_TRUE(v) << v.error().message;
   EXPECT_FALSE(v->permit);               // the active bundle decides
-  ASSERT_EQ(audit_.records.size(), 2u);  // the difference, then the decision
-  EXPECT_EQ(audit_.records[0].json, v->shadow_event);
-  EXPECT_EQ(audit_.records[1].json, v->audit_event);
+  ASSERT_EQ(audit_.records.size(), 2u);  // the decision, then the difference
+  EXPECT_EQ(audit_.records[0].json, v->audit_event);
+  EXPECT_EQ(audit_.records[1].json, v->shadow_event);
   EXPECT_EQ(detail(v->shadow_event, "stage"), "grant");
   EXPECT_EQ(detail(v->shadow_event, "effect"), "deny");
   EXPECT_EQ(detail(v->shadow_event, "candidate-effect"), "permit");
@@ -325,7 +334,7 @@ TEST_F(Access, AtReadTimeTheShadowCandidateJudgesTheResourceAndIsNotEnforced) {
 
 TEST_F(Access, AShadowDifferenceThatCannotBeAuditedChangesNothing) {
   const policy::PolicyEngine candidate(permissive_candidate());
-  audit_.fail_next = true;  // the difference's record is refused, the decision's is not
+  audit_.fail_after = 1;  // the decision's record is written, the difference's is refused
 
   auto v = decide_grant(&engine_, directory_, audit_, us_treatment(false), &candidate);
 
@@ -334,6 +343,16 @@ TEST_F(Access, AShadowDifferenceThatCannotBeAuditedChangesNothing) {
   EXPECT_TRUE(v->shadow_event.empty());
   ASSERT_EQ(audit_.records.size(), 1u);
   EXPECT_EQ(audit_.records[0].json, v->audit_event);
+}
+
+TEST_F(Access, NoShadowIsRecordedForADecisionThatCannotBeAudited) {
+  const policy::PolicyEngine candidate(permissive_candidate());
+  audit_.fail_next = true;
+
+  auto v = decide_grant(&engine_, directory_, audit_, us_treatment(false), &candidate);
+
+  ASSERT_FALSE(v);
+  EXPECT_TRUE(audit_.records.empty());
 }
 
 // Every kind of event is valid R4 and carries no FHIR id or identifier value.
@@ -359,9 +378,13 @@ TEST(AuditEvents, EveryKindIsValidFhirR4AndNamesThePatientOnlyByPseudonym) {
       audit::read_event(c, to_0x_hex(key(8)), "Observation", true, p),
       audit::erasure_event(c, ""),
       audit::shadow_difference_event(shadow, "ingest", to_0x_hex(key(8)), "Observation", p, p),
-      audit::grant_transaction_event(c, transaction(to_0x_hex(key(3)), 7, "")),
-      audit::revocation_event(c, transaction("", 0, "the node is down")),
-      audit::ingest_event(c, to_0x_hex(key(8)), "Observation", false, p)};
+      audit::grant_transaction_event(c, transaction_outcome(to_0x_hex(key(3)), std::uint64_t{7})),
+      audit::revocation_event(
+          c, transaction_outcome("", Error{ErrorCode::kUnavailable, "the node is down", ""})),
+      audit::revocation_event(
+          c, transaction_outcome(to_0x_hex(key(3)), Error{ErrorCode::kUnavailable, "late", ""})),
+      audit::ingest_denial_event(c, to_0x_hex(key(8)), "Observation", false, p),
+      audit::ingest_denial_event(c, to_0x_hex(key(8)), "Observation", true, p)};
   auto verdicts = testing::validate_fhir_r4(events);
   ASSERT_TRUE(verdicts) << verdicts.error().message;
   for (std::size_t i = 0; i < events.size(); ++i) {

@@ -13,6 +13,7 @@
 #include <rapidjson/document.h>
 
 #include <map>
+#include <optional>
 
 namespace fl::gateway {
 namespace {
@@ -126,6 +127,8 @@ TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit
   ingest = &bundle;
   testing::FakeAuditLog audit;
   audit_log = &audit;
+  std::optional<std::int64_t> committed_at_flush;
+  audit.on_flush = [&] { committed_at_flush = source.committed(); };
   // Brazil has no rule in the shipped bundle: its default effect denies.
   source.push(R"({"resourceType":"Patient","id":"p-br","address":[{"country":"BR"}]})",
               {{"fhir-source", "clinic-br"}});
@@ -138,6 +141,7 @@ TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit
   EXPECT_EQ(dead.letters[0].error_code, "policy-denied");
   ASSERT_EQ(audit.records.size(), 1u);
   EXPECT_EQ(audit.flushed, 1u);
+  EXPECT_EQ(committed_at_flush, 0);  // durable before the commit
   EXPECT_EQ(source.committed(), 2);
   const auto patient = Pseudonyms(keys).patient_key("Patient/p-br");
   const auto resource = Pseudonyms(keys).resource_key("Patient/p-br");
@@ -164,18 +168,26 @@ TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit
   EXPECT_EQ(details["message"], "fhir.events[0]@0");
 }
 
-TEST_F(PipelineTest, ADenialThatCannotBeAuditedHoldsTheCommit) {
-  BundlePolicy bundle(shipped_bundle());
+TEST_F(PipelineTest, AnAuditRecordRefusedOnceIsSentAgainBeforeTheCommit) {
+  const auto rules = shipped_bundle();
+  ASSERT_TRUE(rules);
+  BundlePolicy bundle(rules);
   ingest = &bundle;
   testing::FakeAuditLog audit;
   audit.fail_next = true;
   audit_log = &audit;
+  std::optional<std::int64_t> committed_at_flush;
+  audit.on_flush = [&] { committed_at_flush = source.committed(); };
   source.push(R"({"resourceType":"Patient","id":"p-br","address":[{"country":"BR"}]})");
   Pipeline pipeline = make();
 
-  EXPECT_FALSE(pipeline.run_once(stop));
+  ASSERT_TRUE(pipeline.run_once(stop));
 
-  EXPECT_EQ(source.committed(), 0);  // re-delivered after a restart, and audited then
+  EXPECT_EQ(audit.records.size(), 1u);
+  EXPECT_EQ(committed_at_flush, 0);
+  EXPECT_EQ(source.committed(), 1);
+  // The whole report is sent again with the audit record: at least once, never lost.
+  EXPECT_EQ(dead.letters.size(), 2u);
 }
 
 TEST_F(PipelineTest, InvalidEventsGoToDeadLettersWithReasonAndOrigin) {

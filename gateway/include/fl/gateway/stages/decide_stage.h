@@ -42,6 +42,8 @@ struct Decision {
   // header's, a source system's or an assumed country, which are not facts about the patient).
   std::string country;
   std::string patient_address_country;
+  // Why a permit of the bundle cannot be carried out (then `permit` is false); "" otherwise.
+  std::string refusal;
 };
 
 class IngestPolicy {

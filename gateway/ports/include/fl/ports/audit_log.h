@@ -1,7 +1,8 @@
-// The audit topic: one FHIR R4 AuditEvent per access decision (grant, read, erasure, a shadow
-// bundle's difference), so an auditor can see who asked for which patient's data, under which
-// policy hash and rules, and what was decided. Records name patients only by pseudonym: the
-// topic is read by people who must not learn who the patients are.
+// The audit topic: one FHIR R4 AuditEvent per policy decision an auditor must see (a resource
+// refused at ingest, a grant and what became of its transaction, a revocation, a read, an
+// erasure, a shadow bundle's difference), so an auditor can see who asked for which patient's
+// data, under which policy hash and rules, and what was decided. Records name patients only by
+// pseudonym: the topic is read by people who must not learn who the patients are.
 #pragma once
 
 #include "fl/base/result.h"
