@@ -610,7 +610,11 @@ void BM_SealStoreVariant(benchmark::State& state) {
       // The whole batch sealed here while the previous one is stored on the other thread.
       std::vector<ports::BlobWrite> writes;
       writes.reserve(batch.size());
-      for (std::size_t i = 0; i < batch.size(); ++i) writes.push_back(std::move(*seal(i)));
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto write = seal(i);
+        if (!write) die(write.error().message);
+        writes.push_back(std::move(*write));
+      }
       stored = wait();
       in_flight = std::move(writes);
       in_flight_keys = std::move(keys_hex);

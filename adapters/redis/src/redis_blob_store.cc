@@ -614,10 +614,16 @@ class RedisRegionStores final : public RegionStores {
     if (keys.empty()) return Ok{};
     std::vector<std::string> names;
     names.reserve(keys.size());
-    for (const auto& k : keys) names.push_back(blob_key(k));
+    for (const auto& k : keys) {
+      // The one call here that deletes: only ever a content address.
+      if (k.size() != 64 || !is_lower_hex(k)) {
+        return Error{ErrorCode::kInvalidInput, "not a content hash (64 lower-case hex digits)", k};
+      }
+      names.push_back(blob_key(k));
+    }
     std::vector<Command> commands;
     commands.reserve(names.size());
-    for (const auto& name : names) commands.push_back({"DEL", name});
+    for (const auto& name : names) commands.push_back({"UNLINK", name});
     Session session(**conn);
     auto replies = session.pipeline(commands);
     if (!replies) return replies.error();

@@ -156,22 +156,25 @@ Status ProtectStage::seal_and_store(const std::string& region, std::span<Sealing
   auto stored = blobs_.put_if_absent_streamed(region, fresh.size(), seal);
   if (!stored) return stored.error();
   // A claim lost to another blob: a duplicate in this batch, or another replica, got there
-  // first. The blob sealed for it is then claimed by nothing.
+  // first. The blob sealed for it is claimed by nothing: removed first, so that a failed
+  // adoption (whose retry finds the claim and never looks at this blob again) cannot leave it.
+  // Removing only saves space; the batch is stored either way, so a failure is logged, not
+  // retried (a crash before this point leaves such blobs too).
   std::vector<std::string> unclaimed;
   for (std::size_t j = 0; j < fresh.size(); ++j) {
-    if ((*stored)[j] == sealed_keys[j]) continue;
-    unclaimed.push_back(sealed_keys[j]);
-    Sealing& item = *fresh[j];
-    const crypto::MasterKey& key = keys->keys.at(item.patient_key);
-    if (auto adopted = adopt_claim(region, key, item, (*stored)[j]); !adopted) return adopted;
+    if ((*stored)[j] != sealed_keys[j]) unclaimed.push_back(sealed_keys[j]);
   }
-  // Removing them only saves space: the batch is stored either way, so a failure is logged,
-  // not retried (a crash before this point leaves them too).
   if (unclaimed.empty()) return Ok{};
   if (auto removed = blobs_.remove_unclaimed(region, unclaimed); !removed) {
     log::warn("store.unclaimed_blobs_kept", {{"region", region},
                                              {"blobs", std::to_string(unclaimed.size())},
                                              {"error", removed.error().message}});
+  }
+  for (std::size_t j = 0; j < fresh.size(); ++j) {
+    if ((*stored)[j] == sealed_keys[j]) continue;
+    Sealing& item = *fresh[j];
+    const crypto::MasterKey& key = keys->keys.at(item.patient_key);
+    if (auto adopted = adopt_claim(region, key, item, (*stored)[j]); !adopted) return adopted;
   }
   return Ok{};
 }

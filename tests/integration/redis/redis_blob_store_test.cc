@@ -93,6 +93,27 @@ TEST(RedisBlobStore, WritingAnExistingKeyChangesNothing) {
   EXPECT_EQ(*store->get("eu", "cafe"), (Bytes{1, 2, 3}));
 }
 
+TEST(RedisBlobStore, RemovingUnclaimedBlobsDeletesOnlyThoseAndRefusesWhatIsNotAHash) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::string lost(64, 'a'), kept(64, 'b'), absent(64, 'c');
+  ASSERT_TRUE(store->put_if_absent("eu", blobs({{lost, Bytes{1}}, {kept, Bytes{2}}})));
+
+  const std::vector<std::string> remove{lost, absent};
+  ASSERT_TRUE(store->remove_unclaimed("eu", remove));
+
+  EXPECT_EQ(store->get("eu", lost).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(*store->get("eu", kept), Bytes{2});
+  for (const std::string& bad : std::vector<std::string>{"aa11", "*", std::string(64, 'A')}) {
+    const std::vector<std::string> one{bad};
+    auto refused = store->remove_unclaimed("eu", one);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+  }
+  EXPECT_EQ(*store->get("eu", kept), Bytes{2});
+}
+
 TEST(RedisBlobStore, AMissingBlobIsNotFound) {
   testing::RedisServer redis;
   auto store = stores_for(redis);

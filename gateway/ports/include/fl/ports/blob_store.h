@@ -60,6 +60,8 @@ class BlobStore {
   // is acknowledged or one failed. When make_write fails, so does the call, with that error and
   // no answers (make_write is not called again); the writes made before it may be stored and
   // claimed already, as after any failure mid-batch, and a retry finds their claims.
+  // make_write may run while the store holds the region's connection: it must not call the
+  // store, and other calls for the region wait for it.
   using MakeWrite = std::function<Result<BlobWrite>(std::size_t index)>;
   virtual Result<std::vector<std::string>> put_if_absent_streamed(const std::string& region,
                                                                   std::size_t count,
