@@ -115,6 +115,7 @@ std::string event(const Kind& kind, const Common& c, const char* outcome_code,
   Writer w(buffer);
   w.StartObject();
   string(w, "resourceType", "AuditEvent");
+  if (!c.id.empty()) string(w, "id", c.id);
   w.Key("type");
   coding(w, kind.type);
   w.Key("subtype");

@@ -2,6 +2,7 @@
 
 #include "fl/base/log.h"
 #include "fl/gateway/audit_event.h"
+#include "fl/gateway/crypto/hash.h"
 #include "fl/gateway/pointer_record.h"
 
 #include "policy/join.h"
@@ -268,6 +269,11 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
 ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::SourceEvent& event,
                                            const Decision& decision) const {
   audit::Common common;
+  // The same for the same resource of the same Kafka message: a batch re-delivered after a
+  // restart writes its denials again, and the consumer recognises the copies by this id.
+  const std::string message = event.origin.topic + "[" + std::to_string(event.origin.partition) +
+                              "]@" + std::to_string(event.origin.offset);
+  common.id = to_hex(crypto::sha256(as_bytes(message + " " + to_hex(item.pointer.resource_key))));
   common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
   common.gateway = options_.service_name;
   const std::string source(event.header("fhir-source"));
@@ -278,9 +284,7 @@ ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::Source
   const bool patient = item.pointer.patient_key != ports::Hash32{};
   if (patient) common.patient_key = to_0x_hex(item.pointer.patient_key);
   common.resource_key = to_0x_hex(item.pointer.resource_key);
-  common.details = {{"country", decision.country},
-                    {"message", event.origin.topic + "[" + std::to_string(event.origin.partition) +
-                                    "]@" + std::to_string(event.origin.offset)}};
+  common.details = {{"country", decision.country}, {"message", message}};
   if (!decision.refusal.empty()) common.details.emplace_back("refusal", decision.refusal);
   audit::PolicyFacts facts;
   facts.policy_hash = decision.policy_hash;

@@ -57,6 +57,9 @@ std::string describe_obligations(const policy::Obligations& obligations);
 
 // What every kind shares.
 struct Common {
+  // The AuditEvent's id, when the event can be written more than once (at least once delivery)
+  // and a consumer must recognise the copies; "" for none.
+  std::string id;
   std::string recorded;  // FHIR instant, e.g. rfc3339_utc(now)
   std::string gateway;   // the gateway's service name (the source's site)
   std::vector<Agent> agents;

@@ -372,6 +372,8 @@ TEST(AuditEvents, EveryKindIsValidFhirR4AndNamesThePatientOnlyByPseudonym) {
   std::optional<audit::PolicyFacts> no_policy;
   audit::Common shadow = c;
   shadow.patient_key.clear();
+  audit::Common with_id = c;
+  with_id.id = std::string(64, 'a');
   const std::vector<std::string> events = {
       audit::grant_event(c, false, p),
       audit::grant_event(c, true, no_policy),
@@ -384,7 +386,7 @@ TEST(AuditEvents, EveryKindIsValidFhirR4AndNamesThePatientOnlyByPseudonym) {
       audit::revocation_event(
           c, transaction_outcome(to_0x_hex(key(3)), Error{ErrorCode::kUnavailable, "late", ""})),
       audit::ingest_denial_event(c, to_0x_hex(key(8)), "Observation", false, p),
-      audit::ingest_denial_event(c, to_0x_hex(key(8)), "Observation", true, p)};
+      audit::ingest_denial_event(with_id, to_0x_hex(key(8)), "Observation", true, p)};
   auto verdicts = testing::validate_fhir_r4(events);
   ASSERT_TRUE(verdicts) << verdicts.error().message;
   for (std::size_t i = 0; i < events.size(); ++i) {

@@ -2,6 +2,7 @@
 // exercised in tests/integration/pipeline.
 #include "fl/gateway/pipeline.h"
 
+#include "fl/gateway/crypto/hash.h"
 #include "fl/gateway/mapping_files.h"
 #include "fl/gateway/policy/policy_compiler.h"
 #include "fl/gateway/pseudonyms.h"
@@ -154,6 +155,9 @@ TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit
   ASSERT_FALSE(event.HasParseError());
   EXPECT_EQ(std::string(event["outcome"].GetString()), "4");
   EXPECT_EQ(std::string(event["subtype"][1]["code"].GetString()), "ingest");
+  // Its id names the message and the resource, so a re-delivered copy has the same one.
+  EXPECT_EQ(std::string(event["id"].GetString()),
+            to_hex(crypto::sha256(as_bytes("fhir.events[0]@0 " + to_hex(*resource)))));
   EXPECT_EQ(std::string(event["agent"][0]["who"]["display"].GetString()), "clinic-br");
   EXPECT_EQ(std::string(event["entity"][1]["what"]["identifier"]["value"].GetString()),
             to_0x_hex(*resource));
