@@ -232,6 +232,21 @@ Result<GrantArgs> grant_args(const Session& s, const Args& args) {
   return out;
 }
 
+// Who asks (the operator, through this gateway) on whose behalf, as the access decisions and
+// their AuditEvents name them. `jurisdiction`: the grantee's registered country, "" if none.
+gateway::AccessContext access_context(const Session& s, const GrantArgs& g, std::int64_t now,
+                                      std::string jurisdiction, bool consent) {
+  gateway::AccessContext c;
+  c.now = now;
+  c.gateway = s.config.service_name;
+  c.operator_name = operator_name();
+  c.participant = ledger::to_checksum_hex(g.grantee);
+  c.jurisdiction = std::move(jurisdiction);
+  c.purpose = g.purpose;
+  c.consent = consent;
+  return c;
+}
+
 // With /policy/bundle set, the bundle decides at grant time: the patient's recorded country,
 // the grantee's registered jurisdiction, the purpose and --consent (the operator attests that
 // the patient has an active FHIR Consent for this purpose and grantee). A denial sends no
@@ -270,13 +285,8 @@ int grant(const std::vector<std::string>& argv) {
   if (!jurisdiction) return fail("grant", jurisdiction.error(), 1);
 
   gateway::GrantRequest request;
-  request.context = gateway::AccessContext{.now = static_cast<std::int64_t>(now),
-                                           .gateway = s->config.service_name,
-                                           .operator_name = operator_name(),
-                                           .participant = ledger::to_checksum_hex(g->grantee),
-                                           .jurisdiction = *jurisdiction,
-                                           .purpose = g->purpose,
-                                           .consent = args->has("consent")};
+  request.context =
+      access_context(*s, *g, static_cast<std::int64_t>(now), *jurisdiction, args->has("consent"));
   request.patient_key = g->patient_key;
   request.expires_at = expires;
   auto verdict =
@@ -314,13 +324,9 @@ int revoke(const std::vector<std::string>& argv) {
   if (!audit) return fail("revoke", audit.error(), 2);
   // For the record only: a participant no longer registered can still lose its grants.
   auto jurisdiction = participant_jurisdiction(*s, g->grantee);
-  const gateway::AccessContext context{.now = static_cast<std::int64_t>(std::time(nullptr)),
-                                       .gateway = s->config.service_name,
-                                       .operator_name = operator_name(),
-                                       .participant = ledger::to_checksum_hex(g->grantee),
-                                       .jurisdiction = jurisdiction ? *jurisdiction : std::string(),
-                                       .purpose = g->purpose,
-                                       .consent = false};
+  const gateway::AccessContext context =
+      access_context(*s, *g, static_cast<std::int64_t>(std::time(nullptr)),
+                     jurisdiction ? *jurisdiction : std::string(), false);
   return audit_transaction(
       *s, "revoke", s->registry->revoke(g->patient_key, g->grantee, g->purpose),
       [&](const gateway::audit::Transaction& tx) {

@@ -146,8 +146,7 @@ Result<AccessVerdict> decide_grant(const policy::PolicyEngine* engine,
         ask(policy::Stage::kGrant, c, policy::resolve_jurisdiction(engine->bundle(), known));
     const policy::PolicyDecision d = engine->evaluate(r);
     if (candidate != nullptr) {
-      out.shadow_event =
-          shadow_difference(*candidate, r, known, d, common_of(c, request.patient_key, false), "");
+      out.shadow_event = shadow_difference(*candidate, r, known, d, common, "");
     }
     facts = judge(d, c.purpose, out);
     if (out.permit && d.obligations.max_days) {
@@ -245,8 +244,7 @@ Result<AccessVerdict> decide_read(const policy::PolicyEngine* engine,
     const policy::PolicyDecision d = engine->evaluate(r);
     if (candidate != nullptr) {  // before the obligations change the resource
       out.shadow_event =
-          shadow_difference(*candidate, r, known, d, common_of(c, request.patient_key, false),
-                            to_0x_hex(request.resource_key));
+          shadow_difference(*candidate, r, known, d, common, to_0x_hex(request.resource_key));
     }
     facts = judge(d, c.purpose, out);
     if (out.permit) {

@@ -19,6 +19,14 @@
 namespace fl::gateway {
 namespace {
 
+std::shared_ptr<const policy::PolicyBundle> shipped_bundle() {
+  auto compiled = policy::compile_policy_bundle(
+      (testing::source_root() / "config" / "policies" / "example-cross-border.json").string(),
+      file_reader());
+  EXPECT_TRUE(compiled.bundle);
+  return compiled.bundle;
+}
+
 class PipelineTest : public ::testing::Test {
  protected:
   Pipeline make(PipelineOptions options = {}) { return make_on(source, receipts, options); }
@@ -41,6 +49,24 @@ class PipelineTest : public ::testing::Test {
                     normalizer, *ingest, options);
   }
 
+  // The shipped bundle decides instead of permit-all; answers its rules (null if it does not
+  // compile).
+  std::shared_ptr<const policy::PolicyBundle> decide_with_shipped_bundle() {
+    auto rules = shipped_bundle();
+    if (rules) {
+      bundle_policy = std::make_unique<BundlePolicy>(rules);
+      ingest = bundle_policy.get();
+    }
+    return rules;
+  }
+
+  // Denials are audited to `audit`; `committed_at_flush` is how far the source was committed
+  // when the audit was flushed.
+  void audit_denials() {
+    audit_log = &audit;
+    audit.on_flush = [this] { committed_at_flush = source.committed(); };
+  }
+
   testing::FakeEventSource source;
   testing::FakeDeadLetters dead;
   testing::FakeReceipts receipts;
@@ -53,17 +79,12 @@ class PipelineTest : public ::testing::Test {
   PassThroughNormalizer normalizer;
   PermitAllPolicy policy{"default"};
   IngestPolicy* ingest = &policy;
+  std::unique_ptr<BundlePolicy> bundle_policy;
+  testing::FakeAuditLog audit;
   ports::AuditLog* audit_log = nullptr;
+  std::optional<std::int64_t> committed_at_flush;
   std::atomic<bool> stop{false};
 };
-
-std::shared_ptr<const policy::PolicyBundle> shipped_bundle() {
-  auto compiled = policy::compile_policy_bundle(
-      (testing::source_root() / "config" / "policies" / "example-cross-border.json").string(),
-      file_reader());
-  EXPECT_TRUE(compiled.bundle);
-  return compiled.bundle;
-}
 
 TEST_F(PipelineTest, AnchorsStoresReportsAndCommitsABatch) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
@@ -98,10 +119,7 @@ TEST_F(PipelineTest, ReceiptsCarryPseudonymsNotIds) {
 }
 
 TEST_F(PipelineTest, APatientWhoMovesWithinABatchIsRecordedWhereItsLastVersionWent) {
-  auto rules = shipped_bundle();
-  ASSERT_TRUE(rules);
-  BundlePolicy bundle(rules);
-  ingest = &bundle;
+  ASSERT_TRUE(decide_with_shipped_bundle());
   source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},)"
               R"("address":[{"country":"US"}]})");
   source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"2"},)"
@@ -122,14 +140,9 @@ TEST_F(PipelineTest, APatientWhoMovesWithinABatchIsRecordedWhereItsLastVersionWe
 }
 
 TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit) {
-  const auto bundle_rules = shipped_bundle();
+  const auto bundle_rules = decide_with_shipped_bundle();
   ASSERT_TRUE(bundle_rules);
-  BundlePolicy bundle(bundle_rules);
-  ingest = &bundle;
-  testing::FakeAuditLog audit;
-  audit_log = &audit;
-  std::optional<std::int64_t> committed_at_flush;
-  audit.on_flush = [&] { committed_at_flush = source.committed(); };
+  audit_denials();
   // Brazil has no rule in the shipped bundle: its default effect denies.
   source.push(R"({"resourceType":"Patient","id":"p-br","address":[{"country":"BR"}]})",
               {{"fhir-source", "clinic-br"}});
@@ -173,15 +186,9 @@ TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit
 }
 
 TEST_F(PipelineTest, AnAuditRecordRefusedOnceIsSentAgainBeforeTheCommit) {
-  const auto rules = shipped_bundle();
-  ASSERT_TRUE(rules);
-  BundlePolicy bundle(rules);
-  ingest = &bundle;
-  testing::FakeAuditLog audit;
+  ASSERT_TRUE(decide_with_shipped_bundle());
+  audit_denials();
   audit.fail_next = true;
-  audit_log = &audit;
-  std::optional<std::int64_t> committed_at_flush;
-  audit.on_flush = [&] { committed_at_flush = source.committed(); };
   source.push(R"({"resourceType":"Patient","id":"p-br","address":[{"country":"BR"}]})");
   Pipeline pipeline = make();
 

@@ -42,24 +42,17 @@ class BlobStore {
  public:
   virtual ~BlobStore() = default;
 
-  // Stores each blob under its key in `region` unless the key is already there (keys are
-  // content hashes, so an existing key holds the same bytes), and claims its version for it
+  // Stores `count` blobs, each under its key in `region` unless the key is already there (keys
+  // are content hashes, so an existing key holds the same bytes), and claims its version for it
   // unless the version is claimed already. Answers, per write, the content hash (hex) the
-  // version is claimed for: the write's own key, or the one claimed first. Writes are
-  // pipelined; the call returns when all are acknowledged or one failed.
-  Result<std::vector<std::string>> put_if_absent(const std::string& region,
-                                                 std::span<const BlobWrite> blobs) {
-    return put_if_absent_streamed(region, blobs.size(),
-                                  [blobs](std::size_t i) -> Result<BlobWrite> { return blobs[i]; });
-  }
-
-  // put_if_absent for `count` writes that the caller makes one at a time: make_write(0),
-  // make_write(1), ... in order, each index once. A store sends each write as soon as it is
-  // made and waits for the answers only after the last, so the store works on the first writes
-  // while the caller makes (seals) the next. Still one batch: the call returns when every write
-  // is acknowledged or one failed. When make_write fails, so does the call, with that error and
-  // no answers (make_write is not called again); the writes made before it may be stored and
-  // claimed already, as after any failure mid-batch, and a retry finds their claims.
+  // version is claimed for: the write's own key, or the one claimed first. The caller makes the
+  // writes one at a time: make_write(0), make_write(1), ... in order, each index once. A store
+  // sends each write as soon as it is made and waits for the answers only after the last, so the
+  // store works on the first writes while the caller makes (seals) the next. Still one batch:
+  // the call returns when every write is acknowledged or one failed. When make_write fails, so
+  // does the call, with that error and no answers (make_write is not called again); the writes
+  // made before it may be stored and claimed already, as after any failure mid-batch, and a
+  // retry finds their claims.
   // make_write may run while the store holds the region's connection: it must not call the
   // store, and other calls for the region wait for it.
   using MakeWrite = std::function<Result<BlobWrite>(std::size_t index)>;
