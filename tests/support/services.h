@@ -62,6 +62,7 @@ class KafkaCluster {
   // Topics get `partitions` partitions each.
   explicit KafkaCluster(std::initializer_list<std::string> topics, int partitions = 1);
   std::string bootstrap() const { return cluster_->bootstrap_servers(); }
+  kafka::MockCluster& mock() { return *cluster_; }
 
  private:
   std::unique_ptr<kafka::MockCluster> cluster_;

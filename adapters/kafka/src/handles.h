@@ -30,6 +30,12 @@ Result<ConfPtr> make_conf(const Properties& properties);
 // Creates a client; on success the configuration is owned by the client.
 Result<KafkaPtr> make_client(rd_kafka_type_t type, ConfPtr conf, const std::string& bootstrap);
 
+// True for errors that sending the same message again cannot cure (too large, refused by the
+// broker's policy, not authorized, a fatal client error); anything else is passing.
+bool is_permanent(rd_kafka_resp_err_t err);
+
+// kUnavailable for passing errors (retried with backoff); kInvalidInput or kPermissionDenied
+// for permanent ones, which the pipeline never retries as they are.
 Error kafka_error(rd_kafka_resp_err_t err, const std::string& where);
 
 // The message as a SourceEvent (copies topic, partition, offset, key, value, headers).

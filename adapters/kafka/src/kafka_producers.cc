@@ -1,33 +1,75 @@
 #include "fl/adapters/kafka/kafka_producers.h"
 
+#include "fl/adapters/kafka/dead_letter_message.h"
+#include "fl/base/log.h"
+
 #include "producer.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <map>
+
 namespace fl::kafka {
 namespace {
 
+// Dead letters are cut to the producers' message size; one the broker still refuses for good
+// (its topic's own limit is lower) is replaced by our headers alone, so a dead letter can never
+// stall the partition it came from.
 class KafkaDeadLetters final : public ports::DeadLetters {
  public:
-  KafkaDeadLetters(std::unique_ptr<Producer> producer, std::string topic)
-      : producer_(std::move(producer)), topic_(std::move(topic)) {}
+  KafkaDeadLetters(std::unique_ptr<Producer> producer, std::string topic,
+                   std::size_t max_message_bytes)
+      : producer_(std::move(producer)),
+        topic_(std::move(topic)),
+        max_message_bytes_(max_message_bytes) {}
 
   Status send(const ports::DeadLetter& letter) override {
-    auto headers = letter.event.headers;
-    headers.emplace_back("error-code", letter.error_code);
-    headers.emplace_back("error-detail", letter.error_detail);
-    headers.emplace_back("origin-topic", letter.event.origin.topic);
-    headers.emplace_back("origin-partition", std::to_string(letter.event.origin.partition));
-    headers.emplace_back("origin-offset", std::to_string(letter.event.origin.offset));
-    return producer_->produce(topic_, letter.event.key, letter.event.value, headers);
+    const std::uint64_t tag = ++sent_;
+    auto minimal = minimal_dead_letter_message(letter);
+    const KafkaMessage m = dead_letter_message(letter, max_message_bytes_);
+    if (m.headers.back().first == kOriginalTruncatedHeader) {
+      log::warn("dead_letter.truncated", {{"topic", letter.event.origin.topic},
+                                          {"partition", letter.event.origin.partition},
+                                          {"offset", letter.event.origin.offset},
+                                          {"originalBytes", letter.event.value.size()},
+                                          {"cut", m.headers.back().second}});
+    }
+    auto sent = producer_->produce(topic_, m.key, m.value, m.headers, tag);
+    if (!sent && sent.error().code != ErrorCode::kUnavailable) return send_minimal(minimal);
+    if (!sent) return sent;
+    minimal_.emplace(tag, std::move(minimal));
+    return Ok{};
   }
 
-  Status flush(std::chrono::milliseconds timeout) override { return producer_->flush(timeout); }
+  Status flush(std::chrono::milliseconds timeout) override {
+    Status flushed = producer_->flush(timeout);
+    const auto refused = producer_->refused();
+    bool replaced = false;
+    for (std::uint64_t tag : refused) {
+      auto it = minimal_.find(tag);
+      if (it == minimal_.end()) continue;  // a minimal letter itself: reported below
+      log::warn("dead_letter.refused", {{"error", flushed ? "" : flushed.error().message},
+                                        {"replacedBy", "headers only"}});
+      if (auto sent = send_minimal(it->second); !sent) return sent;
+      replaced = true;
+    }
+    minimal_.clear();
+    if (replaced) flushed = producer_->flush(timeout);
+    return flushed;
+  }
 
  private:
+  Status send_minimal(const KafkaMessage& m) {
+    return producer_->produce(topic_, m.key, m.value, m.headers, 0);
+  }
+
   std::unique_ptr<Producer> producer_;
   std::string topic_;
+  std::size_t max_message_bytes_;
+  std::uint64_t sent_ = 0;
+  // Since the last flush: what replaces each letter should the broker refuse it for good.
+  std::map<std::uint64_t, KafkaMessage> minimal_;
 };
 
 class KafkaReceipts final : public ports::Receipts {
@@ -69,6 +111,13 @@ class KafkaAuditLog final : public ports::AuditLog {
   std::unique_ptr<Producer> producer_;
   std::string topic_;
 };
+
+// The configured limit first; the config refuses a message.max.bytes among the raw properties.
+Properties producer_properties(const KafkaConfig& config) {
+  Properties properties = {{"message.max.bytes", std::to_string(config.max_message_bytes)}};
+  properties.insert(properties.end(), config.extra.begin(), config.extra.end());
+  return properties;
+}
 
 }  // namespace
 
@@ -123,24 +172,24 @@ std::string receipt_json(const ports::Receipt& r) {
 }
 
 Result<std::unique_ptr<ports::DeadLetters>> make_dead_letters(const KafkaConfig& config) {
-  auto producer =
-      Producer::create(config.bootstrap_servers, config.client_id + "-dlq", config.extra);
+  auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-dlq",
+                                   producer_properties(config));
   if (!producer) return producer.error();
-  return std::unique_ptr<ports::DeadLetters>(
-      std::make_unique<KafkaDeadLetters>(std::move(*producer), config.dead_letter_topic));
+  return std::unique_ptr<ports::DeadLetters>(std::make_unique<KafkaDeadLetters>(
+      std::move(*producer), config.dead_letter_topic, config.max_message_bytes));
 }
 
 Result<std::unique_ptr<ports::Receipts>> make_receipts(const KafkaConfig& config) {
-  auto producer =
-      Producer::create(config.bootstrap_servers, config.client_id + "-receipts", config.extra);
+  auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-receipts",
+                                   producer_properties(config));
   if (!producer) return producer.error();
   return std::unique_ptr<ports::Receipts>(
       std::make_unique<KafkaReceipts>(std::move(*producer), config.results_topic));
 }
 
 Result<std::unique_ptr<ports::AuditLog>> make_audit_log(const KafkaConfig& config) {
-  auto producer =
-      Producer::create(config.bootstrap_servers, config.client_id + "-audit", config.extra);
+  auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-audit",
+                                   producer_properties(config));
   if (!producer) return producer.error();
   return std::unique_ptr<ports::AuditLog>(
       std::make_unique<KafkaAuditLog>(std::move(*producer), config.audit_topic));

@@ -4,6 +4,9 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace fl::kafka {
 
 using MockClusterPtr = CHandle<rd_kafka_mock_cluster_t, &rd_kafka_mock_cluster_destroy>;
@@ -39,6 +42,14 @@ Status MockCluster::create_topic(const std::string& name, int partitions) {
       rd_kafka_mock_topic_create(impl_->cluster.get(), name.c_str(), partitions, 1);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, name);
   return Ok{};
+}
+
+void MockCluster::refuse_next_produce_requests_as_too_large(int count) {
+  std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count),
+                                          RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  constexpr std::int16_t kProduceApiKey = 0;  // RD_KAFKAP_Produce
+  rd_kafka_mock_push_request_errors_array(impl_->cluster.get(), kProduceApiKey, errors.size(),
+                                          errors.data());
 }
 
 }  // namespace fl::kafka

@@ -1,6 +1,8 @@
 // A synchronous-at-flush Kafka producer: produce() queues, flush() waits for every delivery
 // report and fails if any message was not acknowledged. Shared by dead letters, receipts and
-// the publish tool.
+// the publish tool. A message the broker refuses for good (too large, a policy violation) makes
+// flush() fail with a permanent error, and its tag is kept for refused() so the caller can send
+// something else in its place instead of the same bytes again.
 #pragma once
 
 #include "fl/base/result.h"
@@ -9,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,9 +29,13 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
   ~Producer() = default;
 
+  // `tag` names the message in refused(); 0 when the caller does not care.
   Status produce(const std::string& topic, std::string_view key, std::string_view value,
-                 const std::vector<std::pair<std::string, std::string>>& headers);
+                 const std::vector<std::pair<std::string, std::string>>& headers,
+                 std::uint64_t tag = 0);
   Status flush(std::chrono::milliseconds timeout);
+  // The tags of the messages refused for good since the last call, and forgets them.
+  std::vector<std::uint64_t> refused();
 
   Producer(Token, std::string bootstrap) : bootstrap_(std::move(bootstrap)) {}
 
@@ -37,8 +44,11 @@ class Producer {
 
   std::string bootstrap_;
   std::atomic<int> failed_{0};
-  std::mutex error_mutex_;  // guards last_error_, written from librdkafka's callback
+  std::mutex error_mutex_;  // guards what librdkafka's callback writes below
   std::string last_error_;
+  // Since the last flush, the error of a message refused for good, if any.
+  rd_kafka_resp_err_t permanent_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::vector<std::uint64_t> refused_;
   KafkaPtr rk_;  // declared last: destroyed first, while the fields its callback uses live
 };
 

@@ -9,7 +9,10 @@ namespace fl::kafka {
 
 Status publish(const std::string& bootstrap_servers, const std::string& topic,
                const std::vector<OutgoingMessage>& messages, std::chrono::milliseconds timeout) {
-  auto producer = Producer::create(bootstrap_servers, "fhir-ledger-publish", {});
+  // The tool sends what it is given (tests publish oversized events on purpose): the broker's
+  // limit decides, not librdkafka's default of 1 MB.
+  auto producer = Producer::create(bootstrap_servers, "fhir-ledger-publish",
+                                   {{"message.max.bytes", "100000000"}});
   if (!producer) return producer.error();
   for (const auto& m : messages) {
     if (auto sent = (*producer)->produce(topic, m.key, m.value, m.headers); !sent) return sent;

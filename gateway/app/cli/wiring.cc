@@ -18,6 +18,7 @@ kafka::KafkaConfig kafka_config(const gateway::GatewayConfig& config) {
                             .results_topic = k.results_topic,
                             .audit_topic = k.audit_topic,
                             .client_id = k.client_id,
+                            .max_message_bytes = k.max_message_bytes,
                             .extra = k.properties};
 }
 

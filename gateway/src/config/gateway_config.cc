@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -270,6 +271,36 @@ Result<GatewayConfig> load_gateway_config(const std::string& path, const Environ
   return parse_gateway_config(*text, path, env);
 }
 
+namespace {
+
+// Limits that contradict each other would fail only when the first large event arrives; they are
+// refused at start instead.
+Status check_kafka_limits(const std::string& file, const GatewayConfig& config) {
+  for (const auto& [name, value] : config.kafka.properties) {
+    if (name == "message.max.bytes") {
+      return config_error(file, "/kafka/properties/message.max.bytes",
+                          "expected no message.max.bytes here: it is /kafka/maxMessageBytes, which "
+                          "also sizes the dead letters");
+    }
+    if (name == "receive.message.max.bytes") {
+      std::size_t receive = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), receive);
+      // librdkafka needs room for the fetch response's framing above the largest message.
+      const std::size_t needed = config.pipeline.max_event_bytes + 512;
+      if (ec != std::errc() || end != value.data() + value.size() || receive < needed) {
+        return config_error(file, "/kafka/properties/receive.message.max.bytes",
+                            "expected at least " + std::to_string(needed) +
+                                " (/pipeline/maxEventBytes + 512), so the consumer can fetch "
+                                "every event the pipeline accepts, got \"" +
+                                value + "\"");
+      }
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::string& file,
                                            const Environment& env) {
   Document doc;
@@ -306,6 +337,8 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.kafka.dead_letter_topic = get_string(kafka, "deadLetterTopic");
   config.kafka.results_topic = get_string(kafka, "resultsTopic");
   config.kafka.audit_topic = get_string(kafka, "auditTopic", "fhir.audit");
+  config.kafka.max_message_bytes =
+      static_cast<std::size_t>(get_int(kafka, "maxMessageBytes", 1000000));
   for (const auto& p : member_or_empty(kafka, "properties").GetObject()) {
     config.kafka.properties.emplace_back(p.name.GetString(), p.value.GetString());
   }
@@ -387,6 +420,7 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   p.retry_backoff_ms = get_int(pipeline, "retryBackoffMs", 500);
 
   // Semantic checks the schema cannot express.
+  if (auto refused = check_kafka_limits(file, config); !refused) return refused.error();
   if (!config.policy.shadow.empty() && config.policy.bundle.empty()) {
     return config_error(file, "/policy/shadow",
                         "a shadow bundle runs beside an active one: expected /policy/bundle too");

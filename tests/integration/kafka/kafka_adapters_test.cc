@@ -116,6 +116,77 @@ TEST(KafkaDeadLetters, CarryTheOriginalBytesTheReasonAndTheOrigin) {
   EXPECT_EQ(l.header("origin-offset"), "17");
 }
 
+TEST(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo) {
+  testing::KafkaCluster cluster({"in", "dlq", "results"});
+  auto dead = make_dead_letters(config_for(cluster));  // message.max.bytes 1,000,000
+  ASSERT_TRUE(dead);
+  ports::SourceEvent event;
+  event.origin = {.topic = "in", .partition = 0, .offset = 5};
+  event.key = "k";
+  event.value = std::string(2 * 1024 * 1024, '{');
+  event.headers = {{"fhir-source", "adt"}, {"x-junk", std::string(3 * 1024 * 1024, 'j')}};
+
+  ASSERT_TRUE((*dead)->send({.event = event,
+                             .error_code = "invalid-input",
+                             .error_detail = "invalid JSON",
+                             .original_sha256 = std::string(64, 'b')}));
+  auto flushed = (*dead)->flush(10s);
+  ASSERT_TRUE(flushed) << flushed.error().message;
+
+  auto letters = read_topic(cluster.bootstrap(), "dlq", 10s);
+  ASSERT_TRUE(letters) << letters.error().message;
+  ASSERT_EQ(letters->size(), 1u);
+  const auto& l = letters->front();
+  EXPECT_LT(l.value.size(), 1000000u);
+  EXPECT_GT(l.value.size(), 900000u);
+  EXPECT_EQ(l.header("original-truncated"), "value,headers");
+  EXPECT_EQ(l.header("original-dropped-headers"), "x-junk");
+  EXPECT_EQ(l.header("original-bytes"), std::to_string(2 * 1024 * 1024));
+  EXPECT_EQ(l.header("original-sha256"), std::string(64, 'b'));
+  EXPECT_EQ(l.header("origin-offset"), "5");
+  EXPECT_EQ(l.header("fhir-source"), "adt");
+}
+
+TEST(KafkaDeadLetters, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone) {
+  testing::KafkaCluster cluster({"in", "dlq", "results"});
+  auto dead = make_dead_letters(config_for(cluster));
+  ASSERT_TRUE(dead);
+  ports::SourceEvent event;
+  event.origin = {.topic = "in", .partition = 0, .offset = 9};
+  event.key = "k";
+  event.value = std::string(500 * 1024, 'x');
+  ASSERT_TRUE((*dead)->send(
+      {.event = event, .error_code = "invalid-input", .error_detail = "invalid JSON"}));
+  // The broker's topic limit is lower than ours: it refuses the letter as too large, once.
+  cluster.mock().refuse_next_produce_requests_as_too_large(1);
+
+  auto flushed = (*dead)->flush(20s);
+
+  ASSERT_TRUE(flushed) << flushed.error().message;
+  auto letters = read_topic(cluster.bootstrap(), "dlq", 10s);
+  ASSERT_TRUE(letters) << letters.error().message;
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_TRUE(letters->front().value.empty());
+  EXPECT_EQ(letters->front().header("original-truncated"), "value,key,headers");
+  EXPECT_EQ(letters->front().header("origin-offset"), "9");
+  EXPECT_EQ(letters->front().header("original-bytes"), std::to_string(500 * 1024));
+}
+
+TEST(KafkaReceipts, AMessageTooLargeIsAPermanentErrorNotRetried) {
+  testing::KafkaCluster cluster({"in", "dlq", "results"});
+  auto config = config_for(cluster);
+  config.max_message_bytes = 16384;
+  auto receipts = make_receipts(config);
+  ASSERT_TRUE(receipts);
+  ports::Receipt receipt;
+  receipt.reference = std::string(20000, 'r');
+
+  auto sent = (*receipts)->publish(receipt);
+
+  ASSERT_FALSE(sent);
+  EXPECT_EQ(sent.error().code, ErrorCode::kInvalidInput) << sent.error().message;
+}
+
 TEST(KafkaReceipts, AreJsonKeyedByTheResourceKey) {
   testing::KafkaCluster cluster({"in", "dlq", "results"});
   auto receipts = make_receipts(config_for(cluster));
@@ -161,6 +232,26 @@ TEST(KafkaTools, PublishingToNobodyFailsInBoundedTime) {
 
   EXPECT_FALSE(sent);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+TEST(KafkaLogs, LibrdkafkasOwnLinesJoinOurJsonLinesLog) {
+  const std::string nobody = "127.0.0.1:" + std::to_string(testing::free_port());
+  ::testing::internal::CaptureStderr();
+
+  (void)publish(nobody, "in", messages(1), 2s);
+
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(logged.find(R"("event":"kafka.error")"), std::string::npos) << logged;
+  std::size_t lines = 0;
+  for (std::size_t at = 0; at < logged.size();) {
+    const std::size_t end = logged.find('\n', at);
+    const std::string line = logged.substr(at, end - at);
+    at = end == std::string::npos ? logged.size() : end + 1;
+    if (line.empty()) continue;
+    ++lines;
+    EXPECT_TRUE(line.starts_with(R"({"ts":")") && line.ends_with("}")) << line;
+  }
+  EXPECT_GT(lines, 0u);
 }
 
 }  // namespace

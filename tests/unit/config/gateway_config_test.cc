@@ -253,6 +253,33 @@ TEST(GatewayConfig, TheDefaultRegionMustBeAConfiguredRegion) {
             "/redis/regions, got \"apac\"");
 }
 
+TEST(GatewayConfig, TheProducersMessageSizeIsMaxMessageBytesAndNotARawProperty) {
+  auto config = parse_gateway_config(with("/kafka/maxMessageBytes", "2000000"), "gw.json", {});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->kafka.max_message_bytes, 2000000u);
+  auto defaulted = parse_gateway_config(example_config(), "gw.json", {});
+  ASSERT_TRUE(defaulted);
+  EXPECT_EQ(defaulted->kafka.max_message_bytes, 1000000u);
+
+  const std::string raw = error_of(with("/kafka/properties", R"({"message.max.bytes":"5000"})"));
+  EXPECT_NE(raw.find("/kafka/properties/message.max.bytes"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("/kafka/maxMessageBytes"), std::string::npos) << raw;
+  // Too small for a dead letter's own headers.
+  EXPECT_NE(error_of(with("/kafka/maxMessageBytes", "1000")).find("/kafka/maxMessageBytes"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, AConsumerThatCouldNotFetchTheLargestAcceptedEventIsRefused) {
+  const std::string error =
+      error_of(with("/kafka/properties", R"({"receive.message.max.bytes":"1000000"})"));  // < 4 MiB
+  EXPECT_NE(error.find("/kafka/properties/receive.message.max.bytes"), std::string::npos) << error;
+  EXPECT_NE(error.find("/pipeline/maxEventBytes"), std::string::npos) << error;
+
+  auto fits = parse_gateway_config(
+      with("/kafka/properties", R"({"receive.message.max.bytes":"8000000"})"), "gw.json", {});
+  EXPECT_TRUE(fits) << fits.error().message;
+}
+
 TEST(GatewayConfig, TheTransactionTypeIsLegacyUnlessEip1559IsAsked) {
   auto legacy = parse_gateway_config(example_config(), "config/gateway.json", {});
   auto eip1559 = parse_gateway_config(with("/ledger/transactionType", R"("eip1559")"),

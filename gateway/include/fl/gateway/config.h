@@ -27,6 +27,8 @@ struct KafkaSettings {
   std::string dead_letter_topic;
   std::string results_topic;
   std::string audit_topic = "fhir.audit";  // grant, read, erasure and shadow AuditEvents
+  // The producers' message.max.bytes; larger dead letters are truncated to fit.
+  std::size_t max_message_bytes = 1000000;
   std::vector<std::pair<std::string, std::string>> properties;
 };
 

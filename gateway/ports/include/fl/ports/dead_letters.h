@@ -1,6 +1,8 @@
 // The dead-letter topic: where an event that cannot be processed goes, with the reason and its
 // origin, so nothing is ever dropped silently. The original bytes are kept (the topic has the
-// same trust level as the input topic); the reason never quotes the content.
+// same trust level as the input topic) as far as the topic's message size allows: a letter too
+// large for it keeps its reason, origin, size and SHA-256, says that it was truncated, and is
+// never refused for its size. The reason never quotes the content.
 #pragma once
 
 #include "fl/base/result.h"
@@ -15,6 +17,8 @@ struct DeadLetter {
   SourceEvent event;         // as received, with its origin and headers
   std::string error_code;    // stable name, e.g. "invalid-json", "unknown-resource-type"
   std::string error_detail;  // for operators; names a JSON pointer, never content
+  // Lower-case hex SHA-256 of event.value, so a truncated letter still identifies its event.
+  std::string original_sha256;
 };
 
 class DeadLetters {

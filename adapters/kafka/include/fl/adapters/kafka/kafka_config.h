@@ -1,6 +1,7 @@
 // What the Kafka adapters need to know, converted by gateway/app from the gateway config.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,9 @@ struct KafkaConfig {
   std::string results_topic;
   std::string audit_topic = "fhir.audit";
   std::string client_id = "fhir-ledger";
+  // The producers' message.max.bytes: the largest message the gateway writes. Dead letters are
+  // cut to fit it (fl/adapters/kafka/dead_letter_message.h).
+  std::size_t max_message_bytes = 1000000;
   // Raw librdkafka properties, applied last (TLS, SASL, tuning).
   std::vector<std::pair<std::string, std::string>> extra;
 };

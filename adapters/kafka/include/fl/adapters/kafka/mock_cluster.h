@@ -21,6 +21,9 @@ class MockCluster {
 
   std::string bootstrap_servers() const;
   Status create_topic(const std::string& name, int partitions);
+  // The next `count` produce requests are answered "message too large", as a broker whose
+  // topic limit is below the producer's would (for tests of what the gateway does then).
+  void refuse_next_produce_requests_as_too_large(int count);
 
   struct Impl;
   MockCluster(Token, std::unique_ptr<Impl> impl);
