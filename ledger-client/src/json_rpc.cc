@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <iterator>
+#include <string_view>
 
 namespace fl::ledger {
 namespace {
@@ -200,10 +202,30 @@ Result<TxReceipt> parse_receipt(const rapidjson::Value& doc, const Hash32& tx_ha
   return receipt;
 }
 
-ErrorCode classify(const std::string& message) {
-  std::string lower = message;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
+std::string lower_case(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// How nodes word a gas limit no block will take: anvil ("intrinsic gas too high -- tx.gas_limit
+// > env.block.gas_limit"), geth ("exceeds block gas limit", "transaction gas limit too high"
+// under EIP-7825, "intrinsic gas too low") and Besu ("Transaction gas limit exceeds block gas
+// limit", "Intrinsic gas exceeds gas limit").
+constexpr std::string_view kGasLimitRefusals[] = {
+    "intrinsic gas too high",  "intrinsic gas too low", "intrinsic gas exceeds gas limit",
+    "exceeds block gas limit", "gas limit too high",
+};
+
+bool refused_for_gas_limit(const std::string& lower) {
+  return std::any_of(std::begin(kGasLimitRefusals), std::end(kGasLimitRefusals),
+                     [&](std::string_view s) { return lower.find(s) != std::string::npos; });
+}
+
+ErrorCode classify(const std::string& message) {
+  const std::string lower = lower_case(message);
+  // Retrying such a transaction would spin forever: it is what was sent that is wrong.
+  if (refused_for_gas_limit(lower)) return ErrorCode::kInvalidInput;
   if (lower.find("nonce too low") != std::string::npos ||
       lower.find("already known") != std::string::npos ||
       lower.find("replacement transaction underpriced") != std::string::npos) {
@@ -217,6 +239,10 @@ ErrorCode classify(const std::string& message) {
 }
 
 }  // namespace
+
+bool is_gas_limit_error(const Error& error) {
+  return error.code == ErrorCode::kInvalidInput && refused_for_gas_limit(lower_case(error.message));
+}
 
 Result<std::unique_ptr<RpcTransport>> make_http_transport(const std::string& url,
                                                           std::chrono::milliseconds timeout) {
@@ -305,6 +331,17 @@ Result<Bytes> JsonRpcClient::base_fee() {
     return Bytes{};  // before London, or a node that has no base fee
   }
   return parse_big_quantity(std::string("\"") + doc["baseFeePerGas"].GetString() + "\"", url_);
+}
+
+Result<std::uint64_t> JsonRpcClient::block_gas_limit() {
+  auto r = request("eth_getBlockByNumber", R"(["latest",false])");
+  if (!r) return r.error();
+  rapidjson::Document doc;
+  doc.Parse(r->c_str());
+  const auto limit = string_member(doc, "gasLimit");
+  const auto value = limit ? hex_quantity(*limit) : std::nullopt;
+  if (!value) return malformed("eth_getBlockByNumber: latest block without a gasLimit", url_);
+  return *value;
 }
 
 Result<std::uint64_t> JsonRpcClient::estimate_gas(const Address& from,

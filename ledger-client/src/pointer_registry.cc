@@ -261,6 +261,26 @@ Result<std::vector<PointerRecord>> decode_anchored(std::span<const LogEntry> log
   return out;
 }
 
+std::uint64_t transaction_gas_cap(std::uint64_t block_gas_limit) {
+  return std::min(block_gas_limit / 100 * kBlockGasSharePercent, kMaxTransactionGas);
+}
+
+namespace {
+// Per pointer, the dearest path through anchorBatch (new content slot, new latest-version slot,
+// cold erasure read, event, calldata) costs about 54,000 gas; the call itself under 80,000.
+constexpr std::uint64_t kAnchorBatchBaseGas = 80000;
+constexpr std::uint64_t kAnchorBatchPointerGas = 60000;
+}  // namespace
+
+std::uint64_t anchor_batch_gas(std::size_t pointers) {
+  return kAnchorBatchBaseGas + kAnchorBatchPointerGas * pointers;
+}
+
+std::size_t anchor_batch_capacity(std::uint64_t gas_cap) {
+  if (gas_cap < anchor_batch_gas(1)) return 0;
+  return static_cast<std::size_t>((gas_cap - kAnchorBatchBaseGas) / kAnchorBatchPointerGas);
+}
+
 PointerRegistry::PointerRegistry(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
                                  Address contract, TxType tx_type)
     : rpc_(rpc), signer_(signer), chain_id_(chain_id), contract_(contract), tx_type_(tx_type) {}
@@ -384,10 +404,8 @@ Result<Hash32> PointerRegistry::anchor_batch(std::span<const PointerRecord> poin
   }
   static const std::string signature =
       "anchorBatch(bytes32,bytes32,(bytes32,bytes32,uint64,bytes32,bytes16,bytes32)[])";
-  // The bound: per pointer, the dearest path through anchorBatch (new content slot, new
-  // latest-version slot, cold erasure read, event, calldata) costs about 54,000 gas.
   const std::optional<std::uint64_t> bound =
-      bounded_anchor_gas_ ? std::optional<std::uint64_t>(80000 + 60000 * pointers.size())
+      bounded_anchor_gas_ ? std::optional<std::uint64_t>(anchor_batch_gas(pointers.size()))
                           : std::nullopt;
   return send(contract_,
               abi::encode_call(signature, {abi::Arg::word(policy), abi::Arg::word(mapping),
@@ -400,7 +418,7 @@ Result<Hash32> PointerRegistry::anchor_root(const Hash32& root, std::uint32_t le
   return send(contract_,
               abi::encode_call("anchorRoot(bytes32,uint32)",
                                {abi::Arg::word(root), abi::Arg::word(abi::uint_word(leaf_count))}),
-              bounded_anchor_gas_ ? std::optional<std::uint64_t>(90000) : std::nullopt);
+              bounded_anchor_gas_ ? std::optional<std::uint64_t>(kAnchorRootGas) : std::nullopt);
 }
 
 Result<std::optional<RootInfo>> PointerRegistry::root_info(const Hash32& root) {

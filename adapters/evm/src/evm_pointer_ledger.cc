@@ -6,14 +6,30 @@
 #include "fl/ledger/pointer_registry.h"
 #include "fl/ledger/signer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace fl::evm {
 namespace {
 
 constexpr std::chrono::milliseconds kRpcTimeout{10000};
+// How long a block gas limit read from the node is used before it is read again. Chains change
+// it rarely (a QBFT vote, a client upgrade); a send refused for its gas limit reads it at once.
+constexpr std::chrono::seconds kGasLimitMaxAge{30};
+
+// Why a pointer is never sent: said for the user who reads the dead letter.
+std::string too_small(std::uint64_t block_gas_limit, std::string_view what, std::uint64_t needed) {
+  return "the chain's block gas limit of " + std::to_string(block_gas_limit) +
+         " is too small for " + std::string(what) + " (needs " + std::to_string(needed) +
+         " gas, and one transaction uses at most " + std::to_string(ledger::kBlockGasSharePercent) +
+         "% of a block); the chain's operators must raise it";
+}
 
 class EvmPointerLedger final : public ports::PointerLedger {
  public:
@@ -51,8 +67,12 @@ class EvmPointerLedger final : public ports::PointerLedger {
   }
 
   Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
-    // Storage-mode pointers go in one anchorBatch per (policy hash, mapping hash) - usually
-    // one - and merkle-mode pointers under one root.
+    // Storage-mode pointers go in anchorBatch transactions per (policy hash, mapping hash) -
+    // usually one group - as many as the chain's gas limit needs; merkle-mode pointers under
+    // one root.
+    auto block_gas_limit = gas_limit(/*fresh=*/false);
+    if (!block_gas_limit) return block_gas_limit.error();
+    bool reread = false;
     std::map<std::pair<ledger::Hash32, ledger::Hash32>, std::vector<std::size_t>> groups;
     std::vector<ledger::PointerRecord> records, merkle;
     std::vector<std::size_t> merkle_at;  // batch index of each merkle-mode pointer
@@ -73,12 +93,42 @@ class EvmPointerLedger final : public ports::PointerLedger {
       std::vector<ledger::PointerRecord> group;
       group.reserve(members.size());
       for (std::size_t i : members) group.push_back(records[i]);
-      auto tx = registry_.anchor_batch(group);
-      if (!tx) return tx.error();
-      ticket.tx_hashes.push_back(to_0x_hex(*tx));
-      for (std::size_t i : members) ticket.placements[i].tx = ticket.tx_hashes.size() - 1;
+      std::size_t sent = 0;
+      while (sent < group.size()) {
+        const std::size_t capacity =
+            ledger::anchor_batch_capacity(ledger::transaction_gas_cap(*block_gas_limit));
+        if (capacity == 0) {
+          // Not one pointer fits: sending would be refused by every node, now and on every
+          // retry, so these pointers are marked for the pipeline to dead-letter instead.
+          const std::string why =
+              too_small(*block_gas_limit, "one pointer", ledger::anchor_batch_gas(1));
+          for (std::size_t k = sent; k < members.size(); ++k) {
+            ticket.placements[members[k]].refused = why;
+          }
+          break;
+        }
+        const std::size_t n = std::min(capacity, group.size() - sent);
+        auto tx = registry_.anchor_batch(std::span(group).subspan(sent, n));
+        if (!tx && ledger::is_gas_limit_error(tx.error()) && !reread) {
+          // The limit went down since it was read: read it again and size the rest by it.
+          reread = true;
+          block_gas_limit = gas_limit(/*fresh=*/true);
+          if (!block_gas_limit) return block_gas_limit.error();
+          continue;
+        }
+        if (!tx) return tx.error();
+        ticket.tx_hashes.push_back(to_0x_hex(*tx));
+        for (std::size_t k = sent; k < sent + n; ++k) {
+          ticket.placements[members[k]].tx = ticket.tx_hashes.size() - 1;
+        }
+        sent += n;
+      }
     }
-    if (!merkle.empty()) {
+    if (!merkle.empty() && ledger::transaction_gas_cap(*block_gas_limit) < ledger::kAnchorRootGas) {
+      const std::string why =
+          too_small(*block_gas_limit, "one Merkle root", ledger::kAnchorRootGas);
+      for (std::size_t i : merkle_at) ticket.placements[i].refused = why;
+    } else if (!merkle.empty()) {
       std::vector<ledger::Hash32> leaves;
       leaves.reserve(merkle.size());
       for (const auto& record : merkle) {
@@ -156,7 +206,8 @@ class EvmPointerLedger final : public ports::PointerLedger {
     }
     for (std::size_t i = 0; i < ticket.placements.size(); ++i) {
       auto& placement = confirmation.placements[i];
-      if (placement.proof) continue;  // merkle mode: its root is in this transaction
+      if (placement.refused) continue;  // never sent
+      if (placement.proof) continue;    // merkle mode: its root is in this transaction
       const auto& p = ticket.batch.at(i);
       const Key key{p.resource_key, p.version};
       if (anchored[placement.tx].contains(key)) continue;
@@ -182,11 +233,26 @@ class EvmPointerLedger final : public ports::PointerLedger {
     return Ok{};
   }
 
+  // The latest block's gas limit, as read at most kGasLimitMaxAge ago unless `fresh`.
+  Result<std::uint64_t> gas_limit(bool fresh) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!fresh && block_gas_limit_ && now - gas_limit_read_at_ < kGasLimitMaxAge) {
+      return *block_gas_limit_;
+    }
+    auto limit = rpc_->block_gas_limit();
+    if (!limit) return limit.error();
+    block_gas_limit_ = *limit;
+    gas_limit_read_at_ = now;
+    return *limit;
+  }
+
   std::unique_ptr<ledger::JsonRpcClient> rpc_;
   std::unique_ptr<ledger::Signer> signer_;
   ledger::PointerRegistry registry_;
   std::uint64_t confirmations_;
   std::chrono::milliseconds receipt_timeout_;
+  std::optional<std::uint64_t> block_gas_limit_;
+  std::chrono::steady_clock::time_point gas_limit_read_at_{};
 };
 
 Result<std::unique_ptr<ledger::JsonRpcClient>> connect(const std::string& rpc_url) {

@@ -56,7 +56,8 @@ bool is_data_error(const Error& error) {
 ports::DeadLetter dead_letter(const ports::SourceEvent& event, const Error& error) {
   return ports::DeadLetter{.event = event,
                            .error_code = std::string(error_code_name(error.code)),
-                           .error_detail = detail_of(error)};
+                           .error_detail = detail_of(error),
+                           .original_sha256 = to_hex(crypto::sha256(as_bytes(event.value)))};
 }
 
 }  // namespace
@@ -399,26 +400,51 @@ Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
 }
 
 void Pipeline::drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation) {
-  std::map<std::size_t, std::string> refused;  // event -> why
+  std::map<std::size_t, std::string> conflicts;  // event -> why
+  // event -> (how many of its resources, why): a Bundle of thousands refused alike gets one
+  // sentence, not thousands.
+  std::map<std::size_t, std::pair<std::size_t, std::string>> refused;
   for (const Item& item : batch.items) {
-    const auto& conflict = confirmation.placements.at(item.placement).conflict;
+    const auto& placement = confirmation.placements.at(item.placement);
+    if (placement.refused) {
+      auto& [count, why] = refused[item.event];
+      ++count;
+      if (why.find(*placement.refused) == std::string::npos) {
+        why += (why.empty() ? "" : "; ") + *placement.refused;
+      }
+      continue;
+    }
+    const auto& conflict = placement.conflict;
     if (!conflict) continue;
     // Pseudonymous keys only: dead-letter details end up in logs and dashboards.
     log::warn("anchor.conflict", {{"resourceKey", to_0x_hex(item.pointer.resource_key)},
                                   {"version", item.pointer.version}});
-    std::string& why = refused[item.event];
+    std::string& why = conflicts[item.event];
     if (!why.empty()) why += "; ";
     why += "version " + std::to_string(item.pointer.version) + " of resource key " +
            to_0x_hex(item.pointer.resource_key) + " is already anchored with content hash " +
            to_0x_hex(*conflict) + ", not " + to_0x_hex(item.pointer.content_hash) +
            " (the ledger keeps the first; publish the change as a new version)";
   }
-  for (const auto& [event, why] : refused) {
-    batch.dead.push_back(
-        dead_letter(batch.events[event], Error{ErrorCode::kConflict, why, "anchor"}));
+  std::map<std::size_t, Error> letters;  // one per event, in event order
+  for (const auto& [event, why] : conflicts) {
+    letters.emplace(event, Error{ErrorCode::kConflict, why, "anchor"});
+  }
+  for (const auto& [event, refusal] : refused) {
+    const auto& [count, why] = refusal;
+    log::warn("anchor.refused", {{"resources", count}, {"reason", why}});
+    // A resource the chain can never take outranks a conflict in the same event.
+    std::string detail =
+        std::to_string(count) + " of the event's resources could not be anchored: " + why;
+    if (auto it = letters.find(event); it != letters.end()) detail += "; " + it->second.message;
+    letters.insert_or_assign(event, Error{ErrorCode::kInvalidInput, detail, "anchor"});
+  }
+  for (const auto& [event, error] : letters) {
+    batch.dead.push_back(dead_letter(batch.events[event], error));
   }
   std::erase_if(batch.items, [&](const Item& item) {
-    return confirmation.placements.at(item.placement).conflict.has_value();
+    const auto& placement = confirmation.placements.at(item.placement);
+    return placement.conflict.has_value() || placement.refused.has_value();
   });
 }
 

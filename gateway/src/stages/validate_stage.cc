@@ -1,9 +1,12 @@
 #include "fl/gateway/stages/validate_stage.h"
 
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <utility>
@@ -28,23 +31,125 @@ Error invalid(std::string message, std::string where) {
   return Error{ErrorCode::kInvalidInput, std::move(message), std::move(where)};
 }
 
-// Depth of the deepest container, with an explicit stack so a hostile document cannot
-// overflow ours.
-int nesting_depth(const Value& root) {
-  std::vector<std::pair<const Value*, int>> stack{{&root, 1}};
-  int deepest = 0;
-  while (!stack.empty()) {
-    auto [v, depth] = stack.back();
-    stack.pop_back();
-    if (!v->IsObject() && !v->IsArray()) continue;
-    deepest = std::max(deepest, depth);
-    if (v->IsObject()) {
-      for (const auto& m : v->GetObject()) stack.emplace_back(&m.value, depth + 1);
-    } else {
-      for (const auto& e : v->GetArray()) stack.emplace_back(&e, depth + 1);
+// The fhir-source header names a mapping set and goes into AuditEvents and logs: it must be a
+// short printable name, not whatever a sender put there.
+Status check_source_header(const ports::SourceEvent& event) {
+  for (const auto& [name, value] : event.headers) {
+    if (name != "fhir-source" && name != "fhir-jurisdiction") continue;
+    const bool printable =
+        std::all_of(value.begin(), value.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (value.size() > 256 || !printable) {
+      return invalid(
+          "the " + name + " header must be 1-256 printable ASCII characters without spaces",
+          "header " + name);
     }
   }
-  return deepest;
+  return Ok{};
+}
+
+// What one walk over the document finds that the parser lets through.
+struct Scan {
+  int depth = 0;                 // of the deepest container
+  std::string nul_at;            // JSON pointer of the first string holding U+0000
+  std::size_t zero_doubles = 0;  // numbers with a fraction or exponent that parsed to 0
+};
+
+void escape_pointer_token(std::string& out, std::string_view token) {
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+bool holds_nul(const Value& v) {
+  return std::string_view(v.GetString(), v.GetStringLength()).find('\0') != std::string_view::npos;
+}
+
+// With an explicit stack, so a hostile document cannot overflow ours before the depth limit is
+// checked. Pointers are built only for what is reported.
+Scan scan(const Value& root) {
+  Scan out;
+  struct Frame {
+    const Value* v;
+    int depth;
+    std::string pointer;
+  };
+  std::vector<Frame> stack;
+  stack.push_back({&root, 1, ""});
+  while (!stack.empty()) {
+    Frame f = std::move(stack.back());
+    stack.pop_back();
+    const Value& v = *f.v;
+    if (v.IsString()) {
+      if (out.nul_at.empty() && holds_nul(v)) out.nul_at = f.pointer.empty() ? "/" : f.pointer;
+      continue;
+    }
+    if (v.IsDouble()) {
+      if (v.GetDouble() == 0.0) ++out.zero_doubles;
+      continue;
+    }
+    if (!v.IsObject() && !v.IsArray()) continue;
+    out.depth = std::max(out.depth, f.depth);
+    if (v.IsObject()) {
+      for (const auto& m : v.GetObject()) {
+        std::string pointer = f.pointer + "/";
+        escape_pointer_token(pointer, {m.name.GetString(), m.name.GetStringLength()});
+        if (out.nul_at.empty() && holds_nul(m.name)) out.nul_at = pointer;
+        stack.push_back({&m.value, f.depth + 1, std::move(pointer)});
+      }
+    } else {
+      rapidjson::SizeType i = 0;
+      for (const auto& e : v.GetArray()) {
+        stack.push_back({&e, f.depth + 1, f.pointer + "/" + std::to_string(i++)});
+      }
+    }
+  }
+  return out;
+}
+
+// SAX handler over the raw text, numbers as written: finds the first number with a non-zero
+// digit that a double cannot hold (1e-400 parses to 0), counting numbers in document order.
+struct UnderflowFinder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, UnderflowFinder> {
+  std::size_t numbers = 0;
+  std::optional<std::size_t> first;  // ordinal of the first underflowing number
+
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool /*copy*/) {
+    const std::string literal(text, length);
+    const auto mantissa_end = literal.find_first_of("eE");
+    const bool nonzero =
+        literal.substr(0, mantissa_end).find_first_of("123456789") != std::string::npos;
+    if (nonzero && std::strtod(literal.c_str(), nullptr) == 0.0 && !first) first = numbers;
+    ++numbers;
+    return true;
+  }
+};
+
+// The JSON pointer of the n-th number of the document, in document order.
+bool find_number(const Value& v, std::size_t& n, std::string& pointer) {
+  if (v.IsNumber()) return n-- == 0;
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      const std::size_t at = pointer.size();
+      pointer += "/";
+      escape_pointer_token(pointer, {m.name.GetString(), m.name.GetStringLength()});
+      if (find_number(m.value, n, pointer)) return true;
+      pointer.resize(at);
+    }
+  } else if (v.IsArray()) {
+    rapidjson::SizeType i = 0;
+    for (const auto& e : v.GetArray()) {
+      const std::size_t at = pointer.size();
+      pointer += "/" + std::to_string(i++);
+      if (find_number(e, n, pointer)) return true;
+      pointer.resize(at);
+    }
+  }
+  return false;
 }
 
 // The last segment of a fullUrl such as "urn:uuid:6a5c..." or "https://x/Patient/123".
@@ -87,6 +192,11 @@ std::optional<std::uint64_t> if_match_version(std::string_view text) {
   return version;
 }
 
+// Versions are numbered like the ledger numbers them. The bound keeps every version (and a
+// tombstone's successor) an exact JSON number, and stops one absurd version from becoming the
+// resource's "latest" forever.
+constexpr std::uint64_t kMaxVersion = (std::uint64_t{1} << 53) - 2;
+
 // A DELETE entry: request.url names Type/id, request.ifMatch the version being deleted.
 Result<ResourceView> check_delete(const Value& request, const std::string& pointer) {
   auto url = request.FindMember("url");
@@ -111,6 +221,11 @@ Result<ResourceView> check_delete(const Value& request, const std::string& point
     return invalid("a DELETE entry needs request.ifMatch W/\"<version>\" of the deleted version",
                    pointer + "/request/ifMatch");
   }
+  if (*deleted >= kMaxVersion) {
+    return invalid("request.ifMatch names a version above " + std::to_string(kMaxVersion - 1) +
+                       ", the largest version the gateway anchors",
+                   pointer + "/request/ifMatch");
+  }
   view.version = *deleted + 1;
   view.deleted = true;
   if (view.type == "Patient") view.patient_reference = view.reference();
@@ -118,7 +233,7 @@ Result<ResourceView> check_delete(const Value& request, const std::string& point
 }
 
 Result<ResourceView> check_resource(Value& json, const std::string& pointer,
-                                    std::string_view fallback_id) {
+                                    std::string_view fallback_id, bool id_optional = false) {
   if (!json.IsObject()) return invalid("a resource must be a JSON object", pointer);
   auto type_it = json.FindMember("resourceType");
   if (type_it == json.MemberEnd() || !type_it->value.IsString()) {
@@ -138,6 +253,10 @@ Result<ResourceView> check_resource(Value& json, const std::string& pointer,
     view.id.assign(id_it->value.GetString(), id_it->value.GetStringLength());
   } else {
     view.id = std::string(fallback_id);
+  }
+  if (view.id.empty() && id_optional) {
+    view.json = &json;
+    return view;
   }
   if (view.id.empty()) return invalid("id is missing", pointer + "/id");
   if (!is_valid_fhir_id(view.id)) {
@@ -160,6 +279,11 @@ Result<ResourceView> check_resource(Value& json, const std::string& pointer,
       if (ec != std::errc() || end != text.data() + text.size() || version == 0) {
         return invalid("meta.versionId must be a positive integer", pointer + "/meta/versionId");
       }
+      if (version > kMaxVersion) {
+        return invalid("meta.versionId is above " + std::to_string(kMaxVersion) +
+                           ", the largest version the gateway anchors",
+                       pointer + "/meta/versionId");
+      }
       view.version = version;
     }
   }
@@ -170,6 +294,161 @@ Result<ResourceView> check_resource(Value& json, const std::string& pointer,
   }
   view.json = &json;
   return view;
+}
+
+// Bundles inside Bundles (a batch-response entry holding a searchset) are opened this deep.
+constexpr int kMaxBundleNesting = 3;
+
+// Bundle.type, compared whole (an embedded U+0000 cannot pass for a known type).
+Result<std::string_view> bundle_type(const Value& bundle, const std::string& pointer) {
+  auto type = bundle.FindMember("type");
+  if (type == bundle.MemberEnd() || !type->value.IsString()) {
+    return invalid("Bundle.type is missing or not a string", pointer + "/type");
+  }
+  const std::string_view text(type->value.GetString(), type->value.GetStringLength());
+  if (std::find(std::begin(kBundleTypes), std::end(kBundleTypes), text) == std::end(kBundleTypes)) {
+    return invalid("Bundle.type is not a FHIR R4 bundle type", pointer + "/type");
+  }
+  return text;
+}
+
+// The patient a document is about: its Composition's subject, resolved within the document
+// when it is a urn:uuid fullUrl.
+std::string document_patient(const Value& bundle) {
+  auto entries = bundle.FindMember("entry");
+  if (entries == bundle.MemberEnd() || !entries->value.IsArray()) return {};
+  std::string_view subject;
+  for (const auto& entry : entries->value.GetArray()) {
+    if (!entry.IsObject()) continue;
+    auto resource = entry.FindMember("resource");
+    if (resource == entry.MemberEnd() || !resource->value.IsObject()) continue;
+    auto type = resource->value.FindMember("resourceType");
+    if (type != resource->value.MemberEnd() && type->value.IsString() &&
+        std::string_view(type->value.GetString(), type->value.GetStringLength()) == "Composition") {
+      subject = subject_reference(resource->value);
+      break;
+    }
+  }
+  if (subject.empty()) return {};
+  if (std::string direct = patient_from_reference(subject); !direct.empty()) return direct;
+  for (const auto& entry : entries->value.GetArray()) {
+    if (!entry.IsObject()) continue;
+    auto url = entry.FindMember("fullUrl");
+    auto resource = entry.FindMember("resource");
+    if (url == entry.MemberEnd() || !url->value.IsString() || resource == entry.MemberEnd() ||
+        !resource->value.IsObject()) {
+      continue;
+    }
+    if (std::string_view(url->value.GetString(), url->value.GetStringLength()) != subject) continue;
+    auto id = resource->value.FindMember("id");
+    const std::string patient_id =
+        id != resource->value.MemberEnd() && id->value.IsString()
+            ? std::string(id->value.GetString(), id->value.GetStringLength())
+            : id_from_full_url(subject);
+    auto type = resource->value.FindMember("resourceType");
+    const bool is_patient = type != resource->value.MemberEnd() && type->value.IsString() &&
+                            std::string_view(type->value.GetString()) == "Patient";
+    return is_patient && is_valid_fhir_id(patient_id) ? "Patient/" + patient_id : std::string();
+  }
+  return {};
+}
+
+// A document Bundle is one immutable whole (R4 3.3.1): stored as itself, under its id.
+Result<ResourceView> stored_document(Value& bundle, const std::string& pointer,
+                                     std::string_view fallback_id) {
+  auto view = check_resource(bundle, pointer, fallback_id, /*id_optional=*/true);
+  if (!view) return view.error();
+  if (view->id.empty()) {
+    return invalid("a document Bundle is stored whole and needs an id (or an entry fullUrl)",
+                   pointer + "/id");
+  }
+  view->patient_reference = document_patient(bundle);
+  return view;
+}
+
+struct BundleWalk {
+  const ValidationLimits& limits;
+  rapidjson::Document::AllocatorType& allocator;
+  ValidatedEvent& out;
+  std::map<std::string, std::string, std::less<>> patients_by_full_url;
+};
+
+// The resources a Bundle carries, following R4 per Bundle type: the entries of a transaction,
+// batch, their responses, a collection, message, history, searchset or subscription-notification
+// are stored one by one; a document is stored whole; a Bundle inside one of the former is opened
+// in turn (a searchset in a batch-response) unless it is a document.
+Status expand_bundle(Value& bundle, const std::string& pointer, int level, BundleWalk& walk) {
+  auto entries = bundle.FindMember("entry");
+  if (entries == bundle.MemberEnd()) return Ok{};  // an empty Bundle holds nothing to anchor
+  if (!entries->value.IsArray())
+    return invalid("Bundle.entry must be an array", pointer + "/entry");
+  if (entries->value.Size() > walk.limits.max_bundle_entries) {
+    return invalid(
+        "Bundle has more than " + std::to_string(walk.limits.max_bundle_entries) + " entries",
+        pointer + "/entry");
+  }
+  for (rapidjson::SizeType i = 0; i < entries->value.Size(); ++i) {
+    Value& entry = entries->value[i];
+    const std::string at = pointer + "/entry/" + std::to_string(i);
+    if (!entry.IsObject()) return invalid("Bundle entry must be an object", at);
+    auto request = entry.FindMember("request");
+    if (request != entry.MemberEnd() && request->value.IsObject()) {
+      auto method = request->value.FindMember("method");
+      if (method != request->value.MemberEnd() && method->value.IsString() &&
+          std::string_view(method->value.GetString(), method->value.GetStringLength()) ==
+              "DELETE") {
+        auto view = check_delete(request->value, at);
+        if (!view) return view.error();
+        walk.out.resources.push_back(std::move(*view));
+        continue;
+      }
+    }
+    auto resource = entry.FindMember("resource");
+    if (resource == entry.MemberEnd()) continue;  // e.g. a GET entry: nothing to store
+    std::string fallback_id;
+    auto url = entry.FindMember("fullUrl");
+    const bool has_url = url != entry.MemberEnd() && url->value.IsString();
+    if (has_url) fallback_id = id_from_full_url(url->value.GetString());
+    const std::string resource_at = at + "/resource";
+    Result<ResourceView> view = [&]() -> Result<ResourceView> {
+      auto type = resource->value.IsObject() ? resource->value.FindMember("resourceType")
+                                             : resource->value.MemberEnd();
+      const bool nested = resource->value.IsObject() && type != resource->value.MemberEnd() &&
+                          type->value.IsString() &&
+                          std::string_view(type->value.GetString()) == "Bundle";
+      if (!nested) return check_resource(resource->value, resource_at, fallback_id);
+      auto nested_type = bundle_type(resource->value, resource_at);
+      if (!nested_type) return nested_type.error();
+      if (*nested_type == "document") {
+        return stored_document(resource->value, resource_at, fallback_id);
+      }
+      if (level + 1 >= kMaxBundleNesting) {
+        return invalid("Bundles nested more than " + std::to_string(kMaxBundleNesting) +
+                           " deep are not opened",
+                       resource_at);
+      }
+      if (auto inner = expand_bundle(resource->value, resource_at, level + 1, walk); !inner) {
+        return inner.error();
+      }
+      return ResourceView{};  // its entries were added; nothing for the Bundle itself
+    }();
+    if (!view) return view.error();
+    if (view->type.empty()) continue;
+    if (!resource->value.HasMember("id")) {
+      // The id came from fullUrl; write it in, so what is stored names itself.
+      resource->value.AddMember("id", Value(view->id.c_str(), walk.allocator), walk.allocator);
+    }
+    if (view->type == "Patient" && has_url) {
+      walk.patients_by_full_url[url->value.GetString()] = view->reference();
+    }
+    walk.out.resources.push_back(std::move(*view));
+    if (walk.out.resources.size() > walk.limits.max_bundle_entries) {
+      return invalid("the event holds more than " + std::to_string(walk.limits.max_bundle_entries) +
+                         " resources",
+                     at);
+    }
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -190,6 +469,11 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
                        " bytes exceeds the limit of " + std::to_string(limits_.max_event_bytes),
                    "");
   }
+  if (const auto nul = event.value.find('\0'); nul != std::string::npos) {
+    // The parser would stop there and take the rest for the end of the text.
+    return invalid("invalid JSON: a raw NUL byte at offset " + std::to_string(nul), "");
+  }
+  if (auto source = check_source_header(event); !source) return source.error();
   ValidatedEvent out;
   out.origin = event.origin;
   out.source_system = event.header("fhir-source");
@@ -204,72 +488,52 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
                        std::to_string(doc.GetErrorOffset()) + ")",
                    "");
   }
-  if (nesting_depth(doc) > limits_.max_json_depth) {
+  const Scan found = scan(doc);
+  if (found.depth > limits_.max_json_depth) {
     return invalid("JSON nesting deeper than " + std::to_string(limits_.max_json_depth), "");
   }
+  if (!found.nul_at.empty()) {
+    // FHIR strings SHOULD NOT hold control characters; U+0000 ends a string early in much of
+    // the software downstream (and once let "transaction\u0000x" pass as a Bundle type).
+    return invalid("a string holds the character U+0000", found.nul_at);
+  }
+  if (found.zero_doubles > 0) {
+    UnderflowFinder finder;
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream bytes(event.value.data(), event.value.size());
+    reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(bytes,
+                                                                                         finder);
+    if (finder.first) {
+      std::size_t n = *finder.first;
+      std::string pointer;
+      find_number(doc, n, pointer);
+      return invalid("a number is too small for a double and would be stored as 0", pointer);
+    }
+  }
 
-  auto root = check_resource(doc, "", "");
+  // A Bundle's id is optional (0..1): only a Bundle stored whole (a document) needs one.
+  auto root = check_resource(doc, "", "", /*id_optional=*/true);
   if (!root) return root.error();
   if (root->type != "Bundle") {
+    if (root->id.empty()) return invalid("id is missing", "/id");
     out.resources.push_back(std::move(*root));
     return out;
   }
-
-  auto type = doc.FindMember("type");
-  if (type == doc.MemberEnd() || !type->value.IsString() ||
-      std::find(std::begin(kBundleTypes), std::end(kBundleTypes),
-                std::string_view(type->value.GetString())) == std::end(kBundleTypes)) {
-    return invalid("Bundle.type is missing or not a known bundle type", "/type");
+  auto type = bundle_type(doc, "");
+  if (!type) return type.error();
+  if (*type == "document") {
+    auto whole = stored_document(doc, "", "");
+    if (!whole) return whole.error();
+    out.resources.push_back(std::move(*whole));
+    return out;
   }
-  auto entries = doc.FindMember("entry");
-  if (entries == doc.MemberEnd()) return out;  // an empty Bundle holds nothing to anchor
-  if (!entries->value.IsArray()) return invalid("Bundle.entry must be an array", "/entry");
-  if (entries->value.Size() > limits_.max_bundle_entries) {
-    return invalid(
-        "Bundle has more than " + std::to_string(limits_.max_bundle_entries) + " entries",
-        "/entry");
-  }
-  std::map<std::string, std::string, std::less<>> patients_by_full_url;
-  for (rapidjson::SizeType i = 0; i < entries->value.Size(); ++i) {
-    Value& entry = entries->value[i];
-    const std::string pointer = "/entry/" + std::to_string(i);
-    if (!entry.IsObject()) return invalid("Bundle entry must be an object", pointer);
-    auto request = entry.FindMember("request");
-    if (request != entry.MemberEnd() && request->value.IsObject()) {
-      auto method = request->value.FindMember("method");
-      if (method != request->value.MemberEnd() && method->value.IsString() &&
-          std::string_view(method->value.GetString()) == "DELETE") {
-        auto view = check_delete(request->value, pointer);
-        if (!view) return view.error();
-        out.resources.push_back(std::move(*view));
-        continue;
-      }
-    }
-    auto resource = entry.FindMember("resource");
-    if (resource == entry.MemberEnd()) continue;  // e.g. a GET entry: nothing to store
-    std::string fallback_id;
-    auto url = entry.FindMember("fullUrl");
-    if (url != entry.MemberEnd() && url->value.IsString()) {
-      fallback_id = id_from_full_url(url->value.GetString());
-    }
-    auto view = check_resource(resource->value, pointer + "/resource", fallback_id);
-    if (!view) return view.error();
-    if (!resource->value.HasMember("id")) {
-      // The id came from fullUrl; write it in, so what is stored names itself.
-      resource->value.AddMember("id", Value(view->id.c_str(), doc.GetAllocator()),
-                                doc.GetAllocator());
-    }
-    if (view->type == "Bundle") return invalid("nested Bundles are not accepted", pointer);
-    if (view->type == "Patient" && url != entry.MemberEnd() && url->value.IsString()) {
-      patients_by_full_url[url->value.GetString()] = view->reference();
-    }
-    out.resources.push_back(std::move(*view));
-  }
+  BundleWalk walk{.limits = limits_, .allocator = doc.GetAllocator(), .out = out};
+  if (auto expanded = expand_bundle(doc, "", 0, walk); !expanded) return expanded.error();
   // Transaction bundles name their patient by the entry's fullUrl (urn:uuid:...).
   for (ResourceView& view : out.resources) {
     if (!view.patient_reference.empty() || view.json == nullptr) continue;
-    auto found = patients_by_full_url.find(std::string(subject_reference(*view.json)));
-    if (found != patients_by_full_url.end()) view.patient_reference = found->second;
+    auto patient = walk.patients_by_full_url.find(std::string(subject_reference(*view.json)));
+    if (patient != walk.patients_by_full_url.end()) view.patient_reference = patient->second;
   }
   return out;
 }

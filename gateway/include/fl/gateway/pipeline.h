@@ -138,8 +138,10 @@ class Pipeline {
   // (an erased patient, a version stored with other content) to the dead letters.
   Status protect(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                  std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
-  // Moves the items the ledger refused (their version is anchored with other content) to the
-  // dead letters, one letter per event; the event's other resources keep their receipts.
+  // Moves the items the ledger refused to the dead letters, one letter per event: a version
+  // anchored with other content (kConflict), or a pointer no transaction the chain takes can
+  // carry (kInvalidInput, with the ledger's reason). The event's other resources keep their
+  // receipts.
   static void drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation);
   // Writes each item's pointer record (with its transaction and proof) beside its blob.
   Status keep_records(const std::vector<Item>& items, const ports::AnchorConfirmation& confirmation,

@@ -1,9 +1,11 @@
 // An Ethereum JSON-RPC client. The transport is an interface (HTTP via Poco in production, a
 // fake in unit tests). Errors: the node unreachable or timing out is kUnavailable with the URL;
 // a JSON-RPC error keeps the node's message (and revert data) and is classified: a nonce the
-// node already saw is kConflict, a revert or missing funds is kPermissionDenied, anything else
-// kUnavailable. An answer that is not well-formed (bad hex, a receipt without status) is
-// kUnavailable too, never a crash. Not thread-safe: one client per thread.
+// node already saw is kConflict, a revert or missing funds is kPermissionDenied, a transaction
+// the chain can never mine as it is (its gas limit above what a block or the chain takes, or
+// below its intrinsic gas) is kInvalidInput, anything else kUnavailable. An answer that is not
+// well-formed (bad hex, a receipt without status) is kUnavailable too, never a crash. Not
+// thread-safe: one client per thread.
 #pragma once
 
 #include "fl/base/bytes.h"
@@ -47,6 +49,11 @@ struct TxReceipt {
   std::vector<LogEntry> logs;
 };
 
+// Whether a node refused a transaction for its gas limit (above the block gas limit or the
+// chain's per-transaction cap, or below the intrinsic gas): sent again as it is, it is refused
+// again, but one with another gas limit may be taken. Such errors are kInvalidInput.
+bool is_gas_limit_error(const Error& error);
+
 class JsonRpcClient {
  public:
   JsonRpcClient(std::unique_ptr<RpcTransport> transport, std::string url);
@@ -59,6 +66,8 @@ class JsonRpcClient {
   // before London or on a zero-fee network).
   Result<Bytes> max_priority_fee();
   Result<Bytes> base_fee();
+  // The latest block's gas limit: no transaction asking for more is accepted.
+  Result<std::uint64_t> block_gas_limit();
   Result<std::uint64_t> estimate_gas(const Address& from, const std::optional<Address>& to,
                                      ByteView data);
   Result<Hash32> send_raw_transaction(ByteView raw);

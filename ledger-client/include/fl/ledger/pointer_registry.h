@@ -85,6 +85,29 @@ struct RootInfo {
   std::uint32_t leaf_count = 0;
 };
 
+// Gas of anchoring transactions. A transaction whose gas limit is above the block gas limit
+// is refused outright, so a batch too large for one transaction is split into several.
+//
+// The most gas one transaction may ask for on any chain: EIP-7825 (Osaka) caps it at 2^24
+// whatever the block takes. Chains without that rule take more, but staying under it everywhere
+// costs only a few more transactions for very large batches.
+inline constexpr std::uint64_t kMaxTransactionGas = std::uint64_t{1} << 24;
+// The share of the latest block gas limit one anchoring transaction may ask for, in percent.
+// Not all of it: a transaction that needs a whole block waits for an empty one, other writers
+// and replicas share the blocks, and proof-of-stake chains move the limit by up to 1/1024 a
+// block, so a limit read a moment ago may be a little lower when the transaction arrives.
+inline constexpr std::uint64_t kBlockGasSharePercent = 90;
+// The gas limit an anchoring transaction may have on a chain whose latest block gas limit is
+// `block_gas_limit`: kBlockGasSharePercent of it, never above kMaxTransactionGas.
+std::uint64_t transaction_gas_cap(std::uint64_t block_gas_limit);
+// The gas limit of an anchorBatch of `pointers` pointers under
+// PointerRegistry::use_gas_bound_for_anchors, and the most pointers one anchorBatch may carry
+// under a gas cap (0 when not even one fits). An estimated limit (without the bound) is lower.
+std::uint64_t anchor_batch_gas(std::size_t pointers);
+std::size_t anchor_batch_capacity(std::uint64_t gas_cap);
+// The gas limit of an anchorRoot under the bound, whatever the size of the tree.
+inline constexpr std::uint64_t kAnchorRootGas = 90000;
+
 // Which transaction type to send: legacy (EIP-155), which every EVM chain takes, or EIP-1559
 // with maxFee = 2 * base fee + priority fee (0 on a zero-gas permissioned network).
 enum class TxType { kLegacy, kEip1559 };
@@ -101,7 +124,8 @@ class PointerRegistry {
   // Sends one anchorBatch transaction; returns its hash. All pointers must share one policy
   // hash and one mapping hash (kInvalidInput otherwise): the contract takes them once.
   // kPermissionDenied when the node refuses it (not a writer, no funds, an erased patient),
-  // kUnavailable when the node is unreachable.
+  // kInvalidInput (is_gas_limit_error) when its gas limit is more than the chain takes: the
+  // caller sizes batches with anchor_batch_capacity. kUnavailable when the node is unreachable.
   Result<Hash32> anchor_batch(std::span<const PointerRecord> pointers);
   // Sends one anchorRoot transaction for a Merkle tree of `leaf_count` pointers.
   Result<Hash32> anchor_root(const Hash32& root, std::uint32_t leaf_count);

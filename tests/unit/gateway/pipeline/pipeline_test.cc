@@ -15,6 +15,8 @@
 
 #include <map>
 #include <optional>
+#include <set>
+#include <span>
 
 namespace fl::gateway {
 namespace {
@@ -346,6 +348,89 @@ TEST_F(PipelineTest, AVersionAnchoredWithOtherContentIsDeadLetteredAndTheRestRep
   ASSERT_TRUE(records);
   ASSERT_EQ(records->size(), 1u);
   EXPECT_NE(records->at(1).find(receipts.receipts[0].content_hash.substr(2)), std::string::npos);
+  EXPECT_EQ(source.committed(), 3);
+}
+
+// The fake ledger behind a chain too small for some pointers: those are sent nowhere and their
+// placements say why, as the EVM adapter does when not even one fits in a transaction.
+class RefusingLedger final : public ports::PointerLedger {
+ public:
+  explicit RefusingLedger(testing::FakePointerLedger& chain) : chain_(chain) {}
+
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
+    ++submits;
+    std::vector<ports::Pointer> sent;
+    std::vector<std::size_t> sent_at;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (too_big.contains(batch[i].resource_key)) continue;
+      sent.push_back(batch[i]);
+      sent_at.push_back(i);
+    }
+    ports::AnchorTicket ticket{.placements = std::vector<ports::Placement>(batch.size()),
+                               .batch = {batch.begin(), batch.end()}};
+    for (auto& placement : ticket.placements) placement.refused = kReason;
+    if (sent.empty()) return ticket;
+    auto anchored = chain_.submit(sent);
+    if (!anchored) return anchored.error();
+    ticket.tx_hashes = anchored->tx_hashes;
+    for (std::size_t j = 0; j < sent.size(); ++j) {
+      ticket.placements[sent_at[j]] = anchored->placements[j];
+    }
+    return ticket;
+  }
+  Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
+    if (ticket.tx_hashes.empty()) return ports::AnchorConfirmation{.placements = ticket.placements};
+    auto confirmed = chain_.await(ticket);
+    if (!confirmed) return confirmed.error();
+    confirmed->placements = ticket.placements;
+    return confirmed;
+  }
+  Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
+    return chain_.erased(patient_keys);
+  }
+
+  static constexpr const char* kReason =
+      "the chain's block gas limit of 100000 is too small for one pointer (needs 140000 gas)";
+  std::set<ports::Hash32> too_big;
+  int submits = 0;
+
+ private:
+  testing::FakePointerLedger& chain_;
+};
+
+TEST_F(PipelineTest, APointerTheChainCannotTakeIsDeadLetteredAndTheRestAnchoredAndCommitted) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  source.push(R"({"resourceType":"Bundle","id":"b","type":"collection","entry":[
+      {"resource":{"resourceType":"Patient","id":"p2"}},
+      {"resource":{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p2"}}}]})");
+  source.push(R"({"resourceType":"Patient","id":"p3"})");
+  RefusingLedger refusing(ledger);
+  refusing.too_big.insert(Pseudonyms(keys).resource_key("Condition/c2").value());
+  Pipeline pipeline({.source = source,
+                     .dead_letters = dead,
+                     .receipts = receipts,
+                     .blobs = blobs,
+                     .master_keys = master_keys,
+                     .directory = directory,
+                     .ledger = refusing,
+                     .keys = keys,
+                     .clock = clock},
+                    normalizer, policy, {.retry_backoff = std::chrono::milliseconds(1)});
+
+  auto handled = pipeline.run_once(stop);
+
+  ASSERT_TRUE(handled) << handled.error().message;
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(dead.letters[0].event.origin.offset, 1);
+  EXPECT_EQ(dead.letters[0].error_code, "invalid-input");
+  EXPECT_NE(dead.letters[0].error_detail.find(RefusingLedger::kReason), std::string::npos)
+      << dead.letters[0].error_detail;
+  EXPECT_EQ(refusing.submits, 1);  // refused once, never sent again
+  EXPECT_EQ(ledger.events, 3);     // p1, p2 and p3; c2 reached no transaction
+  ASSERT_EQ(receipts.receipts.size(), 3u);
+  EXPECT_EQ(receipts.receipts[0].reference, "Patient/p1");
+  EXPECT_EQ(receipts.receipts[1].reference, "Patient/p2");  // the event's other resource
+  EXPECT_EQ(receipts.receipts[2].reference, "Patient/p3");
   EXPECT_EQ(source.committed(), 3);
 }
 

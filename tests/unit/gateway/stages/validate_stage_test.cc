@@ -172,5 +172,130 @@ TEST(ValidateStage, ADeleteEntryBecomesATombstoneVersion) {
   EXPECT_EQ(conditional.error().where, "/entry/0/request/url");
 }
 
+TEST(ValidateStage, ABundleWithoutAnIdIsAcceptedSinceR4MakesItOptional) {
+  const auto v = ValidateStage({}).run(event(R"({"resourceType":"Bundle","type":"transaction",
+      "entry":[{"fullUrl":"urn:uuid:1111","resource":{"resourceType":"Patient","id":"p9"}}]})"));
+
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_EQ(v->resources.size(), 1u);
+  EXPECT_EQ(v->resources[0].reference(), "Patient/p9");
+}
+
+TEST(ValidateStage, ADocumentBundleIsStoredWholeAboutItsCompositionsSubject) {
+  const auto v = ValidateStage({}).run(event(R"({"resourceType":"Bundle","id":"doc1",
+      "type":"document","entry":[
+      {"fullUrl":"urn:uuid:c1","resource":{"resourceType":"Composition","id":"c1",
+        "subject":{"reference":"urn:uuid:p1"}}},
+      {"fullUrl":"urn:uuid:p1","resource":{"resourceType":"Patient","id":"pat-7"}}]})"));
+  const auto no_id = ValidateStage({}).run(event(R"({"resourceType":"Bundle","type":"document"})"));
+
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_EQ(v->resources.size(), 1u);
+  EXPECT_EQ(v->resources[0].reference(), "Bundle/doc1");
+  EXPECT_EQ(v->resources[0].patient_reference, "Patient/pat-7");
+  ASSERT_FALSE(no_id);
+  EXPECT_EQ(no_id.error().where, "/id");
+}
+
+TEST(ValidateStage, ASearchsetInABatchResponseIsOpenedAndANestedDocumentKeptWhole) {
+  const auto v = ValidateStage({}).run(event(R"({"resourceType":"Bundle","type":"batch-response",
+      "entry":[{"resource":{"resourceType":"Bundle","type":"searchset","entry":[
+                 {"fullUrl":"http://x/Patient/a","resource":{"resourceType":"Patient","id":"a"}},
+                 {"resource":{"resourceType":"Observation","id":"o",
+                   "subject":{"reference":"Patient/a"}}}]},
+                "response":{"status":"200 OK"}},
+               {"fullUrl":"urn:uuid:d","resource":{"resourceType":"Bundle","type":"document",
+                 "entry":[{"resource":{"resourceType":"Composition","id":"c",
+                   "subject":{"reference":"Patient/a"}}}]},
+                "response":{"status":"201 Created"}}]})"));
+
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_EQ(v->resources.size(), 3u);
+  EXPECT_EQ(v->resources[0].reference(), "Patient/a");
+  EXPECT_EQ(v->resources[1].patient_reference, "Patient/a");
+  EXPECT_EQ(v->resources[2].reference(), "Bundle/d");  // its id from the fullUrl
+  EXPECT_EQ(v->resources[2].patient_reference, "Patient/a");
+}
+
+TEST(ValidateStage, BundlesNestedTooDeepAreRefusedAtTheirPointer) {
+  const auto v = ValidateStage({}).run(event(R"({"resourceType":"Bundle","type":"batch-response",
+      "entry":[{"resource":{"resourceType":"Bundle","type":"searchset","entry":[
+        {"resource":{"resourceType":"Bundle","type":"collection","entry":[
+          {"resource":{"resourceType":"Bundle","type":"collection"}}]}}]}}]})"));
+
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().where, "/entry/0/resource/entry/0/resource/entry/0/resource");
+}
+
+TEST(ValidateStage, AnAbsurdVersionIsRefusedAndTheLargestAnchoredOneAccepted) {
+  ValidateStage stage({});
+  const auto max = stage.run(event(R"({"resourceType":"Patient","id":"p",
+      "meta":{"versionId":"18446744073709551615"}})"));
+  const auto largest = stage.run(event(R"({"resourceType":"Patient","id":"p",
+      "meta":{"versionId":"9007199254740990"}})"));
+  const auto tombstone = stage.run(event(R"({"resourceType":"Bundle","type":"transaction",
+      "entry":[{"request":{"method":"DELETE","url":"Patient/p",
+        "ifMatch":"W/\"18446744073709551615\""}}]})"));
+
+  ASSERT_FALSE(max);
+  EXPECT_EQ(max.error().where, "/meta/versionId");
+  ASSERT_TRUE(largest) << largest.error().message;
+  EXPECT_EQ(largest->resources[0].version, 9007199254740990u);
+  ASSERT_FALSE(tombstone);
+  EXPECT_EQ(tombstone.error().where, "/entry/0/request/ifMatch");
+}
+
+TEST(ValidateStage, BytesAfterARawNulAreNotIgnored) {
+  std::string value = R"({"resourceType":"Patient","id":"p"})";
+  value.push_back('\0');
+  value += R"({"resourceType":"Patient","id":"q"})";
+
+  const auto v = kStage.run(event(value));
+
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("NUL byte at offset 35"), std::string::npos)
+      << v.error().message;
+}
+
+TEST(ValidateStage, AnEmbeddedU0000IsRefusedAndCannotPassForABundleType) {
+  const auto type = ValidateStage({}).run(
+      event(R"({"resourceType":"Bundle","type":"transaction\u0000x","entry":[]})"));
+  const auto name = ValidateStage({}).run(
+      event(R"({"resourceType":"Patient","id":"p","name":[{"family":"a\u0000b"}]})"));
+
+  ASSERT_FALSE(type);
+  EXPECT_EQ(type.error().where, "/type");
+  ASSERT_FALSE(name);
+  EXPECT_EQ(name.error().where, "/name/0/family");
+}
+
+TEST(ValidateStage, ANumberThatUnderflowsToZeroIsRefusedAtItsPointer) {
+  ValidateStage stage({});
+  const auto tiny = stage.run(event(R"({"resourceType":"Observation","id":"o",
+      "component":[{"valueQuantity":{"value":0.0}},{"valueQuantity":{"value":1e-400}}]})"));
+  const auto zeros = stage.run(event(R"({"resourceType":"Observation","id":"o",
+      "valueQuantity":{"value":0.000},"component":[{"valueQuantity":{"value":0e10}},
+      {"valueQuantity":{"value":1e-300}}]})"));
+
+  ASSERT_FALSE(tiny);
+  EXPECT_EQ(tiny.error().where, "/component/1/valueQuantity/value");
+  ASSERT_TRUE(zeros) << zeros.error().message;
+}
+
+TEST(ValidateStage, ASourceHeaderThatIsNotAShortPrintableNameIsRefused) {
+  auto long_source = event(R"({"resourceType":"Patient","id":"p"})");
+  long_source.headers = {{"fhir-source", std::string(3 * 1024 * 1024, 's')}};
+  auto bad_utf8 = event(R"({"resourceType":"Patient","id":"p"})");
+  bad_utf8.headers = {{"fhir-source", "lab\xff\xfe"}};
+
+  const auto too_long = ValidateStage({}).run(long_source);
+  const auto invalid = ValidateStage({}).run(bad_utf8);
+
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().where, "header fhir-source");
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error().where, "header fhir-source");
+}
+
 }  // namespace
 }  // namespace fl::gateway

@@ -45,12 +45,16 @@ struct InclusionProof {
 // Where one pointer of a batch went: which of the batch's transactions, and for a merkle-mode
 // pointer its proof.
 struct Placement {
-  std::size_t tx = 0;
+  std::size_t tx = 0;  // meaningless when `refused`
   std::optional<InclusionProof> proof;
   // Set when the ledger refused the pointer because its version is already anchored with
   // another content hash (the one given here, which the ledger keeps). Storage mode only: a
   // Merkle root cannot know what other roots hold.
   std::optional<Hash32> conflict;
+  // Set when the ledger sent nothing for the pointer because no transaction the chain takes can
+  // carry it (its block gas limit is too small for even one pointer): why, in a sentence for
+  // the user who reads the dead letter. Sending it again would be refused again.
+  std::optional<std::string> refused;
 };
 
 struct AnchorTicket {
@@ -80,10 +84,13 @@ class PointerLedger {
  public:
   virtual ~PointerLedger() = default;
 
-  // Sends the transactions that anchor all pointers. kUnavailable: node down, retry later.
+  // Sends the transactions that anchor all pointers, as many as the chain's gas limit needs;
+  // a pointer none can carry is not sent and its placement says why (`refused`).
+  // kUnavailable: node down, retry later.
   virtual Result<AnchorTicket> submit(std::span<const Pointer> batch) = 0;
 
-  // Waits until every transaction is mined and has the configured confirmations.
+  // Waits until every transaction is mined and has the configured confirmations; refused
+  // placements stay as they are.
   // kPermissionDenied when one reverted.
   virtual Result<AnchorConfirmation> await(const AnchorTicket& ticket) = 0;
 
