@@ -308,7 +308,9 @@ class FakePointerLedger final : public ports::PointerLedger {
       return Error{ErrorCode::kUnavailable, "injected: the node lost the transaction", "fake"};
     }
     return ports::AnchorConfirmation{
-        .transactions = {{.tx_hash = ticket.tx_hashes.front(), .block = 100 + transactions}},
+        .transactions = {{.tx_hash = ticket.tx_hashes.front(),
+                          .block = 100 + transactions,
+                          .gas_used = 50000}},
         .placements = ticket.placements};
   }
   Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {

@@ -104,13 +104,15 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
   getrusage(RUSAGE_SELF, &usage);
   std::printf(
       "{\"consumed\":%llu,\"resources\":%llu,\"deadLettered\":%llu,\"batches\":%llu,"
-      "\"transactions\":%llu,\"pointers\":%llu,\"gasUsed\":%llu,\"gasPerPointer\":%.0f,"
+      "\"transactions\":%llu,\"pointers\":%llu,\"alreadyAnchored\":%llu,\"gasUsed\":%llu,"
+      "\"gasPerPointer\":%.0f,"
       "\"seconds\":%.3f,\"resourcesPerSecond\":%.1f,\"latencyP50Ms\":%.1f,"
       "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f,\"shadowDecisions\":%llu,"
       "\"shadowDifferences\":%llu,\"shadowAuditFailures\":%llu}\n",
       static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
       static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
       static_cast<unsigned long long>(s.transactions), static_cast<unsigned long long>(s.pointers),
+      static_cast<unsigned long long>(s.already_anchored),
       static_cast<unsigned long long>(s.gas_used), gas_per_pointer, s.busy_seconds, rate,
       1000 * s.latency_quantile(0.5), 1000 * s.latency_quantile(0.99),
       static_cast<double>(usage.ru_maxrss) / 1024.0,

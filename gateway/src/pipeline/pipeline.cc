@@ -492,8 +492,21 @@ Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
     return Ok{};
   });
   if (!anchored) return anchored.error();
-  stats_.transactions += confirmation.transactions.size();
-  stats_.pointers += batch.pointers.size();
+  // A transaction named for pointers an earlier one anchored carries no gas of ours: the
+  // summary counts what this gateway put on chain, not what a re-delivery found there.
+  std::set<std::string> sent;
+  for (const auto& tx : confirmation.transactions) {
+    if (tx.gas_used > 0) sent.insert(tx.tx_hash);
+  }
+  stats_.transactions += sent.size();
+  for (const auto& placement : confirmation.placements) {
+    if (placement.conflict || placement.refused) continue;
+    if (confirmation.transactions.at(placement.tx).gas_used > 0) {
+      ++stats_.pointers;
+    } else {
+      ++stats_.already_anchored;
+    }
+  }
   stats_.gas_used += confirmation.gas_used();
   return confirmation;
 }

@@ -86,8 +86,12 @@ struct PipelineStats {
   std::uint64_t resources = 0;      // resources anchored (confirmed), including replays
   std::uint64_t dead_lettered = 0;  // messages sent to the dead-letter topic
   std::uint64_t batches = 0;
+  // Anchoring transactions this gateway sent that were mined (each counted once, however often
+  // its batch was confirmed or sent again).
   std::uint64_t transactions = 0;
-  std::uint64_t pointers = 0;  // pointers sent to the ledger (a batch's distinct versions)
+  std::uint64_t pointers = 0;  // versions those transactions anchored (new on chain)
+  // Versions a re-delivery found anchored already (by an earlier transaction): not sent again.
+  std::uint64_t already_anchored = 0;
   std::uint64_t gas_used = 0;  // by all anchoring transactions
   double busy_seconds = 0;     // from the first event polled to the last commit
   // Per event: from the poll that returned it to the commit that covered it, in seconds.
