@@ -115,6 +115,8 @@ class FakeBlobStore final : public ports::BlobStore {
   void fail_after_writes(std::size_t n) { fail_after_ = n; }
   int writes() const { return writes_; }
   bool fail_removal = false;  // remove_unclaimed fails as if Redis went down after the store
+  // put_pointer_records fails for good, as if the gateway died just before writing them.
+  bool crash_before_records = false;
   // The indexes make_write was called with, over every streamed put.
   const std::vector<std::size_t>& made() const { return made_; }
 
@@ -149,6 +151,27 @@ class FakeBlobStore final : public ports::BlobStore {
     for (const auto& key : keys) blobs_.erase({region, key});
     return Ok{};
   }
+  // As the Redis script does: the claim goes only while it names the blob and nothing anchored
+  // the version; the blob goes unless its claim stays.
+  Status release_claims(const std::string& region,
+                        std::span<const ports::ClaimedBlob> claims) override {
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return Error{ErrorCode::kUnavailable, "injected failure", region};
+    }
+    for (const auto& c : claims) {
+      auto claim = claims_.find({region, c.resource_key, c.version});
+      if (claim != claims_.end() && claim->second == c.key) {
+        if (has_version(records_, region, c.resource_key, c.version) ||
+            has_version(pending_, region, c.resource_key, c.version)) {
+          continue;
+        }
+        claims_.erase(claim);
+      }
+      blobs_.erase({region, c.key});
+    }
+    return Ok{};
+  }
   Result<std::vector<std::optional<std::string>>> claimed_versions(
       const std::string& region, std::span<const ports::VersionRef> versions) override {
     if (failures_left_ > 0) {
@@ -177,8 +200,34 @@ class FakeBlobStore final : public ports::BlobStore {
   }
   Status put_pointer_records(const std::string& region,
                              std::span<const ports::PointerRecordWrite> records) override {
-    for (const auto& r : records) records_[{region, r.resource_key}][r.version] = r.json;
+    if (crash_before_records) {
+      return Error{ErrorCode::kIntegrity, "injected: the gateway stops here", region};
+    }
+    for (const auto& r : records) {
+      records_[{region, r.resource_key}][r.version] = r.json;
+      if (auto it = pending_.find({region, r.resource_key}); it != pending_.end()) {
+        it->second.erase(r.version);
+      }
+    }
     return Ok{};
+  }
+  Status put_pending_anchors(const std::string& region,
+                             std::span<const ports::PointerRecordWrite> records) override {
+    for (const auto& r : records) pending_[{region, r.resource_key}][r.version] = r.json;
+    return Ok{};
+  }
+  Result<std::vector<ports::AnchorRecords>> anchor_records(
+      const std::string& region, std::span<const ports::VersionRef> versions) override {
+    if (failures_left_ > 0) {
+      --failures_left_;
+      return Error{ErrorCode::kUnavailable, "injected failure", region};
+    }
+    std::vector<ports::AnchorRecords> out;
+    for (const auto& v : versions) {
+      out.push_back({.record = find_version(records_, region, v.resource_key, v.version),
+                     .pending = find_version(pending_, region, v.resource_key, v.version)});
+    }
+    return out;
   }
   Result<std::map<std::uint64_t, std::string>> pointer_records(
       const std::string& region, const std::string& resource_key) override {
@@ -188,7 +237,23 @@ class FakeBlobStore final : public ports::BlobStore {
   }
 
  private:
-  std::map<std::pair<std::string, std::string>, std::map<std::uint64_t, std::string>> records_;
+  using Records =
+      std::map<std::pair<std::string, std::string>, std::map<std::uint64_t, std::string>>;
+  static std::optional<std::string> find_version(const Records& in, const std::string& region,
+                                                 const std::string& resource_key,
+                                                 std::uint64_t version) {
+    auto it = in.find({region, resource_key});
+    if (it == in.end()) return std::nullopt;
+    auto v = it->second.find(version);
+    return v == it->second.end() ? std::nullopt : std::optional(v->second);
+  }
+  static bool has_version(const Records& in, const std::string& region,
+                          const std::string& resource_key, std::uint64_t version) {
+    return find_version(in, region, resource_key, version).has_value();
+  }
+
+  Records records_;
+  Records pending_;  // merkle anchors sent, not yet recorded
   std::map<std::pair<std::string, std::string>, ports::Bytes> blobs_;
   std::map<std::tuple<std::string, std::string, std::uint64_t>, std::string> claims_;
   int failures_left_ = 0;
@@ -307,11 +372,22 @@ class FakePointerLedger final : public ports::PointerLedger {
       --await_failures_left;
       return Error{ErrorCode::kUnavailable, "injected: the node lost the transaction", "fake"};
     }
-    return ports::AnchorConfirmation{
-        .transactions = {{.tx_hash = ticket.tx_hashes.front(),
-                          .block = 100 + transactions,
-                          .gas_used = 50000}},
-        .placements = ticket.placements};
+    return ports::AnchorConfirmation{.transactions = {{.tx_hash = ticket.tx_hashes.front(),
+                                                       .block = 100 + transactions,
+                                                       .gas_used = 50000}},
+                                     .placements = ticket.placements};
+  }
+  Result<std::vector<std::uint64_t>> latest_versions(
+      std::span<const ports::Hash32> resource_keys) override {
+    std::vector<std::uint64_t> out;
+    for (const auto& k : resource_keys) {
+      std::uint64_t latest = 0;
+      for (const auto& [key, hash] : pointers) {
+        if (key.first == k) latest = std::max(latest, key.second);
+      }
+      out.push_back(latest);
+    }
+    return out;
   }
   Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
     std::vector<bool> out;

@@ -177,6 +177,18 @@ class EvmPointerLedger final : public ports::PointerLedger {
     return confirmation;
   }
 
+  Result<std::vector<std::uint64_t>> latest_versions(
+      std::span<const ports::Hash32> resource_keys) override {
+    std::vector<std::uint64_t> out;
+    out.reserve(resource_keys.size());
+    for (const auto& key : resource_keys) {
+      auto latest = registry_.latest(key);
+      if (!latest) return latest.error();
+      out.push_back(*latest ? (*latest)->first : 0);
+    }
+    return out;
+  }
+
   Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
     return registry_.erased_among(patient_keys);
   }

@@ -25,8 +25,8 @@ using ContextPtr = CHandle<redisContext, &redisFree>;
 using ReplyPtr = CHandle<redisReply, &freeReplyObject>;
 using Command = std::vector<std::string_view>;
 
-// The most arguments any command here takes (EVAL and SCAN take 6).
-constexpr std::size_t kMaxArgs = 8;
+// The most arguments any command here takes (the release script's EVAL takes 9).
+constexpr std::size_t kMaxArgs = 10;
 
 // A pipeline whose commands are made while it is being sent, one group at a time (a blob's
 // SET NX and its claim's HSETNX, each blob sealed just before), so that Redis works on the first
@@ -88,6 +88,24 @@ if string.match(current, '^{"v":1,"keyId":"' .. id .. '","erased":"' .. time .. 
   return 0
 end
 return -1
+)lua";
+
+// Gives up a version claimed for a blob of a refused event. The claim goes only while it still
+// names that blob and nothing anchored the version (no pointer record, no pending anchor): a
+// replica that adopted the blob meanwhile keeps it. The blob goes whenever the claim does not
+// stay for it: sealed under a random nonce, nothing else names it. Safe to re-send.
+// KEYS[1] ver key; KEYS[2] ptr key; KEYS[3] pend key; KEYS[4] blob key;
+// ARGV[1] version; ARGV[2] content hash hex.
+constexpr std::string_view kReleaseScript = R"lua(
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or
+     redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
+    return 0
+  end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('UNLINK', KEYS[4])
+return 1
 )lua";
 
 std::string endpoint_name(const std::string& region, const RedisEndpoint& e) {
@@ -553,7 +571,8 @@ class RedisRegionStores final : public RegionStores {
       auto hash = claimed_hash(*(*first)[j], p.claim_key, p.version, session.name());
       if (!hash) return hash.error();
       if (!*hash) {
-        // Claims are never deleted by the gateway; one removed by hand is re-made on retry.
+        // A claim goes only with a refused event's blob (release_claims) or by hand; either
+        // way the retry claims the version again.
         return unavailable(session.name(), "the claim in " + p.claim_key + " field " + p.version +
                                                " vanished while being read");
       }
@@ -630,6 +649,43 @@ class RedisRegionStores final : public RegionStores {
     return Ok{};
   }
 
+  Status release_claims(const std::string& region,
+                        std::span<const ports::ClaimedBlob> claims) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (claims.empty()) return Ok{};
+    struct Release {
+      std::string claim_key, pointer_key, pending_key, blob_key, version;
+    };
+    std::vector<Release> releases;
+    releases.reserve(claims.size());
+    for (const auto& c : claims) {
+      // A call that deletes: only ever a content address, under a hex resource key.
+      if (c.key.size() != 64 || !is_lower_hex(c.key) || !is_lower_hex(c.resource_key)) {
+        return Error{ErrorCode::kInvalidInput,
+                     "a released claim needs a content hash (64 lower-case hex digits) and a "
+                     "hex resource key",
+                     region};
+      }
+      releases.push_back({.claim_key = claims_key(c.resource_key),
+                          .pointer_key = pointer_key(c.resource_key),
+                          .pending_key = pending_key(c.resource_key),
+                          .blob_key = blob_key(c.key),
+                          .version = std::to_string(c.version)});
+    }
+    std::vector<Command> commands;
+    commands.reserve(releases.size());
+    for (std::size_t i = 0; i < releases.size(); ++i) {
+      const Release& r = releases[i];
+      commands.push_back({"EVAL", kReleaseScript, "4", r.claim_key, r.pointer_key, r.pending_key,
+                          r.blob_key, r.version, claims[i].key});
+    }
+    Session session(**conn);
+    auto replies = session.pipeline(commands);
+    if (!replies) return replies.error();
+    return Ok{};
+  }
+
   Status put_pointer_records(const std::string& region,
                              std::span<const ports::PointerRecordWrite> records) override {
     auto conn = connection(region);
@@ -640,6 +696,30 @@ class RedisRegionStores final : public RegionStores {
       keys.push_back(pointer_key(r.resource_key));
       versions.push_back(std::to_string(r.version));
     }
+    std::vector<std::string> pending;
+    for (const auto& r : records) pending.push_back(pending_key(r.resource_key));
+    std::vector<Command> commands;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      // The record first: a crash in between leaves both, and the record wins a look-up.
+      commands.push_back({"HSET", keys[i], versions[i], records[i].json});
+      commands.push_back({"HDEL", pending[i], versions[i]});
+    }
+    Session session(**conn);
+    auto replies = session.pipeline(commands);
+    if (!replies) return replies.error();
+    return Ok{};
+  }
+
+  Status put_pending_anchors(const std::string& region,
+                             std::span<const ports::PointerRecordWrite> records) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (records.empty()) return Ok{};
+    std::vector<std::string> keys, versions;
+    for (const auto& r : records) {
+      keys.push_back(pending_key(r.resource_key));
+      versions.push_back(std::to_string(r.version));
+    }
     std::vector<Command> commands;
     for (std::size_t i = 0; i < records.size(); ++i) {
       commands.push_back({"HSET", keys[i], versions[i], records[i].json});
@@ -648,6 +728,41 @@ class RedisRegionStores final : public RegionStores {
     auto replies = session.pipeline(commands);
     if (!replies) return replies.error();
     return Ok{};
+  }
+
+  Result<std::vector<ports::AnchorRecords>> anchor_records(
+      const std::string& region, std::span<const ports::VersionRef> refs) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (refs.empty()) return std::vector<ports::AnchorRecords>{};
+    std::vector<std::string> records, pending, versions;
+    for (const auto& r : refs) {
+      records.push_back(pointer_key(r.resource_key));
+      pending.push_back(pending_key(r.resource_key));
+      versions.push_back(std::to_string(r.version));
+    }
+    std::vector<Command> reads;
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      reads.push_back({"HGET", records[i], versions[i]});
+      reads.push_back({"HGET", pending[i], versions[i]});
+    }
+    Session session(**conn);
+    auto replies = session.pipeline(reads);
+    if (!replies) return replies.error();
+    const auto text = [&](const redisReply& r) -> Result<std::optional<std::string>> {
+      if (r.type == REDIS_REPLY_NIL) return std::optional<std::string>();
+      if (r.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "HGET");
+      return std::optional<std::string>(std::string(text_of(r)));
+    };
+    std::vector<ports::AnchorRecords> out(refs.size());
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      auto record = text(*(*replies)[2 * i]);
+      if (!record) return record.error();
+      auto sent = text(*(*replies)[2 * i + 1]);
+      if (!sent) return sent.error();
+      out[i] = {.record = std::move(*record), .pending = std::move(*sent)};
+    }
+    return out;
   }
 
   Result<std::map<std::uint64_t, std::string>> pointer_records(
@@ -972,6 +1087,10 @@ std::string claims_key(std::string_view resource_key_hex) {
 
 std::string pointer_key(std::string_view resource_key_hex) {
   return "ptr:" + std::string(resource_key_hex);
+}
+
+std::string pending_key(std::string_view resource_key_hex) {
+  return "pend:" + std::string(resource_key_hex);
 }
 
 std::string country_key(std::string_view patient_key_hex) {

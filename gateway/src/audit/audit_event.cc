@@ -1,5 +1,7 @@
 #include "fl/gateway/audit_event.h"
 
+#include "fl/base/json_string.h"
+
 #include "policy/join.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -47,9 +49,18 @@ const char* decided(bool permitted) { return permitted ? kSucceeded : kRefused; 
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// Every string of an event goes through here. Some come from outside (the fhir-source header
+// as the agent's display, the country, a ledger node's error text) and RapidJSON's writer copies
+// bytes as they are, so ill-formed UTF-8 is written as U+FFFD: the event stays valid JSON text
+// for a strict consumer. Valid text, all of it in practice, is written without a copy.
 void string(Writer& w, const char* name, const std::string& value) {
   w.Key(name);
-  w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+  if (is_valid_utf8(value)) {
+    w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+  } else {
+    const std::string valid = valid_utf8(value);
+    w.String(valid.c_str(), static_cast<rapidjson::SizeType>(valid.size()));
+  }
 }
 
 void coding(Writer& w, const Code& c) {

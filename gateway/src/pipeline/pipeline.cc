@@ -29,6 +29,9 @@ struct Pipeline::Item {
   std::string country;        // a Patient's, recorded in the directory once it is stored
   std::string plaintext;      // canonical JSON until sealed; empty for a delete
   std::size_t placement = 0;  // index of its pointer in the anchored batch
+  // This delivery stored the blob and claimed the version (not a claim found and reused): what
+  // Pipeline::release gives up if the event is refused after all.
+  bool claimed = false;
 };
 
 struct Pipeline::InFlight {
@@ -356,9 +359,52 @@ Status Pipeline::protect(const std::vector<ports::SourceEvent>& events, std::vec
     }
     item.pointer.content_hash = sealed.content_hash;
     item.pointer.key_id = sealed.key_id;
+    item.claimed = !sealed.reused;
   }
   for (const auto& [event, error] : refused) dead.push_back(dead_letter(events[event], error));
+  if (refused.empty()) return Ok{};
+  // Nothing of a refused event stays: what its other resources stored would keep their
+  // versions claimed with nothing on chain, and refuse a corrected copy later.
+  std::vector<bool> dropped(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) dropped[i] = refused.contains(items[i].event);
+  if (auto released = release(items, dropped, stop); !released) return released;
   std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  return Ok{};
+}
+
+Status Pipeline::release(const std::vector<Item>& items, const std::vector<bool>& dropped,
+                         const std::atomic<bool>& stop) {
+  using Claim = std::tuple<std::string, ports::Hash32, std::uint64_t, ports::Hash32>;
+  const auto claim_of = [](const Item& item) {
+    const auto& p = item.pointer;
+    return Claim{p.region, p.resource_key, p.version, p.content_hash};
+  };
+  // A duplicate of a dropped version that adopted its blob (in this batch or a later one in
+  // flight) anchors that blob: the claim stays for it.
+  std::set<Claim> in_use;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!dropped[i]) in_use.insert(claim_of(items[i]));
+  }
+  for (const InFlight& other : in_flight_) {
+    if (&other.items == &items) continue;
+    for (const Item& item : other.items) in_use.insert(claim_of(item));
+  }
+  std::map<std::string, std::vector<ports::ClaimedBlob>> by_region;
+  std::set<Claim> released;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Item& item = items[i];
+    if (!dropped[i] || !item.claimed) continue;
+    const Claim claim = claim_of(item);
+    if (in_use.contains(claim) || !released.insert(claim).second) continue;
+    by_region[item.pointer.region].push_back({.resource_key = to_hex(item.pointer.resource_key),
+                                              .version = item.pointer.version,
+                                              .key = to_hex(item.pointer.content_hash)});
+  }
+  for (const auto& [region, claims] : by_region) {
+    auto done = retry(stop, "release claims",
+                      [&, &r = region, &c = claims] { return ports_.blobs.release_claims(r, c); });
+    if (!done) return done;
+  }
   return Ok{};
 }
 
@@ -463,13 +509,201 @@ std::vector<ports::Pointer> Pipeline::pointers_of(std::vector<Item>& items) {
 }
 
 Status Pipeline::submit(InFlight& batch, const std::atomic<bool>& stop) {
+  if (auto skipped = skip_anchored_roots(batch, stop); !skipped) return skipped;
   if (batch.pointers.empty()) return Ok{};
-  return retry(stop, "anchor", [&]() -> Status {
+  auto sent = retry(stop, "anchor", [&]() -> Status {
     auto ticket = ports_.ledger.submit(batch.pointers);
     if (!ticket) return ticket.error();
     batch.ticket = std::move(*ticket);
     return Ok{};
   });
+  if (!sent) return sent;
+  return note_pending_roots(batch, stop);
+}
+
+Status Pipeline::skip_anchored_roots(InFlight& batch, const std::atomic<bool>& stop) {
+  using Version = std::tuple<ports::Hash32, std::uint64_t, ports::Hash32>;
+  const auto version_of = [](const ports::Pointer& p) {
+    return Version{p.resource_key, p.version, p.content_hash};
+  };
+  std::set<Version> merkle;
+  for (const auto& p : batch.pointers) {
+    if (p.mode == ports::AnchorMode::kMerkle) merkle.insert(version_of(p));
+  }
+  if (merkle.empty()) return Ok{};
+  // A version's record is written once its batch is confirmed: an earlier batch still in
+  // flight with one of these versions is confirmed (and committed, in order) first.
+  const bool in_flight = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const InFlight& b) {
+    return std::any_of(b.pointers.begin(), b.pointers.end(), [&](const ports::Pointer& p) {
+      return p.mode == ports::AnchorMode::kMerkle && merkle.contains(version_of(p));
+    });
+  });
+  if (in_flight) {
+    if (auto drained = drain(stop); !drained) return drained;
+  }
+  auto anchored = anchored_roots(batch, stop);
+  if (!anchored) return anchored.error();
+  if (anchored->empty()) return Ok{};
+
+  // Their receipts now, as report() would make them: these items leave the batch.
+  std::vector<ports::Receipt> receipts;
+  for (const Item& item : batch.items) {
+    auto it = anchored->find(item.placement);
+    if (it == anchored->end()) continue;
+    const PointerRecord& record = it->second;
+    const auto& p = item.pointer;
+    const std::string key = to_hex(p.content_hash);
+    ports::Receipt receipt{.reference = item.reference,
+                           .resource_key = to_0x_hex(p.resource_key),
+                           .version = p.version,
+                           .content_hash = "0x" + key,
+                           .redis_key = item.deleted ? "" : ports_.blobs.storage_key(key),
+                           .region = p.region,
+                           .tx_hash = record.tx_hash,
+                           .block = record.block,
+                           .origin = batch.events[item.event].origin,
+                           .anchor_mode = std::string(anchor_mode_name(p.mode)),
+                           .deleted = item.deleted};
+    receipt.merkle_root = to_0x_hex(record.proof->root);
+    receipt.merkle_index = record.proof->index;
+    receipt.merkle_leaf_count = record.proof->leaf_count;
+    for (const auto& h : record.proof->siblings) receipt.merkle_proof.push_back(to_0x_hex(h));
+    receipts.push_back(std::move(receipt));
+  }
+  // Flushed here, whole, before the items go: report() sends only what stays in the batch.
+  auto reported = retry(stop, "report", [&]() -> Status {
+    for (const auto& receipt : receipts) {
+      if (auto sent = ports_.receipts.publish(receipt); !sent) return sent;
+    }
+    return ports_.receipts.flush(options_.flush_timeout);
+  });
+  if (!reported) return reported;
+  log::info("anchor.already_in_root",
+            {{"versions", anchored->size()}, {"resources", receipts.size()}});
+  stats_.already_anchored += anchored->size();
+  stats_.resources += receipts.size();
+  std::erase_if(batch.items, [&](const Item& item) { return anchored->contains(item.placement); });
+  batch.pointers = pointers_of(batch.items);
+  return Ok{};
+}
+
+namespace {
+
+// The record `json` holds, if it anchors `p` (same version and content) under a root.
+std::optional<PointerRecord> root_holding(const std::optional<std::string>& json,
+                                          const ports::Pointer& p) {
+  if (!json) return std::nullopt;
+  auto record = parse_pointer_record(*json);
+  if (!record) {
+    // Read as absent: the version is anchored again (under a new root) and its record rewritten.
+    log::warn("anchor.record_unreadable", {{"resourceKey", to_0x_hex(p.resource_key)},
+                                           {"version", p.version},
+                                           {"error", record.error().message}});
+    return std::nullopt;
+  }
+  const auto& r = record->pointer;
+  if (!record->proof || r.resource_key != p.resource_key || r.version != p.version ||
+      r.content_hash != p.content_hash) {
+    return std::nullopt;
+  }
+  return std::move(*record);
+}
+
+}  // namespace
+
+Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
+    const InFlight& batch, const std::atomic<bool>& stop) {
+  std::map<std::string, std::vector<std::size_t>> by_region;
+  for (std::size_t i = 0; i < batch.pointers.size(); ++i) {
+    const auto& p = batch.pointers[i];
+    if (p.mode == ports::AnchorMode::kMerkle) by_region[p.region].push_back(i);
+  }
+  std::map<std::size_t, PointerRecord> anchored;
+  std::map<std::string, std::vector<std::pair<std::size_t, PointerRecord>>> pending;  // by tx
+  for (const auto& [region, at] : by_region) {
+    std::vector<ports::VersionRef> refs;
+    refs.reserve(at.size());
+    for (std::size_t i : at) {
+      refs.push_back({.resource_key = to_hex(batch.pointers[i].resource_key),
+                      .version = batch.pointers[i].version});
+    }
+    std::vector<ports::AnchorRecords> found;
+    auto read = retry(stop, "anchor records", [&, &r = region]() -> Status {
+      auto answer = ports_.blobs.anchor_records(r, refs);
+      if (!answer) return answer.error();
+      found = std::move(*answer);
+      return Ok{};
+    });
+    if (!read) return read.error();
+    for (std::size_t j = 0; j < at.size(); ++j) {
+      const auto& p = batch.pointers[at[j]];
+      if (auto record = root_holding(found[j].record, p); record && record->block != 0) {
+        anchored.emplace(at[j], std::move(*record));
+      } else if (auto sent = root_holding(found[j].pending, p)) {
+        pending[sent->tx_hash].emplace_back(at[j], std::move(*sent));
+      }
+    }
+  }
+  // A pending anchor is a transaction sent by a gateway that stopped before recording it: mined,
+  // its root holds the version. Not retried: one the node never mined would be waited for
+  // forever, so any failure (timeout, revert, node down) sends the version again.
+  std::map<std::string, std::vector<ports::PointerRecordWrite>> confirmed;
+  for (auto& [tx_hash, sent] : pending) {
+    ports::AnchorTicket ticket{.tx_hashes = {tx_hash}};
+    for (const auto& [at, record] : sent) {
+      ticket.placements.push_back({.tx = 0, .proof = record.proof});
+      ticket.batch.push_back(record.pointer);
+    }
+    auto mined = ports_.ledger.await(ticket);
+    if (!mined || mined->transactions.empty()) {
+      log::warn("anchor.pending_root_not_found",
+                {{"txHash", tx_hash},
+                 {"versions", sent.size()},
+                 {"error", mined ? std::string("no transaction") : mined.error().message}});
+      continue;
+    }
+    for (auto& [at, record] : sent) {
+      record.block = mined->transactions.front().block;
+      confirmed[record.pointer.region].push_back(
+          {.resource_key = to_hex(record.pointer.resource_key),
+           .version = record.pointer.version,
+           .json = to_json(record)});
+      anchored.emplace(at, std::move(record));
+    }
+  }
+  for (const auto& [region, records] : confirmed) {
+    auto kept = retry(stop, "keep records", [&, &r = region, &w = records] {
+      return ports_.blobs.put_pointer_records(r, w);
+    });
+    if (!kept) return kept.error();
+  }
+  return anchored;
+}
+
+Status Pipeline::note_pending_roots(const InFlight& batch, const std::atomic<bool>& stop) {
+  const ports::AnchorTicket& ticket = batch.ticket;
+  std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
+  for (std::size_t i = 0; i < batch.pointers.size() && i < ticket.placements.size(); ++i) {
+    const auto& p = batch.pointers[i];
+    const auto& placement = ticket.placements[i];
+    if (p.mode != ports::AnchorMode::kMerkle || placement.refused || !placement.proof ||
+        placement.tx >= ticket.tx_hashes.size()) {
+      continue;
+    }
+    const PointerRecord record{.pointer = p,
+                               .tx_hash = ticket.tx_hashes[placement.tx],
+                               .block = 0,
+                               .proof = placement.proof};
+    writes[p.region].push_back(
+        {.resource_key = to_hex(p.resource_key), .version = p.version, .json = to_json(record)});
+  }
+  for (const auto& [region, records] : writes) {
+    auto noted = retry(stop, "note pending roots", [&, &r = region, &w = records] {
+      return ports_.blobs.put_pending_anchors(r, w);
+    });
+    if (!noted) return noted;
+  }
+  return Ok{};
 }
 
 Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
@@ -586,6 +820,41 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
   });
 }
 
+Status Pipeline::resolve_deletes(std::vector<Item>& items, const std::atomic<bool>& stop) {
+  std::vector<ports::Hash32> keys;
+  for (const Item& item : items) {
+    if (item.deleted && item.pointer.version == 0) keys.push_back(item.pointer.resource_key);
+  }
+  if (keys.empty()) return Ok{};
+  // What the ledger holds must include every batch sent before this one.
+  if (auto drained = drain(stop); !drained) return drained;
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<std::uint64_t> anchored;
+  auto asked = retry(stop, "latest versions", [&]() -> Status {
+    auto answer = ports_.ledger.latest_versions(keys);
+    if (!answer) return answer.error();
+    anchored = std::move(*answer);
+    return Ok{};
+  });
+  if (!asked) return asked;
+  std::map<ports::Hash32, std::uint64_t> latest;
+  for (std::size_t i = 0; i < keys.size(); ++i) latest[keys[i]] = anchored.at(i);
+  // In batch order, so a version created earlier in the batch is the one deleted.
+  for (Item& item : items) {
+    auto it = latest.find(item.pointer.resource_key);
+    if (it == latest.end()) continue;
+    if (item.deleted && item.pointer.version == 0) {
+      item.pointer.version = it->second + 1;
+    }
+    it->second = std::max(it->second, item.pointer.version);
+  }
+  // Deleting what was never anchored changes nothing (R4: a delete is idempotent), and the
+  // ledger's version 1 is never a tombstone.
+  std::erase_if(items, [](const Item& item) { return item.deleted && item.pointer.version == 1; });
+  return Ok{};
+}
+
 Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop) {
   InFlight batch;
   batch.polled_at = ports_.clock.now();
@@ -605,6 +874,7 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomi
   }
   batch.events = std::move(events);
 
+  if (auto resolved = resolve_deletes(batch.items, stop); !resolved) return resolved;
   // Erased patients get nothing new, off chain or on (and are not decided on).
   if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
     return dropped;

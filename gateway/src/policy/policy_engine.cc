@@ -89,11 +89,18 @@ class SecurityLabels {
   const rapidjson::Value* overflow_ = nullptr;
 };
 
+// The index of the country a code from outside stands for (iso_alpha2: alpha-2 or alpha-3, any
+// case); nullopt when it is no assigned country. No allocation.
+std::optional<std::size_t> index_of(std::string_view code) {
+  const auto alpha2 = iso_alpha2(code);
+  return alpha2 ? country_index(*alpha2) : std::nullopt;
+}
+
 // What the request says, in the form the rules compare against.
 struct Facts {
   explicit Facts(const PolicyRequest& request)
-      : source(country_index(request.source_country)),
-        destination(country_index(request.destination_country)),
+      : source(index_of(request.source_country)),
+        destination(index_of(request.destination_country)),
         resource_type(request.resource_type),
         labels(request.resource) {
     if (resource_type.empty() && request.resource != nullptr) {
@@ -133,10 +140,14 @@ void trace_country(const PolicyBundle& bundle, std::string_view what, const std:
         "the request names no " + reason + " country (the rule needs one in " + join(ids) + ")";
   } else if (!index) {
     reason += " " + country + " is not a country code (the rule needs one in " + join(ids) + ")";
-  } else if (matched) {
-    reason += " " + country + " is in " + join(holding(bundle, ids, *index));
   } else {
-    reason += " " + country + " is in none of " + join(ids);
+    // As given, with the alpha-2 code it was read as when that differs ("NLD (NL)").
+    reason += " " + country;
+    if (const auto alpha2 = iso_alpha2(country); alpha2 && *alpha2 != country) {
+      reason += " (" + std::string(*alpha2) + ")";
+    }
+    reason +=
+        matched ? " is in " + join(holding(bundle, ids, *index)) : " is in none of " + join(ids);
   }
   reasons.push_back(std::move(reason));
 }
@@ -377,7 +388,8 @@ PolicyDecision PolicyEngine::evaluate(const PolicyRequest& request, bool with_tr
   PolicyDecision decision;
   decision.policy_hash = bundle.hash;
 
-  if (!is_iso_country(request.source_country)) {
+  const std::optional<std::string_view> source = iso_alpha2(request.source_country);
+  if (!source) {
     // No rule can be judged without the patient's jurisdiction (none, or no country code): the
     // bundle says what happens.
     decision.effect = bundle.jurisdiction.undetermined_effect;
@@ -439,7 +451,7 @@ PolicyDecision PolicyEngine::evaluate(const PolicyRequest& request, bool with_tr
     decide_by(bundle, deciders, decision);
   }
   if (decision.effect == Effect::kPermit && request.stage == Stage::kIngest) {
-    decision.region = bundle.region_for(request.source_country);
+    decision.region = bundle.region_for(*source);
   }
   return decision;
 }
@@ -520,42 +532,45 @@ std::string patient_address_country(const rapidjson::Value& patient) {
   auto addresses = patient.FindMember("address");
   if (addresses == patient.MemberEnd() || !addresses->value.IsArray()) return {};
   for (const rapidjson::Value& address : addresses->value.GetArray()) {
-    const std::string_view country = string_member(address, "country");
-    if (is_iso_country(country)) return std::string(country);
+    if (const auto country = iso_alpha2(string_member(address, "country"))) {
+      return std::string(*country);
+    }
   }
   return {};
 }
 
 std::string resolve_jurisdiction(const PolicyBundle& bundle, const JurisdictionFacts& facts,
                                  std::string* from) {
-  auto answer = [from](std::string country, std::string_view source) {
+  // Every source is read as iso_alpha2 reads it, and answers with the alpha-2 code: "NLD" in
+  // the header is "NL". A source that names no assigned country (a name such as "Netherlands")
+  // does not answer, and the next one is asked.
+  auto answer = [from](std::string_view country, std::string_view source) {
     if (from != nullptr) *from = std::string(source);
-    return country;
+    return std::string(country);
   };
   for (JurisdictionSource source : bundle.jurisdiction.order) {
+    std::optional<std::string_view> country;
     switch (source) {
       case JurisdictionSource::kPatientAddress:
-        if (is_iso_country(facts.patient_address_country)) {
-          return answer(facts.patient_address_country, "patient-address");
-        }
+        country = iso_alpha2(facts.patient_address_country);
+        if (country) return answer(*country, "patient-address");
         break;
       case JurisdictionSource::kPatientRecord:
-        if (is_iso_country(facts.recorded_country)) {
-          return answer(facts.recorded_country, "patient-record");
-        }
+        country = iso_alpha2(facts.recorded_country);
+        if (country) return answer(*country, "patient-record");
         break;
       case JurisdictionSource::kHeader:
-        if (is_iso_country(facts.header_country)) return answer(facts.header_country, "header");
+        country = iso_alpha2(facts.header_country);
+        if (country) return answer(*country, "header");
         break;
-      case JurisdictionSource::kSourceSystem: {
-        std::string country = bundle.country_of_source(facts.source_system);
-        if (is_iso_country(country)) return answer(std::move(country), "source-system");
+      case JurisdictionSource::kSourceSystem:
+        country = iso_alpha2(bundle.country_of_source(facts.source_system));
+        if (country) return answer(*country, "source-system");
         break;
-      }
     }
   }
-  if (is_iso_country(bundle.jurisdiction.undetermined_country)) {
-    return answer(bundle.jurisdiction.undetermined_country, "assumed");
+  if (const auto assumed = iso_alpha2(bundle.jurisdiction.undetermined_country)) {
+    return answer(*assumed, "assumed");
   }
   return answer({}, "undetermined");
 }

@@ -20,12 +20,21 @@ ports::Hash32 to_hash32(ByteView bytes) {
   return out;
 }
 
-Error conflict(const Sealing& item, const std::string& claimed, const std::string& why) {
+// A sentence for whoever reads the dead letter, which names the event but not which of its
+// resources: that is the pseudonymous key in `where` (never the FHIR id).
+Error conflict(const Sealing& item, const std::string& what) {
   return Error{ErrorCode::kConflict,
-               "version " + std::to_string(item.version) + " of resource key " +
-                   to_0x_hex(item.resource_key) + " is already stored as blob 0x" + claimed +
-                   " with " + why + " (the first is kept; publish the change as a new version)",
-               "store"};
+               "Version " + std::to_string(item.version) + " of this resource " + what,
+               "resource key " + to_0x_hex(item.resource_key)};
+}
+
+// The first copy is kept whatever is wrong with it, so the sender's way out is the same; the
+// store's problem is the operator's, named by the blob.
+Error damaged_claim(const Sealing& item, const std::string& claimed, const std::string& why) {
+  return conflict(item, "is already claimed in the store, but " + why +
+                            "; publish the change as a new version, and have an operator check "
+                            "blob 0x" +
+                            claimed + ".");
 }
 
 }  // namespace
@@ -55,7 +64,7 @@ Status ProtectStage::adopt_claim(const std::string& region, const crypto::Master
                                  Sealing& item, const std::string& claimed_hash) {
   auto blob = blobs_.get(region, claimed_hash);
   if (!blob && blob.error().code == ErrorCode::kNotFound) {
-    item.refused = conflict(item, claimed_hash, "no blob under that hash");
+    item.refused = damaged_claim(item, claimed_hash, "the copy it names is missing");
     return Ok{};
   }
   if (!blob) return blob.error();
@@ -64,19 +73,20 @@ Status ProtectStage::adopt_claim(const std::string& region, const crypto::Master
   auto plain =
       sealer_->open(key, crypto::data_key_info(item.resource_key, item.version), *blob, context);
   if (!plain) {
-    item.refused =
-        conflict(item, claimed_hash, "that cannot be opened (" + plain.error().message + ")");
+    item.refused = damaged_claim(
+        item, claimed_hash, "the copy it names cannot be opened (" + plain.error().message + ")");
     return Ok{};
   }
   const bool same = as_chars(*plain) == item.plaintext;
   OPENSSL_cleanse(plain->data(), plain->size());
   if (!same) {
-    item.refused = conflict(item, claimed_hash, "other content");
+    item.refused = conflict(
+        item, "is already stored with other content; publish the change as a new version.");
     return Ok{};
   }
   auto hash = parse_hex(claimed_hash);
   if (!hash || hash->size() != 32) {
-    item.refused = conflict(item, claimed_hash, "a malformed claim");
+    item.refused = damaged_claim(item, claimed_hash, "the claim is not a content hash");
     return Ok{};
   }
   item.content_hash = to_hash32(*hash);

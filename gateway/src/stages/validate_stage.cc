@@ -112,6 +112,56 @@ Scan scan(const Value& root) {
   return out;
 }
 
+// RapidJSON 1.1's full-precision parsing misreads a zero written with an exponent ("0E+100",
+// "-0.00e-30"): its significand is 0, DiyFp::Normalize() calls __builtin_clzll(0) (undefined),
+// and the double is whatever the registers held (5.9e225, sign included). True when the text
+// may hold one (a run of '0' and '.' that starts a number and ends at an 'e').
+bool may_hold_zero_with_exponent(std::string_view text) {
+  for (auto e = text.find_first_of("eE"); e != std::string_view::npos;
+       e = text.find_first_of("eE", e + 1)) {
+    auto start = e;
+    while (start > 0 && (text[start - 1] == '0' || text[start - 1] == '.')) --start;
+    if (start < e && text[start] == '0' &&
+        (start == 0 || text[start - 1] < '1' || text[start - 1] > '9')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The text with every zero written with an exponent rewritten as "0.0" or "-0.0" and padded
+// with spaces, so offsets stay and the parser never meets one; the text itself when it has none.
+std::string_view without_zeros_with_exponent(std::string_view text, std::string& rewritten) {
+  if (!may_hold_zero_with_exponent(text)) return text;
+  struct Finder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Finder> {
+    explicit Finder(const rapidjson::MemoryStream& s) : stream(s) {}
+    const rapidjson::MemoryStream& stream;
+    std::vector<std::pair<std::size_t, std::size_t>> zeros;  // offset and length in the text
+    bool RawNumber(const char* number, rapidjson::SizeType length, bool /*copy*/) {
+      const std::string_view literal(number, length);
+      const auto exponent = literal.find_first_of("eE");
+      if (exponent != std::string_view::npos &&
+          literal.substr(0, exponent).find_first_of("123456789") == std::string_view::npos) {
+        zeros.emplace_back(stream.Tell() - length, length);  // Tell() is just past the number
+      }
+      return true;
+    }
+  };
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  Finder finder(bytes);
+  rapidjson::Reader reader;
+  reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(bytes,
+                                                                                       finder);
+  if (finder.zeros.empty()) return text;
+  rewritten.assign(text);
+  for (const auto& [offset, length] : finder.zeros) {
+    // At least "0e0" or "-0e0", so "0.0" and "-0.0" fit.
+    const std::string_view zero = rewritten[offset] == '-' ? "-0.0" : "0.0";
+    rewritten.replace(offset, length, std::string(zero) + std::string(length - zero.size(), ' '));
+  }
+  return rewritten;
+}
+
 // SAX handler over the raw text, numbers as written: finds the first number with a non-zero
 // digit that a double cannot hold (1e-400 parses to 0), counting numbers in document order.
 struct UnderflowFinder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, UnderflowFinder> {
@@ -197,28 +247,38 @@ std::optional<std::uint64_t> if_match_version(std::string_view text) {
 // resource's "latest" forever.
 constexpr std::uint64_t kMaxVersion = (std::uint64_t{1} << 53) - 2;
 
-// A DELETE entry: request.url names Type/id, request.ifMatch the version being deleted.
+// A DELETE entry: request.url names Type/id, request.ifMatch (optional) the version deleted.
 Result<ResourceView> check_delete(const Value& request, const std::string& pointer) {
   auto url = request.FindMember("url");
   if (url == request.MemberEnd() || !url->value.IsString()) {
     return invalid("a DELETE entry needs request.url Type/id", pointer + "/request/url");
   }
   std::string_view text(url->value.GetString(), url->value.GetStringLength());
+  if (text.find('?') != std::string_view::npos) {
+    // R4 lets a server declare conditionalDelete "not-supported" (CapabilityStatement): the
+    // gateway holds no searchable copy of the data to resolve the criteria against.
+    return invalid(
+        "conditional delete is not supported: request.url must be Type/id, not search criteria",
+        pointer + "/request/url");
+  }
   const auto slash = text.find('/');
   ResourceView view;
   view.type = std::string(text.substr(0, slash));
   view.id = slash == std::string_view::npos ? "" : std::string(text.substr(slash + 1));
   if (!is_r4_resource_type(view.type) || !is_valid_fhir_id(view.id)) {
-    return invalid("request.url of a DELETE must be Type/id (conditional deletes are not accepted)",
-                   pointer + "/request/url");
+    return invalid("request.url of a DELETE must be Type/id", pointer + "/request/url");
   }
+  view.deleted = true;
+  if (view.type == "Patient") view.patient_reference = view.reference();
   auto if_match = request.FindMember("ifMatch");
-  auto deleted = if_match != request.MemberEnd() && if_match->value.IsString()
-                     ? if_match_version(if_match->value.GetString())
-                     : std::nullopt;
-  // The tombstone is a new version of the resource, so the ledger needs the one it follows.
+  if (if_match == request.MemberEnd()) {
+    view.version = 0;  // the tombstone follows whatever version is anchored: the pipeline asks
+    return view;
+  }
+  auto deleted =
+      if_match->value.IsString() ? if_match_version(if_match->value.GetString()) : std::nullopt;
   if (!deleted) {
-    return invalid("a DELETE entry needs request.ifMatch W/\"<version>\" of the deleted version",
+    return invalid("request.ifMatch of a DELETE must be W/\"<version>\" with a positive version",
                    pointer + "/request/ifMatch");
   }
   if (*deleted >= kMaxVersion) {
@@ -226,9 +286,8 @@ Result<ResourceView> check_delete(const Value& request, const std::string& point
                        ", the largest version the gateway anchors",
                    pointer + "/request/ifMatch");
   }
+  // The tombstone is a new version of the resource, following the one deleted.
   view.version = *deleted + 1;
-  view.deleted = true;
-  if (view.type == "Patient") view.patient_reference = view.reference();
   return view;
 }
 
@@ -392,16 +451,32 @@ Status expand_bundle(Value& bundle, const std::string& pointer, int level, Bundl
     const std::string at = pointer + "/entry/" + std::to_string(i);
     if (!entry.IsObject()) return invalid("Bundle entry must be an object", at);
     auto request = entry.FindMember("request");
+    std::string_view method;
+    std::string_view request_url;
+    std::optional<std::uint64_t> if_match;
     if (request != entry.MemberEnd() && request->value.IsObject()) {
-      auto method = request->value.FindMember("method");
-      if (method != request->value.MemberEnd() && method->value.IsString() &&
-          std::string_view(method->value.GetString(), method->value.GetStringLength()) ==
-              "DELETE") {
-        auto view = check_delete(request->value, at);
+      const Value& r = request->value;
+      auto m = r.FindMember("method");
+      if (m != r.MemberEnd() && m->value.IsString()) {
+        method = {m->value.GetString(), m->value.GetStringLength()};
+      }
+      auto u = r.FindMember("url");
+      if (u != r.MemberEnd() && u->value.IsString()) {
+        request_url = {u->value.GetString(), u->value.GetStringLength()};
+      }
+      auto im = r.FindMember("ifMatch");
+      if (im != r.MemberEnd() && im->value.IsString())
+        if_match = if_match_version(im->value.GetString());
+      if (method == "DELETE") {
+        auto view = check_delete(r, at);
         if (!view) return view.error();
         walk.out.resources.push_back(std::move(*view));
         continue;
       }
+      // An operation's invocation (POST ValueSet/$lookup) carries its Parameters, not a resource
+      // to store.
+      if (request_url.starts_with("$") || request_url.find("/$") != std::string_view::npos)
+        continue;
     }
     auto resource = entry.FindMember("resource");
     if (resource == entry.MemberEnd()) continue;  // e.g. a GET entry: nothing to store
@@ -434,6 +509,14 @@ Status expand_bundle(Value& bundle, const std::string& pointer, int level, Bundl
     }();
     if (!view) return view.error();
     if (view->type.empty()) continue;
+    // An update made "if the current version is n" (PUT with If-Match) is version n + 1 when
+    // the resource does not say its own version.
+    const bool versioned = resource->value.HasMember("meta") &&
+                           resource->value["meta"].IsObject() &&
+                           resource->value["meta"].HasMember("versionId");
+    if (method == "PUT" && if_match && !versioned && *if_match < kMaxVersion) {
+      view->version = *if_match + 1;
+    }
     if (!resource->value.HasMember("id")) {
       // The id came from fullUrl; write it in, so what is stored names itself.
       resource->value.AddMember("id", Value(view->id.c_str(), walk.allocator), walk.allocator);
@@ -480,8 +563,10 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
   out.document = std::make_unique<rapidjson::Document>();
   auto& doc = *out.document;
   // Iterative parsing: nesting depth cannot exhaust the stack before the limit is checked.
+  std::string rewritten;
+  const std::string_view text = without_zeros_with_exponent(event.value, rewritten);
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
-            rapidjson::kParseFullPrecisionFlag>(event.value.data(), event.value.size());
+            rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
   if (doc.HasParseError()) {
     return invalid(std::string("invalid JSON: ") +
                        rapidjson::GetParseError_En(doc.GetParseError()) + " (offset " +

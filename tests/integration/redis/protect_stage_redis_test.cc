@@ -66,6 +66,18 @@ class HookedBlobStore final : public ports::BlobStore {
       const std::string& region, const std::string& resource_key) override {
     return inner_.pointer_records(region, resource_key);
   }
+  Status release_claims(const std::string& region,
+                        std::span<const ports::ClaimedBlob> claims) override {
+    return inner_.release_claims(region, claims);
+  }
+  Status put_pending_anchors(const std::string& region,
+                             std::span<const ports::PointerRecordWrite> records) override {
+    return inner_.put_pending_anchors(region, records);
+  }
+  Result<std::vector<ports::AnchorRecords>> anchor_records(
+      const std::string& region, std::span<const ports::VersionRef> versions) override {
+    return inner_.anchor_records(region, versions);
+  }
 
  private:
   ports::BlobStore& inner_;

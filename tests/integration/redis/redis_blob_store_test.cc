@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -773,6 +774,90 @@ TEST(RedisPatientDirectory, ForgettingRemovesEveryRecordAndMalformedRecordsAreIn
   auto refused = store->record_countries("eu", std::span(&name, 1), 5);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+}
+
+// Issue 14: releasing a refused event's claims, and the records a merkle re-delivery reads.
+
+std::optional<std::string> claim(RegionStores& store, std::uint64_t version) {
+  const std::vector<ports::VersionRef> refs{{"beef", version}};
+  return store.claimed_versions("eu", refs).value().front();
+}
+
+TEST(RedisBlobStore, AReleasedClaimGoesWithItsBlobOnlyWhileItNamesThatBlob) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::string mine(64, 'a'), theirs(64, 'b'), lost(64, 'c');
+  // Version 2 was claimed by another writer's blob; this caller's `lost` is not stored.
+  ASSERT_TRUE(put_all(*store, "eu", std::vector{version_blob(mine, 1), version_blob(theirs, 2)}));
+  const std::vector<ports::ClaimedBlob> released{{"beef", 1, mine}, {"beef", 2, lost}};
+
+  ASSERT_TRUE(store->release_claims("eu", released));
+
+  EXPECT_EQ(claim(*store, 1), std::nullopt);
+  EXPECT_EQ(store->get("eu", mine).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(claim(*store, 2), theirs);
+  EXPECT_TRUE(store->get("eu", theirs));
+  EXPECT_EQ(redis_cli(redis, "EXISTS " + claims_key("beef")), "1");
+  ASSERT_TRUE(store->release_claims("eu", released));  // re-sent: nothing left to do
+  EXPECT_EQ(claim(*store, 2), theirs);
+}
+
+TEST(RedisBlobStore, AClaimWhoseVersionIsAnchoredOrPendingIsNotReleased) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::string one(64, 'a'), two(64, 'b');
+  ASSERT_TRUE(put_all(*store, "eu", std::vector{version_blob(one, 1), version_blob(two, 2)}));
+  const std::vector<ports::PointerRecordWrite> record{{"beef", 1, "{}"}},
+      pending{{"beef", 2, "{}"}};
+  ASSERT_TRUE(store->put_pointer_records("eu", record));
+  ASSERT_TRUE(store->put_pending_anchors("eu", pending));
+  const std::vector<ports::ClaimedBlob> released{{"beef", 1, one}, {"beef", 2, two}};
+
+  ASSERT_TRUE(store->release_claims("eu", released));
+
+  EXPECT_EQ(claim(*store, 1), one);
+  EXPECT_EQ(claim(*store, 2), two);
+  EXPECT_TRUE(store->get("eu", one));
+  EXPECT_TRUE(store->get("eu", two));
+}
+
+TEST(RedisBlobStore, ReleasingRefusesWhatIsNotAContentHash) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+
+  const std::vector<ports::ClaimedBlob> bad{{"beef", 1, "*"}};
+  auto refused = store->release_claims("eu", bad);
+
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST(RedisBlobStore, APendingAnchorIsReadBesideTheRecordAndGoesWhenTheRecordIsWritten) {
+  testing::RedisServer redis;
+  auto store = stores_for(redis);
+  ASSERT_TRUE(store);
+  const std::vector<ports::PointerRecordWrite> pending{{"beef", 1, R"({"pending":1})"}};
+  const std::vector<ports::PointerRecordWrite> record{{"beef", 1, R"({"record":1})"}};
+  const std::vector<ports::VersionRef> refs{{"beef", 1}, {"beef", 2}};
+  ASSERT_TRUE(store->put_pending_anchors("eu", pending));
+
+  auto sent = store->anchor_records("eu", refs);
+  ASSERT_TRUE(store->put_pointer_records("eu", record));
+  auto recorded = store->anchor_records("eu", refs);
+
+  ASSERT_TRUE(sent) << sent.error().message;
+  ASSERT_EQ(sent->size(), 2u);
+  EXPECT_EQ((*sent)[0].record, std::nullopt);
+  EXPECT_EQ((*sent)[0].pending, R"({"pending":1})");
+  EXPECT_EQ((*sent)[1].record, std::nullopt);
+  EXPECT_EQ((*sent)[1].pending, std::nullopt);
+  ASSERT_TRUE(recorded);
+  EXPECT_EQ((*recorded)[0].record, R"({"record":1})");
+  EXPECT_EQ((*recorded)[0].pending, std::nullopt);
+  EXPECT_EQ(redis_cli(redis, "EXISTS " + pending_key("beef")), "0");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/gateway/pointer_record.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/decide_stage.h"
 #include "fl/gateway/stages/normalize_stage.h"
@@ -133,6 +134,10 @@ class Pipeline {
   // The AuditEvent of a resource the policy refused at ingest.
   ports::AuditRecord denial_record(const Item& item, const ports::SourceEvent& event,
                                    const Decision& decision) const;
+  // Gives each delete that names no version (R4 allows it) the version after the one anchored
+  // last (or earlier in the batch); a delete of what was never anchored is dropped (a no-op).
+  // Waits for the batches in flight first, so the ledger's answer includes them.
+  Status resolve_deletes(std::vector<Item>& items, const std::atomic<bool>& stop);
   // Records the countries of the Patients stored in this batch, in their regions.
   Status record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop);
   // Moves the events whose patient was erased to the dead letters, with their items.
@@ -150,9 +155,33 @@ class Pipeline {
   // Writes each item's pointer record (with its transaction and proof) beside its blob.
   Status keep_records(const std::vector<Item>& items, const ports::AnchorConfirmation& confirmation,
                       const std::atomic<bool>& stop);
+  // Gives up what this delivery stored for items whose events are dead-lettered after protect
+  // (`dropped[i]` for items[i]): the version claims it made and their blobs, so that nothing of
+  // a refused event stays in its region and a corrected copy of one of its versions can be
+  // stored later. Claims an earlier delivery made stay, and so do those that an item kept in
+  // `items` or in another batch in flight uses (a duplicate that adopted the blob). The store
+  // removes a claim only while it names this delivery's blob and nothing anchored its version.
+  // Call before keep_records (and never for a version this batch anchored: its pointer would
+  // name nothing). Retried while the store is unavailable, until stop.
+  Status release(const std::vector<Item>& items, const std::vector<bool>& dropped,
+                 const std::atomic<bool>& stop);
   // The distinct pointers of a batch; each item learns its pointer's index.
   static std::vector<ports::Pointer> pointers_of(std::vector<Item>& items);
+  // Stage 7: sends the batch's pointers, except merkle-mode versions an earlier root holds.
   Status submit(InFlight& batch, const std::atomic<bool>& stop);
+  // Merkle mode anchors one root per batch, so a version sent again (re-delivered, re-published)
+  // would go under a second root. The merkle-mode versions whose pointer record names a root
+  // (or whose pending anchor's transaction is found mined) leave the batch instead: their
+  // receipts name that root and are made durable here. A version still in flight in an earlier
+  // batch has that batch confirmed first.
+  Status skip_anchored_roots(InFlight& batch, const std::atomic<bool>& stop);
+  // Merkle-mode versions of `batch` that an earlier root holds: pointer index -> the record of
+  // that anchoring (with its block).
+  Result<std::map<std::size_t, PointerRecord>> anchored_roots(const InFlight& batch,
+                                                              const std::atomic<bool>& stop);
+  // Records the merkle-mode anchors just sent as pending (PointerRecord with block 0), so a
+  // crash before keep_records leaves a transaction to look for rather than nothing.
+  Status note_pending_roots(const InFlight& batch, const std::atomic<bool>& stop);
   Result<ports::AnchorConfirmation> confirm(InFlight& batch, const std::atomic<bool>& stop);
   // Stage 9: receipts, dead letters and AuditEvents, durable before the commit.
   Status report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,

@@ -337,7 +337,8 @@ TEST_F(PipelineTest, AVersionAnchoredWithOtherContentIsDeadLetteredAndTheRestRep
   ASSERT_EQ(dead.letters.size(), 1u);
   EXPECT_EQ(dead.letters[0].event.origin.offset, 1);
   EXPECT_EQ(dead.letters[0].error_code, "conflict");
-  EXPECT_NE(dead.letters[0].error_detail.find("is already stored as blob"), std::string::npos)
+  EXPECT_NE(dead.letters[0].error_detail.find("is already stored with other content"),
+            std::string::npos)
       << dead.letters[0].error_detail;
   EXPECT_EQ(dead.letters[0].error_detail.find("p1"), std::string::npos);  // keys, not ids
   EXPECT_EQ(ledger.events, 2);              // refused before anything reached the ledger
@@ -356,6 +357,11 @@ TEST_F(PipelineTest, AVersionAnchoredWithOtherContentIsDeadLetteredAndTheRestRep
 class RefusingLedger final : public ports::PointerLedger {
  public:
   explicit RefusingLedger(testing::FakePointerLedger& chain) : chain_(chain) {}
+
+  Result<std::vector<std::uint64_t>> latest_versions(
+      std::span<const ports::Hash32> resource_keys) override {
+    return chain_.latest_versions(resource_keys);
+  }
 
   Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
     ++submits;
@@ -546,6 +552,289 @@ TEST_F(PipelineTest, BatchModeReturnsOnceCaughtUp) {
   EXPECT_EQ(source.committed(), 1);
   EXPECT_EQ(pipeline.stats().resources, 1u);
   EXPECT_EQ(pipeline.stats().consumed, 1u);
+}
+
+// Issue 14: a refused event leaves nothing behind.
+
+// A Bundle whose third entry is a version already stored with other content.
+constexpr const char* kBundleWithAConflict = R"({"resourceType":"Bundle","type":"transaction",
+    "entry":[{"resource":{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}}},
+             {"resource":{"resourceType":"Observation","id":"o2","meta":{"versionId":"1"}}},
+             {"resource":{"resourceType":"Observation","id":"o3","meta":{"versionId":"1"},
+                          "status":"amended"}}]})";
+
+class RefusedEventTest : public PipelineTest {
+ protected:
+  // The version's claim in the store (content hash hex), empty when there is none.
+  std::string claim_of(const std::string& reference, std::uint64_t version) {
+    const std::vector<ports::VersionRef> refs{
+        {to_hex(Pseudonyms(keys).resource_key(reference).value()), version}};
+    return blobs.claimed_versions("default", refs).value().front().value_or("");
+  }
+};
+
+TEST_F(RefusedEventTest, ABundleRefusedForOneEntryKeepsNoClaimOrBlobOfItsOtherEntries) {
+  source.push(
+      R"({"resourceType":"Observation","id":"o3","meta":{"versionId":"1"},"status":"final"})");
+  Pipeline pipeline = make();
+  ASSERT_TRUE(pipeline.run_once(stop));
+  const auto stored_before = blobs.blobs_in("default");
+
+  source.push(kBundleWithAConflict);
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(dead.letters[0].error_code, "conflict");
+  EXPECT_TRUE(dead.letters[0].error_detail.starts_with(
+      "Version 1 of this resource is already stored with other content; publish the change as "
+      "a new version."))
+      << dead.letters[0].error_detail;
+  EXPECT_EQ(dead.letters[0].error_detail.find("o3"), std::string::npos);  // keys, not ids
+  EXPECT_EQ(claim_of("Patient/p1", 1), "");
+  EXPECT_EQ(claim_of("Observation/o2", 1), "");
+  EXPECT_EQ(blobs.blobs_in("default").size(), stored_before.size());
+  EXPECT_EQ(ledger.events, 1);
+  EXPECT_EQ(source.committed(), 2);
+}
+
+TEST_F(RefusedEventTest, ACorrectedCopyOfARefusedEventsEntryIsStoredAndAnchoredLater) {
+  source.push(
+      R"({"resourceType":"Observation","id":"o3","meta":{"versionId":"1"},"status":"final"})");
+  source.push(kBundleWithAConflict);
+  Pipeline pipeline = make();
+  ASSERT_TRUE(pipeline.run_once(stop));
+  ASSERT_EQ(dead.letters.size(), 1u);
+
+  // Entry 1 corrected: the same version with other content.
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"gender":"female"})");
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(dead.letters.size(), 1u);
+  ASSERT_EQ(receipts.receipts.size(), 2u);
+  EXPECT_EQ(receipts.receipts[1].reference, "Patient/p1");
+  EXPECT_EQ(claim_of("Patient/p1", 1), receipts.receipts[1].content_hash.substr(2));
+  EXPECT_EQ(ledger.events, 2);
+  EXPECT_EQ(source.committed(), 3);
+}
+
+TEST_F(RefusedEventTest, AClaimAnEarlierDeliveryMadeStaysWhenTheEventIsRefused) {
+  source.push(
+      R"({"resourceType":"Observation","id":"o3","meta":{"versionId":"1"},"status":"final"})");
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  Pipeline pipeline = make();
+  ASSERT_TRUE(pipeline.run_once(stop));
+  const std::string p1 = claim_of("Patient/p1", 1);
+  ASSERT_NE(p1, "");
+
+  source.push(kBundleWithAConflict);  // p1 v1 as stored: its claim is reused, not made
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(claim_of("Patient/p1", 1), p1);
+  EXPECT_TRUE(blobs.get("default", p1));
+  EXPECT_EQ(claim_of("Observation/o2", 1), "");
+}
+
+TEST_F(RefusedEventTest, ADuplicateInTheBatchKeepsTheBlobItAdoptedFromARefusedEvent) {
+  source.push(
+      R"({"resourceType":"Observation","id":"o3","meta":{"versionId":"1"},"status":"final"})");
+  Pipeline pipeline = make();
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  source.push(kBundleWithAConflict);
+  source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  ASSERT_EQ(receipts.receipts.size(), 2u);
+  const std::string anchored = receipts.receipts[1].content_hash.substr(2);
+  EXPECT_EQ(claim_of("Patient/p1", 1), anchored);
+  EXPECT_TRUE(blobs.get("default", anchored));
+  EXPECT_EQ(claim_of("Observation/o2", 1), "");
+}
+
+// Issue 14: Merkle mode anchors one version under one root, however often it is delivered.
+
+// A chain that anchors merkle-mode pointers as the contract's anchorRoot does: one root per
+// transaction, a proof per leaf. Transactions are mined as they are sent unless `lose_next`.
+class MerkleLedger final : public ports::PointerLedger {
+ public:
+  Result<std::vector<std::uint64_t>> latest_versions(
+      std::span<const ports::Hash32> resource_keys) override {
+    return std::vector<std::uint64_t>(resource_keys.size(), 0);  // merkle mode keeps no latest
+  }
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
+    ports::AnchorTicket ticket{.placements = std::vector<ports::Placement>(batch.size()),
+                               .batch = {batch.begin(), batch.end()}};
+    ports::Hash32 root{};
+    root[0] = 0xaa;
+    root[31] = static_cast<std::uint8_t>(++roots);
+    const std::string tx = "0xroot" + std::to_string(roots);
+    ticket.tx_hashes.push_back(tx);
+    if (!std::exchange(lose_next, false)) mined[tx] = 100 + roots;
+    leaves[root] = static_cast<std::uint32_t>(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].mode != ports::AnchorMode::kMerkle) {
+        return Error{ErrorCode::kInvalidInput, "this test chain takes merkle mode only", "test"};
+      }
+      ticket.placements[i] = {
+          .tx = 0,
+          .proof = ports::InclusionProof{
+              .root = root, .index = static_cast<std::uint32_t>(i), .leaf_count = leaves[root]}};
+      roots_of[{batch[i].resource_key, batch[i].version}].push_back(root);
+    }
+    return ticket;
+  }
+  Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
+    ports::AnchorConfirmation confirmation{.placements = ticket.placements};
+    for (const auto& tx : ticket.tx_hashes) {
+      auto it = mined.find(tx);
+      if (it == mined.end()) return Error{ErrorCode::kUnavailable, "never mined", tx};
+      confirmation.transactions.push_back({.tx_hash = tx, .block = it->second, .gas_used = 1});
+    }
+    return confirmation;
+  }
+  Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
+    return std::vector<bool>(patient_keys.size(), false);
+  }
+
+  int roots = 0;
+  bool lose_next = false;                      // the next transaction is sent but never mined
+  std::map<std::string, std::uint64_t> mined;  // tx hash -> block
+  std::map<ports::Hash32, std::uint32_t> leaves;
+  std::map<std::pair<ports::Hash32, std::uint64_t>, std::vector<ports::Hash32>> roots_of;
+};
+
+class MerkleRedeliveryTest : public PipelineTest {
+ protected:
+  Pipeline make_merkle(ports::EventSource& on_source, PipelineOptions options = {}) {
+    options.anchoring.fallback = ports::AnchorMode::kMerkle;
+    options.retry_backoff = std::chrono::milliseconds(1);
+    options.batch_max_wait = std::chrono::milliseconds(1);
+    return Pipeline({.source = on_source,
+                     .dead_letters = dead,
+                     .receipts = receipts,
+                     .blobs = blobs,
+                     .master_keys = master_keys,
+                     .directory = directory,
+                     .ledger = chain,
+                     .keys = keys,
+                     .clock = clock},
+                    normalizer, policy, options);
+  }
+
+  std::size_t roots_holding(const std::string& reference, std::uint64_t version) {
+    auto key = Pseudonyms(keys).resource_key(reference).value();
+    auto it = chain.roots_of.find({key, version});
+    return it == chain.roots_of.end() ? 0 : it->second.size();
+  }
+
+  MerkleLedger chain;
+};
+
+constexpr const char* kO1 = R"({"resourceType":"Observation","id":"o1","meta":{"versionId":"4"}})";
+
+TEST_F(MerkleRedeliveryTest, AVersionDeliveredInTwoBatchesIsUnderOneRootAndBothReceiptsNameIt) {
+  source.push(kO1);
+  source.push(R"({"resourceType":"Observation","id":"o2"})");
+  Pipeline pipeline = make_merkle(source);
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  source.push(kO1);  // re-published, with a new resource
+  source.push(R"({"resourceType":"Observation","id":"o3"})");
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(roots_holding("Observation/o1", 4), 1u);
+  EXPECT_EQ(chain.roots, 2);
+  EXPECT_EQ(chain.leaves.rbegin()->second, 1u);  // the second root holds o3 alone
+  ASSERT_EQ(receipts.receipts.size(), 4u);
+  const auto& first = receipts.receipts[0];
+  auto again =
+      std::find_if(receipts.receipts.begin() + 2, receipts.receipts.end(),
+                   [](const ports::Receipt& r) { return r.reference == "Observation/o1"; });
+  ASSERT_NE(again, receipts.receipts.end());
+  EXPECT_EQ(again->merkle_root, first.merkle_root);
+  EXPECT_EQ(again->tx_hash, first.tx_hash);
+  EXPECT_EQ(again->block, first.block);
+  EXPECT_EQ(again->merkle_index, first.merkle_index);
+  EXPECT_EQ(again->merkle_leaf_count, 2u);
+  EXPECT_EQ(again->content_hash, first.content_hash);
+  EXPECT_EQ(again->origin.offset, 2);
+  EXPECT_EQ(pipeline.stats().already_anchored, 1u);
+  EXPECT_EQ(source.committed(), 4);
+}
+
+TEST_F(MerkleRedeliveryTest, AReDeliveryOfOnlyAnchoredVersionsSendsNothing) {
+  source.push(kO1);
+  ASSERT_TRUE(make_merkle(source).run_once(stop));
+
+  testing::FakeEventSource replay;
+  replay.push(kO1);
+  ASSERT_TRUE(make_merkle(replay).run_once(stop));
+
+  EXPECT_EQ(chain.roots, 1);
+  ASSERT_EQ(receipts.receipts.size(), 2u);
+  EXPECT_EQ(receipts.receipts[1].merkle_root, receipts.receipts[0].merkle_root);
+  EXPECT_EQ(replay.committed(), 1);
+}
+
+TEST_F(MerkleRedeliveryTest, AVersionStillInFlightIsConfirmedBeforeItIsDeliveredAgain) {
+  source.push(kO1);
+  source.push(kO1);
+  source.push(R"({"resourceType":"Observation","id":"o2"})");
+  PipelineOptions options{.batch_max_events = 1, .max_in_flight = 3, .until_caught_up = true};
+  options.idle_before_exit = std::chrono::milliseconds(0);
+  Pipeline pipeline = make_merkle(source, options);
+
+  ASSERT_TRUE(pipeline.run(stop));
+
+  EXPECT_EQ(roots_holding("Observation/o1", 4), 1u);
+  ASSERT_EQ(receipts.receipts.size(), 3u);
+  EXPECT_EQ(receipts.receipts[1].merkle_root, receipts.receipts[0].merkle_root);
+  EXPECT_EQ(source.committed(), 3);
+}
+
+// The gateway dies after the root is mined and before its pointer records are written: the
+// pending anchor written when it was sent leads the re-delivery to that root.
+TEST_F(MerkleRedeliveryTest, AVersionWhoseRecordWasNeverWrittenIsFoundThroughItsPendingAnchor) {
+  source.push(kO1);
+  blobs.crash_before_records = true;
+  ASSERT_FALSE(make_merkle(source).run_once(stop));
+  ASSERT_EQ(source.committed(), 0);
+  blobs.crash_before_records = false;
+
+  testing::FakeEventSource replay;
+  replay.push(kO1);
+  ASSERT_TRUE(make_merkle(replay).run_once(stop));
+
+  EXPECT_EQ(chain.roots, 1);
+  ASSERT_EQ(receipts.receipts.size(), 1u);
+  EXPECT_EQ(receipts.receipts[0].tx_hash, "0xroot1");
+  EXPECT_EQ(receipts.receipts[0].block, 101u);
+  auto records = blobs.pointer_records(
+      "default", to_hex(Pseudonyms(keys).resource_key("Observation/o1").value()));
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->count(4), 1u);
+  EXPECT_EQ(parse_pointer_record(records->at(4))->block, 101u);
+  EXPECT_EQ(replay.committed(), 1);
+}
+
+// What stays possible: a pending anchor whose transaction is not found mined is sent again.
+TEST_F(MerkleRedeliveryTest, AVersionWhosePendingRootWasNeverMinedIsSentAgain) {
+  source.push(kO1);
+  chain.lose_next = true;
+  stop = true;  // the node lost the transaction and the gateway was stopped meanwhile
+  ASSERT_FALSE(make_merkle(source).run_once(stop));
+  stop = false;
+
+  testing::FakeEventSource replay;
+  replay.push(kO1);
+  ASSERT_TRUE(make_merkle(replay).run_once(stop));
+
+  EXPECT_EQ(chain.roots, 2);
+  ASSERT_EQ(receipts.receipts.size(), 1u);
+  EXPECT_EQ(receipts.receipts[0].tx_hash, "0xroot2");
+  EXPECT_EQ(replay.committed(), 1);
 }
 
 }  // namespace

@@ -449,7 +449,8 @@ TEST(PolicyEngineResidency, ASourceThatIsNoAssignedCountryCodeIsUndetermined) {
   PolicyBundle b = bundle();
   b.rules.push_back(rule("permit-all", Effect::kPermit));
   const PolicyEngine engine = engine_of(std::move(b));
-  for (const char* source : {"de", "UK", "EU", "D"}) {
+  // Lower case and alpha-3 codes are countries ("de", "DEU"); these are not.
+  for (const char* source : {"UK", "EU", "D", "XKX", "Germany"}) {
     PolicyRequest request;
     request.stage = Stage::kIngest;
     request.source_country = source;
@@ -600,7 +601,10 @@ TEST(PatientAddressCountry, TheFirstAddressThatNamesACountryCode) {
       R"({"resourceType":"Patient","address":[{"city":"Boston"},{"country":"Germany"},
           {"country":"DE"},{"country":"FR"}]})");
   const rapidjson::Document none =
-      parse(R"({"resourceType":"Patient","address":[{"country":"USA"}]})");
+      parse(R"({"resourceType":"Patient","address":[{"country":"United States"}]})");
+  // Alpha-3 codes (FHIR R4 allows them), in any case, are read as their alpha-2 code.
+  const rapidjson::Document alpha3 =
+      parse(R"({"resourceType":"Patient","address":[{"country":"Nederland"},{"country":"nld"}]})");
   // "UK" has the shape of a code but is not an assigned one (the United Kingdom is GB).
   const rapidjson::Document uk =
       parse(R"({"resourceType":"Patient","address":[{"country":"UK"},{"country":"GB"}]})");
@@ -608,6 +612,40 @@ TEST(PatientAddressCountry, TheFirstAddressThatNamesACountryCode) {
   EXPECT_EQ(patient_address_country(patient), "DE");
   EXPECT_EQ(patient_address_country(none), "");
   EXPECT_EQ(patient_address_country(uk), "GB");
+  EXPECT_EQ(patient_address_country(alpha3), "NL");
+}
+
+TEST(ResolveJurisdiction, ReadsAlpha3AndLowerCaseCodesAsAlpha2) {
+  const PolicyBundle b = bundle();
+  JurisdictionFacts facts;
+  facts.recorded_country = "irl";
+  facts.header_country = "USA";
+  std::string from;
+
+  EXPECT_EQ(resolve_jurisdiction(b, facts, &from), "IE");
+  EXPECT_EQ(from, "patient-record");
+
+  facts.recorded_country = "XKX";  // not assigned: the next source answers
+  EXPECT_EQ(resolve_jurisdiction(b, facts, &from), "US");
+  EXPECT_EQ(from, "header");
+}
+
+TEST(PolicyEngineResidency, AnAlpha3SourceIsStoredLikeItsAlpha2Code) {
+  PolicyBundle b = bundle();
+  b.rules.push_back(rule("store", Effect::kPermit));
+  restrict_source(b.rules.back(), {"EU"}, b);
+  const PolicyEngine engine = engine_of(std::move(b));
+  PolicyRequest request;
+  request.stage = Stage::kIngest;
+
+  for (const char* source : {"DE", "DEU", "deu", "de"}) {
+    request.source_country = source;
+    const PolicyDecision d = engine.evaluate(request, true);
+    EXPECT_EQ(d.rule_ids, (Strings{"store"})) << source;
+    EXPECT_EQ(d.region, "eu-west") << source;
+  }
+  request.source_country = "DEU";
+  EXPECT_EQ(engine.evaluate(request, true).trace[0].reasons, (Strings{"source DEU (DE) is in EU"}));
 }
 
 // --- explain -----------------------------------------------------------------------------------

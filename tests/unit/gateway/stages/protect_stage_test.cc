@@ -202,5 +202,24 @@ TEST_F(ProtectStageTest, ARedeliveredBatchReusesItsBlobsWithoutSealingAgain) {
   }
 }
 
+// Issue 14: the refusal is read by whoever sent the event, as a sentence with no FHIR id (the
+// plaintexts here carry "o30"); the pseudonymous key says which resource it was.
+TEST_F(ProtectStageTest, AConflictIsRefusedInASentenceNamingTheVersionNotTheResource) {
+  ASSERT_TRUE(run());
+  const std::string changed = R"({"resourceType":"Observation","id":"o30","note":"changed"})";
+  items_[30].plaintext = changed;
+
+  auto again = run();
+
+  ASSERT_TRUE(again) << again.error().message;
+  ASSERT_TRUE(items_[30].refused);
+  EXPECT_EQ(items_[30].refused->code, ErrorCode::kConflict);
+  EXPECT_EQ(items_[30].refused->message,
+            "Version 1 of this resource is already stored with other content; publish the change "
+            "as a new version.");
+  EXPECT_EQ(items_[30].refused->where, "resource key " + to_0x_hex(items_[30].resource_key));
+  EXPECT_FALSE(items_[29].refused);
+}
+
 }  // namespace
 }  // namespace fl::gateway

@@ -3,9 +3,10 @@
 // config/schemas/policy-bundle.schema.json), in the form the engine evaluates quickly. Built only
 // by compile_policy_bundle() (policy_compiler.h), so every reference in it is known to resolve.
 //
-// Countries are ISO 3166-1 alpha-2 codes; a jurisdiction is a named set of them, and rules match
-// on jurisdiction ids: a country matches a rule's list when it belongs to any jurisdiction
-// listed. A country may belong to several jurisdictions (DE is in "EU" and in "EEA").
+// Countries are ISO 3166-1 alpha-2 codes (what arrives from outside as alpha-3 is read as its
+// alpha-2 code: iso_alpha2); a jurisdiction is a named set of them, and rules match on
+// jurisdiction ids: a country matches a rule's list when it belongs to any jurisdiction listed.
+// A country may belong to several jurisdictions (DE is in "EU" and in "EEA").
 #pragma once
 
 #include "fl/mappings/fhirpath.h"
@@ -23,8 +24,17 @@ namespace fl::gateway::policy {
 using CountrySet = std::bitset<26 * 26>;
 // nullopt unless `code` is two upper-case ASCII letters.
 std::optional<std::size_t> country_index(std::string_view code);
-// True for the assigned ISO 3166-1 alpha-2 codes ("GB"; not "UK", not "EU").
+// True for the assigned ISO 3166-1 alpha-2 codes, in upper case: how a bundle names countries
+// ("GB"; not "UK", "EU", "gb" or "GBR").
 bool is_iso_country(std::string_view code);
+// The assigned alpha-2 code that a country code from outside the bundle stands for: an assigned
+// ISO 3166-1 alpha-2 or alpha-3 code (FHIR R4's Address.country allows both) in any letter case,
+// "NL", "nl", "NLD", "nld" and "Nld" all give "NL". nullopt for anything else, which is then no
+// country: codes that are not assigned ("UK", "EU", "XKX", "XXX"), names ("Netherlands", not
+// guessed), codes with spaces around them. The view is into a static table. Every country the
+// gateway reads (a Patient's address, the recorded country, the fhir-jurisdiction header, a
+// request's source and destination) goes through here, so everything after it sees alpha-2.
+std::optional<std::string_view> iso_alpha2(std::string_view code);
 
 enum class Stage : std::uint8_t { kIngest = 1, kGrant = 2, kRead = 4 };
 enum class Effect : std::uint8_t { kPermit, kDeny };
@@ -115,8 +125,9 @@ struct PolicyBundle {
   ports::Hash32 hash{};
 
   const Jurisdiction* find_jurisdiction(std::string_view id) const;
-  // The storage region for a patient of `country`: the region of the first jurisdiction (file
-  // order) that holds the country and has one, else default_region; "" when neither.
+  // The storage region for a patient of `country` (an alpha-2 code, as iso_alpha2 gives it): the
+  // region of the first jurisdiction (file order) that holds the country and has one, else
+  // default_region; "" when neither.
   std::string region_for(std::string_view country) const;
   // The configured country of a source system, or "".
   std::string country_of_source(std::string_view source_system) const;

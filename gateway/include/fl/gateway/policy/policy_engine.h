@@ -29,6 +29,8 @@ struct PolicyRequest {
   // The resource, when there is one (ingest, read); its meta.security gives labels and
   // confidentiality, and FHIRPath conditions run on it. Not owned.
   const rapidjson::Value* resource = nullptr;
+  // Countries are read as iso_alpha2 reads them (alpha-2 or alpha-3, any case); one that names
+  // no assigned country is none.
   std::string source_country;       // resolved by resolve_jurisdiction(); "" if undetermined
   std::string destination_country;  // the requesting participant's; "" at ingest
   std::string purpose;              // HL7 v3 PurposeOfUse code; "" when none stated
@@ -86,6 +88,7 @@ std::string explain(const PolicyBundle& bundle, const PolicyRequest& request,
                     const PolicyDecision& decision);
 
 // What is known about a resource's patient, for resolve_jurisdiction().
+// Countries as they came (iso_alpha2 reads them); what names no assigned country is skipped.
 struct JurisdictionFacts {
   std::string patient_address_country;  // from the Patient resource itself; "" otherwise
   std::string recorded_country;         // recorded under the patient's pseudonym; ""
@@ -93,14 +96,16 @@ struct JurisdictionFacts {
   std::string source_system;
 };
 
-// The source country by the bundle's order of sources; "" when undetermined and the bundle
-// names no jurisdiction to assume (then the caller decides with the default effect). `from`
-// says which source answered ("patient-address", ..., "undetermined").
+// The source country, as an alpha-2 code, by the bundle's order of sources: the first source
+// that names an assigned country answers. "" when undetermined and the bundle names no
+// jurisdiction to assume (then the caller decides with the default effect). `from` says which
+// source answered ("patient-address", ..., "undetermined").
 std::string resolve_jurisdiction(const PolicyBundle& bundle, const JurisdictionFacts& facts,
                                  std::string* from = nullptr);
 
-// The first address[].country of a Patient resource that is a country code ("DE"; full names
-// such as "Germany" are not guessed), or "".
+// The first address[].country of a Patient resource that is an assigned ISO 3166-1 code, as its
+// alpha-2 code ("DE", "DEU" and "deu" give "DE"; full names such as "Germany" or "Deutschland"
+// are not guessed), or "".
 std::string patient_address_country(const rapidjson::Value& patient);
 
 }  // namespace fl::gateway::policy

@@ -37,7 +37,10 @@ struct Sealing {
 
   std::string key_id;  // the master key's id
   ports::Hash32 content_hash{};
-  bool reused = false;           // the version's first blob was already stored
+  // The version's first blob was already stored. Otherwise (and not refused) this call stored
+  // the blob and claimed the version: the caller releases that claim (BlobStore::release_claims)
+  // if it refuses the item's event after all.
+  bool reused = false;
   std::optional<Error> refused;  // erased patient or conflicting content: dead-letter it
 };
 

@@ -32,7 +32,8 @@ struct ResourceView {
   // patient or beneficiary reference otherwise), empty when it names none.
   std::string patient_reference;
   // A FHIR delete (a Bundle entry with request.method DELETE): no content, `version` is the
-  // tombstone's (the deleted version + 1), `json` is null.
+  // tombstone's (the deleted version + 1), `json` is null. Without request.ifMatch the version
+  // is 0: the tombstone follows the version anchored last, which the pipeline looks up.
   bool deleted = false;
   rapidjson::Value* json = nullptr;
 

@@ -38,6 +38,21 @@ struct PointerRecordWrite {
   std::string json;
 };
 
+// A version this caller claimed for a blob it stored (put_if_absent_streamed answered the
+// write's own key).
+struct ClaimedBlob {
+  std::string resource_key;  // hex HMAC pseudonym
+  std::uint64_t version = 0;
+  std::string key;  // the blob's content hash (hex)
+};
+
+// What the store knows of one version's anchoring: its pointer record, and the record of an
+// anchoring transaction sent but not yet confirmed (merkle mode), as JSON texts.
+struct AnchorRecords {
+  std::optional<std::string> record;
+  std::optional<std::string> pending;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -65,6 +80,15 @@ class BlobStore {
   // under a random nonce, so nothing else can refer to them. Absent keys are not an error.
   virtual Status remove_unclaimed(const std::string& region, std::span<const std::string> keys) = 0;
 
+  // Gives up versions this caller claimed, for an event refused after its blobs were stored, so
+  // that nothing of it stays and a corrected version can be stored later. Each claim is removed
+  // only if it still names the caller's blob and its version has no pointer record or pending
+  // anchor (checked and removed in one step, so a claim another writer made or anchored stays),
+  // and the blob goes with it (sealed under a random nonce: only that claim named it). Idempotent:
+  // absent claims and blobs are not an error. Only for versions the caller claimed itself; a
+  // claim it found and reused belongs to an earlier delivery.
+  virtual Status release_claims(const std::string& region, std::span<const ClaimedBlob> claims) = 0;
+
   // The content hash (hex) each version was first stored as, in order; nullopt if none.
   virtual Result<std::vector<std::optional<std::string>>> claimed_versions(
       const std::string& region, std::span<const VersionRef> versions) = 0;
@@ -74,12 +98,22 @@ class BlobStore {
 
   // Pointer records beside the blobs: per resource key, one JSON text per version (what was
   // anchored, in which transaction, and for merkle mode the inclusion proof), so a resource
-  // can be verified end to end from its region alone. Rewriting a version's record replaces it.
+  // can be verified end to end from its region alone. Rewriting a version's record replaces it;
+  // writing one removes the version's pending anchor (below).
   virtual Status put_pointer_records(const std::string& region,
                                      std::span<const PointerRecordWrite> records) = 0;
   // version -> record JSON; empty when the resource key has none in `region`.
   virtual Result<std::map<std::uint64_t, std::string>> pointer_records(
       const std::string& region, const std::string& resource_key) = 0;
+  // Records of merkle-mode anchors sent and not yet confirmed (block 0), written as soon as the
+  // transaction is sent: a re-delivery after a crash before put_pointer_records finds the
+  // transaction and waits for it instead of putting the version under a second root. Kept apart
+  // from the pointer records, which readers trust; put_pointer_records removes a version's.
+  virtual Status put_pending_anchors(const std::string& region,
+                                     std::span<const PointerRecordWrite> records) = 0;
+  // The pointer record and pending anchor of each version, in order: one round trip.
+  virtual Result<std::vector<AnchorRecords>> anchor_records(
+      const std::string& region, std::span<const VersionRef> versions) = 0;
 
   // The name under which the store itself holds `key` (e.g. a Redis key with its prefix), for
   // receipts and for operators checking a blob with the store's own tools.

@@ -94,6 +94,11 @@ class PointerLedger {
   // kPermissionDenied when one reverted.
   virtual Result<AnchorConfirmation> await(const AnchorTicket& ticket) = 0;
 
+  // For each resource key, the version anchored last (0 when none): what a delete that names
+  // no version (R4 allows it) makes its tombstone follow.
+  virtual Result<std::vector<std::uint64_t>> latest_versions(
+      std::span<const Hash32> resource_keys) = 0;
+
   // For each patient key, whether the patient was erased; anchors for them are refused.
   virtual Result<std::vector<bool>> erased(std::span<const Hash32> patient_keys) = 0;
 };

@@ -10,8 +10,12 @@
 //                            so an existing key already holds the same bytes)
 //   ver:<resource key hex>   hash: field = decimal version, value = content hash hex of the blob
 //                            the version was first stored as (HSETNX, in the same pipeline as
-//                            the blob's SET NX: the first writer wins the claim)
+//                            the blob's SET NX: the first writer wins the claim); released with
+//                            its blob by a Lua script when the event that made it is refused
 //   ptr:<resource key hex>   hash: field = decimal version, value = pointer record JSON
+//   pend:<resource key hex>  hash: field = decimal version, value = pointer record JSON (block 0)
+//                            of a merkle anchor sent and not yet confirmed; removed when the
+//                            version's ptr: record is written
 //   mk:<patient key hex>     string, compact JSON in one canonical form (fixed member order, no
 //                            spaces): {"v":1,"keyId":"…","kek":"<kek id>","wrapped":"<hex>"}, or
 //                            once erased {"v":1,"keyId":"…","erased":"<RFC 3339>"} (keyId kept
@@ -72,6 +76,8 @@ std::string blob_key(std::string_view content_hash_hex);
 std::string claims_key(std::string_view resource_key_hex);
 // The Redis hash of a resource's pointer records: field = version, value = record JSON.
 std::string pointer_key(std::string_view resource_key_hex);
+// The Redis hash of a resource's pending anchors: field = version, value = record JSON.
+std::string pending_key(std::string_view resource_key_hex);
 // The Redis key of a patient's recorded country.
 std::string country_key(std::string_view patient_key_hex);
 // The Redis key of a patient's master key entry.
