@@ -4,10 +4,13 @@
 # member to its default member initializer, which is how STYLE.md builds structs.
 # -Wno-restrict: g++ 12 at -O3 (Release) reports impossible overlaps inside std::string
 # concatenation (GCC bug 105329), in libstdc++'s code, not ours.
+# -Wno-ambiguous-reversed-operator: clang (the fuzz build) reports RapidJSON 1.1's member
+# iterators, whose operator== takes a ConstIterator, on every `it != v.MemberEnd()` under C++20.
 add_library(fl_warnings INTERFACE)
 target_compile_options(fl_warnings INTERFACE
   -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wimplicit-fallthrough -Wno-missing-field-initializers
-  $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict> -Werror)
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>
+  $<$<CXX_COMPILER_ID:Clang>:-Wno-ambiguous-reversed-operator> -Werror)
 
 function(fl_library)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
@@ -35,4 +38,22 @@ function(fl_test)
   gtest_discover_tests(${ARG_NAME}
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# fl_fuzz(NAME x SRCS ... DEPS ...): libFuzzer target x_fuzz (tests/fuzz/x_fuzz.cc), built only
+# with clang and -DFL_FUZZ=ON (the libraries are then instrumented by the top-level CMakeLists).
+# When tests/fuzz/corpus/x/ exists, ctest test fuzz.x (label fuzz) replays it once.
+function(fl_fuzz)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  if(NOT FL_FUZZ OR NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    return()
+  endif()
+  add_executable(${ARG_NAME}_fuzz ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME}_fuzz PRIVATE ${ARG_DEPS} fl_warnings)
+  target_link_options(${ARG_NAME}_fuzz PRIVATE -fsanitize=fuzzer)
+  set(corpus ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${ARG_NAME})
+  if(IS_DIRECTORY ${corpus})
+    add_test(NAME fuzz.${ARG_NAME} COMMAND ${ARG_NAME}_fuzz -runs=0 ${corpus})
+    set_tests_properties(fuzz.${ARG_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
+  endif()
 endfunction()
