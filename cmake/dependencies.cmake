@@ -8,6 +8,9 @@ find_package(Poco REQUIRED COMPONENTS Foundation Net XML)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
+# FHIRPath's regular expressions run on data: RE2 matches in time linear in the input, where
+# std::regex backtracks exponentially and recurses once per character.
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 
 find_package(RapidJSON REQUIRED)
 add_library(fl_rapidjson INTERFACE)

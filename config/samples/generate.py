@@ -44,11 +44,16 @@ def meta(version, day):
     return {"versionId": str(version), "lastUpdated": stamp(day, 9)}
 
 
+MRNS = {}  # a patient's identifier does not change between versions
+
+
 def patient(p, version=1):
     pid, family, given, gender, birth, country, city, postal, line = p
-    return {"resourceType": "Patient", "id": pid, "meta": meta(version, 2),
+    stamped = meta(version, 2)
+    mrn = MRNS.setdefault(pid, f"MRN-{rng.randint(100000, 999999)}")  # the same draws as before
+    return {"resourceType": "Patient", "id": pid, "meta": stamped,
             "identifier": [{"use": "official", "system": "urn:oid:2.16.840.1.113883.3.9999.1",
-                            "value": f"MRN-{rng.randint(100000, 999999)}"}],
+                            "value": mrn}],
             "active": True, "name": [{"use": "official", "family": family, "given": [given]}],
             "telecom": [{"system": "phone", "value": f"+00 555 {rng.randint(1000, 9999)}", "use": "home"}],
             "gender": gender, "birthDate": birth,
@@ -172,10 +177,21 @@ events.append(("bundle", "Patient/pat-fr-0002", deletion, "FR"))
 # under the lab's OID, units in lower case, New York local times without a zone, no status.
 # The acme-lab mapping set makes them canonical; the last one carries a code the lab's
 # ConceptMap maps only to a narrower LOINC code, so its rule dead-letters it.
+# The lab names the patient as the order did: the EHR's id and the patient's identifier in the
+# network's shared system (config/gateway.json identity.linkingIdentifierSystem), which is what
+# joins the lab's results to the EHR's patient: ids are per source.
+def mrn_of(p):
+    for _, _, resource, _ in events:
+        if isinstance(resource, dict) and resource.get("resourceType") == "Patient" and resource["id"] == p[0]:
+            return resource["identifier"][0]
+
+
 def acme_lab(p, n, code, display, value, unit, when):
+    mrn = mrn_of(p)
     return {"resourceType": "Observation", "id": f"acme-{p[0][4:]}-{n}", "meta": {"versionId": "1"},
             "code": {"coding": [{"system": "urn:oid:2.999.2.1", "code": code, "display": display}]},
-            "subject": ref(p), "effectiveDateTime": when,
+            "subject": {**ref(p), "identifier": {"system": mrn["system"], "value": mrn["value"]}},
+            "effectiveDateTime": when,
             "valueQuantity": {"value": value, "unit": unit}}
 
 

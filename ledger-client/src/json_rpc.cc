@@ -310,6 +310,12 @@ Result<std::uint64_t> JsonRpcClient::pending_nonce(const Address& account) {
   return parse_quantity(*r, url_);
 }
 
+Result<std::uint64_t> JsonRpcClient::mined_nonce(const Address& account) {
+  auto r = request("eth_getTransactionCount", "[" + quote(to_0x_hex(account)) + ",\"latest\"]");
+  if (!r) return r.error();
+  return parse_quantity(*r, url_);
+}
+
 Result<Bytes> JsonRpcClient::gas_price() {
   auto r = request("eth_gasPrice", "[]");
   if (!r) return r.error();

@@ -433,6 +433,16 @@ Result<std::optional<RootInfo>> PointerRegistry::root_info(const Hash32& root) {
       RootInfo{.block_number = *block, .leaf_count = static_cast<std::uint32_t>(*count)});
 }
 
+Result<std::optional<std::pair<Hash32, std::uint64_t>>> PointerRegistry::root_anchoring_tx(
+    const Hash32& root) {
+  auto found = rpc_.logs(contract_, {abi::event_topic(kRootAnchoredEvent), root});
+  if (!found) return found.error();
+  // anchorRoot emits RootAnchored once per root: a second anchor of it is a no-op.
+  if (found->empty()) return std::optional<std::pair<Hash32, std::uint64_t>>();
+  const LogEntry& log = found->front();
+  return std::optional<std::pair<Hash32, std::uint64_t>>({log.tx_hash, log.block_number});
+}
+
 Result<bool> PointerRegistry::verify_inclusion(const PointerRecord& pointer, std::uint32_t index,
                                                std::span<const Hash32> proof, const Hash32& root) {
   auto words = pointer_words(pointer);

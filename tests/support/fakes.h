@@ -336,7 +336,24 @@ class FakePatientDirectory final : public ports::PatientDirectory {
   Result<bool> forget_patient(const ports::Hash32& patient_key) override {
     return records.erase(patient_key) > 0;
   }
+  Result<std::vector<std::optional<ports::Hash32>>> linked_persons(
+      std::span<const ports::Hash32> records_asked) override {
+    std::vector<std::optional<ports::Hash32>> out;
+    for (const auto& r : records_asked) {
+      auto it = links.find(r);
+      out.push_back(it == links.end() ? std::nullopt : std::optional(it->second));
+    }
+    return out;
+  }
+  Result<std::vector<ports::Hash32>> link_persons(
+      std::span<const std::pair<ports::Hash32, ports::Hash32>> wanted) override {
+    std::vector<ports::Hash32> out;
+    for (const auto& [record, person] : wanted)
+      out.push_back(links.try_emplace(record, person).first->second);
+    return out;
+  }
   std::map<ports::Hash32, ports::PatientCountry> records;
+  std::map<ports::Hash32, ports::Hash32> links;  // record -> person
 };
 
 // Keeps pointers as the contract does: one per (resource key, version), re-anchors ignored.
@@ -344,7 +361,13 @@ class FakePointerLedger final : public ports::PointerLedger {
  public:
   void fail_next(int n) { failures_left_ = n; }
 
-  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch,
+                                     const ports::BeforeSend& before_send) override {
+    if (before_send) {
+      // Storage mode only: no proofs to note, but the caller's hook runs as the adapter's does.
+      ports::AnchorTicket planned{.placements = std::vector<ports::Placement>(batch.size())};
+      if (auto noted = before_send(planned); !noted) return noted.error();
+    }
     if (failures_left_ > 0) {
       --failures_left_;
       return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
@@ -394,6 +417,10 @@ class FakePointerLedger final : public ports::PointerLedger {
     for (const auto& k : patient_keys) out.push_back(erased_patients.contains(k));
     return out;
   }
+  Result<std::optional<ports::RootAnchor>> root_anchor(const ports::Hash32&) override {
+    return std::optional<ports::RootAnchor>();  // storage mode only: no roots
+  }
+  Status settle() override { return Ok{}; }
 
   std::set<ports::Hash32> erased_patients;
   std::vector<std::string> calls;         // "submit N" / "await N", in order

@@ -36,7 +36,7 @@ std::string cast_binary() {
   return std::string(FL_SOURCE_DIR) + "/node_modules/@foundry-rs/cast-linux-amd64/bin/cast";
 }
 
-RedisServer::RedisServer() : port_(free_port()) {
+RedisServer::RedisServer(bool durable) : port_(free_port()), durable_(durable) {
   // hiredis writes with plain write(2): a peer that went away raises SIGPIPE, which the
   // gateway ignores in main(); tests must too, or "Redis is down" kills the test binary.
   std::signal(SIGPIPE, SIG_IGN);
@@ -44,14 +44,32 @@ RedisServer::RedisServer() : port_(free_port()) {
 }
 
 void RedisServer::start() {
-  process_.emplace(std::vector<std::string>{"redis-server", "--port", std::to_string(port_),
-                                            "--bind", "127.0.0.1", "--dir", dir_.path(), "--save",
-                                            "", "--appendonly", "no"},
-                   dir_.path() + "/redis.log");
+  std::vector<std::string> argv{"redis-server", "--port",    std::to_string(port_),
+                                "--bind",       "127.0.0.1", "--dir",
+                                dir_.path(),    "--save",    ""};
+  if (durable_) {
+    argv.insert(argv.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+  } else {
+    argv.insert(argv.end(), {"--appendonly", "no"});
+  }
+  process_.emplace(argv, dir_.path() + "/redis.log");
   if (!wait_for_port(port_, std::chrono::seconds(10))) fail("redis-server did not start");
 }
 
 void RedisServer::stop() { process_.reset(); }
+
+void RedisServer::kill() {
+  if (process_) process_->stop(SIGKILL);
+  process_.reset();
+}
+
+void RedisServer::freeze() {
+  if (process_) ::kill(process_->pid(), SIGSTOP);
+}
+
+void RedisServer::thaw() {
+  if (process_) ::kill(process_->pid(), SIGCONT);
+}
 
 void RedisServer::restart() {
   stop();

@@ -17,16 +17,27 @@ namespace fl::testing {
 
 class RedisServer {
  public:
-  RedisServer();  // aborts the test binary if redis-server does not answer PING in 10 s
+  // Aborts the test binary if redis-server does not answer PING in 10 s. A `durable` server
+  // appends every write to its data dir before answering (appendfsync always), so it comes
+  // back with its data after kill().
+  explicit RedisServer(bool durable = false);
   int port() const { return port_; }
   // Stops the server; restart() brings it back on the same port with an empty dataset.
   void stop();
   void restart();
+  // SIGKILL, as a crashed host: connections are refused until start_again(), which brings it
+  // back on the same port and data dir (with its data when durable).
+  void kill();
+  void start_again() { start(); }
+  // SIGSTOP and SIGCONT, as a host that hangs: connections are accepted, nothing is answered.
+  void freeze();
+  void thaw();
 
  private:
   void start();
   TempDir dir_;
   int port_ = 0;
+  bool durable_ = false;
   std::optional<ChildProcess> process_;
 };
 

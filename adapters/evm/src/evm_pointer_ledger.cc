@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace fl::evm {
@@ -66,7 +67,8 @@ class EvmPointerLedger final : public ports::PointerLedger {
     return Ok{};
   }
 
-  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch,
+                                     const ports::BeforeSend& before_send) override {
     // Storage-mode pointers go in anchorBatch transactions per (policy hash, mapping hash) -
     // usually one group - as many as the chain's gas limit needs; merkle-mode pointers under
     // one root.
@@ -89,6 +91,35 @@ class EvmPointerLedger final : public ports::PointerLedger {
     ports::AnchorTicket ticket;
     ticket.placements.resize(batch.size());
     ticket.batch.assign(batch.begin(), batch.end());
+    // The tree first: the caller records its root before any transaction leaves.
+    std::optional<ledger::Hash32> root;
+    if (!merkle.empty() && ledger::transaction_gas_cap(*block_gas_limit) < ledger::kAnchorRootGas) {
+      const std::string why =
+          too_small(*block_gas_limit, "one Merkle root", ledger::kAnchorRootGas);
+      for (std::size_t i : merkle_at) ticket.placements[i].refused = why;
+    } else if (!merkle.empty()) {
+      std::vector<ledger::Hash32> leaves;
+      leaves.reserve(merkle.size());
+      for (const auto& record : merkle) {
+        auto leaf = ledger::pointer_leaf(record);
+        if (!leaf) return leaf.error();
+        leaves.push_back(*leaf);
+      }
+      auto tree = ledger::merkle::build(leaves);
+      if (!tree) return tree.error();
+      root = tree->root;
+      for (std::size_t j = 0; j < merkle.size(); ++j) {
+        auto& proof = tree->proofs[j];
+        ticket.placements[merkle_at[j]].proof =
+            ports::InclusionProof{.root = tree->root,
+                                  .index = proof.index,
+                                  .leaf_count = proof.leaf_count,
+                                  .siblings = std::move(proof.siblings)};
+      }
+    }
+    if (before_send) {
+      if (auto noted = before_send(ticket); !noted) return noted.error();
+    }
     for (const auto& [hashes, members] : groups) {
       std::vector<ledger::PointerRecord> group;
       group.reserve(members.size());
@@ -124,34 +155,47 @@ class EvmPointerLedger final : public ports::PointerLedger {
         sent += n;
       }
     }
-    if (!merkle.empty() && ledger::transaction_gas_cap(*block_gas_limit) < ledger::kAnchorRootGas) {
-      const std::string why =
-          too_small(*block_gas_limit, "one Merkle root", ledger::kAnchorRootGas);
-      for (std::size_t i : merkle_at) ticket.placements[i].refused = why;
-    } else if (!merkle.empty()) {
-      std::vector<ledger::Hash32> leaves;
-      leaves.reserve(merkle.size());
-      for (const auto& record : merkle) {
-        auto leaf = ledger::pointer_leaf(record);
-        if (!leaf) return leaf.error();
-        leaves.push_back(*leaf);
-      }
-      auto tree = ledger::merkle::build(leaves);
-      if (!tree) return tree.error();
-      auto tx = registry_.anchor_root(tree->root, static_cast<std::uint32_t>(leaves.size()));
+    if (root) {
+      auto tx = registry_.anchor_root(*root, static_cast<std::uint32_t>(merkle.size()));
       if (!tx) return tx.error();
       ticket.tx_hashes.push_back(to_0x_hex(*tx));
-      for (std::size_t j = 0; j < merkle.size(); ++j) {
-        auto& proof = tree->proofs[j];
-        ticket.placements[merkle_at[j]] =
-            ports::Placement{.tx = ticket.tx_hashes.size() - 1,
-                             .proof = ports::InclusionProof{.root = tree->root,
-                                                            .index = proof.index,
-                                                            .leaf_count = proof.leaf_count,
-                                                            .siblings = std::move(proof.siblings)}};
-      }
+      for (std::size_t i : merkle_at) ticket.placements[i].tx = ticket.tx_hashes.size() - 1;
     }
     return ticket;
+  }
+
+  Result<std::optional<ports::RootAnchor>> root_anchor(const ports::Hash32& root) override {
+    auto info = registry_.root_info(root);
+    if (!info) return info.error();
+    if (!*info) return std::optional<ports::RootAnchor>();
+    auto tx = registry_.root_anchoring_tx(root);
+    if (!tx) return tx.error();
+    if (!*tx) {
+      // The contract holds the root and the node has no log of it (a pruned or lagging log
+      // index): read again later rather than anchor it a second time.
+      return Error{ErrorCode::kUnavailable, "the node has no RootAnchored log of a root it holds",
+                   to_0x_hex(root)};
+    }
+    return std::optional<ports::RootAnchor>(
+        ports::RootAnchor{.tx_hash = to_0x_hex((*tx)->first), .block = (*tx)->second});
+  }
+
+  Status settle() override {
+    const auto deadline = std::chrono::steady_clock::now() + receipt_timeout_;
+    for (;;) {
+      auto pending = rpc_->pending_nonce(signer_->address());
+      if (!pending) return pending.error();
+      auto mined = rpc_->mined_nonce(signer_->address());
+      if (!mined) return mined.error();
+      if (*pending <= *mined) return Ok{};
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Error{ErrorCode::kUnavailable,
+                     std::to_string(*pending - *mined) +
+                         " transaction(s) of this gateway still wait to be mined",
+                     ledger::to_checksum_hex(signer_->address())};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
 
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {

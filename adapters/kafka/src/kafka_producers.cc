@@ -129,6 +129,7 @@ std::string receipt_json(const ports::Receipt& r) {
     w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
   };
   w.StartObject();
+  string("source", r.source);
   string("reference", r.reference);
   string("resourceKey", r.resource_key);
   w.Key("version");

@@ -108,6 +108,21 @@ redis.call('UNLINK', KEYS[4])
 return 1
 )lua";
 
+// Removes a patient's recorded country if it was recorded before ARGV[1] (Unix ms): a record
+// left in a region that was down when the patient moved, never a newer one. Safe to re-send.
+// KEYS[1] cty key; ARGV[1] Unix ms.
+constexpr std::string_view kForgetOlderScript = R"lua(
+local record = redis.call('GET', KEYS[1])
+if not record then return 0 end
+local bar = string.find(record, '|', 1, true)
+local ms = bar and tonumber(string.sub(record, bar + 1))
+if ms and ms < tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+)lua";
+
 std::string endpoint_name(const std::string& region, const RedisEndpoint& e) {
   return "redis region " + region + " (" + e.host + ":" + std::to_string(e.port) + ")";
 }
@@ -129,6 +144,15 @@ Error unexpected_reply(const std::string& where, std::string_view command) {
 }
 
 std::string_view text_of(const redisReply& reply) { return {reply.str, reply.len}; }
+
+// A person key as a link stores it: 64 hex digits.
+std::optional<ports::Hash32> person_of(std::string_view hex) {
+  auto bytes = parse_hex(hex);
+  if (!bytes || bytes->size() != 32) return std::nullopt;
+  ports::Hash32 out{};
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return out;
+}
 
 // Every character checked without a branch: on random hex digits the branches of a
 // short-circuiting test mispredicted often enough to take a tenth of a store's CPU at 2 KiB.
@@ -500,8 +524,9 @@ class Session {
 
 class RedisRegionStores final : public RegionStores {
  public:
-  explicit RedisRegionStores(std::map<std::string, std::unique_ptr<Connection>> regions)
-      : regions_(std::move(regions)) {}
+  RedisRegionStores(std::map<std::string, std::unique_ptr<Connection>> regions,
+                    std::string links_region)
+      : regions_(std::move(regions)), links_region_(std::move(links_region)) {}
 
   // BlobStore
 
@@ -797,59 +822,84 @@ class RedisRegionStores final : public RegionStores {
       std::span<const ports::Hash32> patient_keys) override {
     std::vector<std::optional<ports::PatientCountry>> out(patient_keys.size());
     if (patient_keys.empty()) return out;
-    std::vector<std::string> keys;
-    keys.reserve(patient_keys.size());
-    for (const auto& p : patient_keys) keys.push_back(country_key(to_hex(p)));
-    std::vector<Command> reads;
-    reads.reserve(keys.size());
-    for (const auto& k : keys) reads.push_back({"GET", k});
+    const std::vector<std::string> keys = country_keys(patient_keys);
     for (const auto& [region, conn] : regions_) {
-      Session session(*conn);
-      auto replies = session.pipeline(reads);
-      if (!replies) return replies.error();
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        const redisReply& r = *(*replies)[i];
-        if (r.type == REDIS_REPLY_NIL) continue;
-        if (r.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
-        auto record = parse_country(text_of(r), keys[i]);
-        if (!record) return record.error();
-        record->region = region;
-        if (!out[i] || record->recorded_ms > out[i]->recorded_ms) out[i] = std::move(*record);
-      }
+      if (auto read = read_countries(region, *conn, keys, out); !read) return read.error();
     }
     return out;
+  }
+
+  Result<ports::CountryAnswers> reachable_countries(std::span<const ports::Hash32> patient_keys,
+                                                    std::span<const std::string> skip) override {
+    ports::CountryAnswers answers;
+    answers.countries.resize(patient_keys.size());
+    if (patient_keys.empty()) return answers;
+    const std::vector<std::string> keys = country_keys(patient_keys);
+    for (const auto& [region, conn] : regions_) {
+      if (std::find(skip.begin(), skip.end(), region) != skip.end()) {
+        answers.unanswered.push_back(region);
+        continue;
+      }
+      auto read = read_countries(region, *conn, keys, answers.countries);
+      if (!read && read.error().code != ErrorCode::kUnavailable) return read.error();
+      if (!read) answers.unanswered.push_back(region);
+    }
+    return answers;
   }
 
   Status record_countries(const std::string& region,
                           std::span<const std::pair<ports::Hash32, std::string>> countries,
                           std::int64_t now_ms) override {
-    auto conn = connection(region);
-    if (!conn) return conn.error();
-    if (countries.empty()) return Ok{};
-    std::vector<std::string> keys, values;
-    for (const auto& [patient, country] : countries) {
-      if (!is_country(country)) {
-        return Error{ErrorCode::kInvalidInput, "a country is two upper-case letters", region};
-      }
-      keys.push_back(country_key(to_hex(patient)));
-      values.push_back(country + "|" + std::to_string(now_ms));
-    }
-    std::vector<Command> writes, removals;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      writes.push_back({"SET", keys[i], values[i]});
-      removals.push_back({"DEL", keys[i]});
-    }
-    {
-      Session session(**conn);
-      if (auto replies = session.pipeline(writes); !replies) return replies.error();
-    }
+    auto keys = write_countries(region, countries, now_ms);
+    if (!keys) return keys.error();
     // After the new record is in place: a crash in between leaves two records, and the newer
     // one wins the look-up.
     for (const auto& [other, other_conn] : regions_) {
       if (other == region) continue;
-      Session session(*other_conn);
-      if (auto replies = session.pipeline(removals); !replies) return replies.error();
+      if (auto removed = remove_keys(*other_conn, *keys); !removed) return removed;
     }
+    return Ok{};
+  }
+
+  Result<std::vector<std::string>> record_countries_reachable(
+      const std::string& region, std::span<const std::pair<ports::Hash32, std::string>> countries,
+      std::int64_t now_ms, std::span<const std::string> skip) override {
+    auto keys = write_countries(region, countries, now_ms);
+    if (!keys) return keys.error();
+    std::vector<std::string> left;
+    for (const auto& [other, other_conn] : regions_) {
+      if (other == region || keys->empty()) continue;
+      if (std::find(skip.begin(), skip.end(), other) != skip.end()) {
+        left.push_back(other);
+        continue;
+      }
+      auto removed = remove_keys(*other_conn, *keys);
+      if (!removed && removed.error().code != ErrorCode::kUnavailable) return removed.error();
+      if (!removed) left.push_back(other);
+    }
+    return left;
+  }
+
+  Status forget_countries_before(
+      const std::string& region,
+      std::span<const std::pair<ports::Hash32, std::int64_t>> records) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    if (records.empty()) return Ok{};
+    std::vector<std::string> keys, before;  // the commands point into them
+    keys.reserve(records.size());
+    before.reserve(records.size());
+    for (const auto& [patient, ms] : records) {
+      keys.push_back(country_key(to_hex(patient)));
+      before.push_back(std::to_string(ms));
+    }
+    std::vector<Command> commands;
+    commands.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      commands.push_back({"EVAL", kForgetOlderScript, "1", keys[i], before[i]});
+    }
+    Session session(**conn);
+    if (auto replies = session.pipeline(commands); !replies) return replies.error();
     return Ok{};
   }
 
@@ -864,6 +914,63 @@ class RedisRegionStores final : public RegionStores {
       removed = removed || (*reply)->integer > 0;
     }
     return removed;
+  }
+
+  Result<std::vector<std::optional<ports::Hash32>>> linked_persons(
+      std::span<const ports::Hash32> records) override {
+    std::vector<std::optional<ports::Hash32>> out(records.size());
+    if (records.empty()) return out;
+    auto conn = connection(links_region_);
+    if (!conn) return conn.error();
+    std::vector<std::string> keys;  // the commands point into them
+    keys.reserve(records.size());
+    for (const auto& r : records) keys.push_back(link_key(to_hex(r)));
+    std::vector<Command> reads;
+    reads.reserve(keys.size());
+    for (const auto& k : keys) reads.push_back({"GET", k});
+    Session session(**conn);
+    auto replies = session.pipeline(reads);
+    if (!replies) return replies.error();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const redisReply& r = *(*replies)[i];
+      if (r.type == REDIS_REPLY_NIL) continue;
+      auto person = r.type == REDIS_REPLY_STRING ? person_of(text_of(r)) : std::nullopt;
+      if (!person) return unexpected_reply(session.name(), "GET " + keys[i]);
+      out[i] = *person;
+    }
+    return out;
+  }
+
+  Result<std::vector<ports::Hash32>> link_persons(
+      std::span<const std::pair<ports::Hash32, ports::Hash32>> links) override {
+    std::vector<ports::Hash32> out;
+    if (links.empty()) return out;
+    auto conn = connection(links_region_);
+    if (!conn) return conn.error();
+    // SET NX then GET, per link, in one round trip: the GET answers who won.
+    std::vector<std::string> keys, persons;  // the commands point into them
+    keys.reserve(links.size());
+    persons.reserve(links.size());
+    for (const auto& [record, person] : links) {
+      keys.push_back(link_key(to_hex(record)));
+      persons.push_back(to_hex(person));
+    }
+    std::vector<Command> commands;
+    commands.reserve(links.size() * 2);
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      commands.push_back({"SET", keys[i], persons[i], "NX"});
+      commands.push_back({"GET", keys[i]});
+    }
+    Session session(**conn);
+    auto replies = session.pipeline(commands);
+    if (!replies) return replies.error();
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      const redisReply& r = *(*replies)[2 * i + 1];
+      auto person = r.type == REDIS_REPLY_STRING ? person_of(text_of(r)) : std::nullopt;
+      if (!person) return unexpected_reply(session.name(), "GET " + keys[i]);
+      out.push_back(*person);
+    }
+    return out;
   }
 
   // MasterKeyStore
@@ -1057,6 +1164,68 @@ class RedisRegionStores final : public RegionStores {
     return it->second.get();
   }
 
+  static std::vector<std::string> country_keys(std::span<const ports::Hash32> patient_keys) {
+    std::vector<std::string> keys;
+    keys.reserve(patient_keys.size());
+    for (const auto& p : patient_keys) keys.push_back(country_key(to_hex(p)));
+    return keys;
+  }
+
+  // Reads one region's records of `keys` into `out`, where they are newer than what is there.
+  static Status read_countries(const std::string& region, Connection& conn,
+                               const std::vector<std::string>& keys,
+                               std::vector<std::optional<ports::PatientCountry>>& out) {
+    std::vector<Command> reads;
+    reads.reserve(keys.size());
+    for (const auto& k : keys) reads.push_back({"GET", k});
+    Session session(conn);
+    auto replies = session.pipeline(reads);
+    if (!replies) return replies.error();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& r = *(*replies)[i];
+      if (r.type == REDIS_REPLY_NIL) continue;
+      if (r.type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
+      auto record = parse_country(text_of(r), keys[i]);
+      if (!record) return record.error();
+      record->region = region;
+      if (!out[i] || record->recorded_ms > out[i]->recorded_ms) out[i] = std::move(*record);
+    }
+    return Ok{};
+  }
+
+  // Writes the records in `region`; answers their Redis keys.
+  Result<std::vector<std::string>> write_countries(
+      const std::string& region, std::span<const std::pair<ports::Hash32, std::string>> countries,
+      std::int64_t now_ms) {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    std::vector<std::string> keys, values;
+    if (countries.empty()) return keys;
+    for (const auto& [patient, country] : countries) {
+      if (!is_country(country)) {
+        return Error{ErrorCode::kInvalidInput, "a country is two upper-case letters", region};
+      }
+      keys.push_back(country_key(to_hex(patient)));
+      values.push_back(country + "|" + std::to_string(now_ms));
+    }
+    std::vector<Command> writes;
+    writes.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) writes.push_back({"SET", keys[i], values[i]});
+    Session session(**conn);
+    if (auto replies = session.pipeline(writes); !replies) return replies.error();
+    return keys;
+  }
+
+  static Status remove_keys(Connection& conn, const std::vector<std::string>& keys) {
+    if (keys.empty()) return Ok{};
+    std::vector<Command> removals;
+    removals.reserve(keys.size());
+    for (const auto& k : keys) removals.push_back({"DEL", k});
+    Session session(conn);
+    if (auto replies = session.pipeline(removals); !replies) return replies.error();
+    return Ok{};
+  }
+
   // An HGET of a claim: nullopt when unclaimed; kIntegrity when it is not a hex content hash.
   static Result<std::optional<std::string>> claimed_hash(const redisReply& reply,
                                                          const std::string& key,
@@ -1073,6 +1242,7 @@ class RedisRegionStores final : public RegionStores {
 
   // The map is fixed after construction; each Connection guards its own state.
   std::map<std::string, std::unique_ptr<Connection>> regions_;
+  const std::string links_region_;
 };
 
 }  // namespace
@@ -1101,6 +1271,10 @@ std::string master_key_key(std::string_view patient_key_hex) {
   return "mk:" + std::string(patient_key_hex);
 }
 
+std::string link_key(std::string_view record_key_hex) {
+  return "link:" + std::string(record_key_hex);
+}
+
 Result<std::unique_ptr<RegionStores>> make_region_stores(const RedisConfig& config) {
   std::map<std::string, std::unique_ptr<Connection>> regions;
   for (const auto& [region, endpoint] : config.regions) {
@@ -1108,7 +1282,14 @@ Result<std::unique_ptr<RegionStores>> make_region_stores(const RedisConfig& conf
     if (auto c = conn->connect(); !c) return c.error();  // connect() ends with a PING
     regions.emplace(region, std::move(conn));
   }
-  return std::unique_ptr<RegionStores>(std::make_unique<RedisRegionStores>(std::move(regions)));
+  std::string links_region = config.links_region;
+  if (links_region.empty() && !regions.empty()) links_region = regions.begin()->first;
+  if (!regions.contains(links_region)) {
+    return Error{ErrorCode::kInvalidInput, "the links region is not a configured region",
+                 links_region};
+  }
+  return std::unique_ptr<RegionStores>(
+      std::make_unique<RedisRegionStores>(std::move(regions), std::move(links_region)));
 }
 
 }  // namespace fl::redis

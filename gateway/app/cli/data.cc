@@ -43,7 +43,7 @@ int fail(const std::string& command, const Error& error, int code) {
 }  // namespace
 
 int erase_command(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"config", "reason"}, {});
+  auto args = Args::parse(argv, {"config", "reason", "source"}, {});
   if (!args) return fail("erase", args.error(), 2);
   auto ref = reference_arg(*args, "patient");
   if (!ref) return fail("erase", ref.error(), 2);
@@ -52,7 +52,7 @@ int erase_command(const std::vector<std::string>& argv) {
   }
   auto s = open_session(*args);
   if (!s) return fail("erase", s.error(), 2);
-  auto patient = pseudonym(*s, *ref, true);
+  auto patient = pseudonym(*s, source_arg(*s, *args), *ref, true);
   if (!patient) return fail("erase", patient.error(), 2);
   auto keys = build_key_provider(s->config);
   if (!keys) return fail("erase", keys.error(), 2);
@@ -124,7 +124,7 @@ int erase_command(const std::vector<std::string>& argv) {
 }
 
 int read_command(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"config", "version", "as", "purpose"}, {"consent"});
+  auto args = Args::parse(argv, {"config", "version", "as", "purpose", "source"}, {"consent"});
   if (!args) return fail("read", args.error(), 2);
   auto ref = reference_arg(*args, "resource");
   if (!ref) return fail("read", ref.error(), 2);
@@ -176,7 +176,7 @@ int read_command(const std::vector<std::string>& argv) {
   std::vector<std::string> regions;
   for (const auto& [region, settings] : config.redis_regions) regions.push_back(region);
   gateway::ResourceReader reader(**keys, *stores->blobs, *stores->master_keys, **ledger, regions);
-  auto read = reader.read(*ref, version);
+  auto read = reader.read(source_arg(*s, *args), *ref, version);
   if (!read) return fail("read " + *ref, read.error(), 1);
 
   gateway::ReadRequest request;

@@ -119,13 +119,13 @@ int status(const std::vector<std::string>& argv) {
 }
 
 int pointer(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"config"}, {});
+  auto args = Args::parse(argv, {"config", "source"}, {});
   if (!args) return fail("pointer", args.error(), 2);
   auto ref = reference_arg(*args, "resource");
   if (!ref) return fail("pointer", ref.error(), 2);
   auto s = open_session(*args);
   if (!s) return fail("pointer", s.error(), 2);
-  auto key = pseudonym(*s, *ref, false);
+  auto key = pseudonym(*s, source_arg(*s, *args), *ref, false);
   if (!key) return fail("pointer", key.error(), 2);
   auto latest = s->registry->latest(*key);
   if (!latest) return fail("pointer", latest.error(), 1);
@@ -167,7 +167,7 @@ int pointer(const std::vector<std::string>& argv) {
 }
 
 int verify(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"config", "version"}, {});
+  auto args = Args::parse(argv, {"config", "version", "source"}, {});
   if (!args) return fail("verify", args.error(), 2);
   auto ref = reference_arg(*args, "resource");
   if (!ref) return fail("verify", ref.error(), 2);
@@ -179,7 +179,7 @@ int verify(const std::vector<std::string>& argv) {
   }
   auto s = open_session(*args);
   if (!s) return fail("verify", s.error(), 2);
-  auto key = pseudonym(*s, *ref, false);
+  auto key = pseudonym(*s, source_arg(*s, *args), *ref, false);
   if (!key) return fail("verify", key.error(), 2);
   auto stores = build_stores(s->config);
   if (!stores) return fail("verify", stores.error(), 2);
@@ -218,7 +218,7 @@ Result<GrantArgs> grant_args(const Session& s, const Args& args) {
   if (!patient.starts_with("Patient/") || !gateway::is_valid_fhir_id(patient.substr(8))) {
     return Error{ErrorCode::kInvalidInput, "--patient expects Patient/<id>", patient};
   }
-  auto key = pseudonym(s, patient, true);
+  auto key = pseudonym(s, source_arg(s, args), patient, true);
   if (!key) return key.error();
   out.patient_key = *key;
   auto to = ledger::parse_address(args.get("to"));
@@ -253,8 +253,8 @@ gateway::AccessContext access_context(const Session& s, const GrantArgs& g, std:
 // transaction. Every decision is written to the audit topic and printed, and so is, after it,
 // what became of a permitted grant's transaction.
 int grant(const std::vector<std::string>& argv) {
-  auto args =
-      Args::parse(argv, {"config", "patient", "to", "purpose", "days", "expires-at"}, {"consent"});
+  auto args = Args::parse(
+      argv, {"config", "patient", "to", "purpose", "days", "expires-at", "source"}, {"consent"});
   if (!args) return fail("grant", args.error(), 2);
   auto s = open_session(*args);
   if (!s) return fail("grant", s.error(), 2);
@@ -314,7 +314,7 @@ int grant(const std::vector<std::string>& argv) {
 
 // The operator takes a grant away; the revocation is audited after its transaction.
 int revoke(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"config", "patient", "to", "purpose"}, {});
+  auto args = Args::parse(argv, {"config", "patient", "to", "purpose", "source"}, {});
   if (!args) return fail("revoke", args.error(), 2);
   auto s = open_session(*args);
   if (!s) return fail("revoke", s.error(), 2);

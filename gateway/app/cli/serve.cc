@@ -211,6 +211,8 @@ int serve(const std::vector<std::string>& argv) {
       .until_caught_up = args->has("until-caught-up"),
   };
   options.service_name = config->service_name;
+  options.identity = {.default_source = config->identity.default_source,
+                      .linking_identifier_system = config->identity.linking_identifier_system};
   // The schema allows only "pointer" and "merkle".
   const auto mode = [](const std::string& name) {
     return gateway::parse_anchor_mode(name).value_or(ports::AnchorMode::kPointer);

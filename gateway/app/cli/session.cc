@@ -119,11 +119,23 @@ Result<std::string> reference_arg(const Args& args, const char* what) {
   return ref;
 }
 
-Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient) {
+std::string source_arg(const Session& s, const Args& args) {
+  return args.get("source", s.config.identity.default_source);
+}
+
+Result<ledger::Hash32> pseudonym(const Session& s, const std::string& source,
+                                 const std::string& reference, bool patient) {
   auto keys = build_key_provider(s.config);
   if (!keys) return keys.error();
   gateway::Pseudonyms pseudonyms(**keys);
-  return patient ? pseudonyms.patient_key(reference) : pseudonyms.resource_key(reference);
+  if (!patient) return pseudonyms.resource_key(source, reference);
+  auto record = pseudonyms.patient_key(source, reference);
+  if (!record || s.config.identity.linking_identifier_system.empty()) return record;
+  auto stores = build_stores(s.config);
+  if (!stores) return stores.error();
+  auto person = stores->directory->linked_persons(std::span(&*record, 1));
+  if (!person) return person.error();
+  return person->front() ? *person->front() : *record;
 }
 
 }  // namespace fl::cli

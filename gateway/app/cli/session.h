@@ -29,9 +29,15 @@ Result<Session> open_session(const Args& args);
 // The one positional "Type/id", checked as the validate stage checks it.
 Result<std::string> reference_arg(const Args& args, const char* what);
 
-// The resource key (or, with `patient`, the patient key) of a reference, under the keyring's
-// pepper.
-Result<ledger::Hash32> pseudonym(const Session& s, const std::string& reference, bool patient);
+// The source whose id space a reference argument is in: --source, else the config's
+// identity.defaultSource.
+std::string source_arg(const Session& s, const Args& args);
+
+// The resource key (or, with `patient`, the patient key) of a reference of `source`, under the
+// keyring's pepper. A patient record linked to a person (identity.linkingIdentifierSystem) is
+// the person: grants and erasure follow them across sources.
+Result<ledger::Hash32> pseudonym(const Session& s, const std::string& source,
+                                 const std::string& reference, bool patient);
 
 // A policy bundle compiled, or, when it does not compile, every problem printed on stderr
 // (file: JSON pointer: message) and an error: what serve and the tools load bundles with.

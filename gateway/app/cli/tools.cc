@@ -226,7 +226,7 @@ int report(const std::vector<std::string>& argv) {
       continue;
     }
     w.StartObject();
-    for (const char* name : {"reference", "resourceKey"}) {
+    for (const char* name : {"source", "reference", "resourceKey"}) {
       write_string(w, name, member_string(r, name));
     }
     w.Key("version");

@@ -32,6 +32,7 @@ redis::RedisConfig redis_config(const gateway::GatewayConfig& config) {
                                                    .db = r.db,
                                                    .timeout_ms = r.timeout_ms});
   }
+  out.links_region = config.pipeline.default_region;
   return out;
 }
 

@@ -419,6 +419,10 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   p.default_region = get_string(pipeline, "defaultRegion", "default");
   p.retry_backoff_ms = get_int(pipeline, "retryBackoffMs", 500);
 
+  const Value& identity = member_or_empty(doc, "identity");
+  config.identity.default_source = get_string(identity, "defaultSource", "default");
+  config.identity.linking_identifier_system = get_string(identity, "linkingIdentifierSystem", "");
+
   // Semantic checks the schema cannot express.
   if (auto refused = check_kafka_limits(file, config); !refused) return refused.error();
   if (!config.policy.shadow.empty() && config.policy.bundle.empty()) {

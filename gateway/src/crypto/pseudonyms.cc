@@ -17,16 +17,31 @@ Result<ports::Hash32> mac(ports::KeyProvider& keys, std::string_view input) {
   return out;
 }
 
-}  // namespace
-
-Result<ports::Hash32> Pseudonyms::resource_key(std::string_view reference) {
-  return mac(keys_, reference);
+// "<kind>:<length of first>:<first><second>": the length makes the split unambiguous.
+std::string pair_input(std::string_view kind, std::string_view first, std::string_view second) {
+  std::string input(kind);
+  input += ':';
+  input += std::to_string(first.size());
+  input += ':';
+  input.append(first);
+  input.append(second);
+  return input;
 }
 
-Result<ports::Hash32> Pseudonyms::patient_key(std::string_view patient_reference) {
-  std::string input = "patient:";
-  input.append(patient_reference);
-  return mac(keys_, input);
+}  // namespace
+
+Result<ports::Hash32> Pseudonyms::resource_key(std::string_view source,
+                                               std::string_view reference) {
+  return mac(keys_, pair_input("resource", source, reference));
+}
+
+Result<ports::Hash32> Pseudonyms::patient_key(std::string_view source,
+                                              std::string_view patient_reference) {
+  return mac(keys_, pair_input("patient", source, patient_reference));
+}
+
+Result<ports::Hash32> Pseudonyms::person_key(std::string_view system, std::string_view value) {
+  return mac(keys_, pair_input("person", system, value));
 }
 
 Result<ports::Hash32> Pseudonyms::identifier(std::string_view system, std::string_view value) {

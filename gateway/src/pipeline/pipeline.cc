@@ -21,6 +21,7 @@ namespace fl::gateway {
 
 struct Pipeline::Item {
   std::size_t event = 0;  // index into the batch
+  std::string source;     // whose id space `reference` is in (pseudonyms.h)
   std::string reference;
   std::string resource_type;
   const rapidjson::Value* json = nullptr;  // into the event's document, until decided
@@ -32,6 +33,11 @@ struct Pipeline::Item {
   // This delivery stored the blob and claimed the version (not a claim found and reused): what
   // Pipeline::release gives up if the event is refused after all.
   bool claimed = false;
+  // The key of the patient record the resource names within its source (zero for none), and
+  // the person its linking identifier names: pointer.patient_key is the person once
+  // resolve_persons has looked the record's link up, else the record's own key.
+  ports::Hash32 record_key{};
+  std::optional<ports::Hash32> person;
 };
 
 struct Pipeline::InFlight {
@@ -42,6 +48,8 @@ struct Pipeline::InFlight {
   std::vector<ports::Pointer> pointers;
   ports::AnchorTicket ticket;
   std::chrono::steady_clock::time_point polled_at{};
+  // Events parked (ParkedEvents) with their items: neither reported nor committed with the batch.
+  std::set<std::size_t> parked;
 };
 
 namespace {
@@ -84,7 +92,8 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& po
       policy_(policy),
       pseudonyms_(ports.keys),
       protect_(ports.keys, ports.master_keys, ports.blobs),
-      options_(options) {}
+      options_(options),
+      parked_(options.retry_backoff, options.retry_backoff * 16) {}
 
 Status Pipeline::run(const std::atomic<bool>& stop) {
   auto idle_since = ports_.clock.now();
@@ -106,20 +115,35 @@ Status Pipeline::run(const std::atomic<bool>& stop) {
 }
 
 Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
-  // 1. Consume.
-  // While batches are in flight, a poll only picks up what is already there.
-  const auto wait = in_flight_.empty() ? options_.batch_max_wait : std::chrono::milliseconds(0);
-  auto polled = ports_.source.poll(options_.batch_max_events, wait);
-  if (!polled) {
-    log::warn("consume.unavailable", {{"error", polled.error().message}});
+  // 1. Consume: parked events due to run again first (they are older), then what is polled.
+  const bool rerun = parked_.due(ports_.clock.now());
+  std::vector<ports::SourceEvent> polled;
+  if (parked_.bytes() < options_.max_parked_bytes) {
+    // While batches are in flight, a poll only picks up what is already there.
+    const auto wait =
+        in_flight_.empty() && !rerun ? options_.batch_max_wait : std::chrono::milliseconds(0);
+    auto got = ports_.source.poll(options_.batch_max_events, wait);
+    if (!got) {
+      log::warn("consume.unavailable", {{"error", got.error().message}});
+      if (auto done = drain(stop); !done) return done.error();
+      std::this_thread::sleep_for(options_.retry_backoff);
+      return std::size_t{0};
+    }
+    polled = std::move(*got);
+  } else if (!rerun) {
+    // Parked events fill the memory allowed them: nothing new until they have run again.
     if (auto done = drain(stop); !done) return done.error();
-    std::this_thread::sleep_for(options_.retry_backoff);
+    std::this_thread::sleep_for(options_.batch_max_wait);
     return std::size_t{0};
   }
-  const std::size_t handled = polled->size();
-  if (!polled->empty()) {
-    if (stats_.consumed == 0) first_event_ = ports_.clock.now();
-    if (auto begun = begin(*polled, stop); !begun) return begun.error();
+  const std::size_t handled = polled.size();
+  std::vector<ports::SourceEvent> events =
+      parked_.take_due(ports_.clock.now(), options_.batch_max_events);
+  const std::size_t reruns = events.size();
+  std::move(polled.begin(), polled.end(), std::back_inserter(events));
+  if (!events.empty()) {
+    if (stats_.consumed == 0 && handled > 0) first_event_ = ports_.clock.now();
+    if (auto begun = begin(events, reruns, stop); !begun) return begun.error();
   }
   // Confirm the oldest batch when the window is full, or when nothing new came in.
   const std::size_t window = std::max<std::size_t>(options_.max_in_flight, 1);
@@ -160,19 +184,35 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
     }
     Item item;
     item.event = index;
+    // The header names the source first; a Bundle entry's absolute fullUrl names its server.
+    item.source = !validated->source_system.empty() ? validated->source_system
+                  : !resource.base.empty()          ? resource.base
+                                                    : options_.identity.default_source;
     item.reference = resource.reference();
     item.resource_type = resource.type;
     item.json = resource.json;
     ports::Pointer& p = item.pointer;
     p.version = resource.version;
     p.mode = options_.anchoring.mode_for(event.origin.topic, resource.type);
-    auto key = pseudonyms_.resource_key(item.reference);
+    auto key = pseudonyms_.resource_key(item.source, item.reference);
     if (!key) return key.error();
     p.resource_key = *key;
     if (!resource.patient_reference.empty()) {
-      auto patient = pseudonyms_.patient_key(resource.patient_reference);
-      if (!patient) return patient.error();
-      p.patient_key = *patient;
+      // References are resolved within their source; an absolute one naming a server other
+      // than the entry's own fullUrl names that server's patient.
+      const bool elsewhere = !resource.base.empty() && !resource.patient_base.empty() &&
+                             resource.patient_base != resource.base;
+      auto record = pseudonyms_.patient_key(elsewhere ? resource.patient_base : item.source,
+                                            resource.patient_reference);
+      if (!record) return record.error();
+      item.record_key = *record;
+      p.patient_key = *record;
+    }
+    auto person = linked_person(resource);
+    if (!person) return person.error();
+    if (*person) {
+      item.person = **person;
+      p.patient_key = **person;
     }
     if (resource.deleted) {
       // The tombstone: a new version with no content, so nothing is stored off chain.
@@ -189,6 +229,92 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
   return items;
 }
 
+Result<std::optional<ports::Hash32>> Pipeline::linked_person(const ResourceView& resource) {
+  const std::string& system = options_.identity.linking_identifier_system;
+  if (system.empty()) return std::optional<ports::Hash32>();
+  const std::string* value = nullptr;
+  for (const auto& [s, v] : resource.patient_identifiers) {
+    if (s != system) continue;
+    if (value != nullptr && *value != v) {
+      return Error{ErrorCode::kInvalidInput,
+                   "the patient has two different values of the linking identifier system "
+                   "(identity.linkingIdentifierSystem): it cannot be one person",
+                   resource.type == "Patient" ? "/identifier" : "/subject/identifier"};
+    }
+    value = &v;
+  }
+  if (value == nullptr) return std::optional<ports::Hash32>();
+  auto person = pseudonyms_.person_key(system, *value);
+  if (!person) return person.error();
+  return std::optional(*person);
+}
+
+Status Pipeline::resolve_persons(const std::vector<ports::SourceEvent>& events,
+                                 std::vector<Item>& items, std::vector<ports::DeadLetter>& dead,
+                                 const std::atomic<bool>& stop) {
+  if (options_.identity.linking_identifier_system.empty()) return Ok{};
+  std::vector<ports::Hash32> records;
+  for (const Item& item : items) {
+    if (item.record_key != ports::Hash32{}) records.push_back(item.record_key);
+  }
+  std::sort(records.begin(), records.end());
+  records.erase(std::unique(records.begin(), records.end()), records.end());
+  if (records.empty()) return Ok{};
+  std::map<ports::Hash32, ports::Hash32> linked;  // record -> person, as the directory has it
+  auto looked_up = retry(stop, "identity links", [&]() -> Status {
+    auto found = ports_.directory.linked_persons(records);
+    if (!found) return found.error();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if ((*found)[i]) linked[records[i]] = *(*found)[i];
+    }
+    return Ok{};
+  });
+  if (!looked_up) return looked_up;
+
+  // A Patient that carries the linking identifier links its record (the first link wins).
+  std::map<ports::Hash32, ports::Hash32> wanted;
+  for (const Item& item : items) {
+    if (item.resource_type != "Patient" || !item.person || item.record_key == ports::Hash32{}) {
+      continue;
+    }
+    if (!linked.contains(item.record_key)) wanted.try_emplace(item.record_key, *item.person);
+  }
+  if (!wanted.empty()) {
+    const std::vector<std::pair<ports::Hash32, ports::Hash32>> links(wanted.begin(), wanted.end());
+    auto made = retry(stop, "identity links", [&]() -> Status {
+      auto winners = ports_.directory.link_persons(links);
+      if (!winners) return winners.error();
+      for (std::size_t i = 0; i < links.size(); ++i) linked[links[i].first] = (*winners)[i];
+      return Ok{};
+    });
+    if (!made) return made;
+  }
+
+  // Every resource about a linked record is about its person; one naming another person by
+  // the identifier contradicts the link, and is refused rather than moved.
+  std::set<std::size_t> refused;
+  for (Item& item : items) {
+    if (item.record_key == ports::Hash32{}) continue;
+    auto link = linked.find(item.record_key);
+    if (link == linked.end()) continue;
+    if (item.person && *item.person != link->second) {
+      refused.insert(item.event);
+      continue;
+    }
+    item.pointer.patient_key = link->second;
+  }
+  for (std::size_t event : refused) {
+    dead.push_back(dead_letter(
+        events[event],
+        Error{ErrorCode::kInvalidInput,
+              "the patient record is linked to another person by its linking identifier "
+              "(identity.linkingIdentifierSystem); a record's data never moves to another person",
+              "identity"}));
+  }
+  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  return Ok{};
+}
+
 Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                         std::vector<ports::DeadLetter>& dead,
                         std::vector<ports::AuditRecord>& audits, const std::atomic<bool>& stop) {
@@ -203,7 +329,7 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
   std::map<ports::Hash32, std::string> countries;
   if (!asked.empty()) {
     auto looked_up = retry(stop, "patient directory", [&]() -> Status {
-      auto found = ports_.directory.recorded_countries(asked);
+      auto found = looked_up_countries(asked);
       if (!found) return found.error();
       for (std::size_t i = 0; i < asked.size(); ++i) {
         if ((*found)[i]) countries[asked[i]] = (*found)[i]->country;
@@ -302,11 +428,11 @@ ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::Source
   return record;
 }
 
-Status Pipeline::record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop) {
+Status Pipeline::record_countries(InFlight& batch, const std::atomic<bool>& stop) {
   // The last Patient of each patient in the batch decides its record: written per region, a
   // patient who moved within the batch must not be recorded in the region it left.
   std::map<ports::Hash32, const Item*> latest;
-  for (const Item& item : items) {
+  for (const Item& item : batch.items) {
     if (!item.country.empty()) latest[item.pointer.patient_key] = &item;
   }
   std::map<std::string, std::vector<std::pair<ports::Hash32, std::string>>> by_region;
@@ -316,17 +442,128 @@ Status Pipeline::record_countries(const std::vector<Item>& items, const std::ato
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
+  std::set<std::size_t> seeds;
+  std::string down;
   for (const auto& [region, countries] : by_region) {
-    auto recorded = retry(stop, "patient directory", [&, &r = region, &c = countries] {
-      return ports_.directory.record_countries(r, c, now_ms);
+    const auto now = ports_.clock.now();
+    const std::vector<std::string> skip = parked_.unusable(now);
+    std::vector<std::string> left;
+    auto recorded = in_region(stop, "patient directory", region, [&, &r = region, &c = countries] {
+      auto answer = ports_.directory.record_countries_reachable(r, c, now_ms, skip);
+      if (!answer) return Status(answer.error());
+      left = std::move(*answer);
+      return Status(Ok{});
     });
-    if (!recorded) return recorded;
+    if (!recorded) return recorded.error();
+    if (!*recorded) {
+      for (const auto& [patient, item] : latest) {
+        if (item->pointer.region == region) seeds.insert(item->event);
+      }
+      down += (down.empty() ? "" : ",") + region;
+      continue;
+    }
+    // Regions that did not answer keep older records of these patients, outranked by the new
+    // ones; they are removed once those regions answer again.
+    for (const std::string& other : left) {
+      if (std::find(skip.begin(), skip.end(), other) == skip.end()) {
+        parked_.failed(other, now);
+        log::warn("pipeline.region_unavailable", {{"step", "patient directory cleanup"},
+                                                  {"region", other},
+                                                  {"patients", countries.size()}});
+      }
+      auto& owed = moved_countries_[other];
+      for (const auto& entry : countries) owed.emplace_back(entry.first, now_ms);
+    }
+  }
+  park(batch, behind(batch, seeds), "patient directory", down);
+  return Ok{};
+}
+
+Status Pipeline::forget_moved_countries(const std::atomic<bool>& stop) {
+  for (auto it = moved_countries_.begin(); it != moved_countries_.end();) {
+    auto forgotten = in_region(stop, "patient directory cleanup", it->first, [&] {
+      return ports_.directory.forget_countries_before(it->first, it->second);
+    });
+    if (!forgotten) return forgotten.error();
+    it = *forgotten ? moved_countries_.erase(it) : std::next(it);
   }
   return Ok{};
 }
 
-Status Pipeline::protect(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                         std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop) {
+Status Pipeline::look_up_countries(InFlight& batch, const std::atomic<bool>& stop) {
+  looked_up_.clear();
+  std::vector<ports::Hash32> asked;
+  for (const Item& item : batch.items) {
+    if (item.pointer.patient_key != ports::Hash32{}) asked.push_back(item.pointer.patient_key);
+  }
+  std::sort(asked.begin(), asked.end());
+  asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
+  if (asked.empty()) return Ok{};
+  const auto now = ports_.clock.now();
+  const std::vector<std::string> skip = parked_.unusable(now);
+  ports::CountryAnswers answers;
+  auto read = retry(stop, "patient directory", [&]() -> Status {
+    auto found = ports_.directory.reachable_countries(asked, skip);
+    if (!found) return found.error();
+    answers = std::move(*found);
+    return Ok{};
+  });
+  if (!read) return read;
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    if (answers.countries[i]) looked_up_[asked[i]] = std::move(*answers.countries[i]);
+  }
+  const auto unanswered = [&](const std::string& region) {
+    return std::find(answers.unanswered.begin(), answers.unanswered.end(), region) !=
+           answers.unanswered.end();
+  };
+  for (const std::string& region : parked_.down()) {
+    if (!unanswered(region) && parked_.answered(region)) {
+      log::info("pipeline.region_back", {{"step", "patient directory"}, {"region", region}});
+    }
+  }
+  if (answers.unanswered.empty()) return Ok{};
+  std::string regions;
+  for (const std::string& region : answers.unanswered) {
+    regions += (regions.empty() ? "" : ",") + region;
+    if (std::find(skip.begin(), skip.end(), region) != skip.end()) continue;
+    const auto retry_at = parked_.failed(region, now);
+    log::warn("pipeline.region_unavailable",
+              {{"step", "patient directory"},
+               {"region", region},
+               {"retryInMs",
+                std::chrono::duration_cast<std::chrono::milliseconds>(retry_at - now).count()}});
+  }
+  // A patient found nowhere may be recorded in a region that did not answer: their events wait
+  // for it, unless the batch has their Patient, which decides by its own address.
+  std::set<ports::Hash32> deciding;
+  for (const Item& item : batch.items) {
+    if (item.resource_type == "Patient" && !item.deleted) deciding.insert(item.pointer.patient_key);
+  }
+  std::set<std::size_t> seeds;
+  for (const Item& item : batch.items) {
+    const auto& patient = item.pointer.patient_key;
+    if (patient != ports::Hash32{} && !looked_up_.contains(patient) &&
+        !deciding.contains(patient)) {
+      seeds.insert(item.event);
+    }
+  }
+  park(batch, behind(batch, seeds), "patient directory", regions);
+  return Ok{};
+}
+
+Result<std::vector<std::optional<ports::PatientCountry>>> Pipeline::looked_up_countries(
+    std::span<const ports::Hash32> patient_keys) const {
+  std::vector<std::optional<ports::PatientCountry>> out;
+  out.reserve(patient_keys.size());
+  for (const auto& key : patient_keys) {
+    auto it = looked_up_.find(key);
+    out.push_back(it == looked_up_.end() ? std::nullopt : std::optional(it->second));
+  }
+  return out;
+}
+
+Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
+  std::vector<Item>& items = batch.items;
   std::vector<Sealing> sealings(items.size());
   std::map<std::string, std::vector<Sealing*>> by_region;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -340,34 +577,53 @@ Status Pipeline::protect(const std::vector<ports::SourceEvent>& events, std::vec
                           .plaintext = item.plaintext};
     by_region[p.region].push_back(&sealings[i]);
   }
-  for (auto& [region, batch] : by_region) {
-    auto stored = retry(stop, "store",
-                        [&, &r = region, &b = batch] { return protect_.seal_and_store(r, b); });
-    if (!stored) return stored;
+  std::set<std::string> down;
+  std::string down_names;
+  for (auto& [region, sealed] : by_region) {
+    auto stored = in_region(stop, "store", region, [&, &r = region, &b = sealed] {
+      return protect_.seal_and_store(r, b);
+    });
+    if (!stored) return stored.error();
+    if (*stored) continue;
+    down.insert(region);
+    down_names += (down_names.empty() ? "" : ",") + region;
   }
+  // An event with a resource in a region that did not answer waits, whole, and so does what
+  // would overtake it.
+  std::set<std::size_t> seeds;
+  for (const Item& item : items) {
+    if (down.contains(item.pointer.region)) seeds.insert(item.event);
+  }
+  const std::set<std::size_t> waiting = behind(batch, seeds);
   // An event is all or nothing: one refused resource refuses the event.
   std::map<std::size_t, Error> refused;
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& item = items[i];
     OPENSSL_cleanse(item.plaintext.data(), item.plaintext.size());
     item.plaintext.clear();
-    if (item.deleted) continue;
+    if (item.deleted || down.contains(item.pointer.region)) continue;
     const Sealing& sealed = sealings[i];
     if (sealed.refused) {
-      refused.try_emplace(item.event, *sealed.refused);
+      if (!waiting.contains(item.event)) refused.try_emplace(item.event, *sealed.refused);
       continue;
     }
     item.pointer.content_hash = sealed.content_hash;
     item.pointer.key_id = sealed.key_id;
     item.claimed = !sealed.reused;
   }
-  for (const auto& [event, error] : refused) dead.push_back(dead_letter(events[event], error));
-  if (refused.empty()) return Ok{};
+  for (const auto& [event, error] : refused) {
+    batch.dead.push_back(dead_letter(batch.events[event], error));
+  }
+  if (refused.empty() && waiting.empty()) return Ok{};
   // Nothing of a refused event stays: what its other resources stored would keep their
-  // versions claimed with nothing on chain, and refuse a corrected copy later.
+  // versions claimed with nothing on chain, and refuse a corrected copy later. Nor of a waiting
+  // one, in the regions that answered: it stores again when it runs again.
   std::vector<bool> dropped(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) dropped[i] = refused.contains(items[i].event);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    dropped[i] = refused.contains(items[i].event) || waiting.contains(items[i].event);
+  }
   if (auto released = release(items, dropped, stop); !released) return released;
+  park(batch, waiting, "store", down_names);
   std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
   return Ok{};
 }
@@ -411,9 +667,11 @@ Status Pipeline::release(const std::vector<Item>& items, const std::vector<bool>
 Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
                              std::vector<Item>& items, std::vector<ports::DeadLetter>& dead,
                              const std::atomic<bool>& stop) {
+  // A record erased before it was linked stays erased once linked: both keys are checked.
   std::vector<ports::Hash32> patients;
   for (const Item& item : items) {
     if (item.pointer.patient_key != ports::Hash32{}) patients.push_back(item.pointer.patient_key);
+    if (item.record_key != ports::Hash32{}) patients.push_back(item.record_key);
   }
   std::sort(patients.begin(), patients.end());
   patients.erase(std::unique(patients.begin(), patients.end()), patients.end());
@@ -433,7 +691,9 @@ Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
   if (gone.empty()) return Ok{};
   std::set<std::size_t> refused;
   for (const Item& item : items) {
-    if (gone.contains(item.pointer.patient_key)) refused.insert(item.event);
+    if (gone.contains(item.pointer.patient_key) || gone.contains(item.record_key)) {
+      refused.insert(item.event);
+    }
   }
   for (std::size_t event : refused) {
     dead.push_back(dead_letter(
@@ -511,14 +771,19 @@ std::vector<ports::Pointer> Pipeline::pointers_of(std::vector<Item>& items) {
 Status Pipeline::submit(InFlight& batch, const std::atomic<bool>& stop) {
   if (auto skipped = skip_anchored_roots(batch, stop); !skipped) return skipped;
   if (batch.pointers.empty()) return Ok{};
+  // Merkle roots are noted before they are sent, so that a crash right after the send finds
+  // its root, and again with their transaction once sent.
+  const ports::BeforeSend note_roots = [&](const ports::AnchorTicket& planned) {
+    return note_pending_roots(batch.pointers, planned, stop);
+  };
   auto sent = retry(stop, "anchor", [&]() -> Status {
-    auto ticket = ports_.ledger.submit(batch.pointers);
+    auto ticket = ports_.ledger.submit(batch.pointers, note_roots);
     if (!ticket) return ticket.error();
     batch.ticket = std::move(*ticket);
     return Ok{};
   });
   if (!sent) return sent;
-  return note_pending_roots(batch, stop);
+  return note_pending_roots(batch.pointers, batch.ticket, stop);
 }
 
 Status Pipeline::skip_anchored_roots(InFlight& batch, const std::atomic<bool>& stop) {
@@ -553,7 +818,8 @@ Status Pipeline::skip_anchored_roots(InFlight& batch, const std::atomic<bool>& s
     const PointerRecord& record = it->second;
     const auto& p = item.pointer;
     const std::string key = to_hex(p.content_hash);
-    ports::Receipt receipt{.reference = item.reference,
+    ports::Receipt receipt{.source = item.source,
+                           .reference = item.reference,
                            .resource_key = to_0x_hex(p.resource_key),
                            .version = p.version,
                            .content_hash = "0x" + key,
@@ -619,7 +885,8 @@ Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
     if (p.mode == ports::AnchorMode::kMerkle) by_region[p.region].push_back(i);
   }
   std::map<std::size_t, PointerRecord> anchored;
-  std::map<std::string, std::vector<std::pair<std::size_t, PointerRecord>>> pending;  // by tx
+  // Versions with a pending anchor, by the root it names.
+  std::map<ports::Hash32, std::vector<std::pair<std::size_t, PointerRecord>>> pending;
   for (const auto& [region, at] : by_region) {
     std::vector<ports::VersionRef> refs;
     refs.reserve(at.size());
@@ -640,15 +907,20 @@ Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
       if (auto record = root_holding(found[j].record, p); record && record->block != 0) {
         anchored.emplace(at[j], std::move(*record));
       } else if (auto sent = root_holding(found[j].pending, p)) {
-        pending[sent->tx_hash].emplace_back(at[j], std::move(*sent));
+        const ports::Hash32 root = sent->proof->root;
+        pending[root].emplace_back(at[j], std::move(*sent));
       }
     }
   }
-  // A pending anchor is a transaction sent by a gateway that stopped before recording it: mined,
-  // its root holds the version. Not retried: one the node never mined would be waited for
-  // forever, so any failure (timeout, revert, node down) sends the version again.
+  // A pending anchor is a root a gateway noted before sending it and stopped before recording
+  // it: on chain, it holds the version; the transaction that put it there (or the one noted,
+  // which may still be waiting in the node's pool) is awaited for its confirmations.
+  auto by_tx = transactions_of_roots(pending, stop);
+  if (!by_tx) return by_tx.error();
+  // Not retried: one the node never mined would be waited for forever, so any failure
+  // (timeout, revert, node down) sends the version again.
   std::map<std::string, std::vector<ports::PointerRecordWrite>> confirmed;
-  for (auto& [tx_hash, sent] : pending) {
+  for (auto& [tx_hash, sent] : *by_tx) {
     ports::AnchorTicket ticket{.tx_hashes = {tx_hash}};
     for (const auto& [at, record] : sent) {
       ticket.placements.push_back({.tx = 0, .proof = record.proof});
@@ -663,6 +935,7 @@ Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
       continue;
     }
     for (auto& [at, record] : sent) {
+      record.tx_hash = tx_hash;
       record.block = mined->transactions.front().block;
       confirmed[record.pointer.region].push_back(
           {.resource_key = to_hex(record.pointer.resource_key),
@@ -680,18 +953,62 @@ Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
   return anchored;
 }
 
-Status Pipeline::note_pending_roots(const InFlight& batch, const std::atomic<bool>& stop) {
-  const ports::AnchorTicket& ticket = batch.ticket;
-  std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
-  for (std::size_t i = 0; i < batch.pointers.size() && i < ticket.placements.size(); ++i) {
-    const auto& p = batch.pointers[i];
-    const auto& placement = ticket.placements[i];
-    if (p.mode != ports::AnchorMode::kMerkle || placement.refused || !placement.proof ||
-        placement.tx >= ticket.tx_hashes.size()) {
-      continue;
+Result<std::map<std::string, std::vector<std::pair<std::size_t, PointerRecord>>>>
+Pipeline::transactions_of_roots(
+    std::map<ports::Hash32, std::vector<std::pair<std::size_t, PointerRecord>>>& pending,
+    const std::atomic<bool>& stop) {
+  std::map<std::string, std::vector<std::pair<std::size_t, PointerRecord>>> by_tx;
+  const auto anchor_of = [&](const ports::Hash32& root) {
+    std::optional<ports::RootAnchor> where;
+    auto read = retry(stop, "root anchor", [&]() -> Status {
+      auto answer = ports_.ledger.root_anchor(root);
+      if (!answer) return answer.error();
+      where = std::move(*answer);
+      return Ok{};
+    });
+    return read ? Result<std::optional<ports::RootAnchor>>(std::move(where))
+                : Result<std::optional<ports::RootAnchor>>(read.error());
+  };
+  bool settled = false;
+  for (auto& [root, sent] : pending) {
+    auto where = anchor_of(root);
+    if (!where) return where.error();
+    std::string tx_hash = *where ? (*where)->tx_hash : sent.front().second.tx_hash;
+    if (tx_hash.empty()) {
+      // Noted, and stopped before its transaction was: sent or not, nothing says. Once no
+      // transaction of ours waits in the node's pool, the chain does.
+      if (!std::exchange(settled, true)) {
+        if (auto done = ports_.ledger.settle(); !done) {
+          log::warn("anchor.unsettled", {{"error", done.error().message}});
+        }
+      }
+      where = anchor_of(root);
+      if (!where) return where.error();
+      if (!*where) {
+        log::info("anchor.pending_root_never_sent",
+                  {{"root", to_0x_hex(root)}, {"versions", sent.size()}});
+        continue;
+      }
+      tx_hash = (*where)->tx_hash;
     }
+    auto& into = by_tx[tx_hash];
+    for (auto& entry : sent) into.push_back(std::move(entry));
+  }
+  return by_tx;
+}
+
+Status Pipeline::note_pending_roots(std::span<const ports::Pointer> pointers,
+                                    const ports::AnchorTicket& ticket,
+                                    const std::atomic<bool>& stop) {
+  std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
+  for (std::size_t i = 0; i < pointers.size() && i < ticket.placements.size(); ++i) {
+    const auto& p = pointers[i];
+    const auto& placement = ticket.placements[i];
+    if (p.mode != ports::AnchorMode::kMerkle || placement.refused || !placement.proof) continue;
+    // Before the send the transaction is not known yet: the root alone finds it.
+    const bool sent = placement.tx < ticket.tx_hashes.size();
     const PointerRecord record{.pointer = p,
-                               .tx_hash = ticket.tx_hashes[placement.tx],
+                               .tx_hash = sent ? ticket.tx_hashes[placement.tx] : "",
                                .block = 0,
                                .proof = placement.proof};
     writes[p.region].push_back(
@@ -715,9 +1032,14 @@ Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
   bool first = true;
   auto anchored = retry(stop, "confirm", [&]() -> Status {
     if (!first) {
-      auto ticket = ports_.ledger.submit(batch.pointers);
+      // The same pointers make the same root: its pending anchors stay right, and get the
+      // new transaction.
+      auto ticket = ports_.ledger.submit(batch.pointers, {});
       if (!ticket) return ticket.error();
       batch.ticket = std::move(*ticket);
+      if (auto noted = note_pending_roots(batch.pointers, batch.ticket, stop); !noted) {
+        return noted;
+      }
     }
     first = false;
     auto confirmed = ports_.ledger.await(batch.ticket);
@@ -745,11 +1067,10 @@ Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
   return confirmation;
 }
 
-Status Pipeline::keep_records(const std::vector<Item>& items,
-                              const ports::AnchorConfirmation& confirmation,
+Status Pipeline::keep_records(InFlight& batch, const ports::AnchorConfirmation& confirmation,
                               const std::atomic<bool>& stop) {
   std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
-  for (const Item& item : items) {
+  for (const Item& item : batch.items) {
     const auto& placement = confirmation.placements.at(item.placement);
     const auto& tx = confirmation.transactions.at(placement.tx);
     const PointerRecord record{.pointer = item.pointer,
@@ -760,12 +1081,22 @@ Status Pipeline::keep_records(const std::vector<Item>& items,
                                            .version = item.pointer.version,
                                            .json = to_json(record)});
   }
+  std::set<std::string> down;
+  std::string down_names;
   for (const auto& [region, records] : writes) {
-    auto kept = retry(stop, "keep records", [&, &r = region, &w = records] {
+    auto kept = in_region(stop, "keep records", region, [&, &r = region, &w = records] {
       return ports_.blobs.put_pointer_records(r, w);
     });
-    if (!kept) return kept;
+    if (!kept) return kept.error();
+    if (*kept) continue;
+    down.insert(region);
+    down_names += (down_names.empty() ? "" : ",") + region;
   }
+  std::set<std::size_t> seeds;
+  for (const Item& item : batch.items) {
+    if (down.contains(item.pointer.region)) seeds.insert(item.event);
+  }
+  park(batch, behind(batch, seeds), "keep records", down_names);
   return Ok{};
 }
 
@@ -780,7 +1111,8 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
     const auto& placement = confirmation.placements.at(item.placement);
     const auto& tx = confirmation.transactions.at(placement.tx);
     const std::string key = to_hex(p.content_hash);
-    ports::Receipt receipt{.reference = item.reference,
+    ports::Receipt receipt{.source = item.source,
+                           .reference = item.reference,
                            .resource_key = to_0x_hex(p.resource_key),
                            .version = p.version,
                            .content_hash = "0x" + key,
@@ -855,10 +1187,14 @@ Status Pipeline::resolve_deletes(std::vector<Item>& items, const std::atomic<boo
   return Ok{};
 }
 
-Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop) {
+Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reruns,
+                       const std::atomic<bool>& stop) {
   InFlight batch;
   batch.polled_at = ports_.clock.now();
-  stats_.consumed += events.size();
+  stats_.consumed += events.size() - reruns;
+  // Older country records left in regions that were down go first, before anything new is
+  // written there.
+  if (auto forgotten = forget_moved_countries(stop); !forgotten) return forgotten;
 
   // 2-3. Validate and normalize each event; an event is all or nothing, so a Bundle with one
   // bad entry is dead-lettered whole.
@@ -874,19 +1210,29 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, const std::atomi
   }
   batch.events = std::move(events);
 
+  // Resources about a linked patient record are about its person.
+  if (auto linked = resolve_persons(batch.events, batch.items, batch.dead, stop); !linked) {
+    return linked;
+  }
+  // Nothing overtakes a parked event (before deletes are resolved: a parked version is the
+  // one a delete may follow).
+  park_behind_parked(batch, reruns);
   if (auto resolved = resolve_deletes(batch.items, stop); !resolved) return resolved;
   // Erased patients get nothing new, off chain or on (and are not decided on).
   if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
     return dropped;
   }
-  // 4. Decide, for the whole batch at once (one directory look-up).
+  // 4. Decide, for the whole batch at once (one directory look-up, in the regions that answer).
+  if (auto looked_up = look_up_countries(batch, stop); !looked_up) return looked_up;
   if (auto decided = decide(batch.events, batch.items, batch.dead, batch.audits, stop); !decided) {
     return decided;
   }
   documents.clear();
-  // 5-6. Encrypt and store off-chain, per region, content-addressed.
-  if (auto stored = protect(batch.events, batch.items, batch.dead, stop); !stored) return stored;
-  if (auto recorded = record_countries(batch.items, stop); !recorded) return recorded;
+  // 5-6. Encrypt and store off-chain, per region, content-addressed; nothing is asked of a
+  // region that is down until it is due again.
+  park_for_regions(batch);
+  if (auto stored = protect(batch, stop); !stored) return stored;
+  if (auto recorded = record_countries(batch, stop); !recorded) return recorded;
   // 7. Anchor: send the transactions (one per anchoring mode) and go on with the next batch
   // while they are mined.
   batch.pointers = pointers_of(batch.items);
@@ -899,33 +1245,176 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   InFlight& batch = in_flight_.front();
   auto confirmation = confirm(batch, stop);
   if (!confirmation) return confirmation.error();
+  // What the ledger refused (a conflict, a pointer no transaction can carry) keeps nothing
+  // this delivery stored for it: its claims and blobs go before it is dead-lettered.
+  std::vector<bool> refused(batch.items.size());
+  for (std::size_t i = 0; i < batch.items.size(); ++i) {
+    const auto& placement = confirmation->placements.at(batch.items[i].placement);
+    refused[i] = placement.conflict.has_value() || placement.refused.has_value();
+  }
+  if (std::find(refused.begin(), refused.end(), true) != refused.end()) {
+    if (auto released = release(batch.items, refused, stop); !released) return released;
+  }
   drop_conflicts(batch, *confirmation);
-  if (auto kept = keep_records(batch.items, *confirmation, stop); !kept) return kept;
+  if (auto kept = keep_records(batch, *confirmation, stop); !kept) return kept;
   // 9. Report before committing: receipts, dead letters and AuditEvents must be durable first.
   if (auto reported = report(batch, *confirmation, stop); !reported) return reported;
   // 8. Commit: only now is the batch done. Batches finish in the order they were polled, so
-  // offsets are committed in order.
+  // offsets are committed in order; never at or past an event that is parked (or running again
+  // in a later batch): what comes after it is held and committed with it.
   std::vector<ports::Origin> handled;
   handled.reserve(batch.events.size());
-  for (const auto& event : batch.events) handled.push_back(event.origin);
-  auto committed = retry(stop, "commit", [&] { return ports_.source.commit(handled); });
-  if (!committed) return committed;
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    if (!batch.parked.contains(i)) handled.push_back(batch.events[i].origin);
+  }
+  const std::vector<ports::Origin> committable = parked_.committable(handled);
+  if (!committable.empty()) {
+    auto committed = retry(stop, "commit", [&] { return ports_.source.commit(committable); });
+    if (!committed) return committed;
+  }
 
   stats_.resources += batch.items.size();
   stats_.dead_lettered += batch.dead.size();
   ++stats_.batches;
+  stats_.waiting = parked_.size();
+  stats_.regions_down = parked_.down();
   const auto done = ports_.clock.now();
   stats_.busy_seconds = std::chrono::duration<double>(done - first_event_).count();
   // Bounded: a long-running gateway keeps the latest million samples (8 MB).
-  if (stats_.latencies.size() + batch.events.size() > 1'000'000) stats_.latencies.clear();
-  stats_.latencies.insert(stats_.latencies.end(), batch.events.size(),
+  if (stats_.latencies.size() + handled.size() > 1'000'000) stats_.latencies.clear();
+  stats_.latencies.insert(stats_.latencies.end(), handled.size(),
                           std::chrono::duration<double>(done - batch.polled_at).count());
-  log::debug("batch.committed", {{"events", batch.events.size()},
+  log::debug("batch.committed", {{"events", handled.size()},
+                                 {"parked", batch.parked.size()},
                                  {"resources", batch.items.size()},
                                  {"deadLettered", batch.dead.size()},
                                  {"transactions", confirmation->transactions.size()}});
   in_flight_.pop_front();
   return Ok{};
+}
+
+void Pipeline::park_behind_parked(InFlight& batch, std::size_t reruns) {
+  if (parked_.size() == 0) return;
+  std::map<std::size_t, std::vector<ports::Hash32>> keys;
+  for (const Item& item : batch.items) {
+    if (item.event < reruns) continue;  // older than every event still parked
+    auto& k = keys[item.event];
+    k.push_back(item.pointer.resource_key);
+    if (item.pointer.patient_key != ports::Hash32{}) k.push_back(item.pointer.patient_key);
+    if (item.record_key != ports::Hash32{}) k.push_back(item.record_key);
+  }
+  std::set<std::size_t> seeds;
+  for (const auto& [event, k] : keys) {
+    if (parked_.blocks(k)) seeds.insert(event);
+  }
+  park(batch, behind(batch, seeds), "behind a parked event", "");
+}
+
+void Pipeline::park_for_regions(InFlight& batch) {
+  const auto now = ports_.clock.now();
+  std::set<std::size_t> seeds;
+  std::set<std::string> regions;
+  for (const Item& item : batch.items) {
+    if (parked_.usable(item.pointer.region, now)) continue;
+    seeds.insert(item.event);
+    regions.insert(item.pointer.region);
+  }
+  std::string names;
+  for (const auto& region : regions) names += (names.empty() ? "" : ",") + region;
+  park(batch, behind(batch, seeds), "store", names);
+}
+
+std::set<std::size_t> Pipeline::behind(const InFlight& batch, const std::set<std::size_t>& seeds) {
+  if (seeds.empty()) return {};
+  std::map<std::size_t, std::vector<ports::Hash32>> keys;  // event -> what its items touch
+  for (const Item& item : batch.items) {
+    auto& k = keys[item.event];
+    k.push_back(item.pointer.resource_key);
+    if (item.pointer.patient_key != ports::Hash32{}) k.push_back(item.pointer.patient_key);
+    if (item.record_key != ports::Hash32{}) k.push_back(item.record_key);
+  }
+  std::set<std::size_t> out = seeds;
+  std::set<ports::Hash32> held;
+  for (auto it = keys.lower_bound(*seeds.begin()); it != keys.end(); ++it) {
+    const auto& [event, k] = *it;
+    const bool touches =
+        std::any_of(k.begin(), k.end(), [&](const auto& h) { return held.contains(h); });
+    if (!out.contains(event) && !touches) continue;
+    out.insert(event);
+    held.insert(k.begin(), k.end());
+  }
+  return out;
+}
+
+void Pipeline::park(InFlight& batch, const std::set<std::size_t>& events, std::string_view step,
+                    const std::string& regions) {
+  if (events.empty()) return;
+  std::map<std::size_t, std::vector<ports::Hash32>> keys;
+  for (const Item& item : batch.items) {
+    if (!events.contains(item.event)) continue;
+    auto& k = keys[item.event];
+    k.push_back(item.pointer.resource_key);
+    if (item.pointer.patient_key != ports::Hash32{}) k.push_back(item.pointer.patient_key);
+    if (item.record_key != ports::Hash32{}) k.push_back(item.record_key);
+  }
+  std::size_t parked = 0;
+  for (std::size_t event : events) {
+    if (!batch.parked.insert(event).second) continue;
+    // The batch keeps the event's origin (its place in the partition); the event itself waits.
+    ports::SourceEvent waiting = std::move(batch.events[event]);
+    batch.events[event] = ports::SourceEvent{.origin = waiting.origin};
+    parked_.park(std::move(waiting), std::move(keys[event]));
+    ++parked;
+  }
+  std::erase_if(batch.items, [&](const Item& item) { return events.contains(item.event); });
+  stats_.parked += parked;
+  stats_.waiting = parked_.size();
+  stats_.regions_down = parked_.down();
+  log::warn("pipeline.parked", {{"step", std::string(step)},
+                                {"region", regions},
+                                {"events", parked},
+                                {"waiting", parked_.size()}});
+}
+
+Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view step,
+                                 const std::string& region, const std::function<Status()>& op) {
+  if (!parked_.usable(region, ports_.clock.now())) return false;
+  const std::size_t attempts =
+      parked_.is_down(region) ? 1 : std::max<std::size_t>(options_.region_attempts, 1);
+  for (std::size_t attempt = 1;; ++attempt) {
+    Status status = op();
+    if (status) {
+      if (parked_.answered(region)) {
+        log::info("pipeline.region_back", {{"step", std::string(step)}, {"region", region}});
+        stats_.regions_down = parked_.down();
+      }
+      return true;
+    }
+    if (status.error().code != ErrorCode::kUnavailable) return status.error();
+    if (stop.load()) {
+      return Error{ErrorCode::kUnavailable,
+                   "stopped while retrying " + std::string(step) + ": " + status.error().message,
+                   status.error().where};
+    }
+    if (attempt >= attempts) {
+      const auto now = ports_.clock.now();
+      const auto retry_at = parked_.failed(region, now);
+      stats_.regions_down = parked_.down();
+      log::warn("pipeline.region_unavailable",
+                {{"step", std::string(step)},
+                 {"region", region},
+                 {"error", status.error().message},
+                 {"retryInMs",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(retry_at - now).count()}});
+      return false;
+    }
+    log::warn("pipeline.retry",
+              {{"step", std::string(step)},
+               {"region", region},
+               {"error", status.error().message},
+               {"backoffMs", static_cast<std::int64_t>(options_.retry_backoff.count())}});
+    std::this_thread::sleep_for(options_.retry_backoff);
+  }
 }
 
 Status Pipeline::drain(const std::atomic<bool>& stop) {

@@ -25,9 +25,9 @@ ResourceReader::ResourceReader(ports::KeyProvider& keys, ports::BlobStore& blobs
 
 ResourceReader::~ResourceReader() = default;
 
-Result<ReadResource> ResourceReader::read(std::string_view reference,
+Result<ReadResource> ResourceReader::read(std::string_view source, std::string_view reference,
                                           std::optional<std::uint64_t> version) {
-  auto key = Pseudonyms(keys_).resource_key(reference);
+  auto key = Pseudonyms(keys_).resource_key(source, reference);
   if (!key) return key.error();
   return read_key(*key, version);
 }

@@ -131,7 +131,10 @@ bool may_hold_zero_with_exponent(std::string_view text) {
 
 // The text with every zero written with an exponent rewritten as "0.0" or "-0.0" and padded
 // with spaces, so offsets stay and the parser never meets one; the text itself when it has none.
-std::string_view without_zeros_with_exponent(std::string_view text, std::string& rewritten) {
+// Text that is not JSON is refused here, with the reader's reason: rewriting it could make
+// another such zero of what follows ("0e0e70" would become "0.0e70").
+Result<std::string_view> without_zeros_with_exponent(std::string_view text,
+                                                     std::string& rewritten) {
   if (!may_hold_zero_with_exponent(text)) return text;
   struct Finder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Finder> {
     explicit Finder(const rapidjson::MemoryStream& s) : stream(s) {}
@@ -150,8 +153,14 @@ std::string_view without_zeros_with_exponent(std::string_view text, std::string&
   rapidjson::MemoryStream bytes(text.data(), text.size());
   Finder finder(bytes);
   rapidjson::Reader reader;
-  reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(bytes,
-                                                                                       finder);
+  reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag |
+               rapidjson::kParseValidateEncodingFlag>(bytes, finder);
+  if (reader.HasParseError()) {
+    return invalid(std::string("invalid JSON: ") +
+                       rapidjson::GetParseError_En(reader.GetParseErrorCode()) + " (offset " +
+                       std::to_string(reader.GetErrorOffset()) + ")",
+                   "");
+  }
   if (finder.zeros.empty()) return text;
   rewritten.assign(text);
   for (const auto& [offset, length] : finder.zeros) {
@@ -159,7 +168,7 @@ std::string_view without_zeros_with_exponent(std::string_view text, std::string&
     const std::string_view zero = rewritten[offset] == '-' ? "-0.0" : "0.0";
     rewritten.replace(offset, length, std::string(zero) + std::string(length - zero.size(), ' '));
   }
-  return rewritten;
+  return std::string_view(rewritten);
 }
 
 // SAX handler over the raw text, numbers as written: finds the first number with a non-zero
@@ -216,6 +225,67 @@ std::string patient_from_reference(std::string_view reference) {
   std::string_view id = reference.substr(at + 8);
   id = id.substr(0, id.find('/'));
   return is_valid_fhir_id(id) ? "Patient/" + std::string(id) : std::string();
+}
+
+// The server base of an absolute URL naming `type`/`id` ("https://x/fhir" of
+// "https://x/fhir/Patient/1", also with a trailing "/_history/n"); empty for anything else.
+std::string base_of(std::string_view url, std::string_view type, std::string_view id) {
+  if (!url.starts_with("http://") && !url.starts_with("https://")) return {};
+  if (const auto history = url.find("/_history/"); history != std::string_view::npos) {
+    url = url.substr(0, history);
+  }
+  const std::string tail = "/" + std::string(type) + "/" + std::string(id);
+  if (!url.ends_with(tail) || url.size() == tail.size()) return {};
+  return std::string(url.substr(0, url.size() - tail.size()));
+}
+
+// The member (subject, patient or beneficiary) that names the patient a resource is about.
+const Value* patient_member(const Value& json) {
+  for (const char* name : {"subject", "patient", "beneficiary"}) {
+    auto member = json.FindMember(name);
+    if (member != json.MemberEnd() && member->value.IsObject()) return &member->value;
+  }
+  return nullptr;
+}
+
+// (system, value) of an Identifier object with both as non-empty strings.
+std::optional<std::pair<std::string, std::string>> identifier_of(const Value& identifier) {
+  if (!identifier.IsObject()) return std::nullopt;
+  auto system = identifier.FindMember("system");
+  auto value = identifier.FindMember("value");
+  if (system == identifier.MemberEnd() || value == identifier.MemberEnd() ||
+      !system->value.IsString() || !value->value.IsString() ||
+      system->value.GetStringLength() == 0 || value->value.GetStringLength() == 0) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(system->value.GetString(), system->value.GetStringLength()),
+                   std::string(value->value.GetString(), value->value.GetStringLength())};
+}
+
+// A Patient's own identifiers, or those its patient reference carries (a reference whose type,
+// when given, is Patient).
+std::vector<std::pair<std::string, std::string>> patient_identifiers(const Value& json,
+                                                                     std::string_view type) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (type == "Patient") {
+    auto list = json.FindMember("identifier");
+    if (list == json.MemberEnd() || !list->value.IsArray()) return out;
+    for (const auto& identifier : list->value.GetArray()) {
+      if (auto found = identifier_of(identifier)) out.push_back(std::move(*found));
+    }
+    return out;
+  }
+  const Value* reference = patient_member(json);
+  if (reference == nullptr) return out;
+  auto ref_type = reference->FindMember("type");
+  if (ref_type != reference->MemberEnd() &&
+      !(ref_type->value.IsString() && std::string_view(ref_type->value.GetString()) == "Patient")) {
+    return out;
+  }
+  auto identifier = reference->FindMember("identifier");
+  if (identifier == reference->MemberEnd()) return out;
+  if (auto found = identifier_of(identifier->value)) out.push_back(std::move(*found));
+  return out;
 }
 
 // The raw reference text of the resource's subject, patient or beneficiary, if any.
@@ -349,8 +419,13 @@ Result<ResourceView> check_resource(Value& json, const std::string& pointer,
   if (view.type == "Patient") {
     view.patient_reference = view.reference();
   } else {
-    view.patient_reference = patient_from_reference(subject_reference(json));
+    const std::string_view reference = subject_reference(json);
+    view.patient_reference = patient_from_reference(reference);
+    if (!view.patient_reference.empty()) {
+      view.patient_base = base_of(reference, "Patient", view.patient_reference.substr(8));
+    }
   }
+  view.patient_identifiers = patient_identifiers(json, view.type);
   view.json = &json;
   return view;
 }
@@ -521,6 +596,7 @@ Status expand_bundle(Value& bundle, const std::string& pointer, int level, Bundl
       // The id came from fullUrl; write it in, so what is stored names itself.
       resource->value.AddMember("id", Value(view->id.c_str(), walk.allocator), walk.allocator);
     }
+    if (has_url) view->base = base_of(url->value.GetString(), view->type, view->id);
     if (view->type == "Patient" && has_url) {
       walk.patients_by_full_url[url->value.GetString()] = view->reference();
     }
@@ -564,7 +640,9 @@ Result<ValidatedEvent> ValidateStage::run(const ports::SourceEvent& event) const
   auto& doc = *out.document;
   // Iterative parsing: nesting depth cannot exhaust the stack before the limit is checked.
   std::string rewritten;
-  const std::string_view text = without_zeros_with_exponent(event.value, rewritten);
+  const auto without_zeros = without_zeros_with_exponent(event.value, rewritten);
+  if (!without_zeros) return without_zeros.error();
+  const std::string_view text = *without_zeros;
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
             rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
   if (doc.HasParseError()) {

@@ -7,7 +7,8 @@
 #include "fhirpath/functions.h"
 
 #include <array>
-#include <regex>
+#include <functional>
+#include <re2/re2.h>
 
 namespace fl::mappings::fhirpath {
 namespace {
@@ -182,39 +183,24 @@ Result<Collection> replace(const Call& call) {
   });
 }
 
-// FHIRPath regular expressions run in single-line mode: '.' matches a line break too.
-std::string dot_matches_all(const std::string& pattern) {
-  std::string out;
-  bool in_class = false;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    if (c == '\\' && i + 1 < pattern.size()) {
-      out += pattern.substr(i, 2);
-      ++i;
-      continue;
-    }
-    if (c == '[') in_class = true;
-    if (c == ']') in_class = false;
-    out += (c == '.' && !in_class) ? "[\\s\\S]" : std::string(1, c);
-  }
-  return out;
-}
-
-// std::regex reports bad patterns by throwing; this is the boundary where that becomes an Error.
-template <typename Fn>
-Result<Collection> with_regex(const Call& call, const std::string& pattern, Fn&& fn) {
-  try {
-    const std::regex re(dot_matches_all(pattern), std::regex::ECMAScript);
-    return fn(re);
-  } catch (const std::exception& e) {
-    return call.error("invalid regular expression '" + pattern + "': " + e.what());
-  }
+// FHIRPath regular expressions run in single-line mode ('.' matches a line break too), on
+// data: RE2, whose matching time is linear in the input and which never recurses per character
+// (std::regex took 30 s on a 40-character string and overflows the stack on long ones). RE2 has
+// no backreferences or lookaround; a pattern that uses them is refused as invalid.
+Result<Collection> with_regex(const Call& call, const std::string& pattern,
+                              const std::function<Result<Collection>(const RE2&)>& fn) {
+  RE2::Options options;
+  options.set_dot_nl(true);
+  options.set_log_errors(false);
+  const RE2 re(pattern, options);
+  if (!re.ok()) return call.error("invalid regular expression '" + pattern + "': " + re.error());
+  return fn(re);
 }
 
 Result<Collection> matches(const Call& call, bool full) {
   return with_strings(call, [&](const Strings& s) -> Result<Collection> {
-    return with_regex(call, s.args[0], [&](const std::regex& re) -> Result<Collection> {
-      const bool ok = full ? std::regex_match(s.input, re) : std::regex_search(s.input, re);
+    return with_regex(call, s.args[0], [&](const RE2& re) -> Result<Collection> {
+      const bool ok = full ? RE2::FullMatch(s.input, re) : RE2::PartialMatch(s.input, re);
       return Collection{Value::boolean(ok)};
     });
   });
@@ -223,11 +209,40 @@ Result<Collection> matches(const Call& call, bool full) {
 Result<Collection> matches_partial(const Call& call) { return matches(call, false); }
 Result<Collection> matches_full(const Call& call) { return matches(call, true); }
 
+// The substitution as FHIRPath writes it ($1 for a group, $$ for a dollar) in RE2's syntax
+// (\1), with RE2's own escape character escaped.
+std::string re2_rewrite(const std::string& substitution) {
+  std::string out;
+  for (std::size_t i = 0; i < substitution.size(); ++i) {
+    const char c = substitution[i];
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '$' && i + 1 < substitution.size() && substitution[i + 1] >= '0' &&
+               substitution[i + 1] <= '9') {
+      out += '\\';
+      out += substitution[++i];
+    } else if (c == '$' && i + 1 < substitution.size() && substitution[i + 1] == '$') {
+      out += '$';
+      ++i;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 Result<Collection> replace_matches(const Call& call) {
   return with_strings(call, [&](const Strings& s) -> Result<Collection> {
     if (s.args[0].empty()) return Collection{Value::string(s.input)};
-    return with_regex(call, s.args[0], [&](const std::regex& re) -> Result<Collection> {
-      return Collection{Value::string(std::regex_replace(s.input, re, s.args[1]))};
+    return with_regex(call, s.args[0], [&](const RE2& re) -> Result<Collection> {
+      const std::string rewrite = re2_rewrite(s.args[1]);
+      std::string why;
+      if (!re.CheckRewriteString(rewrite, &why)) {
+        return call.error("invalid substitution '" + s.args[1] + "': " + why);
+      }
+      std::string out = s.input;
+      RE2::GlobalReplace(&out, re, rewrite);
+      return Collection{Value::string(std::move(out))};
     });
   });
 }

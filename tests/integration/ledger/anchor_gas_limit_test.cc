@@ -121,7 +121,7 @@ TEST_F(AnchorGasLimitTest, AThousandPointersGoInAsManyTransactionsAsTheBlockGasL
   ASSERT_EQ(per_tx, 43u);
   const std::size_t expected = 2 * ((500 + per_tx - 1) / per_tx);
 
-  auto ticket = ledger->submit(batch);
+  auto ticket = ledger->submit(batch, {});
 
   ASSERT_TRUE(ticket) << ticket.error().message;
   EXPECT_EQ(ticket->tx_hashes.size(), expected);
@@ -136,13 +136,13 @@ TEST_F(AnchorGasLimitTest, AThousandPointersGoInAsManyTransactionsAsTheBlockGasL
 
 TEST_F(AnchorGasLimitTest, ALimitLoweredSinceItWasReadIsFollowedAtTheFirstRefusedSend) {
   const auto first = pointers(0, 10);
-  auto ticket = ledger->submit(first);  // reads the limit of 3,000,000
+  auto ticket = ledger->submit(first, {});  // reads the limit of 3,000,000
   ASSERT_TRUE(ticket) << ticket.error().message;
   ASSERT_TRUE(ledger->await(*ticket));
   set_block_gas_limit(1'000'000);
   const auto second = pointers(10, 200);
 
-  ticket = ledger->submit(second);
+  ticket = ledger->submit(second, {});
 
   ASSERT_TRUE(ticket) << ticket.error().message;
   // 90% of 1,000,000 takes 13 pointers: 8 transactions for each group of 100.
@@ -162,7 +162,7 @@ TEST_F(AnchorGasLimitTest, APointerNoTransactionCanCarryIsRefusedWithTheReasonAn
   batch.push_back(merkle);
   const auto nonce_before = rpc->pending_nonce(signer->address()).value();
 
-  auto ticket = ledger->submit(batch);
+  auto ticket = ledger->submit(batch, {});
 
   ASSERT_TRUE(ticket) << ticket.error().message;
   EXPECT_EQ(ticket->tx_hashes.size(), 1u);  // the root only
@@ -182,7 +182,7 @@ TEST_F(AnchorGasLimitTest, APointerNoTransactionCanCarryIsRefusedWithTheReasonAn
   EXPECT_TRUE(confirmed->placements.at(3).proof);
 
   // Sent again (as the pipeline never does for a refusal), still nothing goes out for them.
-  ticket = ledger->submit(std::span(batch).first(3));
+  ticket = ledger->submit(std::span(batch).first(3), {});
   ASSERT_TRUE(ticket) << ticket.error().message;
   EXPECT_TRUE(ticket->tx_hashes.empty());
   EXPECT_EQ(rpc->pending_nonce(signer->address()).value(), nonce_before + 1);

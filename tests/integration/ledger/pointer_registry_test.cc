@@ -823,8 +823,8 @@ TEST(EvmPointerLedger, AReSentBatchNamesTheTransactionThatAnchoredItFirst) {
   replay.push_back(
       {.resource_key = h(7), .version = 1, .content_hash = h(8), .region = "eu", .key_id = "k"});
 
-  auto original = ledger->await(*ledger->submit(first));
-  auto again = ledger->await(*ledger->submit(replay));
+  auto original = ledger->await(*ledger->submit(first, {}));
+  auto again = ledger->await(*ledger->submit(replay, {}));
 
   ASSERT_TRUE(original && again);
   const auto& tx_of = [&](std::size_t i) {
@@ -846,9 +846,9 @@ TEST(EvmPointerLedger, APointerThatConflictsIsMarkedWithWhatTheChainKeeps) {
   changed.content_hash = h(9);
   const ports::Pointer other{
       .resource_key = h(7), .version = 1, .content_hash = h(8), .region = "eu", .key_id = "k"};
-  ASSERT_TRUE(ledger->await(*ledger->submit(std::vector<ports::Pointer>{original})));
+  ASSERT_TRUE(ledger->await(*ledger->submit(std::vector<ports::Pointer>{original}, {})));
 
-  auto confirmed = ledger->await(*ledger->submit(std::vector<ports::Pointer>{changed, other}));
+  auto confirmed = ledger->await(*ledger->submit(std::vector<ports::Pointer>{changed, other}, {}));
 
   ASSERT_TRUE(confirmed) << confirmed.error().message;
   ASSERT_EQ(confirmed->placements.size(), 2u);
@@ -873,7 +873,7 @@ TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
          .mode = i % 2 == 0 ? ports::AnchorMode::kMerkle : ports::AnchorMode::kPointer});
   }
 
-  auto ticket = ledger->submit(batch);
+  auto ticket = ledger->submit(batch, {});
   ASSERT_TRUE(ticket) << ticket.error().message;
   auto confirmed = ledger->await(*ticket);
 
@@ -906,6 +906,80 @@ TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
                                            placement.proof->siblings, placement.proof->root));
     EXPECT_FALSE(registry.latest(b.resource_key)->has_value());  // not in storage
   }
+}
+
+// Issue 14 (a crash between the send and the record): the caller sees every Merkle proof before
+// anything is sent, and finds the root's transaction on chain afterwards by the root alone.
+TEST(EvmPointerLedger, ARootIsNotedBeforeItIsSentAndFoundByItselfAfterwards) {
+  testing::AnvilNode anvil;
+  auto deployed = deploy_and_connect(anvil);
+  ASSERT_TRUE(deployed.ledger);
+  auto& ledger = deployed.ledger;
+  std::vector<ports::Pointer> batch;
+  for (std::uint8_t i = 0; i < 3; ++i) {
+    batch.push_back({.resource_key = h(static_cast<std::uint8_t>(70 + i)),
+                     .version = 1,
+                     .content_hash = h(static_cast<std::uint8_t>(80 + i)),
+                     .region = "eu-west",
+                     .key_id = "kek-1",
+                     .mode = ports::AnchorMode::kMerkle});
+  }
+  std::optional<ports::Hash32> noted_root;
+  bool on_chain_when_noted = true;
+  const ports::BeforeSend note = [&](const ports::AnchorTicket& planned) -> Status {
+    EXPECT_TRUE(planned.tx_hashes.empty());
+    for (const auto& placement : planned.placements) {
+      EXPECT_TRUE(placement.proof);
+      if (placement.proof) noted_root = placement.proof->root;
+    }
+    auto found = ledger->root_anchor(*noted_root);
+    EXPECT_TRUE(found) << found.error().message;
+    on_chain_when_noted = found && found->has_value();
+    return Ok{};
+  };
+
+  auto ticket = ledger->submit(batch, note);
+
+  ASSERT_TRUE(ticket) << ticket.error().message;
+  ASSERT_TRUE(noted_root);
+  EXPECT_FALSE(on_chain_when_noted);
+  ASSERT_EQ(ticket->tx_hashes.size(), 1u);
+  EXPECT_EQ(ticket->placements[0].proof->root, *noted_root);
+  auto confirmed = ledger->await(*ticket);
+  ASSERT_TRUE(confirmed) << confirmed.error().message;
+  EXPECT_TRUE(ledger->settle());  // nothing of ours waits to be mined
+  auto found = ledger->root_anchor(*noted_root);
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->tx_hash, ticket->tx_hashes[0]);
+  EXPECT_EQ((*found)->block, confirmed->transactions[0].block);
+  // The same pointers make the same root: sending them again anchors nothing new.
+  auto again = ledger->submit(batch, {});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->placements[0].proof->root, *noted_root);
+}
+
+// A hook that fails stops the submit before anything is sent.
+TEST(EvmPointerLedger, AFailingBeforeSendSendsNothing) {
+  testing::AnvilNode anvil;
+  auto deployed = deploy_and_connect(anvil);
+  ASSERT_TRUE(deployed.ledger);
+  auto& ledger = deployed.ledger;
+  const std::vector<ports::Pointer> batch{{.resource_key = h(90),
+                                           .version = 1,
+                                           .content_hash = h(91),
+                                           .region = "eu-west",
+                                           .key_id = "kek-1",
+                                           .mode = ports::AnchorMode::kPointer}};
+  auto ticket = ledger->submit(batch, [](const ports::AnchorTicket&) -> Status {
+    return Error{ErrorCode::kUnavailable, "the store is down", "test"};
+  });
+
+  ASSERT_FALSE(ticket);
+  EXPECT_EQ(ticket.error().message, "the store is down");
+  auto latest = ledger->latest_versions(std::vector<ports::Hash32>{h(90)});
+  ASSERT_TRUE(latest) << latest.error().message;
+  EXPECT_EQ(latest->at(0), 0u);
 }
 
 }  // namespace

@@ -146,7 +146,7 @@ class DataProtection : public ::testing::Test {
 
   Result<ReadResource> read(const std::string& reference) {
     ResourceReader reader(*keys_, *stores_, *stores_, *ledger_, {"eu", "us"});
-    return reader.read(reference, std::nullopt);
+    return reader.read("default", reference, std::nullopt);
   }
 
   static std::vector<std::string> redis_keys(int port, const std::string& pattern) {
@@ -285,7 +285,7 @@ TEST_F(DataProtection, RotationRewrapsMasterKeysAndOldDataStaysReadable) {
 TEST_F(DataProtection, ErasureMakesOnePatientUnreadableAndLeavesOthersAlone) {
   ingest(two_patients());
   const auto blobs_before = redis_keys(eu_.port(), "blob:*").size();
-  auto patient = Pseudonyms(*keys_).patient_key("Patient/eu1");
+  auto patient = Pseudonyms(*keys_).patient_key("default", "Patient/eu1");
   ASSERT_TRUE(patient);
 
   // What `fhir-ledger erase` does: the key in every region, then the ledger mark.
@@ -364,7 +364,7 @@ TEST_F(DataProtection, TheShippedPolicyKeepsEuPatientsInTheEuAnchorsItsHashAndNa
   // The pointer on chain carries the bundle's hash.
   ledger::PointerRegistry& registry = chain();
   for (const char* ref : {"Patient/de1", "Observation/de1-obs2", "Patient/us1"}) {
-    auto key = Pseudonyms(*keys_).resource_key(ref);
+    auto key = Pseudonyms(*keys_).resource_key("default", ref);
     ASSERT_TRUE(key);
     auto anchored = registry.anchored_versions(*key);
     ASSERT_TRUE(anchored) << anchored.error().message;
@@ -414,7 +414,7 @@ TEST_F(DataProtection, TheShippedPolicyKeepsEuPatientsInTheEuAnchorsItsHashAndNa
     }
   }
   EXPECT_EQ(rules, (std::multiset<std::string>{"nopersist-deny", "none"}));
-  const auto de1 = Pseudonyms(*keys_).patient_key("Patient/de1");
+  const auto de1 = Pseudonyms(*keys_).patient_key("default", "Patient/de1");
   ASSERT_TRUE(de1);
   EXPECT_TRUE(audited->front().key == to_0x_hex(*de1) || audited->back().key == to_0x_hex(*de1));
 }

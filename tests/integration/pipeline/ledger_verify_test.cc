@@ -84,7 +84,7 @@ class LedgerVerifyTest : public ::testing::Test {
   }
 
   ledger::Hash32 key_of(const std::string& reference) {
-    return *Pseudonyms(*keys).resource_key(reference);
+    return *Pseudonyms(*keys).resource_key("default", reference);
   }
 
   Result<evm::Verification> verify(const std::string& reference,

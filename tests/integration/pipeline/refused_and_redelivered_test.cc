@@ -151,7 +151,7 @@ class RefusedAndRedelivered : public ::testing::Test {
   }
 
   ledger::Hash32 key_of(const std::string& reference) {
-    return Pseudonyms(*keys_).resource_key(reference).value();
+    return Pseudonyms(*keys_).resource_key("default", reference).value();
   }
 
   std::string redis_cli(const std::string& args) {
@@ -230,6 +230,32 @@ TEST_F(RefusedAndRedelivered, ARefusedBundleLeavesNoClaimOrBlobAndACorrectedEntr
   ASSERT_TRUE(latest && latest->has_value());
   EXPECT_EQ(to_0x_hex((*latest)->second), corrected.content_hash);
   EXPECT_TRUE(evm::verify_resource(*registry_, *blobs_, {kRegion}, key_of("Patient/p1"), 1));
+}
+
+TEST_F(RefusedAndRedelivered, AVersionTheLedgerRefusesAsAConflictLeavesNoClaimOrBlob) {
+  // Version 1 of c9 is on chain with other content, and not in this region's Redis (as when
+  // another gateway or region anchored it): only the ledger can see the conflict.
+  ledger::PointerRecord other{
+      .resource_key = key_of("Condition/c9"), .version = 1, .region = "elsewhere", .key_id = "k"};
+  other.content_hash.fill(0x5a);
+  auto tx = registry_->anchor_batch(std::span(&other, 1));
+  ASSERT_TRUE(tx) << tx.error().message;
+  ASSERT_TRUE(registry_->wait_for_receipt(*tx, 1, 30s));
+  testing::FakeEventSource source;
+  testing::FakeDeadLetters dead;
+  testing::FakeReceipts receipts;
+  source.push(R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"resource":{"resourceType":"Condition","id":"c9","meta":{"versionId":"1"}}},
+      {"resource":{"resourceType":"Patient","id":"p9","meta":{"versionId":"1"}}}]})");
+  ASSERT_TRUE(run_gateway(source, dead, receipts));
+
+  ASSERT_EQ(dead.letters.size(), 1u);
+  EXPECT_EQ(dead.letters[0].error_code, "conflict");
+  EXPECT_EQ(claim_of("Condition/c9", 1), "") << "the refused version's claim is released";
+  ASSERT_EQ(receipts.receipts.size(), 1u);  // the event's other resource was anchored
+  EXPECT_EQ(receipts.receipts[0].reference, "Patient/p9");
+  EXPECT_EQ(blob_count(), 1u) << "only p9's blob stays";
+  EXPECT_EQ(source.committed(), 1);
 }
 
 TEST_F(RefusedAndRedelivered, AMerkleVersionRepublishedAndRedeliveredIsUnderExactlyOneRoot) {

@@ -752,6 +752,50 @@ TEST(RedisPatientDirectory, APatientWhoMovedIsFoundInTheNewRegionOnlyAndTheNewes
   EXPECT_EQ((*found)[0]->region, "us");
 }
 
+// Issue 14: with one region down, look-ups and records go on in the others; the older record
+// the down region keeps is removed once it answers, unless the patient moved back meanwhile.
+TEST(RedisPatientDirectory, ARegionThatIsDownIsNamedAndItsOlderRecordIsForgottenOnceBack) {
+  testing::RedisServer eu;
+  testing::RedisServer us;
+  auto store = make_region_stores({.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}},
+                                               {"us", {.host = "127.0.0.1", .port = us.port()}}}});
+  ASSERT_TRUE(store);
+  const std::pair<Hash32, std::string> before{patient(8), "DE"};
+  const std::pair<Hash32, std::string> after{patient(8), "US"};
+  const std::pair<Hash32, std::string> other{patient(9), "DE"};
+  ASSERT_TRUE((*store)->record_countries("eu", std::span(&before, 1), 1000));
+  ASSERT_TRUE((*store)->record_countries("eu", std::span(&other, 1), 1000));
+  const std::vector<std::string> skip_eu{"eu"};
+  const std::vector<Hash32> asked = {patient(8), patient(9)};
+
+  auto left = (*store)->record_countries_reachable("us", std::span(&after, 1), 2000, skip_eu);
+  auto found = (*store)->reachable_countries(asked, skip_eu);
+
+  ASSERT_TRUE(left) << left.error().message;
+  EXPECT_EQ(*left, skip_eu);
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(found->unanswered, skip_eu);
+  EXPECT_EQ(found->countries[0]->region, "us");
+  EXPECT_FALSE(found->countries[1]);  // unknown: its record is in eu
+  const std::string key = country_key(to_hex(patient(8)));
+  EXPECT_EQ(redis_cli(eu, "GET " + key), "DE|1000");
+
+  const std::vector<std::pair<Hash32, std::int64_t>> owed{{patient(8), 2000}};
+  ASSERT_TRUE((*store)->forget_countries_before("eu", owed));
+  EXPECT_EQ(redis_cli(eu, "EXISTS " + key), "0");
+  // A record newer than the owed removal (the patient moved back) stays.
+  ASSERT_EQ(redis_cli(eu, "SET " + key + " 'DE|3000'"), "OK");
+  ASSERT_TRUE((*store)->forget_countries_before("eu", owed));
+  EXPECT_EQ(redis_cli(eu, "GET " + key), "DE|3000");
+
+  // A region that does not answer is named, not an error.
+  eu.stop();
+  auto without_eu = (*store)->reachable_countries(asked, {});
+  ASSERT_TRUE(without_eu) << without_eu.error().message;
+  EXPECT_EQ(without_eu->unanswered, skip_eu);
+  EXPECT_FALSE((*store)->recorded_countries(asked));
+}
+
 TEST(RedisPatientDirectory, ForgettingRemovesEveryRecordAndMalformedRecordsAreIntegrityErrors) {
   testing::RedisServer redis;
   auto store = stores_for(redis);
@@ -858,6 +902,44 @@ TEST(RedisBlobStore, APendingAnchorIsReadBesideTheRecordAndGoesWhenTheRecordIsWr
   EXPECT_EQ((*recorded)[0].record, R"({"record":1})");
   EXPECT_EQ((*recorded)[0].pending, std::nullopt);
   EXPECT_EQ(redis_cli(redis, "EXISTS " + pending_key("beef")), "0");
+}
+
+TEST(RedisPatientDirectory, TheFirstLinkOfARecordWinsAndIsKeptInTheLinksRegionOnly) {
+  testing::RedisServer eu;
+  testing::RedisServer us;
+  auto store = make_region_stores({.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}},
+                                               {"us", {.host = "127.0.0.1", .port = us.port()}}},
+                                   .links_region = "us"});
+  ASSERT_TRUE(store) << store.error().message;
+  const std::vector<std::pair<Hash32, Hash32>> first = {{patient(1), patient(10)},
+                                                        {patient(2), patient(10)}};
+  auto linked = (*store)->link_persons(first);
+  ASSERT_TRUE(linked) << linked.error().message;
+  EXPECT_EQ(*linked, (std::vector<Hash32>{patient(10), patient(10)}));
+  // Another person for a linked record: the record keeps its first person.
+  const std::vector<std::pair<Hash32, Hash32>> again = {{patient(1), patient(11)},
+                                                        {patient(3), patient(11)}};
+  linked = (*store)->link_persons(again);
+  ASSERT_TRUE(linked) << linked.error().message;
+  EXPECT_EQ(*linked, (std::vector<Hash32>{patient(10), patient(11)}));
+
+  const std::vector<Hash32> asked = {patient(1), patient(3), patient(4)};
+  auto found = (*store)->linked_persons(asked);
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), 3u);
+  EXPECT_EQ((*found)[0], patient(10));
+  EXPECT_EQ((*found)[1], patient(11));
+  EXPECT_FALSE((*found)[2]);
+  const std::string key = link_key(to_hex(patient(1)));
+  EXPECT_EQ(redis_cli(us, "GET " + key), to_hex(patient(10)));
+  EXPECT_EQ(redis_cli(eu, "EXISTS " + key), "0");
+
+  // A link that is not a person key is not taken for one.
+  redis_cli(us, "SET " + link_key(to_hex(patient(4))) + " not-hex");
+  EXPECT_FALSE((*store)->linked_persons(asked));
+  EXPECT_FALSE(make_region_stores(
+      {.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}}}, .links_region = "ru"}))
+      << "a links region that is not configured is refused";
 }
 
 }  // namespace

@@ -83,6 +83,13 @@ struct PipelineSettings {
   int retry_backoff_ms = 500;
 };
 
+// Whose id a FHIR id is (pseudonyms.h): the source of events that name none, and the
+// identifier system that links one person's records across sources ("" for none).
+struct IdentitySettings {
+  std::string default_source = "default";
+  std::string linking_identifier_system;
+};
+
 struct GatewayConfig {
   std::string file;  // where it was read from, for messages
   std::string service_name = "fhir-ledger";
@@ -94,6 +101,7 @@ struct GatewayConfig {
   MappingSettings mappings;
   PolicySettings policy;
   PipelineSettings pipeline;
+  IdentitySettings identity;
 };
 
 // Reads, overrides, validates and converts. Errors read

@@ -6,9 +6,15 @@
 // before that re-delivers the batch, and content addressing plus idempotent anchors make the
 // replay a no-op. Environment failures (kUnavailable) are retried with backoff until stop is
 // requested; data failures send the event to the dead-letter topic. Runs on one thread.
+// One region's Redis down stops only its own events (issue 14): after a short retry they are
+// parked (ParkedEvents), with every later event about the same resources or patients, and the
+// rest of the batch goes on; parked events run again, oldest first, with a capped backoff, and
+// no partition is committed at or past one of them until it is done. The steps still retried
+// without bound while a region is down are named at Pipeline::in_region.
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/gateway/parked_events.h"
 #include "fl/gateway/pointer_record.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/decide_stage.h"
@@ -32,8 +38,12 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fl::gateway {
@@ -63,6 +73,14 @@ struct AnchoringModes {
   ports::AnchorMode mode_for(std::string_view topic, std::string_view resource_type) const;
 };
 
+// Whose id a FHIR id is (pseudonyms.h, config `identity`).
+struct IdentityOptions {
+  // The source of events with neither a fhir-source header nor an absolute fullUrl.
+  std::string default_source = "default";
+  // Identifier.system that links one person's records across sources; "" for none.
+  std::string linking_identifier_system;
+};
+
 struct PipelineOptions {
   ValidationLimits limits;
   AnchoringModes anchoring;
@@ -73,6 +91,13 @@ struct PipelineOptions {
   std::size_t max_in_flight = 1;
   std::chrono::milliseconds batch_max_wait{250};
   std::chrono::milliseconds retry_backoff{500};
+  // A region that stops answering (kUnavailable) is tried this many times in a row, with
+  // retry_backoff between, before its events are parked; a region already down is tried once
+  // each time it is due again (retry_backoff, doubling, at most 16 times as long).
+  std::size_t region_attempts = 2;
+  // Parked events are kept in memory up to this many bytes; beyond that nothing new is polled
+  // until they have run (every region then waits for the one that is down).
+  std::size_t max_parked_bytes = 256u * 1024 * 1024;
   std::chrono::milliseconds flush_timeout{30000};
   // Batch mode for the demo and tests: return once every assigned partition is committed to
   // its end, after at least `idle_before_exit` without new events.
@@ -80,6 +105,7 @@ struct PipelineOptions {
   std::chrono::milliseconds idle_before_exit{1000};
   // The gateway's name in the AuditEvents it writes (their source site).
   std::string service_name = "fhir-ledger";
+  IdentityOptions identity;
 };
 
 struct PipelineStats {
@@ -93,6 +119,11 @@ struct PipelineStats {
   std::uint64_t pointers = 0;  // versions those transactions anchored (new on chain)
   // Versions a re-delivery found anchored already (by an earlier transaction): not sent again.
   std::uint64_t already_anchored = 0;
+  // Events parked because a region was down (each time one was parked), and parked now.
+  std::uint64_t parked = 0;
+  std::uint64_t waiting = 0;
+  // The storage regions that did not answer when last asked, and are not known to be back.
+  std::vector<std::string> regions_down;
   std::uint64_t gas_used = 0;  // by all anchoring transactions
   double busy_seconds = 0;     // from the first event polled to the last commit
   // Per event: from the poll that returned it to the commit that covered it, in seconds.
@@ -125,6 +156,14 @@ class Pipeline {
   // which joins `documents`), or the error that rejects it.
   Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index,
                                     std::vector<std::unique_ptr<rapidjson::Document>>& documents);
+  // The person the resource's linking identifier names (identity.linkingIdentifierSystem),
+  // or nullopt; two different values of the system refuse the event.
+  Result<std::optional<ports::Hash32>> linked_person(const ResourceView& resource);
+  // Gives each resource about a patient record linked to a person the person's key, linking
+  // the records of this batch's Patients that carry the linking identifier first (the first
+  // link of a record wins); an event that contradicts a record's link is dead-lettered.
+  Status resolve_persons(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
+                         std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
   // Stage 4 for the batch: each resource's policy decision, with the patient's country from a
   // Patient in the batch or the directory; moves events with a denied resource to the dead
   // letters, naming the rules, and adds an AuditEvent per denied resource to `audits`.
@@ -138,22 +177,36 @@ class Pipeline {
   // last (or earlier in the batch); a delete of what was never anchored is dropped (a no-op).
   // Waits for the batches in flight first, so the ledger's answer includes them.
   Status resolve_deletes(std::vector<Item>& items, const std::atomic<bool>& stop);
-  // Records the countries of the Patients stored in this batch, in their regions.
-  Status record_countries(const std::vector<Item>& items, const std::atomic<bool>& stop);
+  // Records the countries of the Patients stored in this batch, in their regions; the events
+  // of a region that stops answering are parked. Older records in other regions that are down
+  // are removed once they answer (forget_moved_countries).
+  Status record_countries(InFlight& batch, const std::atomic<bool>& stop);
+  // Removes the older records record_countries left in regions that were down, where they answer.
+  Status forget_moved_countries(const std::atomic<bool>& stop);
+  // The directory's records of the batch's patients, from the regions that answer (kept for
+  // decide). Events about a patient found in none of them, while a region did not answer, are
+  // parked (the record may be there), unless the batch has the patient's Patient to decide by.
+  Status look_up_countries(InFlight& batch, const std::atomic<bool>& stop);
+  // What look_up_countries found for these patients (decide's directory look-up).
+  Result<std::vector<std::optional<ports::PatientCountry>>> looked_up_countries(
+      std::span<const ports::Hash32> patient_keys) const;
   // Moves the events whose patient was erased to the dead letters, with their items.
   Status drop_erased(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                      std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
   // Stages 5-6: seals and stores the items per region; moves the events with a refused item
-  // (an erased patient, a version stored with other content) to the dead letters.
-  Status protect(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                 std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
+  // (an erased patient, a version stored with other content) to the dead letters, and parks the
+  // events with an item in a region that does not answer (what they stored elsewhere released).
+  Status protect(InFlight& batch, const std::atomic<bool>& stop);
   // Moves the items the ledger refused to the dead letters, one letter per event: a version
   // anchored with other content (kConflict), or a pointer no transaction the chain takes can
   // carry (kInvalidInput, with the ledger's reason). The event's other resources keep their
   // receipts.
   static void drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation);
-  // Writes each item's pointer record (with its transaction and proof) beside its blob.
-  Status keep_records(const std::vector<Item>& items, const ports::AnchorConfirmation& confirmation,
+  // Writes each item's pointer record (with its transaction and proof) beside its blob. The
+  // events with an item in a region that does not answer are parked, anchored: run again, they
+  // find their anchors (idempotent on chain; a merkle root through its pending record) and
+  // write their records then.
+  Status keep_records(InFlight& batch, const ports::AnchorConfirmation& confirmation,
                       const std::atomic<bool>& stop);
   // Gives up what this delivery stored for items whose events are dead-lettered after protect
   // (`dropped[i]` for items[i]): the version claims it made and their blobs, so that nothing of
@@ -171,7 +224,7 @@ class Pipeline {
   Status submit(InFlight& batch, const std::atomic<bool>& stop);
   // Merkle mode anchors one root per batch, so a version sent again (re-delivered, re-published)
   // would go under a second root. The merkle-mode versions whose pointer record names a root
-  // (or whose pending anchor's transaction is found mined) leave the batch instead: their
+  // (or whose pending anchor's root is found on chain) leave the batch instead: their
   // receipts name that root and are made durable here. A version still in flight in an earlier
   // batch has that batch confirmed first.
   Status skip_anchored_roots(InFlight& batch, const std::atomic<bool>& stop);
@@ -179,15 +232,53 @@ class Pipeline {
   // that anchoring (with its block).
   Result<std::map<std::size_t, PointerRecord>> anchored_roots(const InFlight& batch,
                                                               const std::atomic<bool>& stop);
-  // Records the merkle-mode anchors just sent as pending (PointerRecord with block 0), so a
-  // crash before keep_records leaves a transaction to look for rather than nothing.
-  Status note_pending_roots(const InFlight& batch, const std::atomic<bool>& stop);
+  // The transaction to await for each root of `pending` (versions with a pending anchor, by
+  // root): the one that anchored it, else the one noted with it. A root noted without its
+  // transaction and not on chain once ours are mined was never sent: its versions are left out.
+  Result<std::map<std::string, std::vector<std::pair<std::size_t, PointerRecord>>>>
+  transactions_of_roots(
+      std::map<ports::Hash32, std::vector<std::pair<std::size_t, PointerRecord>>>& pending,
+      const std::atomic<bool>& stop);
+  // Records the merkle-mode anchors of `ticket` as pending (PointerRecord with block 0): before
+  // the send with the root alone, after it with the transaction too. A crash before keep_records
+  // then leaves a root to look for rather than nothing.
+  Status note_pending_roots(std::span<const ports::Pointer> pointers,
+                            const ports::AnchorTicket& ticket, const std::atomic<bool>& stop);
   Result<ports::AnchorConfirmation> confirm(InFlight& batch, const std::atomic<bool>& stop);
   // Stage 9: receipts, dead letters and AuditEvents, durable before the commit.
   Status report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
                 const std::atomic<bool>& stop);
-  // Stages 2-7 up to sending the transactions; the batch joins in_flight_.
-  Status begin(std::vector<ports::SourceEvent>& events, const std::atomic<bool>& stop);
+  // Stages 2-7 up to sending the transactions; the batch joins in_flight_. The first `reruns`
+  // events are parked ones run again (older than every event polled).
+  Status begin(std::vector<ports::SourceEvent>& events, std::size_t reruns,
+               const std::atomic<bool>& stop);
+  // Parks the polled events (from `reruns` on) that touch a resource or patient of an event
+  // still parked: they must not overtake it.
+  void park_behind_parked(InFlight& batch, std::size_t reruns);
+  // Parks the events with an item in a region that is down and not yet due to be tried again.
+  void park_for_regions(InFlight& batch);
+  // The events `seeds` and every later event of the batch that touches a resource or patient
+  // one of them touches: an event waits whole, and nothing about the same resource or patient
+  // overtakes it.
+  static std::set<std::size_t> behind(const InFlight& batch, const std::set<std::size_t>& seeds);
+  // Moves these events (from behind()) to parked_, in batch order, and their items out of the
+  // batch; `step` and `regions` say why, in the log.
+  void park(InFlight& batch, const std::set<std::size_t>& events, std::string_view step,
+            const std::string& regions);
+  // One region's step: `op` is tried while it answers kUnavailable, region_attempts times (once
+  // when the region is down already, and not at all before it is due again). False when the
+  // region stays unavailable: it is marked down and the caller parks its events. Other errors
+  // are returned. The region steps that go through it: the directory look-up and the recording
+  // of countries (and removal of older records), store (master keys, claims, blobs), keep
+  // records. Still retried without bound, so every region waits while one of these is down:
+  // - identity links (resolve_persons), in the links region, when identity linking is on;
+  // - release of a refused event's claims (protect, finish), and merkle mode's anchor records
+  //   (skip_anchored_roots) and pending roots (note_pending_roots): each in a region that
+  //   answered earlier in the same batch, so only when it goes down in between (a merkle
+  //   version sent and re-run without its pending record would go under a second root);
+  // - above max_parked_bytes of parked events, nothing new is polled until they have run.
+  Result<bool> in_region(const std::atomic<bool>& stop, std::string_view step,
+                         const std::string& region, const std::function<Status()>& op);
   // The oldest batch in flight: confirmation, pointer records, report, commit.
   Status finish(const std::atomic<bool>& stop);
   Status drain(const std::atomic<bool>& stop);
@@ -204,6 +295,13 @@ class Pipeline {
   PipelineStats stats_;
   std::chrono::steady_clock::time_point first_event_{};
   std::list<InFlight> in_flight_;  // oldest first (a list: InFlight is defined in the .cc)
+  ParkedEvents parked_;            // events waiting for a region that is down
+  // This batch's directory look-up (look_up_countries), for decide.
+  std::map<ports::Hash32, ports::PatientCountry> looked_up_;
+  // Region -> (patient, time of the newer record): older records to remove where it answers.
+  // Lost on a restart: such a record stays, outranked by the newer one, until the patient's
+  // next move or erasure removes it.
+  std::map<std::string, std::vector<std::pair<ports::Hash32, std::int64_t>>> moved_countries_;
 };
 
 }  // namespace fl::gateway

@@ -37,8 +37,10 @@ class ResourceReader {
                  std::vector<std::string> regions);
   ~ResourceReader();
 
-  // `reference` is "Type/id"; the latest stored version unless `version` is given.
-  Result<ReadResource> read(std::string_view reference, std::optional<std::uint64_t> version);
+  // `reference` is "Type/id" in the id space of `source`; the latest stored version unless
+  // `version` is given.
+  Result<ReadResource> read(std::string_view source, std::string_view reference,
+                            std::optional<std::uint64_t> version);
 
   // The same for a resource key (the pseudonym), when the reference is not known.
   Result<ReadResource> read_key(const ports::Hash32& resource_key,

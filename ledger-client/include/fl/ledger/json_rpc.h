@@ -61,6 +61,9 @@ class JsonRpcClient {
   Result<std::uint64_t> chain_id();
   Result<std::uint64_t> block_number();
   Result<std::uint64_t> pending_nonce(const Address& account);
+  // The account's transactions mined so far (its nonce in the latest block): below
+  // pending_nonce while some wait in the node's pool.
+  Result<std::uint64_t> mined_nonce(const Address& account);
   Result<Bytes> gas_price();  // big-endian wei
   // EIP-1559 fees: the node's suggested priority fee, and the latest block's base fee (empty
   // before London or on a zero-fee network).

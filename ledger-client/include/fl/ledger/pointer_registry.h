@@ -131,6 +131,8 @@ class PointerRegistry {
   Result<Hash32> anchor_root(const Hash32& root, std::uint32_t leaf_count);
   // Where a root was anchored, if it was.
   Result<std::optional<RootInfo>> root_info(const Hash32& root);
+  // The transaction (and block) whose RootAnchored event anchored a root, if any.
+  Result<std::optional<std::pair<Hash32, std::uint64_t>>> root_anchoring_tx(const Hash32& root);
   // The contract's own inclusion check (verifyInclusion), a second opinion to merkle::root_of.
   Result<bool> verify_inclusion(const PointerRecord& pointer, std::uint32_t index,
                                 std::span<const Hash32> proof, const Hash32& root);

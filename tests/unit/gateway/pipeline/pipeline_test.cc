@@ -13,10 +13,13 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
+#include <string>
+#include <vector>
 
 namespace fl::gateway {
 namespace {
@@ -131,7 +134,7 @@ TEST_F(PipelineTest, APatientWhoMovesWithinABatchIsRecordedWhereItsLastVersionWe
 
   ASSERT_TRUE(pipeline.run_once(stop));
 
-  const auto patient = Pseudonyms(keys).patient_key("Patient/p1");
+  const auto patient = Pseudonyms(keys).patient_key("default", "Patient/p1");
   ASSERT_TRUE(patient);
   ASSERT_EQ(directory.records.size(), 1u);
   EXPECT_EQ(directory.records.at(*patient).country, "DE");
@@ -159,8 +162,8 @@ TEST_F(PipelineTest, EachResourceThePolicyRefusesIsAuditedDurablyBeforeTheCommit
   EXPECT_EQ(audit.flushed, 1u);
   EXPECT_EQ(committed_at_flush, 0);  // durable before the commit
   EXPECT_EQ(source.committed(), 2);
-  const auto patient = Pseudonyms(keys).patient_key("Patient/p-br");
-  const auto resource = Pseudonyms(keys).resource_key("Patient/p-br");
+  const auto patient = Pseudonyms(keys).patient_key("clinic-br", "Patient/p-br");
+  const auto resource = Pseudonyms(keys).resource_key("clinic-br", "Patient/p-br");
   ASSERT_TRUE(patient && resource);
   EXPECT_EQ(audit.records[0].key, to_0x_hex(*patient));
   const std::string& json = audit.records[0].json;
@@ -363,7 +366,8 @@ class RefusingLedger final : public ports::PointerLedger {
     return chain_.latest_versions(resource_keys);
   }
 
-  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch,
+                                     const ports::BeforeSend&) override {
     ++submits;
     std::vector<ports::Pointer> sent;
     std::vector<std::size_t> sent_at;
@@ -376,7 +380,7 @@ class RefusingLedger final : public ports::PointerLedger {
                                .batch = {batch.begin(), batch.end()}};
     for (auto& placement : ticket.placements) placement.refused = kReason;
     if (sent.empty()) return ticket;
-    auto anchored = chain_.submit(sent);
+    auto anchored = chain_.submit(sent, {});
     if (!anchored) return anchored.error();
     ticket.tx_hashes = anchored->tx_hashes;
     for (std::size_t j = 0; j < sent.size(); ++j) {
@@ -394,6 +398,10 @@ class RefusingLedger final : public ports::PointerLedger {
   Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
     return chain_.erased(patient_keys);
   }
+  Result<std::optional<ports::RootAnchor>> root_anchor(const ports::Hash32& root) override {
+    return chain_.root_anchor(root);
+  }
+  Status settle() override { return chain_.settle(); }
 
   static constexpr const char* kReason =
       "the chain's block gas limit of 100000 is too small for one pointer (needs 140000 gas)";
@@ -411,7 +419,7 @@ TEST_F(PipelineTest, APointerTheChainCannotTakeIsDeadLetteredAndTheRestAnchoredA
       {"resource":{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p2"}}}]})");
   source.push(R"({"resourceType":"Patient","id":"p3"})");
   RefusingLedger refusing(ledger);
-  refusing.too_big.insert(Pseudonyms(keys).resource_key("Condition/c2").value());
+  refusing.too_big.insert(Pseudonyms(keys).resource_key("default", "Condition/c2").value());
   Pipeline pipeline({.source = source,
                      .dead_letters = dead,
                      .receipts = receipts,
@@ -440,16 +448,29 @@ TEST_F(PipelineTest, APointerTheChainCannotTakeIsDeadLetteredAndTheRestAnchoredA
   EXPECT_EQ(source.committed(), 3);
 }
 
-TEST_F(PipelineTest, AStoreOutageIsRetriedAndNothingIsCommittedBeforeIt) {
+TEST_F(PipelineTest, AStoreOutageParksTheEventAndNothingIsCommittedBeforeItIsStored) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
-  blobs.fail_next(3);
+  blobs.fail_next(3);  // more than the first batch tries
   Pipeline pipeline = make();
 
   ASSERT_TRUE(pipeline.run_once(stop));
+  EXPECT_EQ(source.committed(), 0);
+  EXPECT_EQ(pipeline.stats().waiting, 1u);
+  EXPECT_EQ(pipeline.stats().regions_down, std::vector<std::string>{"default"});
+  ASSERT_TRUE(pipeline.run_once(stop));  // not due yet: nothing is tried
+  EXPECT_EQ(source.committed(), 0);
+  for (int i = 0; i < 3 && source.committed() == 0; ++i) {
+    clock.advance(std::chrono::milliseconds(100));
+    ASSERT_TRUE(pipeline.run_once(stop));
+  }
 
   EXPECT_EQ(blobs.writes(), 1);
   EXPECT_EQ(ledger.events, 1);
   EXPECT_EQ(source.committed(), 1);
+  EXPECT_GE(pipeline.stats().parked, 1u);
+  EXPECT_EQ(pipeline.stats().waiting, 0u);
+  EXPECT_TRUE(pipeline.stats().regions_down.empty());
+  EXPECT_EQ(pipeline.stats().consumed, 1u);
 }
 
 TEST_F(PipelineTest, StoppingDuringALedgerOutageCommitsNothing) {
@@ -568,7 +589,7 @@ class RefusedEventTest : public PipelineTest {
   // The version's claim in the store (content hash hex), empty when there is none.
   std::string claim_of(const std::string& reference, std::uint64_t version) {
     const std::vector<ports::VersionRef> refs{
-        {to_hex(Pseudonyms(keys).resource_key(reference).value()), version}};
+        {to_hex(Pseudonyms(keys).resource_key("default", reference).value()), version}};
     return blobs.claimed_versions("default", refs).value().front().value_or("");
   }
 };
@@ -663,27 +684,46 @@ class MerkleLedger final : public ports::PointerLedger {
       std::span<const ports::Hash32> resource_keys) override {
     return std::vector<std::uint64_t>(resource_keys.size(), 0);  // merkle mode keeps no latest
   }
-  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch) override {
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch,
+                                     const ports::BeforeSend& before_send) override {
     ports::AnchorTicket ticket{.placements = std::vector<ports::Placement>(batch.size()),
                                .batch = {batch.begin(), batch.end()}};
     ports::Hash32 root{};
     root[0] = 0xaa;
-    root[31] = static_cast<std::uint8_t>(++roots);
-    const std::string tx = "0xroot" + std::to_string(roots);
-    ticket.tx_hashes.push_back(tx);
-    if (!std::exchange(lose_next, false)) mined[tx] = 100 + roots;
-    leaves[root] = static_cast<std::uint32_t>(batch.size());
+    root[31] = static_cast<std::uint8_t>(++planned);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].mode != ports::AnchorMode::kMerkle) {
         return Error{ErrorCode::kInvalidInput, "this test chain takes merkle mode only", "test"};
       }
       ticket.placements[i] = {
           .tx = 0,
-          .proof = ports::InclusionProof{
-              .root = root, .index = static_cast<std::uint32_t>(i), .leaf_count = leaves[root]}};
-      roots_of[{batch[i].resource_key, batch[i].version}].push_back(root);
+          .proof = ports::InclusionProof{.root = root,
+                                         .index = static_cast<std::uint32_t>(i),
+                                         .leaf_count = static_cast<std::uint32_t>(batch.size())}};
     }
+    if (before_send) {
+      if (auto noted = before_send(ticket); !noted) return noted.error();
+    }
+    if (std::exchange(die_before_send, false)) return died();
+    const std::string tx = "0xroot" + std::to_string(++roots);
+    ticket.tx_hashes.push_back(tx);
+    if (!std::exchange(lose_next, false)) {
+      mined[tx] = 100 + roots;
+      root_tx[root] = tx;
+    }
+    leaves[root] = static_cast<std::uint32_t>(batch.size());
+    for (const auto& p : batch) roots_of[{p.resource_key, p.version}].push_back(root);
+    if (std::exchange(die_after_send, false)) return died();
     return ticket;
+  }
+  Result<std::optional<ports::RootAnchor>> root_anchor(const ports::Hash32& root) override {
+    auto it = root_tx.find(root);
+    if (it == root_tx.end()) return std::optional<ports::RootAnchor>();
+    return std::optional<ports::RootAnchor>({.tx_hash = it->second, .block = mined[it->second]});
+  }
+  Status settle() override {
+    ++settles;
+    return Ok{};
   }
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
     ports::AnchorConfirmation confirmation{.placements = ticket.placements};
@@ -698,9 +738,16 @@ class MerkleLedger final : public ports::PointerLedger {
     return std::vector<bool>(patient_keys.size(), false);
   }
 
-  int roots = 0;
-  bool lose_next = false;                      // the next transaction is sent but never mined
-  std::map<std::string, std::uint64_t> mined;  // tx hash -> block
+  static Error died() { return {ErrorCode::kPermissionDenied, "injected: the gateway died", ""}; }
+
+  int planned = 0;                               // trees built
+  int roots = 0;                                 // roots sent
+  int settles = 0;                               // calls of settle()
+  bool lose_next = false;                        // the next transaction is sent but never mined
+  bool die_before_send = false;                  // the next submit stops after noting its root
+  bool die_after_send = false;                   // ... after sending, before it returns
+  std::map<std::string, std::uint64_t> mined;    // tx hash -> block
+  std::map<ports::Hash32, std::string> root_tx;  // root -> the transaction that mined it
   std::map<ports::Hash32, std::uint32_t> leaves;
   std::map<std::pair<ports::Hash32, std::uint64_t>, std::vector<ports::Hash32>> roots_of;
 };
@@ -724,7 +771,7 @@ class MerkleRedeliveryTest : public PipelineTest {
   }
 
   std::size_t roots_holding(const std::string& reference, std::uint64_t version) {
-    auto key = Pseudonyms(keys).resource_key(reference).value();
+    auto key = Pseudonyms(keys).resource_key("default", reference).value();
     auto it = chain.roots_of.find({key, version});
     return it == chain.roots_of.end() ? 0 : it->second.size();
   }
@@ -812,7 +859,7 @@ TEST_F(MerkleRedeliveryTest, AVersionWhoseRecordWasNeverWrittenIsFoundThroughIts
   EXPECT_EQ(receipts.receipts[0].tx_hash, "0xroot1");
   EXPECT_EQ(receipts.receipts[0].block, 101u);
   auto records = blobs.pointer_records(
-      "default", to_hex(Pseudonyms(keys).resource_key("Observation/o1").value()));
+      "default", to_hex(Pseudonyms(keys).resource_key("default", "Observation/o1").value()));
   ASSERT_TRUE(records);
   ASSERT_EQ(records->count(4), 1u);
   EXPECT_EQ(parse_pointer_record(records->at(4))->block, 101u);
@@ -835,6 +882,267 @@ TEST_F(MerkleRedeliveryTest, AVersionWhosePendingRootWasNeverMinedIsSentAgain) {
   ASSERT_EQ(receipts.receipts.size(), 1u);
   EXPECT_EQ(receipts.receipts[0].tx_hash, "0xroot2");
   EXPECT_EQ(replay.committed(), 1);
+}
+
+// The gateway dies once the root is sent and before it knows the transaction: the root noted
+// before the send leads the re-delivery to it, not to a second root.
+TEST_F(MerkleRedeliveryTest, AVersionSentJustBeforeACrashIsFoundByItsNotedRoot) {
+  source.push(kO1);
+  chain.die_after_send = true;
+  ASSERT_FALSE(make_merkle(source).run_once(stop));
+  ASSERT_EQ(chain.roots, 1);
+
+  testing::FakeEventSource replay;
+  replay.push(kO1);
+  ASSERT_TRUE(make_merkle(replay).run_once(stop));
+
+  EXPECT_EQ(chain.roots, 1);
+  EXPECT_EQ(roots_holding("Observation/o1", 4), 1u);
+  ASSERT_EQ(receipts.receipts.size(), 1u);
+  EXPECT_EQ(receipts.receipts[0].tx_hash, "0xroot1");
+  EXPECT_EQ(receipts.receipts[0].block, 101u);
+  EXPECT_EQ(chain.settles, 0);  // the root was on chain: nothing to wait for
+  EXPECT_EQ(replay.committed(), 1);
+}
+
+// ... and when it died after noting the root and before sending it, the root is not on chain
+// once nothing of the gateway's waits to be mined: the version is sent, under one root.
+TEST_F(MerkleRedeliveryTest, AVersionNotedAndNeverSentIsSentOnceNothingWaits) {
+  source.push(kO1);
+  chain.die_before_send = true;
+  ASSERT_FALSE(make_merkle(source).run_once(stop));
+  ASSERT_EQ(chain.roots, 0);
+
+  testing::FakeEventSource replay;
+  replay.push(kO1);
+  ASSERT_TRUE(make_merkle(replay).run_once(stop));
+
+  EXPECT_EQ(chain.settles, 1);
+  EXPECT_EQ(chain.roots, 1);
+  EXPECT_EQ(roots_holding("Observation/o1", 4), 1u);
+  ASSERT_EQ(receipts.receipts.size(), 1u);
+  EXPECT_EQ(receipts.receipts[0].tx_hash, "0xroot1");
+  EXPECT_EQ(replay.committed(), 1);
+}
+
+// Issue 14: one region down stops only its own events.
+
+// The fake store, except that every call for the region `down` names fails as unavailable.
+class OneRegionDown final : public ports::BlobStore {
+ public:
+  explicit OneRegionDown(ports::BlobStore& inner) : inner_(inner) {}
+  std::string down;
+
+  Result<std::vector<std::string>> put_if_absent_streamed(const std::string& region,
+                                                          std::size_t count,
+                                                          const MakeWrite& make_write) override {
+    if (region == down) return unavailable(region);
+    return inner_.put_if_absent_streamed(region, count, make_write);
+  }
+  Status remove_unclaimed(const std::string& region, std::span<const std::string> keys) override {
+    if (region == down) return unavailable(region);
+    return inner_.remove_unclaimed(region, keys);
+  }
+  Status release_claims(const std::string& region,
+                        std::span<const ports::ClaimedBlob> claims) override {
+    if (region == down) return unavailable(region);
+    return inner_.release_claims(region, claims);
+  }
+  Result<std::vector<std::optional<std::string>>> claimed_versions(
+      const std::string& region, std::span<const ports::VersionRef> versions) override {
+    if (region == down) return unavailable(region);
+    return inner_.claimed_versions(region, versions);
+  }
+  Result<ports::Bytes> get(const std::string& region, const std::string& key) override {
+    if (region == down) return unavailable(region);
+    return inner_.get(region, key);
+  }
+  Status put_pointer_records(const std::string& region,
+                             std::span<const ports::PointerRecordWrite> records) override {
+    if (region == down) return unavailable(region);
+    return inner_.put_pointer_records(region, records);
+  }
+  Result<std::map<std::uint64_t, std::string>> pointer_records(
+      const std::string& region, const std::string& resource_key) override {
+    if (region == down) return unavailable(region);
+    return inner_.pointer_records(region, resource_key);
+  }
+  Status put_pending_anchors(const std::string& region,
+                             std::span<const ports::PointerRecordWrite> records) override {
+    if (region == down) return unavailable(region);
+    return inner_.put_pending_anchors(region, records);
+  }
+  Result<std::vector<ports::AnchorRecords>> anchor_records(
+      const std::string& region, std::span<const ports::VersionRef> versions) override {
+    if (region == down) return unavailable(region);
+    return inner_.anchor_records(region, versions);
+  }
+
+ private:
+  static Error unavailable(const std::string& region) {
+    return Error{ErrorCode::kUnavailable, "injected: region down", region};
+  }
+  ports::BlobStore& inner_;
+};
+
+// Stores each resource in the region its id starts with ("eu-o1" in eu).
+class ByIdPrefix final : public IngestPolicy {
+ public:
+  Result<Decision> decide_ingest(const IngestRequest& request) override {
+    const std::string id = (*request.resource)["id"].GetString();
+    return Decision{.permit = true, .region = id.substr(0, id.find('-'))};
+  }
+};
+
+// The fake ledger, running `before_await` (when set) before each wait for a confirmation.
+class HookedLedger final : public ports::PointerLedger {
+ public:
+  explicit HookedLedger(ports::PointerLedger& inner) : inner_(inner) {}
+  std::function<void()> before_await;
+
+  Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch,
+                                     const ports::BeforeSend& before_send) override {
+    return inner_.submit(batch, before_send);
+  }
+  Result<std::optional<ports::RootAnchor>> root_anchor(const ports::Hash32& root) override {
+    return inner_.root_anchor(root);
+  }
+  Status settle() override { return inner_.settle(); }
+  Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override {
+    if (before_await) before_await();
+    return inner_.await(ticket);
+  }
+  Result<std::vector<std::uint64_t>> latest_versions(
+      std::span<const ports::Hash32> resource_keys) override {
+    return inner_.latest_versions(resource_keys);
+  }
+  Result<std::vector<bool>> erased(std::span<const ports::Hash32> patient_keys) override {
+    return inner_.erased(patient_keys);
+  }
+
+ private:
+  ports::PointerLedger& inner_;
+};
+
+class RegionDownTest : public PipelineTest {
+ protected:
+  Pipeline make_parking() {
+    PipelineOptions options;
+    options.retry_backoff = std::chrono::milliseconds(1);
+    options.batch_max_wait = std::chrono::milliseconds(1);
+    return Pipeline({.source = source,
+                     .dead_letters = dead,
+                     .receipts = receipts,
+                     .blobs = stores,
+                     .master_keys = master_keys,
+                     .directory = directory,
+                     .ledger = hooked,
+                     .keys = keys,
+                     .clock = clock},
+                    normalizer, by_id, options);
+  }
+  std::vector<std::string> reported() const {
+    std::vector<std::string> out;
+    for (const auto& r : receipts.receipts) out.push_back(r.reference);
+    return out;
+  }
+
+  OneRegionDown stores{blobs};
+  HookedLedger hooked{ledger};
+  ByIdPrefix by_id;
+};
+
+TEST_F(RegionDownTest, EventsOfOtherRegionsGoOnAndThoseOfTheDownRegionWaitInOrder) {
+  source.push(R"({"resourceType":"Patient","id":"eu-p"})");
+  source.push(R"({"resourceType":"Patient","id":"us-p"})");
+  source.push(
+      R"({"resourceType":"Observation","id":"eu-o1","subject":{"reference":"Patient/eu-p"}})");
+  source.push(
+      R"({"resourceType":"Observation","id":"us-o2","subject":{"reference":"Patient/us-p"}})");
+  // About the eu patient, stored in us: it must not overtake the patient's parked events.
+  source.push(
+      R"({"resourceType":"Observation","id":"us-o3","subject":{"reference":"Patient/eu-p"}})");
+  source.push(
+      R"({"resourceType":"Observation","id":"us-o4","subject":{"reference":"Patient/us-p"}})");
+  stores.down = "eu";
+  Pipeline pipeline = make_parking();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(reported(),
+            (std::vector<std::string>{"Patient/us-p", "Observation/us-o2", "Observation/us-o4"}));
+  EXPECT_EQ(source.committed(), 0);  // the first event waits
+  EXPECT_EQ(pipeline.stats().waiting, 3u);
+  EXPECT_EQ(pipeline.stats().regions_down, std::vector<std::string>{"eu"});
+
+  // Not due yet: nothing is asked of eu, and a new event about the eu patient waits behind.
+  source.push(
+      R"({"resourceType":"Observation","id":"us-o5","subject":{"reference":"Patient/eu-p"}})");
+  ASSERT_TRUE(pipeline.run_once(stop));
+  EXPECT_EQ(receipts.receipts.size(), 3u);
+  EXPECT_EQ(pipeline.stats().waiting, 4u);
+
+  stores.down.clear();
+  clock.advance(std::chrono::milliseconds(10));
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(reported(),
+            (std::vector<std::string>{"Patient/us-p", "Observation/us-o2", "Observation/us-o4",
+                                      "Patient/eu-p", "Observation/eu-o1", "Observation/us-o3",
+                                      "Observation/us-o5"}));
+  EXPECT_EQ(source.committed(), 7);
+  EXPECT_EQ(pipeline.stats().waiting, 0u);
+  EXPECT_TRUE(pipeline.stats().regions_down.empty());
+  EXPECT_EQ(pipeline.stats().consumed, 7u);
+  EXPECT_TRUE(dead.letters.empty());
+}
+
+TEST_F(RegionDownTest, ABundleSpanningADownRegionWaitsWholeAndKeepsNothingInTheOthers) {
+  source.push(R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"resource":{"resourceType":"Observation","id":"us-a","subject":{"reference":"Patient/x"}}},
+      {"resource":{"resourceType":"Observation","id":"eu-b","subject":{"reference":"Patient/y"}}}]})");
+  source.push(R"({"resourceType":"Observation","id":"us-c","subject":{"reference":"Patient/z"}})");
+  stores.down = "eu";
+  Pipeline pipeline = make_parking();
+  const std::vector<ports::VersionRef> us_a{
+      {to_hex(Pseudonyms(keys).resource_key("default", "Observation/us-a").value()), 1}};
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(reported(), std::vector<std::string>{"Observation/us-c"});
+  EXPECT_FALSE(blobs.claimed_versions("us", us_a).value().front());  // released: it waits
+  EXPECT_EQ(source.committed(), 0);
+
+  stores.down.clear();
+  clock.advance(std::chrono::milliseconds(10));
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(reported(),
+            (std::vector<std::string>{"Observation/us-c", "Observation/us-a", "Observation/eu-b"}));
+  EXPECT_TRUE(blobs.claimed_versions("us", us_a).value().front());
+  EXPECT_EQ(source.committed(), 2);
+}
+
+// The store answered, and the region went down before the batch's pointer records were
+// written: its events run again, find their anchors and are reported then.
+TEST_F(RegionDownTest, AnEventAnchoredWhileItsRegionWentDownIsReportedWhenItIsBack) {
+  source.push(R"({"resourceType":"Observation","id":"eu-a"})");
+  source.push(R"({"resourceType":"Observation","id":"us-b"})");
+  Pipeline pipeline = make_parking();
+  hooked.before_await = [&] { stores.down = "eu"; };
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+  hooked.before_await = nullptr;
+
+  EXPECT_EQ(reported(), std::vector<std::string>{"Observation/us-b"});
+  EXPECT_EQ(source.committed(), 0);
+  stores.down.clear();
+  clock.advance(std::chrono::milliseconds(10));
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(reported(), (std::vector<std::string>{"Observation/us-b", "Observation/eu-a"}));
+  EXPECT_EQ(source.committed(), 2);
+  EXPECT_EQ(ledger.events, 2);  // each version anchored once, the re-run's anchor ignored
 }
 
 }  // namespace

@@ -303,6 +303,17 @@ TEST(ValidateStage, AZeroWrittenWithAnExponentIsZero) {
   EXPECT_EQ(json["referenceRange"][0]["low"]["value"].GetDouble(), 0.1);
 }
 
+// Found by the validate_event fuzzer: rewriting the "0e0" of "0e0e70" gave "0.0e70", another
+// zero with an exponent, which RapidJSON then read with undefined behaviour.
+TEST(ValidateStage, TextThatIsNotJsonAroundAZeroWithAnExponentIsRefusedAsNotJson) {
+  for (const char* text :
+       {"0e0e70", R"({"resourceType":"Patient","id":"p","x":0e0e70})", R"([0E1E-5])"}) {
+    const auto v = kStage.run(event(text));
+    ASSERT_FALSE(v) << text;
+    EXPECT_TRUE(v.error().message.starts_with("invalid JSON: ")) << v.error().message;
+  }
+}
+
 TEST(ValidateStage, ASourceHeaderThatIsNotAShortPrintableNameIsRefused) {
   auto long_source = event(R"({"resourceType":"Patient","id":"p"})");
   long_source.headers = {{"fhir-source", std::string(3 * 1024 * 1024, 's')}};
@@ -328,6 +339,51 @@ TEST(ValidateStage, AnIfMatchUpdateIsTheNextVersionAndAnOperationCallStoresNothi
   ASSERT_TRUE(v) << v.error().message;
   ASSERT_EQ(v->resources.size(), 1u);
   EXPECT_EQ(v->resources[0].version, 3u);
+}
+
+}  // namespace
+}  // namespace fl::gateway
+
+namespace fl::gateway {
+namespace {
+
+TEST(ValidateStageIdentity, AnAbsoluteFullUrlNamesTheServerBaseAndAnotherServersPatient) {
+  auto v = kStage.run(event(R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"fullUrl":"https://ehr-a.example.org/fhir/Observation/o1",
+       "resource":{"resourceType":"Observation","id":"o1",
+                   "subject":{"reference":"https://ehr-b.example.org/r4/Patient/23/_history/2"}}},
+      {"fullUrl":"urn:uuid:0f2c","resource":{"resourceType":"Patient","id":"p1"}},
+      {"fullUrl":"https://ehr-a.example.org/fhir/Patient/p2/_history/1",
+       "resource":{"resourceType":"Patient","id":"p2"}}]})"));
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_EQ(v->resources.size(), 3u);
+  EXPECT_EQ(v->resources[0].base, "https://ehr-a.example.org/fhir");
+  EXPECT_EQ(v->resources[0].patient_reference, "Patient/23");
+  EXPECT_EQ(v->resources[0].patient_base, "https://ehr-b.example.org/r4");
+  EXPECT_EQ(v->resources[1].base, "") << "a urn:uuid names no server";
+  EXPECT_EQ(v->resources[2].base, "https://ehr-a.example.org/fhir");
+}
+
+TEST(ValidateStageIdentity, APatientsIdentifiersAndAReferencesIdentifierAreRead) {
+  auto patient = kStage.run(event(R"({"resourceType":"Patient","id":"p1","identifier":[
+      {"system":"urn:oid:1.2","value":"A1"},{"system":"urn:oid:9.9"},{"value":"x"},
+      {"system":"urn:oid:3.4","value":"B2"}]})"));
+  ASSERT_TRUE(patient) << patient.error().message;
+  using Ids = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(patient->resources[0].patient_identifiers,
+            (Ids{{"urn:oid:1.2", "A1"}, {"urn:oid:3.4", "B2"}}));
+
+  auto logical = kStage.run(event(R"({"resourceType":"Observation","id":"o1",
+      "subject":{"identifier":{"system":"urn:oid:1.2","value":"A1"}}})"));
+  ASSERT_TRUE(logical) << logical.error().message;
+  EXPECT_EQ(logical->resources[0].patient_reference, "");
+  EXPECT_EQ(logical->resources[0].patient_identifiers, (Ids{{"urn:oid:1.2", "A1"}}));
+
+  // A subject that says it is not a Patient (a Group, a Device) names no patient.
+  auto group = kStage.run(event(R"({"resourceType":"Observation","id":"o2",
+      "subject":{"type":"Group","identifier":{"system":"urn:oid:1.2","value":"A1"}}})"));
+  ASSERT_TRUE(group) << group.error().message;
+  EXPECT_TRUE(group->resources[0].patient_identifiers.empty());
 }
 
 }  // namespace

@@ -56,6 +56,30 @@ std::string eval(const std::string& text, const rapidjson::Value& resource,
 
 std::string eval(const std::string& text) { return eval(text, rapidjson::Value()); }
 
+TEST(FhirPathEvaluator, RegularExpressionsMatchInSingleLineModeAndReplaceWithGroups) {
+  // FHIRPath strings escape a backslash as \\, so the pattern \d is written '\\d'.
+  EXPECT_EQ(eval(R"('a
+b'.matches('a.b'))"),
+            "[true]");
+  EXPECT_EQ(eval(R"('2026-11-18'.matchesFull('\\d{4}-\\d{2}-\\d{2}'))"), "[true]");
+  EXPECT_EQ(eval(R"('x2026-11-18'.matchesFull('\\d{4}-\\d{2}-\\d{2}'))"), "[false]");
+  EXPECT_EQ(eval(R"('11/18/2026'.replaceMatches('(\\d+)/(\\d+)/(\\d+)', '$3-$1-$2 $$ \\'))"),
+            R"(["2026-11-18 $ \\"])");
+  EXPECT_TRUE(eval(R"('aa'.matches('(a)\\1'))").starts_with("error"))
+      << "backreferences are refused, not run by a backtracking engine";
+}
+
+// Found by the fhirpath_expression fuzzer: std::regex took over 30 s for a 40-character input
+// and recursed once per character of a long one (a stack overflow, on data).
+TEST(FhirPathEvaluator, APathologicalPatternOnLongDataIsAnsweredNotBacktracked) {
+  EXPECT_TRUE(eval(R"('http:7 7)fh http::/ h.0.1'.matchesFull('.?????*'))").starts_with("error"))
+      << "a repetition of repetitions is refused as invalid";
+  const std::string long_text(200000, 'a');
+  EXPECT_EQ(eval("'" + long_text + "'.matches('^(a|aa)*b$')"), "[false]");
+  EXPECT_EQ(eval("'" + long_text + "'.matchesFull('(a|b)*')"), "[true]");
+  EXPECT_EQ(eval("'" + long_text + "'.matchesFull('(a*)*c')"), "[false]");
+}
+
 TEST(FhirPathEvaluator, ChoiceElementsAreNamedWithoutTheirTypeSuffix) {
   const auto obs = parse(kObservation);
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fl::gateway {
@@ -31,6 +32,15 @@ struct ResourceView {
   // "Patient/<id>" of the patient the resource is about (itself for a Patient; its subject,
   // patient or beneficiary reference otherwise), empty when it names none.
   std::string patient_reference;
+  // The server base of the resource's absolute fullUrl ("https://ehr.example.org/fhir"), and of
+  // an absolute patient reference; empty when there is none (urn:uuid, relative, no fullUrl).
+  // The pipeline takes the source from the fhir-source header first, then from `base`.
+  std::string base;
+  std::string patient_base;
+  // The patient's business identifiers (system, value): a Patient's own identifier list, or the
+  // identifier of the reference that names the patient (a logical reference, possibly with no
+  // literal reference). The pipeline links records by the configured system only.
+  std::vector<std::pair<std::string, std::string>> patient_identifiers;
   // A FHIR delete (a Bundle entry with request.method DELETE): no content, `version` is the
   // tombstone's (the deleted version + 1), `json` is null. Without request.ifMatch the version
   // is 0: the tombstone follows the version anchored last, which the pipeline looks up.

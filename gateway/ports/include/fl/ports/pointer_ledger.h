@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,14 +81,35 @@ struct AnchorConfirmation {
   }
 };
 
+// Where a Merkle root went on chain.
+struct RootAnchor {
+  std::string tx_hash;  // 0x-hex
+  std::uint64_t block = 0;
+};
+
+// Called by submit() once each merkle-mode pointer's proof is known and before any transaction
+// is sent (`tx_hashes` still empty): what it records survives a crash right after the send.
+// An error stops submit() with nothing sent.
+using BeforeSend = std::function<Status(const AnchorTicket&)>;
+
 class PointerLedger {
  public:
   virtual ~PointerLedger() = default;
 
   // Sends the transactions that anchor all pointers, as many as the chain's gas limit needs;
-  // a pointer none can carry is not sent and its placement says why (`refused`).
-  // kUnavailable: node down, retry later.
-  virtual Result<AnchorTicket> submit(std::span<const Pointer> batch) = 0;
+  // a pointer none can carry is not sent and its placement says why (`refused`). The same
+  // merkle-mode pointers in the same order always make the same root. `before_send` may be
+  // empty. kUnavailable: node down, retry later.
+  virtual Result<AnchorTicket> submit(std::span<const Pointer> batch,
+                                      const BeforeSend& before_send) = 0;
+
+  // The transaction and block that anchored a Merkle root, if one did.
+  virtual Result<std::optional<RootAnchor>> root_anchor(const Hash32& root) = 0;
+
+  // Waits until no transaction this ledger sent is still waiting to be mined, as far as the
+  // node knows: after a restart, a root sent before the crash is then on chain or never will
+  // be. kUnavailable when some are still waiting after the receipt timeout.
+  virtual Status settle() = 0;
 
   // Waits until every transaction is mined and has the configured confirmations; refused
   // placements stay as they are.

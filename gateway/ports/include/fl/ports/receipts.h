@@ -14,6 +14,7 @@
 namespace fl::ports {
 
 struct Receipt {
+  std::string source;        // the id space of `reference`: the sender's fhir-source (or base)
   std::string reference;     // "Type/id" as the sender named it (the sender's own id space)
   std::string resource_key;  // 0x-hex HMAC pseudonym, as on the ledger
   std::uint64_t version = 0;

@@ -25,7 +25,12 @@
 //                            Anything else found there is kIntegrity, naming the Redis key.
 //   cty:<patient key hex>    string "<country>|<unix ms>": the patient's country as recorded
 //                            when its Patient resource was ingested (PatientDirectory); kept
-//                            in the patient's region only
+//                            in the patient's region only (one left in a region that was down
+//                            when the patient moved outranked by the newer one until
+//                            forget_countries_before removes it)
+//   link:<record key hex>    string: the person key hex a source's patient record is linked to
+//                            (PatientDirectory::link_persons, SET NX: the first link wins);
+//                            in the links region only (RedisConfig::links_region)
 //
 // put_if_absent_streamed appends each write's SET NX and HSETNX as it is made, writes them to the
 // socket every 16 writes without waiting for replies, and reads every reply after the last, so
@@ -63,6 +68,9 @@ struct RedisEndpoint {
 
 struct RedisConfig {
   std::map<std::string, RedisEndpoint> regions;
+  // Where identity links are kept: pseudonym to pseudonym, no PHI, and needed by every region's
+  // patients, so in one place (the gateway's default region); "" for the first region by name.
+  std::string links_region;
 };
 
 // The store ports of every configured region, over one connection per region.
@@ -80,6 +88,8 @@ std::string pointer_key(std::string_view resource_key_hex);
 std::string pending_key(std::string_view resource_key_hex);
 // The Redis key of a patient's recorded country.
 std::string country_key(std::string_view patient_key_hex);
+// The Redis key of a patient record's identity link.
+std::string link_key(std::string_view record_key_hex);
 // The Redis key of a patient's master key entry.
 std::string master_key_key(std::string_view patient_key_hex);
 
