@@ -52,7 +52,13 @@ commands:
   publish --bootstrap HOST:PORT --topic NAME --manifest FILE
         publish sample events listed in a manifest (config/samples/events.manifest.json).
   report --config FILE --out FILE
-        read the results and dead-letter topics and write a machine-readable run report.
+        read the results and dead-letter topics and write a machine-readable run report
+        (receipts' sealed references opened with the keyring).
+  unseal [--dead-letter] --config FILE
+        open what the gateway seals on its topics with the keyring: receipts, one JSON per
+        stdin line (a prefix before the JSON is kept), written back with source and reference;
+        or, with --dead-letter, one dead letter's value on stdin (kcat -f '%s'), printed as
+        {"key", "headers", "value" | "valueHex"}.
   fhirpath '<expression>' <resource.json | -> [--strict]
         evaluate a FHIRPath expression on a FHIR resource (- reads stdin) and print the result
         collection as JSON; a parse or evaluation error is printed with its position (exit 1).
@@ -121,6 +127,7 @@ int main(int argc, char** argv) {
     if (command == "keys") return fl::cli::keys_command(rest);
     if (command == "erase") return fl::cli::erase_command(rest);
     if (command == "read") return fl::cli::read_command(rest);
+    if (command == "unseal") return fl::cli::unseal_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
     return 1;

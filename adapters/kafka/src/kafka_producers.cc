@@ -1,6 +1,9 @@
 #include "fl/adapters/kafka/kafka_producers.h"
 
 #include "fl/adapters/kafka/dead_letter_message.h"
+#include "fl/base/assert.h"
+#include "fl/base/bytes.h"
+#include "fl/base/json_string.h"
 #include "fl/base/log.h"
 
 #include "producer.h"
@@ -19,16 +22,22 @@ namespace {
 class KafkaDeadLetters final : public ports::DeadLetters {
  public:
   KafkaDeadLetters(std::unique_ptr<Producer> producer, std::string topic,
-                   std::size_t max_message_bytes)
+                   std::size_t max_message_bytes, std::shared_ptr<ports::TopicSealer> sealer)
       : producer_(std::move(producer)),
         topic_(std::move(topic)),
-        max_message_bytes_(max_message_bytes) {}
+        max_message_bytes_(max_message_bytes),
+        sealer_(std::move(sealer)) {}
 
   Status send(const ports::DeadLetter& letter) override {
     const std::uint64_t tag = ++sent_;
     auto minimal = minimal_dead_letter_message(letter);
-    const KafkaMessage m = dead_letter_message(letter, max_message_bytes_);
-    if (m.headers.back().first == kOriginalTruncatedHeader) {
+    const KafkaMessage m = dead_letter_message(letter, max_message_bytes_, *sealer_);
+    if (m.value.empty() && !letter.event.value.empty()) {
+      log::error("dead_letter.unsealed", {{"topic", letter.event.origin.topic},
+                                          {"partition", letter.event.origin.partition},
+                                          {"offset", letter.event.origin.offset},
+                                          {"kept", "headers only"}});
+    } else if (m.headers.back().first == kOriginalTruncatedHeader) {
       log::warn("dead_letter.truncated", {{"topic", letter.event.origin.topic},
                                           {"partition", letter.event.origin.partition},
                                           {"offset", letter.event.origin.offset},
@@ -67,6 +76,7 @@ class KafkaDeadLetters final : public ports::DeadLetters {
   std::unique_ptr<Producer> producer_;
   std::string topic_;
   std::size_t max_message_bytes_;
+  std::shared_ptr<ports::TopicSealer> sealer_;
   std::uint64_t sent_ = 0;
   // Since the last flush: what replaces each letter should the broker refuse it for good.
   std::map<std::uint64_t, KafkaMessage> minimal_;
@@ -74,11 +84,14 @@ class KafkaDeadLetters final : public ports::DeadLetters {
 
 class KafkaReceipts final : public ports::Receipts {
  public:
-  KafkaReceipts(std::unique_ptr<Producer> producer, std::string topic)
-      : producer_(std::move(producer)), topic_(std::move(topic)) {}
+  KafkaReceipts(std::unique_ptr<Producer> producer, std::string topic,
+                std::shared_ptr<ports::TopicSealer> sealer)
+      : producer_(std::move(producer)), topic_(std::move(topic)), sealer_(std::move(sealer)) {}
 
   Status publish(const ports::Receipt& receipt) override {
-    return producer_->produce(topic_, receipt.resource_key, receipt_json(receipt),
+    auto sealed = sealer_->seal(kReceiptContext, as_bytes(receipt_reference_json(receipt)));
+    if (!sealed) return sealed.error();
+    return producer_->produce(topic_, receipt.resource_key, receipt_json(receipt, *sealed),
                               {{"content-type", "application/json"}});
   }
 
@@ -87,6 +100,7 @@ class KafkaReceipts final : public ports::Receipts {
  private:
   std::unique_ptr<Producer> producer_;
   std::string topic_;
+  std::shared_ptr<ports::TopicSealer> sealer_;
 };
 
 class KafkaAuditLog final : public ports::AuditLog {
@@ -121,7 +135,20 @@ Properties producer_properties(const KafkaConfig& config) {
 
 }  // namespace
 
-std::string receipt_json(const ports::Receipt& r) {
+std::string receipt_reference_json(const ports::Receipt& r) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  for (const auto& [name, value] : {std::pair{"source", &r.source}, {"reference", &r.reference}}) {
+    const std::string text = valid_utf8(*value);  // a sender's header may be any bytes
+    w.Key(name);
+    w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+  }
+  w.EndObject();
+  return buffer.GetString();
+}
+
+std::string receipt_json(const ports::Receipt& r, ByteView sealed_reference) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   auto string = [&](const char* name, const std::string& value) {
@@ -129,8 +156,7 @@ std::string receipt_json(const ports::Receipt& r) {
     w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
   };
   w.StartObject();
-  string("source", r.source);
-  string("reference", r.reference);
+  string("sealedReference", to_0x_hex(sealed_reference));
   string("resourceKey", r.resource_key);
   w.Key("version");
   w.Uint64(r.version);
@@ -172,20 +198,24 @@ std::string receipt_json(const ports::Receipt& r) {
   return buffer.GetString();
 }
 
-Result<std::unique_ptr<ports::DeadLetters>> make_dead_letters(const KafkaConfig& config) {
+Result<std::unique_ptr<ports::DeadLetters>> make_dead_letters(
+    const KafkaConfig& config, std::shared_ptr<ports::TopicSealer> sealer) {
+  FL_ASSERT(sealer != nullptr, "topics are written sealed");
   auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-dlq",
                                    producer_properties(config));
   if (!producer) return producer.error();
   return std::unique_ptr<ports::DeadLetters>(std::make_unique<KafkaDeadLetters>(
-      std::move(*producer), config.dead_letter_topic, config.max_message_bytes));
+      std::move(*producer), config.dead_letter_topic, config.max_message_bytes, std::move(sealer)));
 }
 
-Result<std::unique_ptr<ports::Receipts>> make_receipts(const KafkaConfig& config) {
+Result<std::unique_ptr<ports::Receipts>> make_receipts(const KafkaConfig& config,
+                                                       std::shared_ptr<ports::TopicSealer> sealer) {
+  FL_ASSERT(sealer != nullptr, "topics are written sealed");
   auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-receipts",
                                    producer_properties(config));
   if (!producer) return producer.error();
-  return std::unique_ptr<ports::Receipts>(
-      std::make_unique<KafkaReceipts>(std::move(*producer), config.results_topic));
+  return std::unique_ptr<ports::Receipts>(std::make_unique<KafkaReceipts>(
+      std::move(*producer), config.results_topic, std::move(sealer)));
 }
 
 Result<std::unique_ptr<ports::AuditLog>> make_audit_log(const KafkaConfig& config) {

@@ -24,6 +24,8 @@ int policy_command(const std::vector<std::string>& args);
 int keys_command(const std::vector<std::string>& args);
 // erase Patient/<id> [--reason TEXT]: crypto-shred the patient in every region, mark the ledger.
 int erase_command(const std::vector<std::string>& args);
+// unseal [--dead-letter] --config FILE: opens sealed receipts (stdin lines) or one dead letter.
+int unseal_command(const std::vector<std::string>& args);
 // read <Type/id> [--version N]: one stored version, decrypted, as canonical FHIR JSON.
 int read_command(const std::vector<std::string>& args);
 

@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/unseal.h"
 #include "cli/wiring.h"
 
 #include <rapidjson/document.h>
@@ -179,6 +180,10 @@ int report(const std::vector<std::string>& argv) {
   if (!receipts) return failure("report", receipts.error());
   auto dead = kafka::read_topic(k.bootstrap_servers, k.dead_letter_topic, timeout);
   if (!dead) return failure("report", dead.error());
+  auto keys = build_key_provider(*config);  // receipts name their resource only sealed
+  if (!keys) return usage_error("report", keys.error());
+  std::size_t unopened = 0;
+  Error unopened_error{};
 
   const auto& redis = config->redis_regions.at(config->pipeline.default_region);
   rapidjson::StringBuffer buffer;
@@ -225,10 +230,17 @@ int report(const std::vector<std::string>& argv) {
              .second) {
       continue;
     }
-    w.StartObject();
-    for (const char* name : {"source", "reference", "resourceKey"}) {
-      write_string(w, name, member_string(r, name));
+    ReceiptReference ref;
+    if (auto opened = open_receipt_reference(**keys, member_string(r, "sealedReference"))) {
+      ref = std::move(*opened);
+    } else {
+      ++unopened;
+      unopened_error = opened.error();
     }
+    w.StartObject();
+    write_string(w, "source", ref.source);
+    write_string(w, "reference", ref.reference);
+    write_string(w, "resourceKey", member_string(r, "resourceKey"));
     w.Key("version");
     w.Uint64(member_uint(r, "version"));
     for (const char* name : {"contentHash", "redisKey", "region", "txHash"}) {
@@ -279,6 +291,11 @@ int report(const std::vector<std::string>& argv) {
   std::ofstream(out) << buffer.GetString() << "\n";
   std::fprintf(stderr, "report: %zu resource(s), %zu dead-lettered event(s) -> %s\n",
                seen_resources.size(), seen_origins.size(), fs::absolute(out).c_str());
+  if (unopened > 0) {
+    std::fprintf(stderr, "report: %zu receipt(s) whose reference could not be opened: %s\n",
+                 unopened, unopened_error.message.c_str());
+    return 1;
+  }
   return 0;
 }
 

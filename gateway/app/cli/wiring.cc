@@ -5,6 +5,7 @@
 #include "fl/adapters/kafka/kafka_producers.h"
 #include "fl/adapters/keys/keyring_key_provider.h"
 #include "fl/adapters/redis/redis_blob_store.h"
+#include "fl/gateway/crypto/topic_sealer.h"
 
 namespace fl::cli {
 namespace {
@@ -112,11 +113,17 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   if (!ledger) return ledger.error();
   out.ledger = std::move(*ledger);
 
+  // Dead letters and receipts belong to no region: what could name a patient in them is sealed
+  // under the default region's KEK.
+  auto sealer = gateway::crypto::make_topic_sealer(*out.keys, config.pipeline.default_region);
+  if (!sealer) return at(sealer.error(), config, "/keys/keyringFile");
+  std::shared_ptr<ports::TopicSealer> topic_sealer = std::move(*sealer);
+
   const auto kafka = kafka_config(config);
-  auto dead = kafka::make_dead_letters(kafka);
+  auto dead = kafka::make_dead_letters(kafka, topic_sealer);
   if (!dead) return at(dead.error(), config, "/kafka");
   out.dead_letters = std::move(*dead);
-  auto receipts = kafka::make_receipts(kafka);
+  auto receipts = kafka::make_receipts(kafka, topic_sealer);
   if (!receipts) return at(receipts.error(), config, "/kafka");
   out.receipts = std::move(*receipts);
   auto audit = build_audit_log(config);

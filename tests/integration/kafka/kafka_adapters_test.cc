@@ -3,6 +3,8 @@
 #include "fl/adapters/kafka/kafka_producers.h"
 #include "fl/adapters/kafka/tools.h"
 
+#include "support/fakes.h"
+#include "support/sealed_topics.h"
 #include "support/services.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +23,13 @@ KafkaConfig config_for(const testing::KafkaCluster& cluster, const std::string& 
           .dead_letter_topic = "dlq",
           .results_topic = "results"};
 }
+
+// The real topic key under a stand-in KEK: what is sealed here is opened below.
+struct Sealing {
+  testing::FakeKeyProvider keys;
+  std::shared_ptr<ports::TopicSealer> sealer =
+      gateway::crypto::make_topic_sealer(keys, "default").value();
+};
 
 // Polls until `count` events arrived or 20 s passed (the first assignment takes seconds).
 std::vector<ports::SourceEvent> poll_until(ports::EventSource& source, std::size_t count) {
@@ -88,9 +97,10 @@ TEST(KafkaEventSource, ARestartResumesAfterTheCommittedOffsetAndRedeliversTheRes
   EXPECT_TRUE((*second)->close());
 }
 
-TEST(KafkaDeadLetters, CarryTheOriginalBytesTheReasonAndTheOrigin) {
+TEST(KafkaDeadLetters, CarryTheOriginalSealedAndTheReasonAndTheOriginInClear) {
   testing::KafkaCluster cluster({"in", "dlq", "results"});
-  auto dead = make_dead_letters(config_for(cluster));
+  Sealing sealing;
+  auto dead = make_dead_letters(config_for(cluster), sealing.sealer);
   ASSERT_TRUE(dead);
   ports::SourceEvent event;
   event.origin = {.topic = "in", .partition = 0, .offset = 17};
@@ -106,9 +116,15 @@ TEST(KafkaDeadLetters, CarryTheOriginalBytesTheReasonAndTheOrigin) {
   ASSERT_TRUE(letters) << letters.error().message;
   ASSERT_EQ(letters->size(), 1u);
   const auto& l = letters->front();
-  EXPECT_EQ(l.value, "{not json");
-  EXPECT_EQ(l.key, "Patient/x");
-  EXPECT_EQ(l.header("fhir-source"), "adt");
+  EXPECT_EQ(l.value.find("not json"), std::string::npos);
+  EXPECT_EQ(l.key, "in/0");
+  EXPECT_EQ(l.header("fhir-source"), "");
+  EXPECT_EQ(l.header("original-sealed"), "test-kek-1");
+  auto original = testing::open_dead_letter(sealing.keys, l);
+  ASSERT_TRUE(original) << original.error().message;
+  EXPECT_EQ(original->value, "{not json");
+  EXPECT_EQ(original->key, "Patient/x");
+  EXPECT_EQ(original->headers, (Headers{{"fhir-source", "adt"}}));
   EXPECT_EQ(l.header("error-code"), "invalid-input");
   EXPECT_EQ(l.header("error-detail"), "invalid JSON");
   EXPECT_EQ(l.header("origin-topic"), "in");
@@ -118,7 +134,8 @@ TEST(KafkaDeadLetters, CarryTheOriginalBytesTheReasonAndTheOrigin) {
 
 TEST(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo) {
   testing::KafkaCluster cluster({"in", "dlq", "results"});
-  auto dead = make_dead_letters(config_for(cluster));  // message.max.bytes 1,000,000
+  Sealing sealing;
+  auto dead = make_dead_letters(config_for(cluster), sealing.sealer);  // message.max.bytes 1 MB
   ASSERT_TRUE(dead);
   ports::SourceEvent event;
   event.origin = {.topic = "in", .partition = 0, .offset = 5};
@@ -144,12 +161,16 @@ TEST(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo) {
   EXPECT_EQ(l.header("original-bytes"), std::to_string(2 * 1024 * 1024));
   EXPECT_EQ(l.header("original-sha256"), std::string(64, 'b'));
   EXPECT_EQ(l.header("origin-offset"), "5");
-  EXPECT_EQ(l.header("fhir-source"), "adt");
+  auto original = testing::open_dead_letter(sealing.keys, l);
+  ASSERT_TRUE(original) << original.error().message;
+  EXPECT_GT(original->value.size(), 900000u);
+  EXPECT_EQ(original->headers, (Headers{{"fhir-source", "adt"}}));
 }
 
 TEST(KafkaDeadLetters, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone) {
   testing::KafkaCluster cluster({"in", "dlq", "results"});
-  auto dead = make_dead_letters(config_for(cluster));
+  Sealing sealing;
+  auto dead = make_dead_letters(config_for(cluster), sealing.sealer);
   ASSERT_TRUE(dead);
   ports::SourceEvent event;
   event.origin = {.topic = "in", .partition = 0, .offset = 9};
@@ -176,7 +197,8 @@ TEST(KafkaReceipts, AMessageTooLargeIsAPermanentErrorNotRetried) {
   testing::KafkaCluster cluster({"in", "dlq", "results"});
   auto config = config_for(cluster);
   config.max_message_bytes = 16384;
-  auto receipts = make_receipts(config);
+  Sealing sealing;
+  auto receipts = make_receipts(config, sealing.sealer);
   ASSERT_TRUE(receipts);
   ports::Receipt receipt;
   receipt.reference = std::string(20000, 'r');
@@ -187,14 +209,16 @@ TEST(KafkaReceipts, AMessageTooLargeIsAPermanentErrorNotRetried) {
   EXPECT_EQ(sent.error().code, ErrorCode::kInvalidInput) << sent.error().message;
 }
 
-TEST(KafkaReceipts, AreJsonKeyedByTheResourceKey) {
+TEST(KafkaReceipts, AreJsonKeyedByTheResourceKeyWithTheReferenceSealed) {
   testing::KafkaCluster cluster({"in", "dlq", "results"});
-  auto receipts = make_receipts(config_for(cluster));
+  Sealing sealing;
+  auto receipts = make_receipts(config_for(cluster), sealing.sealer);
   ASSERT_TRUE(receipts);
 
   // Member by member: g++ 12 at -O3 takes a designated initializer's std::string members for
   // "maybe uninitialized" (a known false positive), which -Werror turns into a failed build.
   ports::Receipt receipt;
+  receipt.source = "https://ehr-a.example/fhir";
   receipt.reference = "Patient/p1";
   receipt.resource_key = "0xabc";
   receipt.version = 2;
@@ -212,6 +236,14 @@ TEST(KafkaReceipts, AreJsonKeyedByTheResourceKey) {
   EXPECT_EQ(read->front().key, "0xabc");
   EXPECT_NE(read->front().value.find(R"("contentHash":"0xdef")"), std::string::npos);
   EXPECT_NE(read->front().value.find(R"("block":7)"), std::string::npos);
+  EXPECT_EQ(read->front().value.find("p1"), std::string::npos);
+  EXPECT_EQ(read->front().value.find("ehr-a"), std::string::npos);
+  rapidjson::Document r;
+  r.Parse(read->front().value.c_str());
+  auto opened = testing::open_receipt(sealing.keys, r);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(opened->first, "https://ehr-a.example/fhir");
+  EXPECT_EQ(opened->second, "Patient/p1");
 }
 
 TEST(KafkaTools, ReadTopicReadsEveryPartitionToItsEnd) {

@@ -18,6 +18,7 @@
 #include "fl/ledger/pointer_registry.h"
 
 #include "support/corpus.h"
+#include "support/sealed_topics.h"
 #include "support/services.h"
 
 #include <gtest/gtest.h>
@@ -104,8 +105,9 @@ class DataProtection : public ::testing::Test {
                                     .dead_letter_topic = "fhir.dead-letters",
                                     .results_topic = "fhir.receipts"};
     auto source = kafka::make_event_source(config);
-    auto dead = kafka::make_dead_letters(config);
-    auto receipts = kafka::make_receipts(config);
+    std::shared_ptr<ports::TopicSealer> sealer = crypto::make_topic_sealer(*keys_, "eu").value();
+    auto dead = kafka::make_dead_letters(config, sealer);
+    auto receipts = kafka::make_receipts(config, sealer);
     auto audit = kafka::make_audit_log(config);
     ASSERT_TRUE(source && dead && receipts && audit);
     ports::SteadyClock clock;
@@ -165,7 +167,9 @@ class DataProtection : public ::testing::Test {
     for (const auto& m : messages.value()) {
       rapidjson::Document r;
       r.Parse(m.value.c_str());
-      if (r["reference"].GetString() == reference) hash = r["contentHash"].GetString();
+      if (testing::open_receipt(*keys_, r).value().second == reference) {
+        hash = r["contentHash"].GetString();
+      }
     }
     return hash;
   }
@@ -245,8 +249,11 @@ TEST_F(DataProtection, AFlippedBitInAStoredBlobIsDetectedOnRead) {
 
 TEST_F(DataProtection, RotationRewrapsMasterKeysAndOldDataStaysReadable) {
   ingest(two_patients());
+  // Read before eu-kek-1 is retired: the receipts are sealed under it, and a retired KEK opens
+  // nothing any more (README, "What the topics hold").
+  const std::string eu1_hash = receipt_hash("Patient/eu1");
   const auto before = testing::shell_output("redis-cli -p " + std::to_string(eu_.port()) +
-                                            " GET blob:" + receipt_hash("Patient/eu1").substr(2));
+                                            " GET blob:" + eu1_hash.substr(2));
 
   auto added = fl::keys::add_keyring_kek(keyring_, "eu", "eu-kek-2", "2026-11-25T00:00:00Z");
   ASSERT_TRUE(added) << added.error().message;
@@ -265,7 +272,7 @@ TEST_F(DataProtection, RotationRewrapsMasterKeysAndOldDataStaysReadable) {
   }
   // The data was not re-encrypted; the wrapped keys now name the new KEK.
   EXPECT_EQ(testing::shell_output("redis-cli -p " + std::to_string(eu_.port()) +
-                                  " GET blob:" + receipt_hash("Patient/eu1").substr(2)),
+                                  " GET blob:" + eu1_hash.substr(2)),
             before);
   for (const auto& key : redis_keys(eu_.port(), "mk:*")) {
     EXPECT_NE(testing::shell_output("redis-cli -p " + std::to_string(eu_.port()) + " GET " + key)

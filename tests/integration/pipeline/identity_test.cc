@@ -8,6 +8,7 @@
 #include "fl/adapters/kafka/tools.h"
 #include "fl/adapters/keys/keyring_key_provider.h"
 #include "fl/adapters/redis/redis_blob_store.h"
+#include "fl/gateway/crypto/topic_sealer.h"
 #include "fl/gateway/pipeline.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/reader.h"
@@ -92,8 +93,9 @@ class IdentityPerSource : public ::testing::Test {
                                     .dead_letter_topic = "fhir.dead-letters",
                                     .results_topic = "fhir.receipts"};
     auto source = kafka::make_event_source(config);
-    auto dead = kafka::make_dead_letters(config);
-    auto receipts = kafka::make_receipts(config);
+    std::shared_ptr<ports::TopicSealer> sealer = crypto::make_topic_sealer(*keys_, "eu").value();
+    auto dead = kafka::make_dead_letters(config, sealer);
+    auto receipts = kafka::make_receipts(config, sealer);
     ASSERT_TRUE(source && dead && receipts);
     ports::SteadyClock clock;
     PassThroughNormalizer normalizer;

@@ -12,9 +12,12 @@
 #include "fl/ledger/pointer_registry.h"
 
 #include "support/corpus.h"
+#include "support/sealed_topics.h"
 #include "support/services.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace fl::gateway {
 namespace {
@@ -36,21 +39,25 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
                                         .results_topic = "fhir.receipts"};
   ASSERT_TRUE(kafka::publish(
       kafka_cluster.bootstrap(), "fhir.events",
-      {{.key = "Patient/a", .value = R"({"resourceType":"Patient","id":"a"})"},
-       {.key = "Patient/a", .value = R"({"resourceType":"Observation","id":"o1",
-                                  "subject":{"reference":"Patient/a"},"meta":{"versionId":"3"}})"},
-       {.key = "bad", .value = "{\"resourceType\":"},
-       {.key = "Patient/b", .value = R"({"resourceType":"Bundle","id":"b","type":"collection",
-                                  "entry":[{"resource":{"resourceType":"Patient","id":"b"}},
-                                           {"resource":{"resourceType":"Condition","id":"c1"}}]})"}}));
+      {{.key = "Patient/pat-a17", .value = R"({"resourceType":"Patient","id":"pat-a17"})"},
+       {.key = "Patient/pat-a17", .value = R"({"resourceType":"Observation","id":"obs-o17",
+                          "subject":{"reference":"Patient/pat-a17"},"meta":{"versionId":"3"}})"},
+       {.key = "Patient/pat-bad17",
+        .value = "{\"resourceType\":\"Patient\",\"id\":\"pat-bad17\",",
+        .headers = {{"fhir-source", "https://ehr-q17.example/fhir"}}},
+       {.key = "Patient/pat-b17", .value = R"({"resourceType":"Bundle","id":"b","type":"collection",
+                                  "entry":[{"resource":{"resourceType":"Patient","id":"pat-b17"}},
+                                           {"resource":{"resourceType":"Condition","id":"cond-c17"}}]})"}}));
 
-  auto source = kafka::make_event_source(kafka_config);
-  auto dead = kafka::make_dead_letters(kafka_config);
-  auto receipts = kafka::make_receipts(kafka_config);
-  auto blobs = redis::make_region_stores(
-      {.regions = {{"default", {.host = "127.0.0.1", .port = redis_server.port()}}}});
   auto keys = fl::keys::make_keyring_key_provider(
       (testing::source_root() / "config/keys/dev-keyring.json").string());
+  ASSERT_TRUE(keys);
+  std::shared_ptr<ports::TopicSealer> sealer = crypto::make_topic_sealer(**keys, "default").value();
+  auto source = kafka::make_event_source(kafka_config);
+  auto dead = kafka::make_dead_letters(kafka_config, sealer);
+  auto receipts = kafka::make_receipts(kafka_config, sealer);
+  auto blobs = redis::make_region_stores(
+      {.regions = {{"default", {.host = "127.0.0.1", .port = redis_server.port()}}}});
   auto ledger = evm::make_pointer_ledger(
       {.rpc_url = anvil.rpc_url(),
        .contract_address = *contract,
@@ -81,12 +88,32 @@ TEST(PipelineIntegration, StoresAnchorsReportsAndDeadLettersAgainstRealServices)
   auto letters = kafka::read_topic(kafka_cluster.bootstrap(), "fhir.dead-letters", 10s);
   ASSERT_TRUE(letters);
   ASSERT_EQ(letters->size(), 1u);
-  EXPECT_EQ(letters->front().value, "{\"resourceType\":");
   EXPECT_EQ(letters->front().header("origin-topic"), "fhir.events");
+  auto original = testing::open_dead_letter(**keys, letters->front());
+  ASSERT_TRUE(original) << original.error().message;
+  EXPECT_EQ(original->value, "{\"resourceType\":\"Patient\",\"id\":\"pat-bad17\",");
+  EXPECT_EQ(original->key, "Patient/pat-bad17");
+  EXPECT_EQ(original->headers, (kafka::Headers{{"fhir-source", "https://ehr-q17.example/fhir"}}));
 
   auto receipt_messages = kafka::read_topic(kafka_cluster.bootstrap(), "fhir.receipts", 10s);
   ASSERT_TRUE(receipt_messages);
   ASSERT_EQ(receipt_messages->size(), 4u);
+
+  // No topic the gateway writes names a record or a source in clear (issue 14).
+  for (const auto* topic : {&*letters, &*receipt_messages}) {
+    testing::expect_nothing_in_clear(
+        *topic, {"pat-a17", "obs-o17", "pat-bad17", "pat-b17", "cond-c17", "ehr-q17"});
+  }
+  std::set<std::string> references;
+  for (const auto& m : *receipt_messages) {
+    rapidjson::Document r;
+    r.Parse(m.value.c_str());
+    auto opened = testing::open_receipt(**keys, r);
+    ASSERT_TRUE(opened) << opened.error().message;
+    references.insert(opened->second);
+  }
+  EXPECT_EQ(references, (std::set<std::string>{"Patient/pat-a17", "Observation/obs-o17",
+                                               "Patient/pat-b17", "Condition/cond-c17"}));
 
   // Every receipt holds: the blob in Redis hashes to the content hash, and the chain's latest
   // pointer for the resource key is that content hash.

@@ -12,6 +12,7 @@
 #include "fl/gateway/pipeline.h"
 
 #include "support/corpus.h"
+#include "support/sealed_topics.h"
 #include "support/services.h"
 
 #include <gtest/gtest.h>
@@ -77,13 +78,16 @@ class PoisonEvents : public ::testing::Test {
 
   // Runs a gateway until every published event is committed, or fails after `limit`.
   PipelineStats run_gateway(std::chrono::seconds limit = 150s) {
-    auto source = kafka::make_event_source(kafka_config_);
-    auto dead = kafka::make_dead_letters(kafka_config_);
-    auto receipts = kafka::make_receipts(kafka_config_);
-    auto blobs = redis::make_region_stores(
-        {.regions = {{"default", {.host = "127.0.0.1", .port = redis_.port()}}}});
     auto keys = fl::keys::make_keyring_key_provider(
         (testing::source_root() / "config/keys/dev-keyring.json").string());
+    if (!keys) return {};
+    std::shared_ptr<ports::TopicSealer> sealer =
+        crypto::make_topic_sealer(**keys, "default").value();
+    auto source = kafka::make_event_source(kafka_config_);
+    auto dead = kafka::make_dead_letters(kafka_config_, sealer);
+    auto receipts = kafka::make_receipts(kafka_config_, sealer);
+    auto blobs = redis::make_region_stores(
+        {.regions = {{"default", {.host = "127.0.0.1", .port = redis_.port()}}}});
     auto ledger = evm::make_pointer_ledger(
         {.rpc_url = anvil_.rpc_url(),
          .contract_address = contract_,
@@ -168,8 +172,16 @@ TEST_F(PoisonEvents, EachPoisonIsDeadLetteredAndTheGoodEventsAroundItAreAnchored
   auto letters = kafka::read_topic(kafka_.bootstrap(), "fhir.dead-letters", 10s);
   ASSERT_TRUE(letters) << letters.error().message;
   ASSERT_EQ(letters->size(), 4u);
+  // The sender's key travels sealed with the original; the dev keyring opens it.
+  auto keys = fl::keys::make_keyring_key_provider(
+      (testing::source_root() / "config/keys/dev-keyring.json").string());
+  ASSERT_TRUE(keys);
   std::map<std::string, const ports::SourceEvent*> by_key;
-  for (const auto& l : *letters) by_key[l.key] = &l;
+  for (const auto& l : *letters) {
+    auto original = testing::open_dead_letter(**keys, l);
+    ASSERT_TRUE(original) << original.error().message;
+    by_key[original->key] = &l;
+  }
   for (const auto& [key, expected_detail] :
        std::map<std::string, std::string>{{"k2", "invalid JSON"},
                                           {"k3", "more than 10000 entries"},

@@ -15,6 +15,7 @@
 
 #include "support/corpus.h"
 #include "support/fakes.h"
+#include "support/sealed_topics.h"
 #include "support/services.h"
 
 #include <gtest/gtest.h>
@@ -140,8 +141,10 @@ class RefusedAndRedelivered : public ::testing::Test {
                                     .dead_letter_topic = "fhir.dead-letters",
                                     .results_topic = "fhir.receipts"};
     auto source = kafka::make_event_source(config);
-    auto dead = kafka::make_dead_letters(config);
-    auto receipts = kafka::make_receipts(config);
+    std::shared_ptr<ports::TopicSealer> sealer =
+        crypto::make_topic_sealer(*keys_, "default").value();
+    auto dead = kafka::make_dead_letters(config, sealer);
+    auto receipts = kafka::make_receipts(config, sealer);
     if (!source) return source.error();
     if (!dead) return dead.error();
     if (!receipts) return receipts.error();

@@ -10,6 +10,7 @@
 #include "fl/adapters/kafka/tools.h"
 #include "fl/adapters/keys/keyring_key_provider.h"
 #include "fl/adapters/redis/redis_blob_store.h"
+#include "fl/gateway/crypto/topic_sealer.h"
 #include "fl/gateway/pipeline.h"
 
 #include "support/corpus.h"
@@ -226,12 +227,14 @@ void RegionOutage::run_outage(const std::function<void()>& take_down,
   }
 
   // The gateway, in batch mode: it returns once every event, parked ones included, is committed.
-  auto source = kafka::make_event_source(kafka_config_);
-  auto dead = kafka::make_dead_letters(kafka_config_);
-  auto receipts = kafka::make_receipts(kafka_config_);
-  auto stores = redis::make_region_stores(redis_config(eu_timeout_ms));
   auto keys = fl::keys::make_keyring_key_provider(
       (testing::source_root() / "config/keys/dev-keyring.json").string());
+  ASSERT_TRUE(keys);
+  std::shared_ptr<ports::TopicSealer> sealer = crypto::make_topic_sealer(**keys, "default").value();
+  auto source = kafka::make_event_source(kafka_config_);
+  auto dead = kafka::make_dead_letters(kafka_config_, sealer);
+  auto receipts = kafka::make_receipts(kafka_config_, sealer);
+  auto stores = redis::make_region_stores(redis_config(eu_timeout_ms));
   auto ledger = evm::make_pointer_ledger(
       {.rpc_url = anvil_.rpc_url(),
        .contract_address = contract_,

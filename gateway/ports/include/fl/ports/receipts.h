@@ -1,6 +1,8 @@
 // Receipts: one message per anchored resource version on the results topic, so the sending
 // system learns where its resource went (content hash, transaction, block). Re-delivery after a
 // crash may repeat a receipt with the same content; consumers key on (resourceKey, version).
+// `source` and `reference` name a record in clear: an adapter writes them only sealed
+// (ports/topic_sealer.h), the sender matching its receipts by origin or by resource key.
 #pragma once
 
 #include "fl/base/result.h"
