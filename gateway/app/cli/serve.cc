@@ -1,5 +1,6 @@
 // `fhir-ledger serve`: loads the configuration, builds every adapter from it, and runs the
 // pipeline until stopped (or, in batch mode, until caught up).
+#include "fl/base/json_string.h"
 #include "fl/base/log.h"
 #include "fl/gateway/config.h"
 #include "fl/gateway/mapping_files.h"
@@ -10,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/health_server.h"
 #include "cli/session.h"
 #include "cli/wiring.h"
 
@@ -102,13 +104,19 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
       s.pointers > 0 ? static_cast<double>(s.gas_used) / static_cast<double>(s.pointers) : 0;
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
+  std::string regions_down;
+  for (const auto& region : s.regions_down) {
+    if (!regions_down.empty()) regions_down += ",";
+    append_json_string(regions_down, region);
+  }
   std::printf(
       "{\"consumed\":%llu,\"resources\":%llu,\"deadLettered\":%llu,\"batches\":%llu,"
       "\"transactions\":%llu,\"pointers\":%llu,\"alreadyAnchored\":%llu,\"gasUsed\":%llu,"
       "\"gasPerPointer\":%.0f,"
       "\"seconds\":%.3f,\"resourcesPerSecond\":%.1f,\"latencyP50Ms\":%.1f,"
       "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f,\"shadowDecisions\":%llu,"
-      "\"shadowDifferences\":%llu,\"shadowAuditFailures\":%llu}\n",
+      "\"shadowDifferences\":%llu,\"shadowAuditFailures\":%llu,\"parked\":%llu,"
+      "\"waiting\":%llu,\"regionsDown\":[%s]}\n",
       static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
       static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
       static_cast<unsigned long long>(s.transactions), static_cast<unsigned long long>(s.pointers),
@@ -120,7 +128,9 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
       static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().differences
                                                     : 0),
       static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().audit_failures
-                                                    : 0));
+                                                    : 0),
+      static_cast<unsigned long long>(s.parked), static_cast<unsigned long long>(s.waiting),
+      regions_down.c_str());
   std::fflush(stdout);
 }
 
@@ -235,9 +245,22 @@ int serve(const std::vector<std::string>& argv) {
                               .clock = clock,
                               .audit = adapters->audit.get()},
                              normalizer, *policy.policy, options);
+  std::unique_ptr<HealthServer> probes;
+  if (config->health_port > 0) {
+    auto started = start_health_server(config->health_port, pipeline.health(), clock);
+    if (!started) {
+      log::error("gateway.start_failed",
+                 {{"error", started.error().message}, {"where", started.error().where}});
+      (void)close_adapters(*adapters);
+      return 2;
+    }
+    probes = std::move(*started);
+    log::info("health.listening", {{"port", probes->port()}});
+  }
   log::info("gateway.started",
             {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});
   Status status = pipeline.run(stop_flag());
+  probes.reset();
   reloader_done.store(true);
   reloader.join();
   if (Status audited = adapters->audit->flush(std::chrono::seconds(10)); !audited) {

@@ -98,6 +98,7 @@ void apply_overrides(Document& doc, const Environment& env) {
   if (const auto* v = get("FL_LEDGER_CONFIRMATIONS")) {
     set_scalar(doc, "/ledger/confirmations", *v, true);
   }
+  if (const auto* v = get("FL_HEALTH_PORT")) set_scalar(doc, "/service/healthPort", *v, true);
 
   std::string default_region = "default";
   if (const Value* r = Pointer("/pipeline/defaultRegion").Get(doc); r && r->IsString()) {
@@ -326,6 +327,7 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   const Value& service = member_or_empty(doc, "service");
   config.service_name = get_string(service, "name", "fhir-ledger");
   config.log_level = get_string(service, "logLevel", "info");
+  config.health_port = get_int(service, "healthPort", 0);
 
   const Value& kafka = doc["kafka"];
   config.kafka.bootstrap_servers = get_string(kafka, "bootstrapServers");

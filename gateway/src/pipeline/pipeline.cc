@@ -96,6 +96,7 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& po
       parked_(options.retry_backoff, options.retry_backoff * 16) {}
 
 Status Pipeline::run(const std::atomic<bool>& stop) {
+  health_.started();
   auto idle_since = ports_.clock.now();
   while (!stop.load()) {
     auto handled = run_once(stop);
@@ -124,11 +125,13 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
         in_flight_.empty() && !rerun ? options_.batch_max_wait : std::chrono::milliseconds(0);
     auto got = ports_.source.poll(options_.batch_max_events, wait);
     if (!got) {
+      health_.retrying("consume", got.error(), ports_.clock.now());
       log::warn("consume.unavailable", {{"error", got.error().message}});
       if (auto done = drain(stop); !done) return done.error();
       std::this_thread::sleep_for(options_.retry_backoff);
       return std::size_t{0};
     }
+    health_.recovered("consume");
     polled = std::move(*got);
   } else if (!rerun) {
     // Parked events fill the memory allowed them: nothing new until they have run again.
@@ -1278,6 +1281,7 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   ++stats_.batches;
   stats_.waiting = parked_.size();
   stats_.regions_down = parked_.down();
+  health_.regions_down(stats_.regions_down);
   const auto done = ports_.clock.now();
   stats_.busy_seconds = std::chrono::duration<double>(done - first_event_).count();
   // Bounded: a long-running gateway keeps the latest million samples (8 MB).
@@ -1370,6 +1374,7 @@ void Pipeline::park(InFlight& batch, const std::set<std::size_t>& events, std::s
   stats_.parked += parked;
   stats_.waiting = parked_.size();
   stats_.regions_down = parked_.down();
+  health_.regions_down(stats_.regions_down);
   log::warn("pipeline.parked", {{"step", std::string(step)},
                                 {"region", regions},
                                 {"events", parked},
@@ -1384,9 +1389,11 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
   for (std::size_t attempt = 1;; ++attempt) {
     Status status = op();
     if (status) {
+      health_.recovered(step);
       if (parked_.answered(region)) {
         log::info("pipeline.region_back", {{"step", std::string(step)}, {"region", region}});
         stats_.regions_down = parked_.down();
+        health_.regions_down(stats_.regions_down);
       }
       return true;
     }
@@ -1400,6 +1407,7 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
       const auto now = ports_.clock.now();
       const auto retry_at = parked_.failed(region, now);
       stats_.regions_down = parked_.down();
+      health_.regions_down(stats_.regions_down);
       log::warn("pipeline.region_unavailable",
                 {{"step", std::string(step)},
                  {"region", region},
@@ -1408,6 +1416,7 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
                   std::chrono::duration_cast<std::chrono::milliseconds>(retry_at - now).count()}});
       return false;
     }
+    health_.retrying(step, status.error(), ports_.clock.now());
     log::warn("pipeline.retry",
               {{"step", std::string(step)},
                {"region", region},
@@ -1429,7 +1438,11 @@ Status Pipeline::retry(const std::atomic<bool>& stop, const char* step,
   auto backoff = options_.retry_backoff;
   for (;;) {
     Status status = op();
-    if (status || status.error().code != ErrorCode::kUnavailable) return status;
+    if (status || status.error().code != ErrorCode::kUnavailable) {
+      health_.recovered(step);
+      return status;
+    }
+    health_.retrying(step, status.error(), ports_.clock.now());
     if (stop.load()) {
       return Error{ErrorCode::kUnavailable,
                    std::string("stopped while retrying ") + step + ": " + status.error().message,

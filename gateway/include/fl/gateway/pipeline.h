@@ -14,6 +14,7 @@
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/gateway/health.h"
 #include "fl/gateway/parked_events.h"
 #include "fl/gateway/pointer_record.h"
 #include "fl/gateway/pseudonyms.h"
@@ -147,6 +148,8 @@ class Pipeline {
   Result<std::size_t> run_once(const std::atomic<bool>& stop);
 
   const PipelineStats& stats() const { return stats_; }
+  // For the readiness probe; safe to read from another thread.
+  const Health& health() const { return health_; }
 
  private:
   struct Item;
@@ -293,6 +296,8 @@ class Pipeline {
   ProtectStage protect_;
   PipelineOptions options_;
   PipelineStats stats_;
+  // Written as steps fail and recover; retry() is const, and the health is observation only.
+  mutable Health health_;
   std::chrono::steady_clock::time_point first_event_{};
   std::list<InFlight> in_flight_;  // oldest first (a list: InFlight is defined in the .cc)
   ParkedEvents parked_;            // events waiting for a region that is down

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# e2e: the probes of service.healthPort. /livez answers 200; /readyz answers 200 while the
+# pipeline moves, 503 naming the step, the error and for how long while it retries a transient
+# error (the EVM node frozen with SIGSTOP while events wait to be anchored), and 200 again once
+# the node answers; the gateway then ends cleanly on SIGTERM with every event anchored.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+
+port="$(fl_free_port)"
+config="$run/gateway.json"
+python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" "$port" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["keys"]["keyringFile"] = sys.argv[3] + "/" + c["keys"]["keyringFile"]
+c["mappings"]["dir"] = sys.argv[3] + "/" + c["mappings"]["dir"]
+c["policy"]["bundle"] = sys.argv[3] + "/" + c["policy"]["bundle"]
+c.setdefault("service", {})["healthPort"] = int(sys.argv[4])
+c["ledger"]["receiptTimeoutMs"] = 3000
+json.dump(c, open(sys.argv[2], "w"))
+PY
+
+probe() {  # probe PATH: prints "<status> <body>"
+  curl -s -m 3 -o "$run/probe.json" -w '%{http_code}' "http://127.0.0.1:$port$1" || true
+  echo " $(cat "$run/probe.json" 2>/dev/null)"
+}
+wait_probe() {  # wait_probe SECONDS PATH STATUS PATTERN
+  local deadline=$((SECONDS + $1)) answer
+  while :; do
+    answer="$(probe "$2")"
+    [[ "$answer" == "$3 "* && "$answer" == *"$4"* ]] && { echo "$2: $answer"; return 0; }
+    kill -0 "$gateway" 2>/dev/null || { tail -20 "$run/serve.log" >&2; fl_die "the gateway exited"; }
+    [ "$SECONDS" -lt "$deadline" ] || fl_die "$2 never answered $3 with $4 (last: $answer)"
+    sleep 0.2
+  done
+}
+receipts() {
+  kcat -b "$FL_KAFKA_BOOTSTRAP_SERVERS" -C -t fhir.receipts -e -q -f '%o\n' 2>/dev/null | wc -l
+}
+
+"$FL_BIN" serve --config "$config" >"$run/serve.json" 2>"$run/serve.log" &
+gateway=$!
+anvil="$(awk '$2 == "anvil" {print $1}' "$run/pids")"
+thaw() { kill -CONT "$anvil" 2>/dev/null || true; }
+trap 'thaw; kill "$gateway" 2>/dev/null || true; "$FL_ROOT/scripts/services" stop "$run"' EXIT
+
+wait_probe 60 /livez 200 '"live":true'
+wait_probe 60 /readyz 200 '"ready":true'
+[[ "$(probe /nowhere)" == "404 "* ]] || fl_die "an unknown path must answer 404"
+
+# Wait until the samples are anchored (no new receipt for 3 s), then freeze the node and
+# publish more.
+deadline=$((SECONDS + 90)) before=0 still=0
+while [ "$before" -eq 0 ] || [ "$still" -lt 6 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fl_die "the samples were not anchored within 90 s"
+  sleep 0.5
+  now="$(receipts)"
+  if [ "$now" -eq "$before" ]; then still=$((still + 1)); else before="$now" still=0; fi
+done
+mkdir -p "$run/more/events"
+python3 - "$run/more" <<'PY'
+import json, sys
+entries = []
+for i in range(5):
+    name = f"health-{i}.json"
+    json.dump({"resourceType": "Patient", "id": f"health-{i}",
+               "address": [{"country": "US"}]}, open(f"{sys.argv[1]}/events/{name}", "w"))
+    entries.append({"file": name, "key": f"Patient/health-{i}"})
+json.dump(entries, open(f"{sys.argv[1]}/manifest.json", "w"))
+PY
+kill -STOP "$anvil"
+"$FL_BIN" publish --bootstrap "$FL_KAFKA_BOOTSTRAP_SERVERS" --topic fhir.events \
+  --manifest "$run/more/manifest.json"
+wait_probe 60 /readyz 503 '"retrying":{"step":'
+python3 - "$run/probe.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ready"] is False and r["retrying"]["attempts"] >= 1 and r["retrying"]["forMs"] >= 0, r
+assert r["retrying"]["error"], r
+print("ok: not ready while", r["retrying"]["step"], "is retried:", r["retrying"]["error"])
+PY
+wait_probe 10 /livez 200 '"live":true'
+
+thaw
+wait_probe 90 /readyz 200 '"ready":true'
+deadline=$((SECONDS + 60))
+until [ "$(receipts)" -ge $((before + 5)) ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fl_die "the events published while the node was frozen were not anchored"
+  sleep 0.5
+done
+kill -TERM "$gateway"
+wait "$gateway" || fl_die "SIGTERM must end the gateway cleanly"
+echo "ok: ready, not ready while the node was frozen, ready again; $((before + 5)) receipts"
