@@ -218,6 +218,7 @@ int serve(const std::vector<std::string>& argv) {
       .max_in_flight = p.max_in_flight_batches,
       .batch_max_wait = std::chrono::milliseconds(p.batch_max_wait_ms),
       .retry_backoff = std::chrono::milliseconds(p.retry_backoff_ms),
+      .max_parked_bytes = p.max_parked_bytes,
       .until_caught_up = args->has("until-caught-up"),
   };
   options.service_name = config->service_name;

@@ -415,6 +415,10 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   p.batch_max_events = static_cast<std::size_t>(get_int(pipeline, "batchMaxEvents", 200));
   p.batch_max_wait_ms = get_int(pipeline, "batchMaxWaitMs", 250);
   p.max_in_flight_batches = static_cast<std::size_t>(get_int(pipeline, "maxInFlightBatches", 4));
+  if (auto it = pipeline.FindMember("maxParkedBytes");
+      it != pipeline.MemberEnd() && it->value.IsUint64()) {
+    p.max_parked_bytes = static_cast<std::size_t>(it->value.GetUint64());
+  }
   p.max_event_bytes = static_cast<std::size_t>(get_int(pipeline, "maxEventBytes", 4 << 20));
   p.max_json_depth = get_int(pipeline, "maxJsonDepth", 64);
   p.max_bundle_entries = static_cast<std::size_t>(get_int(pipeline, "maxBundleEntries", 10000));

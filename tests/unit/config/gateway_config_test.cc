@@ -138,6 +138,24 @@ TEST(GatewayConfig, EnvironmentOverridesEndpointsBeforeValidation) {
   EXPECT_EQ(config->ledger.contract, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
 }
 
+TEST(GatewayConfig, TheHealthPortAndTheParkedMemoryComeFromFileOrEnvironment) {
+  auto defaults = parse_gateway_config(example_config(), "config/gateway.json", {});
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->health_port, 0);
+  EXPECT_EQ(defaults->pipeline.max_parked_bytes, 256u * 1024 * 1024);
+
+  auto set = parse_gateway_config(with("/pipeline/maxParkedBytes", "8388608"),
+                                  "config/gateway.json", {{"FL_HEALTH_PORT", "8081"}});
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->health_port, 8081);
+  EXPECT_EQ(set->pipeline.max_parked_bytes, 8388608u);
+
+  EXPECT_EQ(error_of(with("/service/healthPort", "70000")),
+            "config/gateway.json: /service/healthPort: expected integer >= 0 <= 65535, got 70000");
+  EXPECT_NE(error_of(with("/pipeline/maxParkedBytes", "1024")).find("/pipeline/maxParkedBytes"),
+            std::string::npos);
+}
+
 TEST(GatewayConfig, ABadOverrideIsReportedLikeABadFile) {
   EXPECT_EQ(
       error_of(example_config(), {{"FL_REDIS_PORT", "abc"}}),

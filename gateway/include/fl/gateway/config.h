@@ -76,6 +76,7 @@ struct PipelineSettings {
   std::size_t batch_max_events = 200;
   int batch_max_wait_ms = 250;
   std::size_t max_in_flight_batches = 4;
+  std::size_t max_parked_bytes = 256u * 1024 * 1024;
   std::size_t max_event_bytes = std::size_t{4} * 1024 * 1024;
   int max_json_depth = 64;
   std::size_t max_bundle_entries = 10000;
