@@ -37,6 +37,19 @@ receipts() {
   kcat -b "$FL_KAFKA_BOOTSTRAP_SERVERS" -C -t fhir.receipts -e -q -f '%o\n' 2>/dev/null | wc -l
 }
 
+# A port that is taken is refused at start, in one clear line, exit 2.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+holder=$!
+sleep 0.5
+status=0
+"$FL_BIN" serve --config "$config" >/dev/null 2>"$run/taken.log" || status=$?
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+[ "$status" -eq 2 ] && grep -q "cannot listen for the probes" "$run/taken.log" ||
+  { cat "$run/taken.log" >&2; fl_die "a taken health port must stop the start (exit 2), got $status"; }
+echo "ok: a taken health port is refused at start"
+
 "$FL_BIN" serve --config "$config" >"$run/serve.json" 2>"$run/serve.log" &
 gateway=$!
 anvil="$(awk '$2 == "anvil" {print $1}' "$run/pids")"

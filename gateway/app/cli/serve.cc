@@ -252,6 +252,8 @@ int serve(const std::vector<std::string>& argv) {
     if (!started) {
       log::error("gateway.start_failed",
                  {{"error", started.error().message}, {"where", started.error().where}});
+      reloader_done.store(true);
+      reloader.join();
       (void)close_adapters(*adapters);
       return 2;
     }
