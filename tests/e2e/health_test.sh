@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e: the probes of service.healthPort. /livez answers 200; /readyz answers 200 while the
+# e2e: the probes of service.healthPort. /healthz answers 200; /readyz answers 200 while the
 # pipeline moves, 503 naming the step, the error and for how long while it retries a transient
 # error (the EVM node frozen with SIGSTOP while events wait to be anchored), and 200 again once
 # the node answers; the gateway then ends cleanly on SIGTERM with every event anchored.
@@ -56,7 +56,7 @@ anvil="$(awk '$2 == "anvil" {print $1}' "$run/pids")"
 thaw() { kill -CONT "$anvil" 2>/dev/null || true; }
 trap 'thaw; kill "$gateway" 2>/dev/null || true; "$FL_ROOT/scripts/services" stop "$run"' EXIT
 
-wait_probe 60 /livez 200 '"live":true'
+wait_probe 60 /healthz 200 '"live":true'
 wait_probe 60 /readyz 200 '"ready":true'
 [[ "$(probe /nowhere)" == "404 "* ]] || fl_die "an unknown path must answer 404"
 
@@ -91,7 +91,7 @@ assert r["ready"] is False and r["retrying"]["attempts"] >= 1 and r["retrying"][
 assert r["retrying"]["error"], r
 print("ok: not ready while", r["retrying"]["step"], "is retried:", r["retrying"]["error"])
 PY
-wait_probe 10 /livez 200 '"live":true'
+wait_probe 10 /healthz 200 '"live":true'
 
 thaw
 wait_probe 90 /readyz 200 '"ready":true'

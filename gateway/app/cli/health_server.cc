@@ -37,7 +37,7 @@ class ProbeHandler final : public Poco::Net::HTTPRequestHandler {
     if (request.getMethod() != "GET" && request.getMethod() != "HEAD") {
       response.set("Allow", "GET, HEAD");
       answer(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, R"({"error":"method not allowed"})");
-    } else if (path == "/livez") {
+    } else if (path == "/healthz") {
       answer(response, HTTPResponse::HTTP_OK, R"({"live":true})");
     } else if (path == "/readyz") {
       bool ready = false;
@@ -45,7 +45,7 @@ class ProbeHandler final : public Poco::Net::HTTPRequestHandler {
       answer(response, ready ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
              body);
     } else {
-      answer(response, HTTPResponse::HTTP_NOT_FOUND, R"({"error":"try /livez or /readyz"})");
+      answer(response, HTTPResponse::HTTP_NOT_FOUND, R"({"error":"try /healthz or /readyz"})");
     }
   }
 

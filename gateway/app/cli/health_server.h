@@ -1,4 +1,4 @@
-// The probes of `service.healthPort`: GET /livez answers 200 while the process serves; GET
+// The probes of `service.healthPort`: GET /healthz answers 200 while the process serves; GET
 // /readyz answers the pipeline's Health (200 ready, 503 not), for Kubernetes probes and
 // operators. It listens on all interfaces, since a probe comes from the node. One small Poco
 // HTTPServer with two threads at most; it stops when destroyed.

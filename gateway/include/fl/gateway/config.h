@@ -95,7 +95,7 @@ struct GatewayConfig {
   std::string file;  // where it was read from, for messages
   std::string service_name = "fhir-ledger";
   std::string log_level = "info";
-  // The port of GET /livez and /readyz on all interfaces; 0 for none.
+  // The port of GET /healthz and /readyz on all interfaces; 0 for none.
   int health_port = 0;
   KafkaSettings kafka;
   std::map<std::string, RedisRegionSettings> redis_regions;
