@@ -11,6 +11,8 @@ pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
 # FHIRPath's regular expressions run on data: RE2 matches in time linear in the input, where
 # std::regex backtracks exponentially and recurses once per character.
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# Metrics for /metrics: only the core (registry, serializer); our Poco server answers the scrape.
+find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
 
 find_package(RapidJSON REQUIRED)
 add_library(fl_rapidjson INTERFACE)

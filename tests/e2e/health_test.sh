@@ -100,6 +100,32 @@ until [ "$(receipts)" -ge $((before + 5)) ]; do
   [ "$SECONDS" -lt "$deadline" ] || fl_die "the events published while the node was frozen were not anchored"
   sleep 0.5
 done
+# /metrics parses as the Prometheus text format (the reference client's parser) and counts what
+# happened: events committed, the step retried while the node was frozen, stage timings.
+curl -sf -D "$run/metrics.headers" "http://127.0.0.1:$port/metrics" >"$run/metrics.txt"
+grep -qi '^content-type: text/plain; version=0.0.4' "$run/metrics.headers" ||
+  fl_die "/metrics must say the exposition format's content type"
+# Debian's python3 (python3-prometheus-client), whatever python3 comes first on the PATH.
+/usr/bin/python3 - "$run/metrics.txt" "$before" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+samples = {}
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in family.samples:
+        samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+def value(name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0)
+committed = value("fhir_ledger_events_total", outcome="committed")
+assert committed >= 5, f"committed events: {committed}"
+assert value("fhir_ledger_resources_anchored_total") >= int(sys.argv[2]) + 5
+retried = sum(v for (n, l), v in samples.items() if n == "fhir_ledger_retries_total")
+assert retried >= 1, "no retry counted while the node was frozen"
+assert value("fhir_ledger_stage_seconds_count", stage="submit") >= 1
+assert value("fhir_ledger_transactions_total") >= 1 and value("fhir_ledger_gas_used_total") > 0
+print(f"ok: /metrics parses ({len(samples)} samples): {committed:.0f} events committed, "
+      f"{retried:.0f} retries")
+PY
+
 kill -TERM "$gateway"
 wait "$gateway" || fl_die "SIGTERM must end the gateway cleanly"
 echo "ok: ready, not ready while the node was frozen, ready again; $((before + 5)) receipts"

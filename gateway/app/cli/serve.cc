@@ -1,5 +1,6 @@
 // `fhir-ledger serve`: loads the configuration, builds every adapter from it, and runs the
 // pipeline until stopped (or, in batch mode, until caught up).
+#include "fl/adapters/metrics/prometheus_metrics.h"
 #include "fl/base/json_string.h"
 #include "fl/base/log.h"
 #include "fl/gateway/config.h"
@@ -235,6 +236,7 @@ int serve(const std::vector<std::string>& argv) {
   for (const auto& [type, m] : config->ledger.mode_by_resource_type) {
     options.anchoring.by_resource_type.emplace(type, mode(m));
   }
+  metrics::PrometheusMetrics metrics;
   gateway::Pipeline pipeline({.source = *adapters->source,
                               .dead_letters = *adapters->dead_letters,
                               .receipts = *adapters->receipts,
@@ -244,11 +246,13 @@ int serve(const std::vector<std::string>& argv) {
                               .ledger = *adapters->ledger,
                               .keys = *adapters->keys,
                               .clock = clock,
-                              .audit = adapters->audit.get()},
+                              .audit = adapters->audit.get(),
+                              .metrics = &metrics},
                              normalizer, *policy.policy, options);
   std::unique_ptr<HealthServer> probes;
   if (config->health_port > 0) {
-    auto started = start_health_server(config->health_port, pipeline.health(), clock);
+    auto started = start_health_server(config->health_port, pipeline.health(), clock,
+                                       [&metrics] { return metrics.exposition(); });
     if (!started) {
       log::error("gateway.start_failed",
                  {{"error", started.error().message}, {"where", started.error().where}});

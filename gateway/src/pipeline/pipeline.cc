@@ -93,7 +93,15 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& po
       pseudonyms_(ports.keys),
       protect_(ports.keys, ports.master_keys, ports.blobs),
       options_(options),
-      parked_(options.retry_backoff, options.retry_backoff * 16) {}
+      parked_(options.retry_backoff, options.retry_backoff * 16),
+      metrics_(ports.metrics != nullptr ? *ports.metrics : no_metrics_) {}
+
+std::chrono::steady_clock::time_point Pipeline::timed(
+    std::string_view stage, std::chrono::steady_clock::time_point start) const {
+  const auto now = ports_.clock.now();
+  metrics_.stage_seconds(stage, std::chrono::duration<double>(now - start).count());
+  return now;
+}
 
 Status Pipeline::run(const std::atomic<bool>& stop) {
   health_.started();
@@ -126,6 +134,7 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
     auto got = ports_.source.poll(options_.batch_max_events, wait);
     if (!got) {
       health_.retrying("consume", got.error(), ports_.clock.now());
+      metrics_.retried("consume");
       log::warn("consume.unavailable", {{"error", got.error().message}});
       if (auto done = drain(stop); !done) return done.error();
       std::this_thread::sleep_for(options_.retry_backoff);
@@ -1067,6 +1076,7 @@ Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
     }
   }
   stats_.gas_used += confirmation.gas_used();
+  metrics_.transactions(sent.size(), confirmation.gas_used());
   return confirmation;
 }
 
@@ -1195,6 +1205,9 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
   InFlight batch;
   batch.polled_at = ports_.clock.now();
   stats_.consumed += events.size() - reruns;
+  metrics_.events("consumed", events.size() - reruns);
+  metrics_.batch_events(events.size());
+  auto stage_start = batch.polled_at;
   // Older country records left in regions that were down go first, before anything new is
   // written there.
   if (auto forgotten = forget_moved_countries(stop); !forgotten) return forgotten;
@@ -1212,11 +1225,13 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
     std::move(prepared->begin(), prepared->end(), std::back_inserter(batch.items));
   }
   batch.events = std::move(events);
+  stage_start = timed("validate", stage_start);
 
   // Resources about a linked patient record are about its person.
   if (auto linked = resolve_persons(batch.events, batch.items, batch.dead, stop); !linked) {
     return linked;
   }
+  stage_start = timed("identity", stage_start);
   // Nothing overtakes a parked event (before deletes are resolved: a parked version is the
   // one a delete may follow).
   park_behind_parked(batch, reruns);
@@ -1230,22 +1245,27 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
   if (auto decided = decide(batch.events, batch.items, batch.dead, batch.audits, stop); !decided) {
     return decided;
   }
+  stage_start = timed("decide", stage_start);
   documents.clear();
   // 5-6. Encrypt and store off-chain, per region, content-addressed; nothing is asked of a
   // region that is down until it is due again.
   park_for_regions(batch);
   if (auto stored = protect(batch, stop); !stored) return stored;
   if (auto recorded = record_countries(batch, stop); !recorded) return recorded;
+  stage_start = timed("protect", stage_start);
   // 7. Anchor: send the transactions (one per anchoring mode) and go on with the next batch
   // while they are mined.
   batch.pointers = pointers_of(batch.items);
   if (auto sent = submit(batch, stop); !sent) return sent;
+  timed("submit", stage_start);
   in_flight_.push_back(std::move(batch));
+  metrics_.batches_in_flight(in_flight_.size());
   return Ok{};
 }
 
 Status Pipeline::finish(const std::atomic<bool>& stop) {
   InFlight& batch = in_flight_.front();
+  auto stage_start = ports_.clock.now();
   auto confirmation = confirm(batch, stop);
   if (!confirmation) return confirmation.error();
   // What the ledger refused (a conflict, a pointer no transaction can carry) keeps nothing
@@ -1260,8 +1280,10 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   }
   drop_conflicts(batch, *confirmation);
   if (auto kept = keep_records(batch, *confirmation, stop); !kept) return kept;
+  stage_start = timed("confirm", stage_start);
   // 9. Report before committing: receipts, dead letters and AuditEvents must be durable first.
   if (auto reported = report(batch, *confirmation, stop); !reported) return reported;
+  stage_start = timed("report", stage_start);
   // 8. Commit: only now is the batch done. Batches finish in the order they were polled, so
   // offsets are committed in order; never at or past an event that is parked (or running again
   // in a later batch): what comes after it is held and committed with it.
@@ -1275,6 +1297,12 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
     auto committed = retry(stop, "commit", [&] { return ports_.source.commit(committable); });
     if (!committed) return committed;
   }
+  timed("commit", stage_start);
+  metrics_.events("committed", committable.size());
+  metrics_.events("dead-lettered", batch.dead.size());
+  metrics_.resources_anchored(batch.items.size());
+  metrics_.event_latency_seconds(
+      std::chrono::duration<double>(ports_.clock.now() - batch.polled_at).count(), handled.size());
 
   stats_.resources += batch.items.size();
   stats_.dead_lettered += batch.dead.size();
@@ -1294,6 +1322,8 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
                                  {"deadLettered", batch.dead.size()},
                                  {"transactions", confirmation->transactions.size()}});
   in_flight_.pop_front();
+  metrics_.batches_in_flight(in_flight_.size());
+  metrics_.regions_down(stats_.regions_down.size(), parked_.size());
   return Ok{};
 }
 
@@ -1372,6 +1402,7 @@ void Pipeline::park(InFlight& batch, const std::set<std::size_t>& events, std::s
   }
   std::erase_if(batch.items, [&](const Item& item) { return events.contains(item.event); });
   stats_.parked += parked;
+  metrics_.events("parked", parked);
   stats_.waiting = parked_.size();
   stats_.regions_down = parked_.down();
   health_.regions_down(stats_.regions_down);
@@ -1417,6 +1448,7 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
       return false;
     }
     health_.retrying(step, status.error(), ports_.clock.now());
+    metrics_.retried(step);
     log::warn("pipeline.retry",
               {{"step", std::string(step)},
                {"region", region},
@@ -1443,6 +1475,7 @@ Status Pipeline::retry(const std::atomic<bool>& stop, const char* step,
       return status;
     }
     health_.retrying(step, status.error(), ports_.clock.now());
+    metrics_.retried(step);
     if (stop.load()) {
       return Error{ErrorCode::kUnavailable,
                    std::string("stopped while retrying ") + step + ": " + status.error().message,

@@ -29,6 +29,7 @@
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
 #include "fl/ports/master_key_store.h"
+#include "fl/ports/metrics.h"
 #include "fl/ports/patient_directory.h"
 #include "fl/ports/pointer_ledger.h"
 #include "fl/ports/receipts.h"
@@ -63,6 +64,8 @@ struct PipelinePorts {
   // durable with the batch's dead letters before its offsets are committed (at least once: a
   // batch re-delivered after a restart is audited again). None when null.
   ports::AuditLog* audit = nullptr;
+  // Counters and timings for operators (/metrics). None when null.
+  ports::Metrics* metrics = nullptr;
 };
 
 // Which anchoring mode a resource gets: by resource type, else by input topic, else the default.
@@ -298,9 +301,14 @@ class Pipeline {
   PipelineStats stats_;
   // Written as steps fail and recover; retry() is const, and the health is observation only.
   mutable Health health_;
+  // Records the seconds since `start` as one batch's time in `stage`; returns now.
+  std::chrono::steady_clock::time_point timed(std::string_view stage,
+                                              std::chrono::steady_clock::time_point start) const;
   std::chrono::steady_clock::time_point first_event_{};
   std::list<InFlight> in_flight_;  // oldest first (a list: InFlight is defined in the .cc)
   ParkedEvents parked_;            // events waiting for a region that is down
+  ports::NoMetrics no_metrics_;
+  ports::Metrics& metrics_;  // ports_.metrics, or no_metrics_
   // This batch's directory look-up (look_up_countries), for decide.
   std::map<ports::Hash32, ports::PatientCountry> looked_up_;
   // Region -> (patient, time of the newer record): older records to remove where it answers.
