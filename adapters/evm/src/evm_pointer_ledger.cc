@@ -1,6 +1,6 @@
 #include "fl/adapters/evm/evm_pointer_ledger.h"
 
-#include "fl/adapters/evm/resource_verifier.h"
+#include "fl/adapters/evm/evm_ledger_reader.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/merkle.h"
 #include "fl/ledger/pointer_registry.h"

@@ -1,12 +1,13 @@
 // `fhir-ledger ledger ...`: the operator's view of the PointerRegistry. Every subcommand reads
 // the gateway configuration (node, contract, signing key, regions, keyring), prints JSON on
 // stdout, and says what failed on stderr.
-#include "fl/adapters/evm/resource_verifier.h"
+#include "fl/adapters/evm/evm_ledger_reader.h"
 #include "fl/base/json_string.h"
 #include "fl/gateway/access.h"
 #include "fl/gateway/config.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/validate_stage.h"
+#include "fl/gateway/verify.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/pointer_registry.h"
 
@@ -185,7 +186,8 @@ int verify(const std::vector<std::string>& argv) {
   if (!stores) return fail("verify", stores.error(), 2);
   std::vector<std::string> regions;
   for (const auto& [region, settings] : s->config.redis_regions) regions.push_back(region);
-  auto result = evm::verify_resource(*s->registry, *stores->blobs, regions, *key, version);
+  const auto reader = evm::make_ledger_reader(*s->registry);
+  auto result = gateway::verify_resource(*reader, *stores->blobs, regions, *key, version);
   if (!result) {
     std::fprintf(stderr, "ledger verify %s: FAILED: %s%s%s\n", ref->c_str(),
                  result.error().message.c_str(), result.error().where.empty() ? "" : " at ",

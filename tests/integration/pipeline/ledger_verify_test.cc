@@ -1,13 +1,14 @@
 // `ledger verify` end to end: the pipeline stores and anchors resources in both modes on a real
 // redis-server and anvil, and every resource verifies; then each link is altered in turn (the
 // blob, the pointer record, the proof, the root) and verification names the broken link.
+#include "fl/adapters/evm/evm_ledger_reader.h"
 #include "fl/adapters/evm/evm_pointer_ledger.h"
-#include "fl/adapters/evm/resource_verifier.h"
 #include "fl/adapters/keys/keyring_key_provider.h"
 #include "fl/adapters/redis/redis_blob_store.h"
 #include "fl/gateway/pipeline.h"
 #include "fl/gateway/pointer_record.h"
 #include "fl/gateway/pseudonyms.h"
+#include "fl/gateway/verify.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/pointer_registry.h"
 
@@ -87,9 +88,10 @@ class LedgerVerifyTest : public ::testing::Test {
     return *Pseudonyms(*keys).resource_key("default", reference);
   }
 
-  Result<evm::Verification> verify(const std::string& reference,
-                                   std::optional<std::uint64_t> version = std::nullopt) {
-    return evm::verify_resource(*registry, *blobs, {"eu"}, key_of(reference), version);
+  Result<Verification> verify(const std::string& reference,
+                              std::optional<std::uint64_t> version = std::nullopt) {
+    return verify_resource(*evm::make_ledger_reader(*registry), *blobs, {"eu"}, key_of(reference),
+                           version);
   }
 
   // Rewrites the stored pointer record of a resource version.

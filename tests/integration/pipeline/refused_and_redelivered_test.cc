@@ -1,8 +1,8 @@
 // Issue 14 against the real services (redis-server, anvil, the Kafka mock cluster over TCP): a
 // refused event leaves no claim or blob behind, and a merkle-mode version that is re-published,
 // re-delivered, or left unrecorded by a gateway that died is under exactly one root on chain.
+#include "fl/adapters/evm/evm_ledger_reader.h"
 #include "fl/adapters/evm/evm_pointer_ledger.h"
-#include "fl/adapters/evm/resource_verifier.h"
 #include "fl/adapters/kafka/kafka_event_source.h"
 #include "fl/adapters/kafka/kafka_producers.h"
 #include "fl/adapters/kafka/tools.h"
@@ -10,6 +10,7 @@
 #include "fl/adapters/redis/redis_blob_store.h"
 #include "fl/gateway/pipeline.h"
 #include "fl/gateway/pseudonyms.h"
+#include "fl/gateway/verify.h"
 #include "fl/ledger/json_rpc.h"
 #include "fl/ledger/pointer_registry.h"
 
@@ -232,7 +233,8 @@ TEST_F(RefusedAndRedelivered, ARefusedBundleLeavesNoClaimOrBlobAndACorrectedEntr
   auto latest = registry_->latest(key_of("Patient/p1"));
   ASSERT_TRUE(latest && latest->has_value());
   EXPECT_EQ(to_0x_hex((*latest)->second), corrected.content_hash);
-  EXPECT_TRUE(evm::verify_resource(*registry_, *blobs_, {kRegion}, key_of("Patient/p1"), 1));
+  EXPECT_TRUE(verify_resource(*evm::make_ledger_reader(*registry_), *blobs_, {kRegion},
+                              key_of("Patient/p1"), 1));
 }
 
 TEST_F(RefusedAndRedelivered, AVersionTheLedgerRefusesAsAConflictLeavesNoClaimOrBlob) {
@@ -302,7 +304,8 @@ TEST_F(RefusedAndRedelivered, AMerkleVersionRepublishedAndRedeliveredIsUnderExac
   auto dead = kafka::read_topic(kafka.bootstrap(), "fhir.dead-letters", 10s);
   ASSERT_TRUE(dead);
   EXPECT_TRUE(dead->empty());
-  auto verified = evm::verify_resource(*registry_, *blobs_, {kRegion}, key_of("Observation/o1"), 2);
+  auto verified = verify_resource(*evm::make_ledger_reader(*registry_), *blobs_, {kRegion},
+                                  key_of("Observation/o1"), 2);
   ASSERT_TRUE(verified) << verified.error().message;
   EXPECT_EQ(verified->mode, "merkle");
 }
@@ -330,7 +333,8 @@ TEST_F(RefusedAndRedelivered, AGatewayThatDiedBeforeRecordingItsRootLeavesItForT
   EXPECT_EQ(receipts.receipts[0].merkle_root, to_0x_hex(roots[0]));
   EXPECT_GT(receipts.receipts[0].block, 0u);
   EXPECT_EQ(replay.committed(), 1);
-  auto verified = evm::verify_resource(*registry_, *blobs_, {kRegion}, key_of("Observation/o1"), 7);
+  auto verified = verify_resource(*evm::make_ledger_reader(*registry_), *blobs_, {kRegion},
+                                  key_of("Observation/o1"), 7);
   ASSERT_TRUE(verified) << verified.error().message;
   EXPECT_EQ(verified->block, receipts.receipts[0].block);
 }

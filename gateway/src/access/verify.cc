@@ -1,12 +1,11 @@
-#include "fl/adapters/evm/resource_verifier.h"
+#include "fl/gateway/verify.h"
 
 #include "fl/gateway/crypto/hash.h"
 #include "fl/gateway/pointer_record.h"
-#include "fl/ledger/merkle.h"
 
 #include <algorithm>
 
-namespace fl::evm {
+namespace fl::gateway {
 namespace {
 
 Error broken(std::string what, std::string where) {
@@ -41,12 +40,12 @@ Result<std::pair<std::string, std::string>> find_record(ports::BlobStore& blobs,
   return *best;
 }
 
-Status check_pointer_mode(ledger::PointerRegistry& registry, const gateway::PointerRecord& record,
+Status check_pointer_mode(ports::LedgerReader& ledger, const PointerRecord& record,
                           Verification& out) {
   const auto& p = record.pointer;
-  auto on_chain = registry.content_hash_of(p.resource_key, p.version);
+  auto on_chain = ledger.content_hash_of(p.resource_key, p.version);
   if (!on_chain) return on_chain.error();
-  if (*on_chain == ledger::Hash32{}) {
+  if (*on_chain == ports::Hash32{}) {
     return broken("no pointer for version " + std::to_string(p.version) + " on chain",
                   to_0x_hex(p.resource_key));
   }
@@ -57,12 +56,9 @@ Status check_pointer_mode(ledger::PointerRegistry& registry, const gateway::Poin
                   to_0x_hex(p.resource_key));
   }
   out.checks.push_back("the contract's storage holds this content hash for this version");
-  auto events = registry.anchored_versions(p.resource_key);
-  if (!events) return events.error();
-  const auto wanted = to_ledger_record(p);
-  const bool found = std::any_of(events->begin(), events->end(),
-                                 [&](const ledger::PointerRecord& e) { return e == wanted; });
-  if (!found) {
+  auto found = ledger.anchored_with(p);
+  if (!found) return found.error();
+  if (!*found) {
     return broken(
         "no Anchored event carries this pointer's fields (patient key, policy, "
         "mapping, region, key id)",
@@ -72,23 +68,22 @@ Status check_pointer_mode(ledger::PointerRegistry& registry, const gateway::Poin
   return Ok{};
 }
 
-Status check_merkle_mode(ledger::PointerRegistry& registry, const gateway::PointerRecord& record,
+Status check_merkle_mode(ports::LedgerReader& ledger, const PointerRecord& record,
                          Verification& out) {
   const auto& p = record.pointer;
   const auto& proof = *record.proof;
-  auto leaf = ledger::pointer_leaf(to_ledger_record(p));
-  if (!leaf) return broken("the pointer record cannot be a leaf: " + leaf.error().message, "");
-  const ledger::merkle::Proof merkle_proof{
-      .index = proof.index, .leaf_count = proof.leaf_count, .siblings = proof.siblings};
-  auto root = ledger::merkle::root_of(*leaf, merkle_proof);
-  if (!root) return broken("the inclusion proof is malformed: " + root.error().message, "");
+  auto root = ledger.proof_root(p, proof);
+  if (!root && root.error().code == ErrorCode::kInvalidInput) {
+    return broken("the inclusion proof is malformed: " + root.error().message, "");
+  }
+  if (!root) return root.error();
   if (*root != proof.root) {
     return broken("the inclusion proof does not lead to the recorded root " +
                       to_0x_hex(proof.root) + " (it leads to " + to_0x_hex(*root) + ")",
                   to_0x_hex(p.resource_key));
   }
   out.checks.push_back("the inclusion proof leads from the pointer's leaf to the recorded root");
-  auto info = registry.root_info(proof.root);
+  auto info = ledger.anchored_root(proof.root);
   if (!info) return info.error();
   if (!info->has_value()) {
     return broken("the root " + to_0x_hex(proof.root) + " is not anchored on chain",
@@ -100,10 +95,8 @@ Status check_merkle_mode(ledger::PointerRegistry& registry, const gateway::Point
                       std::to_string(proof.leaf_count),
                   to_0x_hex(p.resource_key));
   }
-  out.checks.push_back("the root is anchored on chain in block " +
-                       std::to_string((*info)->block_number));
-  auto contract_says =
-      registry.verify_inclusion(to_ledger_record(p), proof.index, proof.siblings, proof.root);
+  out.checks.push_back("the root is anchored on chain in block " + std::to_string((*info)->block));
+  auto contract_says = ledger.contract_verifies(p, proof);
   if (!contract_says) return contract_says.error();
   if (!*contract_says) return broken("the contract's verifyInclusion answers no", "");
   out.checks.push_back("the contract's verifyInclusion agrees");
@@ -112,33 +105,22 @@ Status check_merkle_mode(ledger::PointerRegistry& registry, const gateway::Point
 
 }  // namespace
 
-ledger::PointerRecord to_ledger_record(const ports::Pointer& p) {
-  return {.resource_key = p.resource_key,
-          .patient_key = p.patient_key,
-          .version = p.version,
-          .content_hash = p.content_hash,
-          .policy_hash = p.policy_hash,
-          .mapping_hash = p.mapping_hash,
-          .region = p.region,
-          .key_id = p.key_id};
-}
-
-Result<Verification> verify_resource(ledger::PointerRegistry& registry, ports::BlobStore& blobs,
+Result<Verification> verify_resource(ports::LedgerReader& ledger, ports::BlobStore& blobs,
                                      const std::vector<std::string>& regions,
-                                     const ledger::Hash32& resource_key,
+                                     const ports::Hash32& resource_key,
                                      std::optional<std::uint64_t> version) {
   const std::string key_hex = to_hex(resource_key);
   auto found = find_record(blobs, regions, key_hex, version);
   if (!found) return found.error();
   const auto& [region, json] = *found;
-  auto record = gateway::parse_pointer_record(json);
+  auto record = parse_pointer_record(json);
   if (!record) return record.error();
   const auto& p = record->pointer;
   if (p.resource_key != resource_key || p.version != *version || p.region != region) {
     return broken("the pointer record names another resource, version or region", "0x" + key_hex);
   }
   Verification out{.version = p.version,
-                   .mode = std::string(gateway::anchor_mode_name(p.mode)),
+                   .mode = std::string(anchor_mode_name(p.mode)),
                    .region = region,
                    .content_hash = to_0x_hex(p.content_hash),
                    .tx_hash = record->tx_hash,
@@ -153,7 +135,7 @@ Result<Verification> verify_resource(ledger::PointerRegistry& registry, ports::B
       return broken("the blob is missing from region " + region, to_0x_hex(p.content_hash));
     }
     if (!blob) return blob.error();
-    const Bytes digest = gateway::crypto::sha256(*blob);
+    const Bytes digest = crypto::sha256(*blob);
     if (!std::equal(digest.begin(), digest.end(), p.content_hash.begin())) {
       return broken("the blob was altered: its SHA-256 is " + to_0x_hex(digest) +
                         ", the pointer says " + to_0x_hex(p.content_hash),
@@ -161,10 +143,10 @@ Result<Verification> verify_resource(ledger::PointerRegistry& registry, ports::B
     }
     out.checks.push_back("the blob in region " + region + " hashes to the pointer's content hash");
   }
-  Status chain = p.mode == ports::AnchorMode::kMerkle ? check_merkle_mode(registry, *record, out)
-                                                      : check_pointer_mode(registry, *record, out);
+  Status chain = p.mode == ports::AnchorMode::kMerkle ? check_merkle_mode(ledger, *record, out)
+                                                      : check_pointer_mode(ledger, *record, out);
   if (!chain) return chain.error();
   return out;
 }
 
-}  // namespace fl::evm
+}  // namespace fl::gateway
