@@ -474,9 +474,16 @@ class FakeKeyProvider final : public ports::KeyProvider {
   }
 };
 
+// Simulated time: it moves only when advanced or slept on. Its wall clock starts at
+// 2026-12-01T00:00:00Z and moves with it.
 class ManualClock final : public ports::Clock {
  public:
   std::chrono::steady_clock::time_point now() const override { return now_; }
+  std::chrono::system_clock::time_point wall() const override {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1'796'083'200)) +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(now_.time_since_epoch());
+  }
+  void sleep_for(std::chrono::milliseconds d) override { now_ += d; }
   void advance(std::chrono::milliseconds d) { now_ += d; }
 
  private:

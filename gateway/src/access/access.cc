@@ -186,10 +186,10 @@ audit::Transaction transaction_outcome(const std::string& sent_hash,
 }
 
 Result<std::string> record_grant_transaction(ports::AuditLog& audit, const GrantRequest& request,
-                                             std::uint64_t expires_at,
-                                             const audit::Transaction& tx) {
+                                             std::uint64_t expires_at, const audit::Transaction& tx,
+                                             ports::Clock& clock) {
   audit::Common common = common_of(request.context, request.patient_key, false);
-  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  common.recorded = audit::rfc3339_utc(ports::unix_seconds(clock.wall()));
   common.details.emplace_back("expires-at",
                               audit::rfc3339_utc(static_cast<std::int64_t>(expires_at)));
   std::string event = audit::grant_transaction_event(common, tx);
@@ -199,9 +199,9 @@ Result<std::string> record_grant_transaction(ports::AuditLog& audit, const Grant
 
 Result<std::string> record_revocation(ports::AuditLog& audit, const AccessContext& context,
                                       const ports::Hash32& patient_key,
-                                      const audit::Transaction& tx) {
+                                      const audit::Transaction& tx, ports::Clock& clock) {
   audit::Common common = common_of(context, patient_key, false);
-  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  common.recorded = audit::rfc3339_utc(ports::unix_seconds(clock.wall()));
   std::string event = audit::revocation_event(common, tx);
   if (auto s = record(audit, patient_key, event); !s) return s.error();
   return event;

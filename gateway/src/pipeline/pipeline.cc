@@ -137,7 +137,7 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
       metrics_.retried("consume");
       log::warn("consume.unavailable", {{"error", got.error().message}});
       if (auto done = drain(stop); !done) return done.error();
-      std::this_thread::sleep_for(options_.retry_backoff);
+      ports_.clock.sleep_for(options_.retry_backoff);
       return std::size_t{0};
     }
     health_.recovered("consume");
@@ -145,7 +145,7 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
   } else if (!rerun) {
     // Parked events fill the memory allowed them: nothing new until they have run again.
     if (auto done = drain(stop); !done) return done.error();
-    std::this_thread::sleep_for(options_.batch_max_wait);
+    ports_.clock.sleep_for(options_.batch_max_wait);
     return std::size_t{0};
   }
   const std::size_t handled = polled.size();
@@ -416,7 +416,7 @@ ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::Source
   const std::string message = event.origin.topic + "[" + std::to_string(event.origin.partition) +
                               "]@" + std::to_string(event.origin.offset);
   common.id = to_hex(crypto::sha256(as_bytes(message + " " + to_hex(item.pointer.resource_key))));
-  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  common.recorded = audit::rfc3339_utc(ports::unix_seconds(ports_.clock.wall()));
   common.gateway = options_.service_name;
   const std::string source(event.header("fhir-source"));
   common.agents.push_back(audit::Agent{.address = "",
@@ -451,9 +451,9 @@ Status Pipeline::record_countries(InFlight& batch, const std::atomic<bool>& stop
   for (const auto& [patient, item] : latest) {
     by_region[item->pointer.region].emplace_back(patient, item->country);
   }
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ports_.clock.wall().time_since_epoch())
+          .count();
   std::set<std::size_t> seeds;
   std::string down;
   for (const auto& [region, countries] : by_region) {
@@ -1454,7 +1454,7 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
                {"region", region},
                {"error", status.error().message},
                {"backoffMs", static_cast<std::int64_t>(options_.retry_backoff.count())}});
-    std::this_thread::sleep_for(options_.retry_backoff);
+    ports_.clock.sleep_for(options_.retry_backoff);
   }
 }
 
@@ -1485,7 +1485,7 @@ Status Pipeline::retry(const std::atomic<bool>& stop, const char* step,
                                  {"error", status.error().message},
                                  {"where", status.error().where},
                                  {"backoffMs", static_cast<std::int64_t>(backoff.count())}});
-    std::this_thread::sleep_for(backoff);
+    ports_.clock.sleep_for(backoff);
     backoff = std::min(backoff * 2, options_.retry_backoff * 16);
   }
 }

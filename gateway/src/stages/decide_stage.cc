@@ -32,8 +32,8 @@ Result<Decision> PermitAllPolicy::decide_ingest(const IngestRequest&) {
 
 BundlePolicy::BundlePolicy(std::shared_ptr<const policy::PolicyBundle> active,
                            std::shared_ptr<const policy::PolicyBundle> candidate,
-                           ports::AuditLog* audit)
-    : active_(std::move(active)), audit_(audit) {
+                           ports::AuditLog* audit, ports::Clock& clock)
+    : active_(std::move(active)), audit_(audit), clock_(clock) {
   if (candidate) candidate_ = std::make_unique<policy::PolicyEngine>(std::move(candidate));
 }
 
@@ -41,7 +41,7 @@ void BundlePolicy::record_difference(const IngestRequest& request,
                                      const policy::PolicyDecision& active,
                                      const policy::PolicyDecision& candidate) {
   audit::Common common;
-  common.recorded = audit::rfc3339_utc(static_cast<std::int64_t>(std::time(nullptr)));
+  common.recorded = audit::rfc3339_utc(ports::unix_seconds(clock_.wall()));
   common.agents.push_back(audit::Agent{
       .address = "", .jurisdiction = "", .display = "fhir-ledger pipeline", .requestor = true});
   auto active_facts = audit::facts_of(active);

@@ -14,6 +14,7 @@
 #include "fl/gateway/policy/obligations.h"
 #include "fl/gateway/policy/policy_engine.h"
 #include "fl/ports/audit_log.h"
+#include "fl/ports/clock.h"
 #include "fl/ports/patient_directory.h"
 
 #include <rapidjson/document.h>
@@ -75,14 +76,15 @@ audit::Transaction transaction_outcome(const std::string& sent_hash,
 // chain, and answers the recorded event. kUnavailable when it cannot be recorded; the caller
 // must then say what became of the transaction, which nothing else records.
 Result<std::string> record_grant_transaction(ports::AuditLog& audit, const GrantRequest& request,
-                                             std::uint64_t expires_at,
-                                             const audit::Transaction& tx);
+                                             std::uint64_t expires_at, const audit::Transaction& tx,
+                                             ports::Clock& clock = ports::real_clock());
 
 // A revocation takes access away, so no policy decides it and an audit log that is down does
 // not hold it up: it is recorded after its transaction, mined or failed. Answers the event.
 Result<std::string> record_revocation(ports::AuditLog& audit, const AccessContext& context,
                                       const ports::Hash32& patient_key,
-                                      const audit::Transaction& tx);
+                                      const audit::Transaction& tx,
+                                      ports::Clock& clock = ports::real_clock());
 
 struct ReadRequest {
   AccessContext context;

@@ -487,6 +487,32 @@ TEST_F(PipelineTest, StoppingDuringALedgerOutageCommitsNothing) {
   EXPECT_TRUE(receipts.receipts.empty());
 }
 
+// Backoffs wait on the clock port: on a simulated clock a ledger outage of five failed calls
+// moves time on by at least five backoffs, and the test does not wait for them.
+TEST_F(PipelineTest, BackoffsSleepOnTheClockPort) {
+  source.push(R"({"resourceType":"Patient","id":"p1"})");
+  ledger.fail_next(5);
+  PipelineOptions options;
+  options.retry_backoff = std::chrono::seconds(10);
+  options.batch_max_wait = std::chrono::milliseconds(1);
+  Pipeline pipeline({.source = source,
+                     .dead_letters = dead,
+                     .receipts = receipts,
+                     .blobs = blobs,
+                     .master_keys = master_keys,
+                     .directory = directory,
+                     .ledger = ledger,
+                     .keys = keys,
+                     .clock = clock},
+                    normalizer, *ingest, options);
+  const auto before = clock.now();
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(source.commits(), 1);
+  EXPECT_GE(clock.now() - before, std::chrono::seconds(50));
+}
+
 TEST_F(PipelineTest, ABundleIsAnchoredEntryByEntryAndCommittedOnce) {
   source.push(R"({"resourceType":"Bundle","id":"b","type":"collection","entry":[
       {"resource":{"resourceType":"Patient","id":"p1"}},

@@ -9,6 +9,7 @@
 #include "fl/base/result.h"
 #include "fl/gateway/policy/policy_engine.h"
 #include "fl/ports/audit_log.h"
+#include "fl/ports/clock.h"
 #include "fl/ports/pointer_ledger.h"
 
 #include <rapidjson/document.h>
@@ -83,7 +84,8 @@ class BundlePolicy final : public IngestPolicy {
  public:
   explicit BundlePolicy(std::shared_ptr<const policy::PolicyBundle> active,
                         std::shared_ptr<const policy::PolicyBundle> candidate = nullptr,
-                        ports::AuditLog* audit = nullptr);
+                        ports::AuditLog* audit = nullptr,
+                        ports::Clock& clock = ports::real_clock());
   Result<Decision> decide_ingest(const IngestRequest& request) override;
 
   const ShadowStats& shadow_stats() const { return shadow_; }
@@ -95,6 +97,7 @@ class BundlePolicy final : public IngestPolicy {
   policy::PolicyEngine active_;
   std::unique_ptr<policy::PolicyEngine> candidate_;
   ports::AuditLog* audit_ = nullptr;  // not owned; null: differences are only logged
+  ports::Clock& clock_;
   ShadowStats shadow_;
 };
 
