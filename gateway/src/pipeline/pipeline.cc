@@ -329,7 +329,7 @@ Status Pipeline::resolve_persons(const std::vector<ports::SourceEvent>& events,
 
 Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                         std::vector<ports::DeadLetter>& dead,
-                        std::vector<ports::AuditRecord>& audits, const std::atomic<bool>& stop) {
+                        std::vector<ports::AuditRecord>& audits) {
   // What the directory recorded for the batch's patients; a Patient decided in this batch
   // replaces its own record below.
   std::vector<ports::Hash32> asked;
@@ -338,17 +338,10 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
   }
   std::sort(asked.begin(), asked.end());
   asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
+  // look_up_countries read them from the directory before.
   std::map<ports::Hash32, std::string> countries;
-  if (!asked.empty()) {
-    auto looked_up = retry(stop, "patient directory", [&]() -> Status {
-      auto found = looked_up_countries(asked);
-      if (!found) return found.error();
-      for (std::size_t i = 0; i < asked.size(); ++i) {
-        if ((*found)[i]) countries[asked[i]] = (*found)[i]->country;
-      }
-      return Ok{};
-    });
-    if (!looked_up) return looked_up;
+  for (const auto& key : asked) {
+    if (auto it = looked_up_.find(key); it != looked_up_.end()) countries[key] = it->second.country;
   }
 
   std::map<std::size_t, Error> refused;  // event -> the first denial
@@ -455,7 +448,7 @@ Status Pipeline::record_countries(InFlight& batch, const std::atomic<bool>& stop
       std::chrono::duration_cast<std::chrono::milliseconds>(ports_.clock.wall().time_since_epoch())
           .count();
   std::set<std::size_t> seeds;
-  std::string down;
+  std::set<std::string> down;
   for (const auto& [region, countries] : by_region) {
     const auto now = ports_.clock.now();
     const std::vector<std::string> skip = parked_.unusable(now);
@@ -471,7 +464,7 @@ Status Pipeline::record_countries(InFlight& batch, const std::atomic<bool>& stop
       for (const auto& [patient, item] : latest) {
         if (item->pointer.region == region) seeds.insert(item->event);
       }
-      down += (down.empty() ? "" : ",") + region;
+      down.insert(region);
       continue;
     }
     // Regions that did not answer keep older records of these patients, outranked by the new
@@ -487,7 +480,7 @@ Status Pipeline::record_countries(InFlight& batch, const std::atomic<bool>& stop
       for (const auto& entry : countries) owed.emplace_back(entry.first, now_ms);
     }
   }
-  park(batch, behind(batch, seeds), "patient directory", down);
+  park(batch, behind(batch, seeds), "patient directory", joined(down));
   return Ok{};
 }
 
@@ -534,9 +527,7 @@ Status Pipeline::look_up_countries(InFlight& batch, const std::atomic<bool>& sto
     }
   }
   if (answers.unanswered.empty()) return Ok{};
-  std::string regions;
   for (const std::string& region : answers.unanswered) {
-    regions += (regions.empty() ? "" : ",") + region;
     if (std::find(skip.begin(), skip.end(), region) != skip.end()) continue;
     const auto retry_at = parked_.failed(region, now);
     log::warn("pipeline.region_unavailable",
@@ -559,19 +550,9 @@ Status Pipeline::look_up_countries(InFlight& batch, const std::atomic<bool>& sto
       seeds.insert(item.event);
     }
   }
-  park(batch, behind(batch, seeds), "patient directory", regions);
+  park(batch, behind(batch, seeds), "patient directory",
+       joined({answers.unanswered.begin(), answers.unanswered.end()}));
   return Ok{};
-}
-
-Result<std::vector<std::optional<ports::PatientCountry>>> Pipeline::looked_up_countries(
-    std::span<const ports::Hash32> patient_keys) const {
-  std::vector<std::optional<ports::PatientCountry>> out;
-  out.reserve(patient_keys.size());
-  for (const auto& key : patient_keys) {
-    auto it = looked_up_.find(key);
-    out.push_back(it == looked_up_.end() ? std::nullopt : std::optional(it->second));
-  }
-  return out;
 }
 
 Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
@@ -590,23 +571,16 @@ Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
     by_region[p.region].push_back(&sealings[i]);
   }
   std::set<std::string> down;
-  std::string down_names;
   for (auto& [region, sealed] : by_region) {
     auto stored = in_region(stop, "store", region, [&, &r = region, &b = sealed] {
       return protect_.seal_and_store(r, b);
     });
     if (!stored) return stored.error();
-    if (*stored) continue;
-    down.insert(region);
-    down_names += (down_names.empty() ? "" : ",") + region;
+    if (!*stored) down.insert(region);
   }
   // An event with a resource in a region that did not answer waits, whole, and so does what
   // would overtake it.
-  std::set<std::size_t> seeds;
-  for (const Item& item : items) {
-    if (down.contains(item.pointer.region)) seeds.insert(item.event);
-  }
-  const std::set<std::size_t> waiting = behind(batch, seeds);
+  const std::set<std::size_t> waiting = behind(batch, events_in(batch, down));
   // An event is all or nothing: one refused resource refuses the event.
   std::map<std::size_t, Error> refused;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -635,7 +609,7 @@ Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
     dropped[i] = refused.contains(items[i].event) || waiting.contains(items[i].event);
   }
   if (auto released = release(items, dropped, stop); !released) return released;
-  park(batch, waiting, "store", down_names);
+  park(batch, waiting, "store", joined(down));
   std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
   return Ok{};
 }
@@ -1095,21 +1069,14 @@ Status Pipeline::keep_records(InFlight& batch, const ports::AnchorConfirmation& 
                                            .json = to_json(record)});
   }
   std::set<std::string> down;
-  std::string down_names;
   for (const auto& [region, records] : writes) {
     auto kept = in_region(stop, "keep records", region, [&, &r = region, &w = records] {
       return ports_.blobs.put_pointer_records(r, w);
     });
     if (!kept) return kept.error();
-    if (*kept) continue;
-    down.insert(region);
-    down_names += (down_names.empty() ? "" : ",") + region;
+    if (!*kept) down.insert(region);
   }
-  std::set<std::size_t> seeds;
-  for (const Item& item : batch.items) {
-    if (down.contains(item.pointer.region)) seeds.insert(item.event);
-  }
-  park(batch, behind(batch, seeds), "keep records", down_names);
+  park(batch, behind(batch, events_in(batch, down)), "keep records", joined(down));
   return Ok{};
 }
 
@@ -1242,7 +1209,7 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
   }
   // 4. Decide, for the whole batch at once (one directory look-up, in the regions that answer).
   if (auto looked_up = look_up_countries(batch, stop); !looked_up) return looked_up;
-  if (auto decided = decide(batch.events, batch.items, batch.dead, batch.audits, stop); !decided) {
+  if (auto decided = decide(batch.events, batch.items, batch.dead, batch.audits); !decided) {
     return decided;
   }
   stage_start = timed("decide", stage_start);
@@ -1307,9 +1274,7 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   stats_.resources += batch.items.size();
   stats_.dead_lettered += batch.dead.size();
   ++stats_.batches;
-  stats_.waiting = parked_.size();
-  stats_.regions_down = parked_.down();
-  health_.regions_down(stats_.regions_down);
+  note_regions_down();
   const auto done = ports_.clock.now();
   stats_.busy_seconds = std::chrono::duration<double>(done - first_event_).count();
   // Bounded: a long-running gateway keeps the latest million samples (8 MB).
@@ -1323,7 +1288,6 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
                                  {"transactions", confirmation->transactions.size()}});
   in_flight_.pop_front();
   metrics_.batches_in_flight(in_flight_.size());
-  metrics_.regions_down(stats_.regions_down.size(), parked_.size());
   return Ok{};
 }
 
@@ -1332,10 +1296,7 @@ void Pipeline::park_behind_parked(InFlight& batch, std::size_t reruns) {
   std::map<std::size_t, std::vector<ports::Hash32>> keys;
   for (const Item& item : batch.items) {
     if (item.event < reruns) continue;  // older than every event still parked
-    auto& k = keys[item.event];
-    k.push_back(item.pointer.resource_key);
-    if (item.pointer.patient_key != ports::Hash32{}) k.push_back(item.pointer.patient_key);
-    if (item.record_key != ports::Hash32{}) k.push_back(item.record_key);
+    append_keys(item, keys[item.event]);
   }
   std::set<std::size_t> seeds;
   for (const auto& [event, k] : keys) {
@@ -1346,26 +1307,46 @@ void Pipeline::park_behind_parked(InFlight& batch, std::size_t reruns) {
 
 void Pipeline::park_for_regions(InFlight& batch) {
   const auto now = ports_.clock.now();
-  std::set<std::size_t> seeds;
-  std::set<std::string> regions;
+  std::set<std::string> down;
   for (const Item& item : batch.items) {
-    if (parked_.usable(item.pointer.region, now)) continue;
-    seeds.insert(item.event);
-    regions.insert(item.pointer.region);
+    if (!parked_.usable(item.pointer.region, now)) down.insert(item.pointer.region);
   }
-  std::string names;
-  for (const auto& region : regions) names += (names.empty() ? "" : ",") + region;
-  park(batch, behind(batch, seeds), "store", names);
+  park(batch, behind(batch, events_in(batch, down)), "store", joined(down));
+}
+
+void Pipeline::append_keys(const Item& item, std::vector<ports::Hash32>& keys) {
+  keys.push_back(item.pointer.resource_key);
+  if (item.pointer.patient_key != ports::Hash32{}) keys.push_back(item.pointer.patient_key);
+  if (item.record_key != ports::Hash32{}) keys.push_back(item.record_key);
+}
+
+std::set<std::size_t> Pipeline::events_in(const InFlight& batch,
+                                          const std::set<std::string>& regions) {
+  std::set<std::size_t> events;
+  for (const Item& item : batch.items) {
+    if (regions.contains(item.pointer.region)) events.insert(item.event);
+  }
+  return events;
+}
+
+std::string Pipeline::joined(const std::set<std::string>& regions) {
+  std::string out;
+  for (const auto& region : regions) out += (out.empty() ? "" : ",") + region;
+  return out;
+}
+
+void Pipeline::note_regions_down() {
+  stats_.waiting = parked_.size();
+  stats_.regions_down = parked_.down();
+  health_.regions_down(stats_.regions_down);
+  metrics_.regions_down(stats_.regions_down.size(), parked_.size());
 }
 
 std::set<std::size_t> Pipeline::behind(const InFlight& batch, const std::set<std::size_t>& seeds) {
   if (seeds.empty()) return {};
   std::map<std::size_t, std::vector<ports::Hash32>> keys;  // event -> what its items touch
   for (const Item& item : batch.items) {
-    auto& k = keys[item.event];
-    k.push_back(item.pointer.resource_key);
-    if (item.pointer.patient_key != ports::Hash32{}) k.push_back(item.pointer.patient_key);
-    if (item.record_key != ports::Hash32{}) k.push_back(item.record_key);
+    append_keys(item, keys[item.event]);
   }
   std::set<std::size_t> out = seeds;
   std::set<ports::Hash32> held;
@@ -1386,10 +1367,7 @@ void Pipeline::park(InFlight& batch, const std::set<std::size_t>& events, std::s
   std::map<std::size_t, std::vector<ports::Hash32>> keys;
   for (const Item& item : batch.items) {
     if (!events.contains(item.event)) continue;
-    auto& k = keys[item.event];
-    k.push_back(item.pointer.resource_key);
-    if (item.pointer.patient_key != ports::Hash32{}) k.push_back(item.pointer.patient_key);
-    if (item.record_key != ports::Hash32{}) k.push_back(item.record_key);
+    append_keys(item, keys[item.event]);
   }
   std::size_t parked = 0;
   for (std::size_t event : events) {
@@ -1403,9 +1381,7 @@ void Pipeline::park(InFlight& batch, const std::set<std::size_t>& events, std::s
   std::erase_if(batch.items, [&](const Item& item) { return events.contains(item.event); });
   stats_.parked += parked;
   metrics_.events("parked", parked);
-  stats_.waiting = parked_.size();
-  stats_.regions_down = parked_.down();
-  health_.regions_down(stats_.regions_down);
+  note_regions_down();
   log::warn("pipeline.parked", {{"step", std::string(step)},
                                 {"region", regions},
                                 {"events", parked},
@@ -1423,8 +1399,7 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
       health_.recovered(step);
       if (parked_.answered(region)) {
         log::info("pipeline.region_back", {{"step", std::string(step)}, {"region", region}});
-        stats_.regions_down = parked_.down();
-        health_.regions_down(stats_.regions_down);
+        note_regions_down();
       }
       return true;
     }
@@ -1437,8 +1412,7 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
     if (attempt >= attempts) {
       const auto now = ports_.clock.now();
       const auto retry_at = parked_.failed(region, now);
-      stats_.regions_down = parked_.down();
-      health_.regions_down(stats_.regions_down);
+      note_regions_down();
       log::warn("pipeline.region_unavailable",
                 {{"step", std::string(step)},
                  {"region", region},

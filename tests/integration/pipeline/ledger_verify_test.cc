@@ -176,15 +176,7 @@ TEST_F(LedgerVerifyTest, AnAlteredRootIsFound) {
   // A forged but self-consistent record: the leaf as its own one-leaf tree. Only the chain
   // can tell that this root was never anchored.
   edit_record("Observation/o3", 1, [](PointerRecord& r) {
-    const auto& p = r.pointer;
-    r.proof = ports::InclusionProof{.root = *ledger::pointer_leaf({.resource_key = p.resource_key,
-                                                                   .patient_key = p.patient_key,
-                                                                   .version = p.version,
-                                                                   .content_hash = p.content_hash,
-                                                                   .policy_hash = p.policy_hash,
-                                                                   .mapping_hash = p.mapping_hash,
-                                                                   .region = p.region,
-                                                                   .key_id = p.key_id}),
+    r.proof = ports::InclusionProof{.root = *ledger::pointer_leaf(evm::to_ledger_record(r.pointer)),
                                     .index = 0,
                                     .leaf_count = 1};
   });

@@ -174,8 +174,7 @@ class Pipeline {
   // Patient in the batch or the directory; moves events with a denied resource to the dead
   // letters, naming the rules, and adds an AuditEvent per denied resource to `audits`.
   Status decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                std::vector<ports::DeadLetter>& dead, std::vector<ports::AuditRecord>& audits,
-                const std::atomic<bool>& stop);
+                std::vector<ports::DeadLetter>& dead, std::vector<ports::AuditRecord>& audits);
   // The AuditEvent of a resource the policy refused at ingest.
   ports::AuditRecord denial_record(const Item& item, const ports::SourceEvent& event,
                                    const Decision& decision) const;
@@ -193,9 +192,6 @@ class Pipeline {
   // decide). Events about a patient found in none of them, while a region did not answer, are
   // parked (the record may be there), unless the batch has the patient's Patient to decide by.
   Status look_up_countries(InFlight& batch, const std::atomic<bool>& stop);
-  // What look_up_countries found for these patients (decide's directory look-up).
-  Result<std::vector<std::optional<ports::PatientCountry>>> looked_up_countries(
-      std::span<const ports::Hash32> patient_keys) const;
   // Moves the events whose patient was erased to the dead letters, with their items.
   Status drop_erased(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                      std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
@@ -267,6 +263,16 @@ class Pipeline {
   // one of them touches: an event waits whole, and nothing about the same resource or patient
   // overtakes it.
   static std::set<std::size_t> behind(const InFlight& batch, const std::set<std::size_t>& seeds);
+  // What an item's event would overtake if it ran first: its resource, patient and record keys.
+  static void append_keys(const Item& item, std::vector<ports::Hash32>& keys);
+  // The events with an item stored in one of `regions`.
+  static std::set<std::size_t> events_in(const InFlight& batch,
+                                         const std::set<std::string>& regions);
+  // "eu,us": region names for the log.
+  static std::string joined(const std::set<std::string>& regions);
+  // After parking or a region's answer: the stats, the health and the metrics say which
+  // regions are down and how many events wait.
+  void note_regions_down();
   // Moves these events (from behind()) to parked_, in batch order, and their items out of the
   // batch; `step` and `regions` say why, in the log.
   void park(InFlight& batch, const std::set<std::size_t>& events, std::string_view step,
