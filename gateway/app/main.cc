@@ -97,6 +97,11 @@ commands:
         with an active grant on the ledger and the bundle's permit at read time (--consent:
         the patient has an active FHIR Consent), obligations applied. Audited either way; a
         shadow bundle's difference (/policy/shadow) is audited and printed on stderr.
+  token --client ID [--scope 'system/*.rs'] [--audience URL] [--key FILE] [--kid ID]
+        [--alg ES256|ES384|RS256] [--expires-in SECONDS] [--issuer ISS]
+        a bearer token for the API (/api), signed with a private key (PEM): for development
+        and tests; defaults from FL_API_SIGNING_KEY_FILE, FL_API_AUDIENCE, FL_API_KEY_ID and
+        FL_API_KEY_ALG, which scripts/services sets for the key pair it generates.
   help  this text
 )";
 
@@ -128,6 +133,7 @@ int main(int argc, char** argv) {
     if (command == "erase") return fl::cli::erase_command(rest);
     if (command == "read") return fl::cli::read_command(rest);
     if (command == "unseal") return fl::cli::unseal_command(rest);
+    if (command == "token") return fl::cli::token_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
     return 1;

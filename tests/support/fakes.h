@@ -2,6 +2,7 @@
 // Integration tests use the real adapters against real services instead.
 #pragma once
 
+#include "fl/ports/access_ledger.h"
 #include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/clock.h"
@@ -20,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -432,6 +434,32 @@ class FakePointerLedger final : public ports::PointerLedger {
 
  private:
   int failures_left_ = 0;
+};
+
+// The contract's access side: registrations by address and grants by (patient key, reader,
+// purpose). An address never registered answers as the contract does: no jurisdiction, not
+// active. `unavailable` makes every call fail as a node that is down would.
+class FakeAccessLedger final : public ports::AccessLedger {
+ public:
+  Result<ports::ParticipantState> participant(const ports::Address& who) override {
+    ++calls;
+    if (unavailable) return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
+    auto it = participants.find(who);
+    if (it != participants.end()) return it->second;
+    return ports::ParticipantState{.address = to_0x_hex(who), .jurisdiction = "", .active = false};
+  }
+  Result<bool> can_read(const ports::Hash32& patient_key, const ports::Address& reader,
+                        std::string_view purpose) override {
+    ++calls;
+    if (unavailable) return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
+    auto it = grants.find({patient_key, reader, std::string(purpose)});
+    return it != grants.end() && it->second;
+  }
+
+  std::map<ports::Address, ports::ParticipantState> participants;
+  std::map<std::tuple<ports::Hash32, ports::Address, std::string>, bool> grants;
+  bool unavailable = false;
+  int calls = 0;  // participant() and can_read() together
 };
 
 // KEKs without a KMS: "wraps" by XOR with a pad named by the KEK id and appends the AAD, so

@@ -8,13 +8,14 @@
 //         [--consent]]           participant: its grant on the ledger and the policy bundle
 //                                decide, and the obligations are applied. Audited either way.
 // Both read the gateway configuration; output is JSON on stdout, errors on stderr.
+#include "fl/adapters/evm/evm_access_ledger.h"
 #include "fl/base/json_string.h"
 #include "fl/base/log.h"
 #include "fl/gateway/access.h"
 #include "fl/gateway/audit_event.h"
 #include "fl/gateway/keys/master_keys.h"
 #include "fl/gateway/pseudonyms.h"
-#include "fl/gateway/reader.h"
+#include "fl/gateway/read_service.h"
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -173,44 +174,26 @@ int read_command(const std::vector<std::string>& argv) {
     if (!candidate) return fail("read", candidate.error(), 2);
     shadow = std::move(*candidate);
   }
-  std::vector<std::string> regions;
-  for (const auto& [region, settings] : config.redis_regions) regions.push_back(region);
-  gateway::ResourceReader reader(**keys, *stores->blobs, *stores->master_keys, **ledger, regions);
-  auto read = reader.read(source_arg(*s, *args), *ref, version);
-  if (!read) return fail("read " + *ref, read.error(), 1);
-
-  gateway::ReadRequest request;
-  request.context.now = static_cast<std::int64_t>(std::time(nullptr));
-  request.context.gateway = config.service_name;
-  request.context.operator_name = operator_name();
-  request.context.purpose = args->get("purpose");
-  request.context.consent = args->has("consent");
-  request.patient_key = read->record.pointer.patient_key;
-  request.resource_key = read->record.pointer.resource_key;
-  request.operator_read = !as_participant;
-  if (participant) {
-    request.context.participant = ledger::to_checksum_hex(*participant);
-    auto jurisdiction = participant_jurisdiction(*s, *participant);
-    if (!jurisdiction) return fail("read", jurisdiction.error(), 1);
-    request.context.jurisdiction = *jurisdiction;
-    auto granted =
-        s->registry->can_read(request.patient_key, *participant, request.context.purpose);
-    if (!granted) return fail("read", granted.error(), 1);
-    request.granted = *granted;
-  }
-  rapidjson::Document resource;
-  resource.Parse(read->json.c_str(), read->json.size());
-  if (resource.HasParseError()) {
-    return fail("read", Error{ErrorCode::kIntegrity, "the stored resource is not JSON", *ref}, 1);
-  }
-  gateway::Pseudonyms pseudonyms(**keys);
-  const auto pseudonym = [&](std::string_view system, std::string_view value) {
-    auto key = pseudonyms.identifier(system, value);
-    // The pepper was just used to find the resource, so it is there; redact rather than leak.
-    return key ? to_hex(*key) : std::string("redacted");
-  };
-  auto verdict = gateway::decide_read(engine.get(), *stores->directory, **audit, pseudonym, request,
-                                      resource, shadow.get());
+  const auto access = evm::make_access_ledger(*s->registry);
+  gateway::ReadService service({.keys = **keys,
+                                .blobs = *stores->blobs,
+                                .master_keys = *stores->master_keys,
+                                .directory = *stores->directory,
+                                .pointers = **ledger,
+                                .access = *access,
+                                .audit = **audit,
+                                .clock = ports::real_clock()},
+                               {.gateway = config.service_name,
+                                .regions = region_names(config),
+                                .engine = engine.get(),
+                                .shadow = shadow.get()});
+  auto verdict = service.read({.source = source_arg(*s, *args),
+                               .reference = *ref,
+                               .version = version,
+                               .participant = participant,
+                               .purpose = args->get("purpose"),
+                               .consent = args->has("consent"),
+                               .operator_name = operator_name()});
   if (!verdict) return fail("read " + *ref, verdict.error(), 1);
   // stdout is the released resource: the shadow difference goes to stderr, beside the audit.
   if (!verdict->shadow_event.empty()) {

@@ -184,10 +184,9 @@ int verify(const std::vector<std::string>& argv) {
   if (!key) return fail("verify", key.error(), 2);
   auto stores = build_stores(s->config);
   if (!stores) return fail("verify", stores.error(), 2);
-  std::vector<std::string> regions;
-  for (const auto& [region, settings] : s->config.redis_regions) regions.push_back(region);
   const auto reader = evm::make_ledger_reader(*s->registry);
-  auto result = gateway::verify_resource(*reader, *stores->blobs, regions, *key, version);
+  auto result =
+      gateway::verify_resource(*reader, *stores->blobs, region_names(s->config), *key, version);
   if (!result) {
     std::fprintf(stderr, "ledger verify %s: FAILED: %s%s%s\n", ref->c_str(),
                  result.error().message.c_str(), result.error().where.empty() ? "" : " at ",

@@ -10,6 +10,7 @@
 #include "fl/gateway/policy/policy_compiler.h"
 #include "fl/gateway/stages/mapping_normalizer.h"
 
+#include "cli/api_wiring.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/health_server.h"
@@ -264,9 +265,21 @@ int serve(const std::vector<std::string>& argv) {
     probes = std::move(*started);
     log::info("health.listening", {{"port", probes->port()}});
   }
+  auto api = start_configured_api(*config);
+  if (!api) {
+    log::error("gateway.start_failed",
+               {{"error", api.error().message}, {"where", api.error().where}});
+    probes.reset();
+    reloader_done.store(true);
+    reloader.join();
+    (void)close_adapters(*adapters);
+    return 2;
+  }
+  if (*api) log::info("api.listening", {{"port", (*api)->port()}});
   log::info("gateway.started",
             {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});
   Status status = pipeline.run(stop_flag());
+  api->reset();
   probes.reset();
   reloader_done.store(true);
   reloader.join();

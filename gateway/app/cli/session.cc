@@ -78,7 +78,11 @@ Result<Session> open_session(const Args& args) {
   auto config = gateway::load_gateway_config(args.get("config", "config/gateway.json"),
                                              gateway::process_environment());
   if (!config) return config.error();
-  Session s{.config = std::move(*config)};
+  return connect_session(std::move(*config));
+}
+
+Result<Session> connect_session(gateway::GatewayConfig config) {
+  Session s{.config = std::move(config)};
   if (s.config.ledger.contract.empty()) {
     return Error{ErrorCode::kInvalidInput,
                  "no contract address: set /ledger/contract or FL_LEDGER_CONTRACT",

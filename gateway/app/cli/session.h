@@ -25,6 +25,8 @@ struct Session {
 
 // Reads --config (default config/gateway.json) and connects to the node and contract.
 Result<Session> open_session(const Args& args);
+// The same for a configuration already loaded.
+Result<Session> connect_session(gateway::GatewayConfig config);
 
 // The one positional "Type/id", checked as the validate stage checks it.
 Result<std::string> reference_arg(const Args& args, const char* what);

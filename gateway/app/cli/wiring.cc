@@ -145,4 +145,10 @@ Status close_adapters(Adapters& adapters) {
   return status;
 }
 
+std::vector<std::string> region_names(const gateway::GatewayConfig& config) {
+  std::vector<std::string> names;
+  for (const auto& [region, settings] : config.redis_regions) names.push_back(region);
+  return names;
+}
+
 }  // namespace fl::cli

@@ -17,6 +17,8 @@
 #include "fl/ports/receipts.h"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace fl::cli {
 
@@ -48,6 +50,9 @@ Result<std::unique_ptr<ports::PointerLedger>> build_ledger(const gateway::Gatewa
 Result<std::unique_ptr<ports::AuditLog>> build_audit_log(const gateway::GatewayConfig& config);
 Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(
     const gateway::GatewayConfig& config);
+
+// The configured storage regions' names, in the config's order.
+std::vector<std::string> region_names(const gateway::GatewayConfig& config);
 
 // Leaves the consumer group and flushes producers; reports what could not be closed cleanly.
 Status close_adapters(Adapters& adapters);

@@ -99,6 +99,23 @@ void apply_overrides(Document& doc, const Environment& env) {
     set_scalar(doc, "/ledger/confirmations", *v, true);
   }
   if (const auto* v = get("FL_HEALTH_PORT")) set_scalar(doc, "/service/healthPort", *v, true);
+  if (const auto* v = get("FL_API_PORT")) set_scalar(doc, "/api/port", *v, true);
+  if (const auto* v = get("FL_API_AUDIENCE")) set_scalar(doc, "/api/audience", *v, false);
+  // One verification key from the environment (the demo's generated dev key) replaces the
+  // file's list: FL_API_KEY_FILE, with FL_API_KEY_ID (default "dev") and FL_API_KEY_ALG
+  // (default ES256).
+  if (const auto* file = get("FL_API_KEY_FILE")) {
+    auto& alloc = doc.GetAllocator();
+    Value key(rapidjson::kObjectType);
+    const auto* kid = get("FL_API_KEY_ID");
+    const auto* alg = get("FL_API_KEY_ALG");
+    key.AddMember("kid", Value(kid ? kid->c_str() : "dev", alloc), alloc);
+    key.AddMember("alg", Value(alg ? alg->c_str() : "ES256", alloc), alloc);
+    key.AddMember("publicKeyFile", Value(file->c_str(), alloc), alloc);
+    Value keys(rapidjson::kArrayType);
+    keys.PushBack(key, alloc);
+    Pointer("/api/keys").Set(doc, keys, alloc);
+  }
 
   std::string default_region = "default";
   if (const Value* r = Pointer("/pipeline/defaultRegion").Get(doc); r && r->IsString()) {
@@ -428,6 +445,30 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   const Value& identity = member_or_empty(doc, "identity");
   config.identity.default_source = get_string(identity, "defaultSource", "default");
   config.identity.linking_identifier_system = get_string(identity, "linkingIdentifierSystem", "");
+
+  if (const Value& api = member_or_empty(doc, "api"); api.MemberCount() > 0) {
+    auto& a = config.api;
+    a.port = get_int(api, "port", 0);
+    a.bind = get_string(api, "bind", "127.0.0.1");
+    a.audience = get_string(api, "audience");
+    a.issuer = get_string(api, "issuer", "");
+    for (const auto& k : api["keys"].GetArray()) {
+      fs::path pem = get_string(k, "publicKeyFile");
+      if (pem.is_relative()) pem = base_dir / pem;
+      a.keys.push_back({.kid = get_string(k, "kid"),
+                        .alg = get_string(k, "alg"),
+                        .public_key_file = pem.lexically_normal().string()});
+    }
+    a.clock_skew_seconds = get_int(api, "clockSkewSeconds", 60);
+    a.max_token_lifetime_seconds = get_int(api, "maxTokenLifetimeSeconds", 3600);
+    for (const auto& c : api["clients"].GetObject()) {
+      a.clients.emplace(c.name.GetString(), c.value.GetString());
+    }
+    a.default_purpose = get_string(api, "defaultPurpose", "TREAT");
+    a.workers = get_int(api, "workers", 4);
+    a.max_queued = get_int(api, "maxQueued", 256);
+    a.timeout_ms = get_int(api, "timeoutMs", 10000);
+  }
 
   // Semantic checks the schema cannot express.
   if (auto refused = check_kafka_limits(file, config); !refused) return refused.error();

@@ -91,6 +91,27 @@ struct IdentitySettings {
   std::string linking_identifier_system;
 };
 
+// The participants' HTTP API (api_server.h); port 0: none.
+struct ApiKeySettings {
+  std::string kid;
+  std::string alg;  // RS256, ES256 or ES384
+  std::string public_key_file;
+};
+struct ApiSettings {
+  int port = 0;
+  std::string bind = "127.0.0.1";
+  std::string audience;
+  std::string issuer;  // "" accepts any
+  std::vector<ApiKeySettings> keys;
+  int clock_skew_seconds = 60;
+  int max_token_lifetime_seconds = 3600;
+  std::map<std::string, std::string> clients;  // client id -> 0x participant address
+  std::string default_purpose = "TREAT";
+  int workers = 4;
+  int max_queued = 256;
+  int timeout_ms = 10000;
+};
+
 struct GatewayConfig {
   std::string file;  // where it was read from, for messages
   std::string service_name = "fhir-ledger";
@@ -105,6 +126,7 @@ struct GatewayConfig {
   PolicySettings policy;
   PipelineSettings pipeline;
   IdentitySettings identity;
+  ApiSettings api;
 };
 
 // Reads, overrides, validates and converts. Errors read

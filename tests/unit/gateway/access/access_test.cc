@@ -7,6 +7,7 @@
 #include "fl/gateway/mapping_files.h"
 #include "fl/gateway/policy/policy_compiler.h"
 
+#include "support/audit_json.h"
 #include "support/corpus.h"
 #include "support/fakes.h"
 #include "support/fhir_schema.h"
@@ -46,20 +47,10 @@ ports::Hash32 key(std::uint8_t fill) {
   return k;
 }
 
-rapidjson::Document parse(const std::string& json) {
-  rapidjson::Document d;
-  d.Parse(json.c_str());
-  EXPECT_FALSE(d.HasParseError()) << json;
-  return d;
-}
+rapidjson::Document parse(const std::string& json) { return testing::parse_json(json); }
 
-// entity[0].detail[type=`type`].valueString, or "".
 std::string detail(const std::string& event, const std::string& type) {
-  const auto d = parse(event);
-  for (const auto& e : d["entity"][0]["detail"].GetArray()) {
-    if (e["type"].GetString() == type) return e["valueString"].GetString();
-  }
-  return "";
+  return testing::audit_detail(event, type);
 }
 
 class Access : public ::testing::Test {

@@ -1,0 +1,419 @@
+#include "cli/api_server.h"
+
+#include "fl/base/log.h"
+#include "fl/gateway/operation_outcome.h"
+#include "fl/gateway/pointer_record.h"
+#include "fl/gateway/smart_scopes.h"
+#include "fl/gateway/stages/validate_stage.h"
+#include "fl/ledger/signer.h"
+
+#include "cli/session.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace fl::cli {
+namespace {
+
+using Poco::Net::HTTPResponse;
+using Status = HTTPResponse::HTTPStatus;
+
+// Lends each request thread a worker of its own for the length of one request.
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::vector<std::unique_ptr<ApiWorker>> workers)
+      : owned_(std::move(workers)) {
+    for (auto& w : owned_) free_.push_back(w.get());
+  }
+
+  class Lease {
+   public:
+    Lease(WorkerPool& pool, ApiWorker* worker) : pool_(pool), worker_(worker) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_.give_back(worker_); }
+    ApiWorker& operator*() const { return *worker_; }
+    ApiWorker* operator->() const { return worker_; }
+
+   private:
+    WorkerPool& pool_;
+    ApiWorker* worker_;
+  };
+
+  Lease take() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !free_.empty(); });
+    ApiWorker* w = free_.back();
+    free_.pop_back();
+    return Lease(*this, w);
+  }
+
+ private:
+  void give_back(ApiWorker* w) {
+    {
+      const std::lock_guard lock(mutex_);
+      free_.push_back(w);
+    }
+    available_.notify_one();
+  }
+
+  std::vector<std::unique_ptr<ApiWorker>> owned_;
+  std::vector<ApiWorker*> free_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+};
+
+struct Shared {
+  ApiServerParts parts;
+  std::unique_ptr<WorkerPool> pool;
+};
+
+void send_body(Poco::Net::HTTPServerResponse& response, Status status,
+               const std::string& content_type, const std::string& body) {
+  response.setStatus(status);
+  response.setContentType(content_type);
+  // Answers carry PHI or decisions about it: never cached by a shared cache.
+  response.set("Cache-Control", "no-store");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  response.send() << body;
+}
+
+void send_outcome(Poco::Net::HTTPServerResponse& response, Status status, std::string_view code,
+                  const std::string& diagnostics) {
+  if (status == HTTPResponse::HTTP_UNAUTHORIZED) {
+    response.set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+  }
+  send_body(response, status, "application/fhir+json",
+            gateway::operation_outcome(code, diagnostics));
+}
+
+// An error of the services as the HTTP status and FHIR IssueType it stands for.
+std::pair<Status, std::string_view> status_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput:
+      return {HTTPResponse::HTTP_BAD_REQUEST, "invalid"};
+    case ErrorCode::kNotFound:
+      return {HTTPResponse::HTTP_NOT_FOUND, "not-found"};
+    case ErrorCode::kErased:
+      return {HTTPResponse::HTTP_GONE, "deleted"};
+    case ErrorCode::kIntegrity:
+      return {HTTPResponse::HTTP_CONFLICT, "conflict"};
+    case ErrorCode::kPolicyDenied:
+    case ErrorCode::kPermissionDenied:
+      return {HTTPResponse::HTTP_FORBIDDEN, "forbidden"};
+    case ErrorCode::kUnavailable:
+      return {HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "transient"};
+    default:
+      return {HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "exception"};
+  }
+}
+
+// The path's parts: /fhir/{type}/{id}[/_history/{vid}] or /ledger/{type}/{id}.
+struct Route {
+  std::string root;  // "fhir" or "ledger"
+  std::string type;
+  std::string id;
+  std::optional<std::uint64_t> version;
+};
+
+std::optional<std::uint64_t> parse_version(std::string_view text) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == 0) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return out;
+}
+
+// The value of `name` in a query string, "" when absent.
+std::string query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.starts_with(name) && part.size() > name.size() && part[name.size()] == '=') {
+      return std::string(part.substr(name.size() + 1));
+    }
+  }
+  return "";
+}
+
+std::string hex_list(const std::vector<ports::Hash32>& hashes) {
+  std::string out;
+  for (const auto& h : hashes) out += (out.empty() ? "" : ",") + to_0x_hex(h);
+  return out;
+}
+
+class ApiHandler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit ApiHandler(Shared& shared) : shared_(shared) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    const auto started = shared_.parts.clock->now();
+    Status status = HTTPResponse::HTTP_INTERNAL_SERVER_ERROR;
+    try {
+      status = handle(request, response);
+    } catch (const std::exception& e) {
+      // A bug, not the caller's fault; the message may name internals but never content.
+      log::error("api.failed", {{"error", std::string(e.what())}});
+      if (!response.sent()) {
+        send_outcome(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "exception",
+                     "internal error");
+      }
+    }
+    const auto elapsed =
+        std::chrono::duration<double, std::milli>(shared_.parts.clock->now() - started);
+    log::debug("api.request", {{"method", request.getMethod()},
+                               {"status", static_cast<int>(status)},
+                               {"ms", elapsed.count()}});
+  }
+
+ private:
+  Status fail(Poco::Net::HTTPServerResponse& response, Status status, std::string_view code,
+              const std::string& diagnostics) {
+    send_outcome(response, status, code, diagnostics);
+    return status;
+  }
+
+  Status fail(Poco::Net::HTTPServerResponse& response, const Error& error) {
+    const auto [status, code] = status_of(error.code);
+    return fail(response, status, code, error.message);
+  }
+
+  Status handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    if (request.getMethod() != "GET") {
+      response.set("Allow", "GET");
+      return fail(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "not-supported",
+                  "only GET is served here");
+    }
+    if (request.hasContentLength() && request.getContentLength() > 0) {
+      return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid", "a GET takes no body");
+    }
+    const std::string& uri = request.getURI();
+    const auto q = uri.find('?');
+    const std::string_view path = std::string_view(uri).substr(0, q);
+    const std::string_view query =
+        q == std::string::npos ? std::string_view() : std::string_view(uri).substr(q + 1);
+    auto route = parse_route(path, query);
+    if (!route) return fail(response, route.error());
+
+    const auto now = ports::unix_seconds(shared_.parts.clock->wall());
+    auto caller = shared_.parts.tokens->verify(request.get("Authorization", ""), now);
+    if (!caller) {
+      return fail(response, HTTPResponse::HTTP_UNAUTHORIZED, "login", caller.error().message);
+    }
+    const auto& clients = shared_.parts.settings.clients;
+    auto client = clients.find(caller->client_id);
+    if (client == clients.end()) {
+      return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden",
+                  "the client is not mapped to a ledger participant (/api/clients)");
+    }
+    std::string source = request.get("X-FHIR-Source", shared_.parts.default_source);
+    if (source.empty() || source.size() > 256) {
+      return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
+                  "X-FHIR-Source expects 1 to 256 characters");
+    }
+    const std::string reference = route->type + "/" + route->id;
+    if (route->root == "ledger") return ledger(response, *route, source, reference);
+
+    if (!gateway::scopes_permit_read(caller->scopes, route->type)) {
+      return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden",
+                  "the token's scope does not cover reading " + route->type);
+    }
+    const std::string purpose =
+        request.get("X-Purpose-Of-Use", shared_.parts.settings.default_purpose);
+    static const std::regex kPurpose("^[A-Z]{2,16}$");
+    if (!std::regex_match(purpose, kPurpose)) {
+      return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
+                  "X-Purpose-Of-Use expects a v3-PurposeOfUse code such as TREAT");
+    }
+    auto participant = ledger::parse_address(client->second);
+    if (!participant) {
+      return fail(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "exception",
+                  "the client's participant address is malformed");
+    }
+    auto worker = shared_.pool->take();
+    auto read = worker->reads().read({.source = source,
+                                      .reference = reference,
+                                      .version = route->version,
+                                      .participant = *participant,
+                                      .purpose = purpose,
+                                      .consent = false,
+                                      .operator_name = "api:" + caller->client_id});
+    if (!read) return fail(response, read.error());
+    if (!read->permit) {
+      return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden", "denied: " + read->reason);
+    }
+    const auto& record = read->record;
+    response.set("ETag", "W/\"" + std::to_string(record.pointer.version) + "\"");
+    response.set("X-Ledger-Transaction", record.tx_hash);
+    response.set("X-Ledger-Block", std::to_string(record.block));
+    response.set("X-Ledger-Resource-Key", to_0x_hex(record.pointer.resource_key));
+    response.set("X-Ledger-Content-Hash", to_0x_hex(record.pointer.content_hash));
+    response.set("X-Ledger-Mode", std::string(gateway::anchor_mode_name(record.pointer.mode)));
+    if (record.proof) {
+      response.set("X-Ledger-Merkle-Root", to_0x_hex(record.proof->root));
+      response.set("X-Ledger-Merkle-Proof",
+                   "index=" + std::to_string(record.proof->index) +
+                       ";leaves=" + std::to_string(record.proof->leaf_count) +
+                       ";siblings=" + hex_list(record.proof->siblings));
+    }
+    send_body(response, HTTPResponse::HTTP_OK, "application/fhir+json", read->released);
+    return HTTPResponse::HTTP_OK;
+  }
+
+  Result<Route> parse_route(std::string_view path, std::string_view query) {
+    const auto parts = segments(path);
+    Route r;
+    if (parts.size() < 3 || (parts[0] != "fhir" && parts[0] != "ledger")) {
+      return Error{ErrorCode::kNotFound,
+                   "try GET /fhir/{type}/{id}, /fhir/{type}/{id}/_history/{vid} or "
+                   "/ledger/{type}/{id}",
+                   ""};
+    }
+    r.root = std::string(parts[0]);
+    if (!gateway::is_r4_resource_type(parts[1])) {
+      return Error{ErrorCode::kInvalidInput, "not a FHIR R4 resource type", ""};
+    }
+    r.type = std::string(parts[1]);
+    if (!gateway::is_valid_fhir_id(parts[2])) {
+      return Error{ErrorCode::kInvalidInput, "not a FHIR id ([A-Za-z0-9-.]{1,64})", ""};
+    }
+    r.id = std::string(parts[2]);
+    if (parts.size() == 5 && r.root == "fhir" && parts[3] == "_history") {
+      r.version = parse_version(parts[4]);
+      if (!r.version) return Error{ErrorCode::kInvalidInput, "the version id is not 1, 2, ...", ""};
+    } else if (parts.size() != 3) {
+      return Error{ErrorCode::kNotFound, "no such route", ""};
+    }
+    if (r.root == "ledger") {
+      if (const auto v = query_value(query, "version"); !v.empty()) {
+        r.version = parse_version(v);
+        if (!r.version) return Error{ErrorCode::kInvalidInput, "version= expects 1, 2, ...", ""};
+      }
+    }
+    return r;
+  }
+
+  Status ledger(Poco::Net::HTTPServerResponse& response, const Route& route,
+                const std::string& source, const std::string& reference) {
+    auto worker = shared_.pool->take();
+    auto v = worker->verify(source, reference, route.version);
+    if (!v && v.error().code != ErrorCode::kIntegrity) return fail(response, v.error());
+    std::string body;
+    if (!v) {
+      body = "{\"reference\":" + quoted(reference) +
+             ",\"verified\":false,\"failure\":" + quoted(v.error().message) + "}";
+    } else {
+      std::string checks;
+      for (const auto& c : v->checks) checks += (checks.empty() ? "" : ",") + quoted(c);
+      body = "{\"reference\":" + quoted(reference) +
+             ",\"verified\":true,\"version\":" + std::to_string(v->version) +
+             ",\"mode\":" + quoted(v->mode) + ",\"region\":" + quoted(v->region) +
+             ",\"deleted\":" + (v->deleted ? "true" : "false") +
+             ",\"contentHash\":" + quoted(v->content_hash) + ",\"tx\":" + quoted(v->tx_hash) +
+             ",\"block\":" + std::to_string(v->block) + ",\"checks\":[" + checks + "]}";
+    }
+    send_body(response, HTTPResponse::HTTP_OK, "application/json", body);
+    return HTTPResponse::HTTP_OK;
+  }
+
+  Shared& shared_;
+};
+
+class ApiFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit ApiFactory(Shared& shared) : shared_(shared) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return std::make_unique<ApiHandler>(shared_).release();  // Poco deletes it
+  }
+
+ private:
+  Shared& shared_;
+};
+
+class PocoApiServer final : public ApiServer {
+ public:
+  PocoApiServer(std::unique_ptr<Shared> shared, Poco::Net::ServerSocket socket)
+      : shared_(std::move(shared)),
+        port_(socket.address().port()),
+        server_(make_server(*shared_, std::move(socket))) {
+    server_.start();
+  }
+  ~PocoApiServer() override { server_.stopAll(true); }
+  int port() const override { return port_; }
+
+ private:
+  static Poco::Net::HTTPServer make_server(Shared& shared, Poco::Net::ServerSocket socket) {
+    const auto& s = shared.parts.settings;
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(s.workers);
+    params->setMaxQueued(s.max_queued);
+    params->setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(s.timeout_ms) * 1000));
+    params->setKeepAlive(true);
+    params->setMaxKeepAliveRequests(1000);
+    Poco::Net::HTTPRequestHandlerFactory::Ptr factory(
+        std::make_unique<ApiFactory>(shared).release());
+    return Poco::Net::HTTPServer(factory, socket, params);
+  }
+
+  std::unique_ptr<Shared> shared_;
+  int port_;
+  Poco::Net::HTTPServer server_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> start_api_server(ApiServerParts parts) {
+  auto shared = std::make_unique<Shared>();
+  std::vector<std::unique_ptr<ApiWorker>> workers;
+  for (int i = 0; i < parts.settings.workers; ++i) {
+    auto worker = parts.make_worker();
+    if (!worker) return worker.error();
+    workers.push_back(std::move(*worker));
+  }
+  shared->pool = std::make_unique<WorkerPool>(std::move(workers));
+  const std::string where = parts.settings.bind + ":" + std::to_string(parts.settings.port);
+  shared->parts = std::move(parts);
+  try {
+    Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(where)};
+    return std::unique_ptr<ApiServer>(
+        std::make_unique<PocoApiServer>(std::move(shared), std::move(socket)));
+  } catch (const Poco::Exception& e) {
+    return Error{ErrorCode::kUnavailable, "cannot listen for the API: " + e.displayText(), where};
+  }
+}
+
+}  // namespace fl::cli

@@ -1,0 +1,17 @@
+// The API's composition: its token verifier from /api/keys, the policy bundles, and one
+// worker per request thread, each with its own Redis, ledger and audit connections.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/gateway/config.h"
+
+#include "cli/api_server.h"
+
+#include <memory>
+
+namespace fl::cli {
+
+// Starts the API when /api/port is set; null when it is not.
+Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayConfig& config);
+
+}  // namespace fl::cli

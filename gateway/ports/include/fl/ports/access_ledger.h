@@ -1,0 +1,37 @@
+// The ledger's access side as the access services need it: who is a registered participant,
+// in which jurisdiction, and whether a grant lets it read a patient's data for a purpose now.
+// The EVM adapter implements it over the PointerRegistry contract (evm_access_ledger.h); the
+// services are tested against a fake of it.
+#pragma once
+
+#include "fl/base/result.h"
+#include "fl/ports/pointer_ledger.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace fl::ports {
+
+// A participant's ledger account: 20 bytes, as the contract names it.
+using Address = std::array<std::uint8_t, 20>;
+
+struct ParticipantState {
+  std::string address;       // as the ledger writes it (EIP-55 checksummed on an EVM chain)
+  std::string jurisdiction;  // ISO 3166-1 alpha-2 as registered; "" when never registered
+  bool active = false;
+};
+
+class AccessLedger {
+ public:
+  virtual ~AccessLedger() = default;
+
+  virtual Result<ParticipantState> participant(const Address& who) = 0;
+  // The contract's canRead: an unexpired, unrevoked grant of the patient's data to `reader`
+  // for `purpose`, and the patient not erased.
+  virtual Result<bool> can_read(const Hash32& patient_key, const Address& reader,
+                                std::string_view purpose) = 0;
+};
+
+}  // namespace fl::ports

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# e2e: the participants' HTTP API (/api), with curl the way a user calls it, against the
+# fhir-ledger binary on local services (scripts/services: Redis per region, anvil, the broker)
+# with the shipped policy bundle. The sample events are ingested; `fhir-ledger serve` then runs
+# with the API on the port scripts/services picked, and tokens are minted with the run's dev
+# key (`fhir-ledger token`). Participants: a hospital registered in DE, a clinic in the US.
+#   1. a permitted read equals the normalized resource (the operator's `read`), with its ETag
+#      and the ledger transaction and content hash a client can check on chain; _history/1 too;
+#      GET /ledger/... verifies it;
+#   2. no grant -> 403; a grant the policy refuses at read time (DE patient -> US without
+#      consent) -> 403 naming the policy; revoked -> 403;
+#   3. permitted with obligations (US patient -> DE for treatment) -> identifiers pseudonymized;
+#   4. a blob altered in Redis -> 409, no data; erased -> 410; unknown -> 404;
+#   5. no token, an expired one, another audience, an unknown key -> 401; a scope without the
+#      type -> 403; malformed type, id and version, oversized headers, a body -> 400;
+#   and the gateway is still serving after all of it.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+
+config="$FL_ROOT/config/gateway.json"
+"$FL_BIN" serve --config "$config" --until-caught-up >"$run/ingest.json" 2>"$run/ingest.log" || {
+  cat "$run/ingest.log" >&2
+  fl_die "the gateway failed to ingest the samples"
+}
+
+hospital=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC # anvil's third account, eu-hospital
+clinic=0x70997970C51812dc3A010C7d01b50e0d17dc79C8   # anvil's second account, us-clinic
+"$FL_BIN" ledger participants set "$hospital" --jurisdiction DE --config "$config" >/dev/null
+"$FL_BIN" ledger participants set "$clinic" --jurisdiction US --config "$config" >/dev/null
+grant() {  # grant PATIENT ADDRESS [--consent]
+  "$FL_BIN" ledger grant --patient "$1" --to "$2" --purpose TREAT "${@:3}" --config "$config" \
+    >"$run/grant.out" 2>"$run/grant.err" || fl_die "grant $1 to $2: $(cat "$run/grant.err")"
+}
+grant Patient/pat-de-0001 "$hospital"
+grant Patient/pat-us-0003 "$hospital"
+grant Patient/pat-fr-0002 "$hospital"
+grant Patient/pat-de-0001 "$clinic" --consent
+
+"$FL_BIN" serve --config "$config" >"$run/serve.json" 2>"$run/serve.log" &
+gateway=$!
+trap 'kill "$gateway" 2>/dev/null || true; "$FL_ROOT/scripts/services" stop "$run"' EXIT
+base="http://127.0.0.1:$FL_API_PORT"
+deadline=$((SECONDS + 60))
+until grep -q '"api.listening"' "$run/serve.log"; do
+  kill -0 "$gateway" 2>/dev/null || { cat "$run/serve.log" >&2; fl_die "the gateway exited"; }
+  [ "$SECONDS" -lt "$deadline" ] || fl_die "the API did not start"
+  sleep 0.2
+done
+
+token() { "$FL_BIN" token --client "$@"; }
+hospital_token="$(token eu-hospital --scope 'system/*.rs')"
+clinic_token="$(token us-clinic --scope 'system/Patient.read system/Observation.rs')"
+
+# call NAME EXPECTED_STATUS CURL_ARGS...: the body in $run/NAME.json, headers in NAME.headers.
+call() {
+  local name="$1" expected="$2" status
+  shift 2
+  status="$(curl -s -m 10 -o "$run/$name.json" -D "$run/$name.headers" -w '%{http_code}' "$@")" ||
+    true
+  [ "$status" = "$expected" ] ||
+    fl_die "$name: HTTP $status, expected $expected: $(head -c 600 "$run/$name.json")"
+}
+# outcome NAME CODE [TEXT]: the body is an OperationOutcome with that issue code (and text).
+outcome() {
+  python3 - "$run/$1.json" "$2" "${3:-}" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["resourceType"] == "OperationOutcome", o
+issue = o["issue"][0]
+assert issue["severity"] == "error" and issue["code"] == sys.argv[2], issue
+assert sys.argv[3] in issue["diagnostics"], issue
+PY
+}
+header() { tr -d '\r' <"$run/$1.headers" | awk -v h="$(tr 'A-Z' 'a-z' <<<"$2")" -F': ' 'tolower($1) == h {print $2}'; }
+
+# 1. Permitted: the hospital reads the German patient; the body is the stored resource.
+call read 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-de-0001"
+"$FL_BIN" read Patient/pat-de-0001 --config "$config" >"$run/operator-read.json"
+python3 - "$run/read.json" "$run/operator-read.json" <<'PY'
+import json, sys
+assert json.load(open(sys.argv[1])) == json.load(open(sys.argv[2])), "the read differs"
+PY
+[ "$(header read content-type)" = "application/fhir+json" ] || fl_die "content type: $(header read content-type)"
+[ "$(header read etag)" = 'W/"1"' ] || fl_die "etag: $(header read etag)"
+tx="$(header read x-ledger-transaction)"
+hash="$(header read x-ledger-content-hash)"
+[[ "$tx" =~ ^0x[0-9a-f]{64}$ && "$hash" =~ ^0x[0-9a-f]{64}$ ]] || fl_die "ledger headers: $tx $hash"
+# A client checks the answer against the chain itself: the transaction was mined, and the
+# contract holds the content hash for the resource key and version.
+curl -s -X POST -H 'Content-Type: application/json' "$FL_LEDGER_RPC_URL" --data \
+  "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getTransactionReceipt\",\"params\":[\"$tx\"]}" |
+  grep -q '"status":"0x1"' || fl_die "the named transaction is not mined with success"
+call history 200 -H "Authorization: Bearer $hospital_token" \
+  "$base/fhir/Patient/pat-de-0001/_history/1"
+cmp -s "$run/read.json" "$run/history.json" || fl_die "_history/1 differs from the latest"
+call ledger 200 -H "Authorization: Bearer $hospital_token" "$base/ledger/Patient/pat-de-0001"
+python3 - "$run/ledger.json" "$hash" "$tx" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+assert v["verified"] is True and v["contentHash"] == sys.argv[2] and v["tx"] == sys.argv[3], v
+PY
+echo "ok: a permitted read is the stored resource, names its transaction and hash, verifies"
+
+# 2. Refused by the ledger or the policy.
+call no-grant 403 -H "Authorization: Bearer $clinic_token" "$base/fhir/Patient/pat-us-0003"
+outcome no-grant forbidden "no active grant"
+call policy-denied 403 -H "Authorization: Bearer $clinic_token" "$base/fhir/Patient/pat-de-0001"
+outcome policy-denied forbidden "of policy 0x"
+call purpose-denied 403 -H "Authorization: Bearer $hospital_token" -H "X-Purpose-Of-Use: HMARKT" \
+  "$base/fhir/Patient/pat-de-0001"
+outcome purpose-denied forbidden "no active grant"
+"$FL_BIN" ledger revoke --patient Patient/pat-fr-0002 --to "$hospital" --purpose TREAT \
+  --config "$config" >/dev/null
+call revoked 403 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-fr-0002"
+outcome revoked forbidden "no active grant"
+echo "ok: no grant, a policy denial, another purpose and a revoked grant are 403"
+
+# 3. Obligations: a US patient's data goes abroad for treatment with identifiers pseudonymized.
+call pseudonymized 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"
+python3 - "$run/pseudonymized.json" "$FL_ROOT/config/samples/events/013-patient-us-0003.json" <<'PY'
+import json, sys
+released, source = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+values = [i["value"] for i in source["identifier"]]
+assert values and all(v not in json.dumps(released) for v in values), released
+PY
+echo "ok: a read with obligations releases the identifiers pseudonymized"
+
+# 4. Integrity, erasure, unknown.
+read -r region content <<<"$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(v["region"], v["contentHash"][2:])' "$run/ledger.json")"
+region_port_var="FL_REDIS_$(tr 'a-z-' 'A-Z_' <<<"$region")_PORT"
+redis-cli -p "${!region_port_var}" SETRANGE "blob:$content" 40 "tampered" >/dev/null
+call tampered 409 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-de-0001"
+outcome tampered conflict
+call ledger-tampered 200 -H "Authorization: Bearer $hospital_token" "$base/ledger/Patient/pat-de-0001"
+grep -q '"verified":false' "$run/ledger-tampered.json" || fl_die "ledger after tampering: $(cat "$run/ledger-tampered.json")"
+grant Patient/pat-fr-0002 "$hospital"
+call before-erasure 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-fr-0002"
+"$FL_BIN" erase Patient/pat-fr-0002 --reason "api test" --config "$config" >/dev/null
+call erased 410 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-fr-0002"
+outcome erased deleted
+call unknown 404 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/nobody"
+outcome unknown not-found
+echo "ok: altered blob 409 (and verify says so), erased 410, unknown 404"
+
+# 5. Authentication and malformed requests.
+call no-token 401 "$base/fhir/Patient/pat-us-0003"
+outcome no-token login
+grep -qi '^WWW-Authenticate: Bearer' "$run/no-token.headers" || fl_die "no WWW-Authenticate"
+call expired 401 -H "Authorization: Bearer $(token eu-hospital --expires-in -600)" \
+  "$base/fhir/Patient/pat-us-0003"
+outcome expired login expired
+call audience 401 -H "Authorization: Bearer $(token eu-hospital --audience https://elsewhere/fhir)" \
+  "$base/fhir/Patient/pat-us-0003"
+outcome audience login aud
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$run/other-key.pem" 2>/dev/null
+call unknown-key 401 -H "Authorization: Bearer $(token eu-hospital --key "$run/other-key.pem")" \
+  "$base/fhir/Patient/pat-us-0003"
+outcome unknown-key login signature
+call unknown-kid 401 -H "Authorization: Bearer $(token eu-hospital --kid other)" \
+  "$base/fhir/Patient/pat-us-0003"
+outcome unknown-kid login "unknown key"
+call garbage 401 -H "Authorization: Bearer not.a.jwt" "$base/fhir/Patient/pat-us-0003"
+call unmapped 403 -H "Authorization: Bearer $(token stranger)" "$base/fhir/Patient/pat-us-0003"
+call scope 403 -H "Authorization: Bearer $clinic_token" "$base/fhir/Condition/cond-us-0003-1"
+outcome scope forbidden scope
+call bad-type 400 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patients/pat-us-0003"
+call bad-id 400 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat%24us"
+call bad-version 400 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003/_history/x"
+call bad-purpose 400 -H "Authorization: Bearer $hospital_token" -H "X-Purpose-Of-Use: treat me" \
+  "$base/fhir/Patient/pat-us-0003"
+call big-header 400 -H "Authorization: Bearer $hospital_token" \
+  -H "X-Padding: $(head -c 20000 /dev/zero | tr '\0' a)" "$base/fhir/Patient/pat-us-0003"
+head -c 2000000 /dev/zero >"$run/body.bin"
+call body 400 -H "Authorization: Bearer $hospital_token" -X GET --data-binary "@$run/body.bin" \
+  "$base/fhir/Patient/pat-us-0003"
+call method 405 -X DELETE -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"
+echo "ok: bad tokens 401, an uncovered scope 403, malformed requests 400"
+
+kill -0 "$gateway" 2>/dev/null || fl_die "the gateway did not survive the requests"
+call still 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"
+grep -q "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["identifier"][0]["value"])' "$FL_ROOT/config/samples/events/013-patient-us-0003.json")" "$run/serve.log" &&
+  fl_die "an identifier reached the gateway's log"
+echo "ok: the gateway still serves, and its log holds no identifier"
