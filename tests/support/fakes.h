@@ -456,10 +456,49 @@ class FakeAccessLedger final : public ports::AccessLedger {
     return it != grants.end() && it->second;
   }
 
+  // Transactions take effect when sent; each is kept in `sent` in order ("grant", "revoke",
+  // "erasure") and mined in block 100 + its index unless `unmined` (kUnavailable when waited).
+  Result<ports::Hash32> send_grant(const ports::Hash32& patient_key, const ports::Address& grantee,
+                                   std::string_view purpose, std::uint64_t expires_at) override {
+    if (unavailable) return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
+    grants[{patient_key, grantee, std::string(purpose)}] = true;
+    expiries[{patient_key, grantee, std::string(purpose)}] = expires_at;
+    return sent_tx("grant");
+  }
+  Result<ports::Hash32> send_revoke(const ports::Hash32& patient_key,
+                                    const ports::Address& grantee,
+                                    std::string_view purpose) override {
+    if (unavailable) return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
+    grants[{patient_key, grantee, std::string(purpose)}] = false;
+    return sent_tx("revoke");
+  }
+  Result<ports::Hash32> send_erasure(const ports::Hash32& patient_key) override {
+    if (unavailable) return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
+    erased.insert(patient_key);
+    return sent_tx("erasure");
+  }
+  Result<std::uint64_t> wait_mined(const ports::Hash32& tx) override {
+    if (unmined) return Error{ErrorCode::kUnavailable, "not mined in time", "fake-node"};
+    return 100 + static_cast<std::uint64_t>(tx[31]);
+  }
+
   std::map<ports::Address, ports::ParticipantState> participants;
   std::map<std::tuple<ports::Hash32, ports::Address, std::string>, bool> grants;
+  std::map<std::tuple<ports::Hash32, ports::Address, std::string>, std::uint64_t> expiries;
+  std::set<ports::Hash32> erased;
+  std::vector<std::string> sent;
   bool unavailable = false;
+  bool unmined = false;
   int calls = 0;  // participant() and can_read() together
+
+ private:
+  ports::Hash32 sent_tx(const char* kind) {
+    sent.emplace_back(kind);
+    ports::Hash32 tx{};
+    tx[0] = 0x7e;
+    tx[31] = static_cast<std::uint8_t>(sent.size() - 1);
+    return tx;
+  }
 };
 
 // KEKs without a KMS: "wraps" by XOR with a pad named by the KEK id and appends the AAD, so

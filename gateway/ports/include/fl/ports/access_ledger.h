@@ -1,5 +1,7 @@
 // The ledger's access side as the access services need it: who is a registered participant,
-// in which jurisdiction, and whether a grant lets it read a patient's data for a purpose now.
+// in which jurisdiction, whether a grant lets it read a patient's data for a purpose now, and
+// the transactions that change access (grant, revoke, erasure mark), each sent, then waited for
+// separately, so that a caller can tell "sent, not confirmed" from "failed".
 // The EVM adapter implements it over the PointerRegistry contract (evm_access_ledger.h); the
 // services are tested against a fake of it.
 #pragma once
@@ -32,6 +34,18 @@ class AccessLedger {
   // for `purpose`, and the patient not erased.
   virtual Result<bool> can_read(const Hash32& patient_key, const Address& reader,
                                 std::string_view purpose) = 0;
+
+  // Each sends one transaction (the gateway's account must be a writer) and answers its hash.
+  // kInvalidInput for a code the contract cannot hold (purpose 1-32 ASCII characters).
+  virtual Result<Hash32> send_grant(const Hash32& patient_key, const Address& grantee,
+                                    std::string_view purpose, std::uint64_t expires_at) = 0;
+  virtual Result<Hash32> send_revoke(const Hash32& patient_key, const Address& grantee,
+                                     std::string_view purpose) = 0;
+  virtual Result<Hash32> send_erasure(const Hash32& patient_key) = 0;
+  // The block a sent transaction was mined in, once the configured confirmations are reached;
+  // kUnavailable when it is not confirmed in time (its outcome then unknown), another code when
+  // it failed (reverted).
+  virtual Result<std::uint64_t> wait_mined(const Hash32& tx) = 0;
 };
 
 }  // namespace fl::ports
