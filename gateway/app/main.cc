@@ -97,6 +97,15 @@ commands:
         with an active grant on the ledger and the bundle's permit at read time (--consent:
         the patient has an active FHIR Consent), obligations applied. Audited either way; a
         shadow bundle's difference (/policy/shadow) is audited and printed on stderr.
+  consent dry-run <Consent.json> [--source NAME] --config FILE
+  consent apply <Consent.json> [--source NAME] --config FILE
+        a FHIR R4 Consent (scope patient-privacy) as the ledger grants it implies: each permit's
+        actors (/consent/actors) and purposes until its period's end, a deny inside a permit
+        winning, each grant decided by the policy bundle with the patient's consent. Prints the
+        diff against what this Consent granted before: added, changed, kept, revoked, refused
+        and why. dry-run sends and records nothing; apply sends the grants and revocations (each
+        audited) and records the Consent's version, so applying it again changes nothing. An
+        inactive or rejected Consent revokes what it granted.
   token --client ID [--scope 'system/*.rs'] [--audience URL] [--key FILE] [--kid ID]
         [--alg ES256|ES384|RS256] [--expires-in SECONDS] [--issuer ISS]
         a bearer token for the API (/api), signed with a private key (PEM): for development
@@ -134,6 +143,7 @@ int main(int argc, char** argv) {
     if (command == "read") return fl::cli::read_command(rest);
     if (command == "unseal") return fl::cli::unseal_command(rest);
     if (command == "token") return fl::cli::token_command(rest);
+    if (command == "consent") return fl::cli::consent_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fhir-ledger %s: unexpected error: %s\n", command.c_str(), e.what());
     return 1;

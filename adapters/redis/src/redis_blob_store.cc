@@ -916,6 +916,29 @@ class RedisRegionStores final : public RegionStores {
     return removed;
   }
 
+  Result<std::optional<std::string>> consent_record(const ports::Hash32& key) override {
+    auto conn = connection(links_region_);
+    if (!conn) return conn.error();
+    const std::string redis_key = consent_key(to_hex(key));
+    Session session(**conn);
+    auto reply = session.command({"GET", redis_key});
+    if (!reply) return reply.error();
+    if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<std::string>();
+    if ((*reply)->type != REDIS_REPLY_STRING) return unexpected_reply(session.name(), "GET");
+    return std::optional<std::string>(std::string(text_of(**reply)));
+  }
+
+  Status put_consent_record(const ports::Hash32& key, const std::string& json) override {
+    auto conn = connection(links_region_);
+    if (!conn) return conn.error();
+    const std::string redis_key = consent_key(to_hex(key));
+    Session session(**conn);
+    auto reply = session.command({"SET", redis_key, json});
+    if (!reply) return reply.error();
+    if ((*reply)->type != REDIS_REPLY_STATUS) return unexpected_reply(session.name(), "SET");
+    return Ok{};
+  }
+
   Result<std::vector<std::optional<ports::Hash32>>> linked_persons(
       std::span<const ports::Hash32> records) override {
     std::vector<std::optional<ports::Hash32>> out(records.size());
@@ -1269,6 +1292,10 @@ std::string country_key(std::string_view patient_key_hex) {
 
 std::string master_key_key(std::string_view patient_key_hex) {
   return "mk:" + std::string(patient_key_hex);
+}
+
+std::string consent_key(std::string_view consent_key_hex) {
+  return "consent:" + std::string(consent_key_hex);
 }
 
 std::string link_key(std::string_view record_key_hex) {

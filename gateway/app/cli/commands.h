@@ -28,6 +28,8 @@ int erase_command(const std::vector<std::string>& args);
 int unseal_command(const std::vector<std::string>& args);
 // read <Type/id> [--version N]: one stored version, decrypted, as canonical FHIR JSON.
 int read_command(const std::vector<std::string>& args);
+// consent dry-run|apply <Consent.json>: a FHIR Consent as the grants and revocations it implies.
+int consent_command(const std::vector<std::string>& args);
 // token --client ID [--scope S] [--audience URL] [--key FILE] ...: a signed API bearer token.
 int token_command(const std::vector<std::string>& args);
 

@@ -48,7 +48,7 @@ Result<Stores> build_stores(const gateway::GatewayConfig& config) {
   auto made = redis::make_region_stores(redis_config(config));
   if (!made) return at(made.error(), config, "/redis/regions");
   std::shared_ptr<redis::RegionStores> stores = std::move(*made);
-  return Stores{.blobs = stores, .master_keys = stores, .directory = stores};
+  return Stores{.blobs = stores, .master_keys = stores, .directory = stores, .consents = stores};
 }
 
 Result<std::unique_ptr<ports::KeyProvider>> build_key_provider(

@@ -8,6 +8,7 @@
 #include "fl/gateway/config.h"
 #include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
+#include "fl/ports/consent_records.h"
 #include "fl/ports/dead_letters.h"
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
@@ -41,6 +42,7 @@ struct Stores {
   std::shared_ptr<ports::BlobStore> blobs;
   std::shared_ptr<ports::MasterKeyStore> master_keys;
   std::shared_ptr<ports::PatientDirectory> directory;
+  std::shared_ptr<ports::ConsentRecords> consents;  // beside the identity links
 };
 Result<Stores> build_stores(const gateway::GatewayConfig& config);
 // The EVM node and contract, with the gateway's signing key.

@@ -446,6 +446,17 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.identity.default_source = get_string(identity, "defaultSource", "default");
   config.identity.linking_identifier_system = get_string(identity, "linkingIdentifierSystem", "");
 
+  const Value& consent = member_or_empty(doc, "consent");
+  for (const auto& a : member_or_empty(consent, "actors").GetObject()) {
+    config.consent.actors.emplace(a.name.GetString(), a.value.GetString());
+  }
+  if (auto it = consent.FindMember("defaultPurposes"); it != consent.MemberEnd()) {
+    for (const auto& purpose : it->value.GetArray()) {
+      config.consent.default_purposes.emplace_back(purpose.GetString());
+    }
+  }
+  config.consent.default_days = get_int(consent, "defaultDays", 365);
+
   if (const Value& api = member_or_empty(doc, "api"); api.MemberCount() > 0) {
     auto& a = config.api;
     a.port = get_int(api, "port", 0);
@@ -468,6 +479,8 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
     a.workers = get_int(api, "workers", 4);
     a.max_queued = get_int(api, "maxQueued", 256);
     a.timeout_ms = get_int(api, "timeoutMs", 10000);
+    a.grant_cache_seconds = get_int(api, "grantCacheSeconds", 5);
+    a.ledger_poll_ms = get_int(api, "ledgerPollMs", 500);
   }
 
   // Semantic checks the schema cannot express.

@@ -91,6 +91,13 @@ struct IdentitySettings {
   std::string linking_identifier_system;
 };
 
+// FHIR Consent -> ledger grants (consent.h).
+struct ConsentConfig {
+  std::map<std::string, std::string> actors;  // reference -> 0x participant address
+  std::vector<std::string> default_purposes;
+  int default_days = 365;
+};
+
 // The participants' HTTP API (api_server.h); port 0: none.
 struct ApiKeySettings {
   std::string kid;
@@ -110,6 +117,10 @@ struct ApiSettings {
   int workers = 4;
   int max_queued = 256;
   int timeout_ms = 10000;
+  // Ledger answers (registration, grant, erasure mark) reused for this long; 0 disables. The
+  // contract's access events, read every ledger_poll_ms, drop the ones they change sooner.
+  int grant_cache_seconds = 5;
+  int ledger_poll_ms = 500;
 };
 
 struct GatewayConfig {
@@ -127,6 +138,7 @@ struct GatewayConfig {
   PipelineSettings pipeline;
   IdentitySettings identity;
   ApiSettings api;
+  ConsentConfig consent;
 };
 
 // Reads, overrides, validates and converts. Errors read

@@ -47,6 +47,7 @@
 
 #include "fl/base/result.h"
 #include "fl/ports/blob_store.h"
+#include "fl/ports/consent_records.h"
 #include "fl/ports/master_key_store.h"
 #include "fl/ports/patient_directory.h"
 
@@ -76,7 +77,8 @@ struct RedisConfig {
 // The store ports of every configured region, over one connection per region.
 class RegionStores : public ports::BlobStore,
                      public ports::MasterKeyStore,
-                     public ports::PatientDirectory {};
+                     public ports::PatientDirectory,
+                     public ports::ConsentRecords {};
 
 // The Redis key of a blob.
 std::string blob_key(std::string_view content_hash_hex);
@@ -90,6 +92,8 @@ std::string pending_key(std::string_view resource_key_hex);
 std::string country_key(std::string_view patient_key_hex);
 // The Redis key of a patient record's identity link.
 std::string link_key(std::string_view record_key_hex);
+// The Redis key of a Consent's record (in the links region).
+std::string consent_key(std::string_view consent_key_hex);
 // The Redis key of a patient's master key entry.
 std::string master_key_key(std::string_view patient_key_hex);
 
