@@ -215,12 +215,13 @@ Result<ConsentReport> ConsentService::apply(const ConsentQuery& query) {
       return g.grantee == h.grantee && g.purpose == h.purpose;
     });
     if (still) continue;
+    // A participant no longer registered still loses its grants; it is named by its address.
+    auto state = ports_.access.participant(h.grantee);
     ConsentChange change{.kind = "revoked",
-                         .participant = hex_address(h.grantee),
+                         .participant = state ? state->address : hex_address(h.grantee),
                          .purpose = h.purpose,
                          .expires_at = h.expires_at};
     if (!query.dry_run) {
-      auto state = ports_.access.participant(h.grantee);
       const AccessContext context{.now = now,
                                   .gateway = settings_.gateway,
                                   .operator_name = query.operator_name,
