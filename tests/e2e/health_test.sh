@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # e2e: the probes of service.healthPort. /healthz answers 200; /readyz answers 200 while the
-# pipeline moves, 503 naming the step, the error and for how long while it retries a transient
-# error (the EVM node frozen with SIGSTOP while events wait to be anchored), and 200 again once
-# the node answers; the gateway then ends cleanly on SIGTERM with every event anchored.
+# pipeline moves and the brokers and the node answer, 503 naming the step, the error and for how
+# long while it retries a transient error (the EVM node frozen with SIGSTOP while events wait to
+# be anchored), and 200 again once the node answers; a storage region that stops answering is
+# shown as down and degraded while the gateway stays ready; the gateway then ends cleanly on
+# SIGTERM with every event anchored.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
@@ -100,6 +102,24 @@ until [ "$(receipts)" -ge $((before + 5)) ]; do
   [ "$SECONDS" -lt "$deadline" ] || fl_die "the events published while the node was frozen were not anchored"
   sleep 0.5
 done
+# The dependencies /readyz asks every few seconds: all up now. A storage region that stops
+# answering shows as down and degraded, and the gateway stays ready (the other regions go on);
+# when it answers again it is up.
+wait_probe 20 /readyz 200 '"redis:ru":{"up":true}'
+python3 - "$run/probe.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert {"kafka", "ledger", "redis:default", "redis:eu", "redis:us", "redis:ru"} <= set(r["dependencies"]), r
+assert all(d["up"] for d in r["dependencies"].values()) and r["degraded"] is False, r
+PY
+ru="$(awk '$2 == "redis-ru" {print $1}' "$run/pids")"
+kill -STOP "$ru"
+wait_probe 30 /readyz 200 '"redis:ru":{"up":false'
+grep -q '"degraded":true' "$run/probe.json" || fl_die "a region down must show degraded: $(cat "$run/probe.json")"
+kill -CONT "$ru"
+wait_probe 30 /readyz 200 '"redis:ru":{"up":true}'
+echo "ok: /readyz probes kafka, the ledger and every region; a region down degrades, ready stays"
+
 # /metrics parses as the Prometheus text format (the reference client's parser) and counts what
 # happened: events committed, the step retried while the node was frozen, stage timings.
 curl -sf -D "$run/metrics.headers" "http://127.0.0.1:$port/metrics" >"$run/metrics.txt"

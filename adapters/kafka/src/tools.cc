@@ -89,4 +89,46 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
   return out;
 }
 
+namespace {
+
+class BrokerProbe final : public ports::DependencyProbe {
+ public:
+  explicit BrokerProbe(KafkaConfig config) : config_(std::move(config)) {}
+  std::string name() const override { return "kafka"; }
+
+  Status check(std::chrono::milliseconds timeout) override {
+    if (!client_) {
+      Properties properties{{"bootstrap.servers", config_.bootstrap_servers},
+                            {"client.id", config_.client_id + "-readiness"}};
+      properties.insert(properties.end(), config_.extra.begin(), config_.extra.end());
+      auto conf = make_conf(properties);
+      if (!conf) return conf.error();
+      auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf), config_.bootstrap_servers);
+      if (!rk) return rk.error();
+      client_ = std::move(*rk);
+    }
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const auto err =
+        rd_kafka_metadata(client_.get(), 0, nullptr, &metadata, static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, config_.bootstrap_servers);
+    const bool brokers = metadata->broker_cnt > 0;
+    rd_kafka_metadata_destroy(metadata);
+    if (!brokers) {
+      return Error{ErrorCode::kUnavailable, "the cluster names no broker",
+                   config_.bootstrap_servers};
+    }
+    return Ok{};
+  }
+
+ private:
+  KafkaConfig config_;
+  KafkaPtr client_;
+};
+
+}  // namespace
+
+std::unique_ptr<ports::DependencyProbe> make_broker_probe(const KafkaConfig& config) {
+  return std::make_unique<BrokerProbe>(config);
+}
+
 }  // namespace fl::kafka

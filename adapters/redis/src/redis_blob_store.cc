@@ -1319,4 +1319,33 @@ Result<std::unique_ptr<RegionStores>> make_region_stores(const RedisConfig& conf
       std::make_unique<RedisRegionStores>(std::move(regions), std::move(links_region)));
 }
 
+namespace {
+
+class RegionProbe final : public ports::DependencyProbe {
+ public:
+  RegionProbe(std::string region, RedisEndpoint endpoint)
+      : region_(std::move(region)), endpoint_(std::move(endpoint)) {}
+  std::string name() const override { return "redis:" + region_; }
+  Status check(std::chrono::milliseconds timeout) override {
+    RedisEndpoint endpoint = endpoint_;
+    endpoint.timeout_ms = static_cast<int>(std::min<std::int64_t>(timeout.count(), 60000));
+    Connection connection(region_, endpoint);
+    return connection.connect();
+  }
+
+ private:
+  std::string region_;
+  RedisEndpoint endpoint_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<ports::DependencyProbe>> make_region_probes(const RedisConfig& config) {
+  std::vector<std::unique_ptr<ports::DependencyProbe>> out;
+  for (const auto& [region, endpoint] : config.regions) {
+    out.push_back(std::make_unique<RegionProbe>(region, endpoint));
+  }
+  return out;
+}
+
 }  // namespace fl::redis

@@ -32,6 +32,9 @@ namespace {
 using Poco::Net::HTTPResponse;
 using Status = HTTPResponse::HTTPStatus;
 
+// The largest request body taken (a Consent); larger ones are refused before they are read.
+constexpr std::size_t kMaxBodyBytes = 1 << 20;
+
 // Lends each request thread a worker of its own for the length of one request.
 class WorkerPool {
  public:
@@ -212,10 +215,11 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
   }
 
   Status handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    if (request.getMethod() == "POST") return post(request, response);
     if (request.getMethod() != "GET") {
-      response.set("Allow", "GET");
+      response.set("Allow", "GET, POST");
       return fail(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "not-supported",
-                  "only GET is served here");
+                  "GET reads, POST takes a Consent");
     }
     if (request.hasContentLength() && request.getContentLength() > 0) {
       return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid", "a GET takes no body");
@@ -290,6 +294,70 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
                        ";siblings=" + hex_list(record.proof->siblings));
     }
     send_body(response, HTTPResponse::HTTP_OK, "application/fhir+json", read->released);
+    return HTTPResponse::HTTP_OK;
+  }
+
+  // POST /fhir/Consent and /fhir/Consent/$dry-run: a Consent, at most kMaxBodyBytes of FHIR JSON.
+  Status post(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    const std::string& uri = request.getURI();
+    const std::string path = uri.substr(0, uri.find('?'));
+    const bool dry_run = path == "/fhir/Consent/$dry-run";
+    if (path != "/fhir/Consent" && !dry_run) {
+      response.set("Allow", "GET");
+      return fail(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "not-supported",
+                  "POST takes a Consent: /fhir/Consent or /fhir/Consent/$dry-run");
+    }
+    const std::string type = request.getContentType().substr(0, request.getContentType().find(';'));
+    if (type != "application/fhir+json" && type != "application/json") {
+      return fail(response, HTTPResponse::HTTP_UNSUPPORTEDMEDIATYPE, "not-supported",
+                  "expected Content-Type application/fhir+json");
+    }
+    if (!request.hasContentLength()) {
+      return fail(response, HTTPResponse::HTTP_LENGTH_REQUIRED, "invalid",
+                  "a Consent is sent with its Content-Length");
+    }
+    if (request.getContentLength64() > static_cast<Poco::Int64>(kMaxBodyBytes)) {
+      return fail(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE, "too-costly",
+                  "a Consent is at most " + std::to_string(kMaxBodyBytes) + " bytes");
+    }
+    const auto now = ports::unix_seconds(shared_.parts.clock->wall());
+    auto caller = shared_.parts.tokens->verify(request.get("Authorization", ""), now);
+    if (!caller) {
+      return fail(response, HTTPResponse::HTTP_UNAUTHORIZED, "login", caller.error().message);
+    }
+    const bool allowed = dry_run ? gateway::scopes_permit(caller->scopes, "Consent", 'r') ||
+                                       gateway::scopes_permit(caller->scopes, "Consent", 'c')
+                                 : gateway::scopes_permit(caller->scopes, "Consent", 'c') ||
+                                       gateway::scopes_permit(caller->scopes, "Consent", 'u');
+    if (!allowed) {
+      return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden",
+                  std::string("the token's scope does not cover ") +
+                      (dry_run ? "reading" : "writing") + " Consent");
+    }
+    std::string body(static_cast<std::size_t>(request.getContentLength64()), '\0');
+    request.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+    if (static_cast<std::size_t>(request.stream().gcount()) != body.size()) {
+      return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
+                  "the body ended before its Content-Length");
+    }
+    std::string source = request.get("X-FHIR-Source", shared_.parts.default_source);
+    auto worker = shared_.pool->take();
+    gateway::ConsentService* consents = worker->consents();
+    if (consents == nullptr) {
+      return fail(response, HTTPResponse::HTTP_NOT_IMPLEMENTED, "not-supported",
+                  "this gateway does not take Consents");
+    }
+    auto report = consents->apply({.source = source,
+                                   .json = body,
+                                   .dry_run = dry_run,
+                                   .operator_name = "api:" + caller->client_id});
+    if (!report) {
+      const auto [status, code] = status_of(report.error().code);
+      return fail(response, status, code,
+                  report.error().message +
+                      (report.error().where.empty() ? "" : " at " + report.error().where));
+    }
+    send_body(response, HTTPResponse::HTTP_OK, "application/json", gateway::to_json(*report));
     return HTTPResponse::HTTP_OK;
   }
 

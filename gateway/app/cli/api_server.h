@@ -7,6 +7,8 @@
 //                                           names the anchoring transaction and content hash so
 //                                           that a client can check the chain itself
 //   GET /ledger/{type}/{id}[?version=N]     `ledger verify` as JSON, for auditors
+//   POST /fhir/Consent                      a FHIR Consent applied: the grants and revocations
+//   POST /fhir/Consent/$dry-run             it implies (consent_service.h), or only their diff
 // The reference's id space is the X-FHIR-Source header's, else /identity/defaultSource. Errors
 // are FHIR OperationOutcomes: 400 malformed, 401 no or bad token, 403 denied (with the rules and
 // policy hash, never data), 404, 409 the blob does not match the ledger, 410 erased, 503 a
@@ -15,6 +17,7 @@
 
 #include "fl/base/result.h"
 #include "fl/gateway/config.h"
+#include "fl/gateway/consent_service.h"
 #include "fl/gateway/read_service.h"
 #include "fl/gateway/verify.h"
 #include "fl/ports/clock.h"
@@ -33,6 +36,8 @@ class ApiWorker {
  public:
   virtual ~ApiWorker() = default;
   virtual gateway::ReadService& reads() = 0;
+  // The consent use case; null when this API does not take Consents (answered 501).
+  virtual gateway::ConsentService* consents() { return nullptr; }
   // The verify use case for a reference of `source`.
   virtual Result<gateway::Verification> verify(const std::string& source,
                                                const std::string& reference,

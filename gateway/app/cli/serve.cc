@@ -13,6 +13,7 @@
 #include "cli/api_wiring.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/dependency_watch.h"
 #include "cli/health_server.h"
 #include "cli/session.h"
 #include "cli/wiring.h"
@@ -25,6 +26,10 @@
 
 namespace fl::cli {
 namespace {
+
+// How often /readyz's dependencies are asked whether they answer, and how long each may take.
+constexpr std::chrono::milliseconds kDependencyInterval{5000};
+constexpr std::chrono::milliseconds kDependencyTimeout{2000};
 
 log::Level parse_level(const std::string& name) {
   if (name == "debug") return log::Level::kDebug;
@@ -265,6 +270,12 @@ int serve(const std::vector<std::string>& argv) {
     probes = std::move(*started);
     log::info("health.listening", {{"port", probes->port()}});
   }
+  // What /readyz says of the services, asked every few seconds whether or not events flow.
+  std::unique_ptr<DependencyWatch> watch;
+  if (config->health_port > 0) {
+    watch = std::make_unique<DependencyWatch>(configured_probes(*config), pipeline.health(),
+                                              kDependencyInterval, kDependencyTimeout);
+  }
   auto api = start_configured_api(*config);
   if (!api) {
     log::error("gateway.start_failed",
@@ -280,6 +291,7 @@ int serve(const std::vector<std::string>& argv) {
             {{"topics", config->kafka.input_topics.front()}, {"group", config->kafka.group_id}});
   Status status = pipeline.run(stop_flag());
   api->reset();
+  watch.reset();
   probes.reset();
   reloader_done.store(true);
   reloader.join();

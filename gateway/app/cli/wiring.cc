@@ -8,7 +8,6 @@
 #include "fl/gateway/crypto/topic_sealer.h"
 
 namespace fl::cli {
-namespace {
 
 kafka::KafkaConfig kafka_config(const gateway::GatewayConfig& config) {
   const auto& k = config.kafka;
@@ -36,6 +35,8 @@ redis::RedisConfig redis_config(const gateway::GatewayConfig& config) {
   out.links_region = config.pipeline.default_region;
   return out;
 }
+
+namespace {
 
 Error at(Error error, const gateway::GatewayConfig& config, const char* pointer) {
   error.message += " (configured at " + config.file + ": " + pointer + ")";

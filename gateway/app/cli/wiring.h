@@ -4,6 +4,8 @@
 // the config pointer rather than on the first event.
 #pragma once
 
+#include "fl/adapters/kafka/kafka_config.h"
+#include "fl/adapters/redis/redis_blob_store.h"
 #include "fl/base/result.h"
 #include "fl/gateway/config.h"
 #include "fl/ports/audit_log.h"
@@ -22,6 +24,10 @@
 #include <vector>
 
 namespace fl::cli {
+
+// The adapters' own configurations, converted from the gateway's.
+kafka::KafkaConfig kafka_config(const gateway::GatewayConfig& config);
+redis::RedisConfig redis_config(const gateway::GatewayConfig& config);
 
 struct Adapters {
   std::unique_ptr<ports::EventSource> source;

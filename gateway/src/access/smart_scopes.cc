@@ -18,7 +18,7 @@ bool is_v2_permissions(std::string_view p) {
   return true;
 }
 
-bool scope_permits_read(std::string_view scope, std::string_view type) {
+bool scope_permits(std::string_view scope, std::string_view type, char permission) {
   constexpr std::string_view kContext = "system/";
   if (!scope.starts_with(kContext)) return false;
   scope.remove_prefix(kContext.size());
@@ -27,19 +27,21 @@ bool scope_permits_read(std::string_view scope, std::string_view type) {
   const std::string_view scoped_type = scope.substr(0, dot);
   const std::string_view permissions = scope.substr(dot + 1);
   if (scoped_type != "*" && scoped_type != type) return false;
-  if (permissions == "read" || permissions == "*") return true;
-  return is_v2_permissions(permissions) && permissions.find('r') != std::string_view::npos;
+  if (permissions == "*") return true;
+  if (permissions == "read") return permission == 'r' || permission == 's';
+  if (permissions == "write") return permission == 'c' || permission == 'u' || permission == 'd';
+  return is_v2_permissions(permissions) && permissions.find(permission) != std::string_view::npos;
 }
 
 }  // namespace
 
-bool scopes_permit_read(std::string_view scopes, std::string_view resource_type) {
+bool scopes_permit(std::string_view scopes, std::string_view resource_type, char permission) {
   if (resource_type.empty()) return false;
   std::size_t at = 0;
   while (at < scopes.size()) {
     const auto end = scopes.find(' ', at);
     const auto scope = scopes.substr(at, end == std::string_view::npos ? end : end - at);
-    if (scope_permits_read(scope, resource_type)) return true;
+    if (scope_permits(scope, resource_type, permission)) return true;
     if (end == std::string_view::npos) break;
     at = end + 1;
   }

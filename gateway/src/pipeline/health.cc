@@ -2,6 +2,8 @@
 
 #include "fl/base/json_string.h"
 
+#include <algorithm>
+
 namespace fl::gateway {
 
 void Health::started() {
@@ -30,9 +32,27 @@ void Health::regions_down(std::vector<std::string> regions) {
   regions_down_ = std::move(regions);
 }
 
+void Health::dependency(std::string_view name, const Status& status, TimePoint now, bool required) {
+  std::lock_guard lock(mutex_);
+  auto& entry = dependencies_[std::string(name)];
+  entry.required = required;
+  if (status) {
+    entry.down.reset();
+  } else if (!entry.down) {
+    entry.down = Down{.error = status.error(), .since = now};
+  } else {
+    entry.down->error = status.error();
+  }
+}
+
 std::string Health::readiness_json(TimePoint now, bool& ready) const {
   std::lock_guard lock(mutex_);
-  ready = started_ && step_.empty();
+  const bool required_up =
+      std::none_of(dependencies_.begin(), dependencies_.end(),
+                   [](const auto& d) { return d.second.required && d.second.down; });
+  const bool all_up = std::none_of(dependencies_.begin(), dependencies_.end(),
+                                   [](const auto& d) { return d.second.down.has_value(); });
+  ready = started_ && step_.empty() && required_up;
   std::string out = R"({"ready":)";
   out += ready ? "true" : "false";
   if (!started_) out += R"(,"starting":true)";
@@ -52,7 +72,26 @@ std::string Health::readiness_json(TimePoint now, bool& ready) const {
     if (i > 0) out += ",";
     append_json_string(out, regions_down_[i]);
   }
-  out += "]}";
+  out += R"(],"degraded":)";
+  out += all_up && regions_down_.empty() ? "false" : "true";
+  out += R"(,"dependencies":{)";
+  bool first = true;
+  for (const auto& [name, entry] : dependencies_) {
+    const auto& down = entry.down;
+    if (!first) out += ",";
+    first = false;
+    append_json_string(out, name);
+    out += R"(:{"up":)";
+    out += down ? "false" : "true";
+    if (down) {
+      const auto for_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - down->since);
+      out += R"(,"error":)";
+      append_json_string(out, down->error.message);
+      out += R"(,"forMs":)" + std::to_string(for_ms.count());
+    }
+    out += "}";
+  }
+  out += "}}";
   return out;
 }
 

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +30,16 @@ class Health {
   // `step` succeeded: if it was the one retrying, the pipeline moves again.
   void recovered(std::string_view step);
   void regions_down(std::vector<std::string> regions);
+  // What a dependency probe found (ports/dependency_probe.h), shown with its error and since
+  // when it is down. A `required` one (the brokers, the ledger: without them nothing moves)
+  // makes the gateway unready while it is down; a storage region does not, since the other
+  // regions' events and reads go on (the region-outage design): it shows as down and degraded.
+  void dependency(std::string_view name, const Status& status, TimePoint now, bool required);
 
   // {"ready": bool, "retrying": {"step", "error", "where", "forMs", "attempts"} (while
-  // retrying), "regionsDown": [...]}. Ready: started and not retrying.
+  // retrying), "regionsDown": [...], "degraded": bool, "dependencies": {"<name>": {"up": bool,
+  // "error", "forMs" (while down)}}}. Ready: started, not retrying, every required dependency
+  // up; degraded: a region is down or a dependency that is not required does not answer.
   std::string readiness_json(TimePoint now, bool& ready) const;
 
  private:
@@ -41,6 +50,15 @@ class Health {
   TimePoint since_{};
   std::uint64_t attempts_ = 0;
   std::vector<std::string> regions_down_;
+  struct Down {
+    Error error;
+    TimePoint since;
+  };
+  struct Dependency {
+    bool required = false;
+    std::optional<Down> down;  // nullopt: up
+  };
+  std::map<std::string, Dependency, std::less<>> dependencies_;
 };
 
 }  // namespace fl::gateway

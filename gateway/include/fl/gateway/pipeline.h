@@ -153,6 +153,8 @@ class Pipeline {
   const PipelineStats& stats() const { return stats_; }
   // For the readiness probe; safe to read from another thread.
   const Health& health() const { return health_; }
+  // For what watches the gateway from outside the pipeline (the dependency probes).
+  Health& health() { return health_; }
 
  private:
   struct Item;

@@ -3,10 +3,13 @@
 // without joining a consumer group.
 #pragma once
 
+#include "fl/adapters/kafka/kafka_config.h"
 #include "fl/base/result.h"
+#include "fl/ports/dependency_probe.h"
 #include "fl/ports/event_source.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,5 +29,8 @@ Status publish(const std::string& bootstrap_servers, const std::string& topic,
 Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_servers,
                                                    const std::string& topic,
                                                    std::chrono::milliseconds timeout);
+
+// The readiness probe "kafka": the brokers answer a metadata request within the timeout.
+std::unique_ptr<ports::DependencyProbe> make_broker_probe(const KafkaConfig& config);
 
 }  // namespace fl::kafka

@@ -48,6 +48,7 @@
 #include "fl/base/result.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/consent_records.h"
+#include "fl/ports/dependency_probe.h"
 #include "fl/ports/master_key_store.h"
 #include "fl/ports/patient_directory.h"
 
@@ -55,6 +56,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fl::redis {
 
@@ -96,6 +98,10 @@ std::string link_key(std::string_view record_key_hex);
 std::string consent_key(std::string_view consent_key_hex);
 // The Redis key of a patient's master key entry.
 std::string master_key_key(std::string_view patient_key_hex);
+
+// One readiness probe per region ("redis:<region>"): each check opens its own connection,
+// authenticates and PINGs, so it never waits behind the pipeline's connection.
+std::vector<std::unique_ptr<ports::DependencyProbe>> make_region_probes(const RedisConfig& config);
 
 // Connects to every region (AUTH, SELECT, PING); an unreachable region or a refused AUTH fails
 // here, at start.
