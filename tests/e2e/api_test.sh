@@ -90,6 +90,9 @@ hash="$(header read x-ledger-content-hash)"
 curl -s -X POST -H 'Content-Type: application/json' "$FL_LEDGER_RPC_URL" --data \
   "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getTransactionReceipt\",\"params\":[\"$tx\"]}" |
   grep -q '"status":"0x1"' || fl_die "the named transaction is not mined with success"
+on_chain="$("$FL_CAST" call --rpc-url "$FL_LEDGER_RPC_URL" "$FL_LEDGER_CONTRACT" \
+  'contentHashOf(bytes32,uint64)(bytes32)' "$(header read x-ledger-resource-key)" 1)"
+[ "$on_chain" = "$hash" ] || fl_die "the contract holds $on_chain for the resource, the API said $hash"
 call history 200 -H "Authorization: Bearer $hospital_token" \
   "$base/fhir/Patient/pat-de-0001/_history/1"
 cmp -s "$run/read.json" "$run/history.json" || fl_die "_history/1 differs from the latest"
@@ -175,6 +178,39 @@ call body 400 -H "Authorization: Bearer $hospital_token" -X GET --data-binary "@
   "$base/fhir/Patient/pat-us-0003"
 call method 405 -X DELETE -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"
 echo "ok: bad tokens 401, an uncovered scope 403, malformed requests 400"
+
+# 6. A Consent over HTTP: the dry run shows the grant, POST applies it, the read is permitted.
+consent_token="$(token eu-hospital --scope 'system/*.rs system/Consent.c')"
+cat >"$run/consent-in.json" <<'JSON'
+{"resourceType":"Consent","id":"api-consent-it-0008","status":"active",
+ "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+ "patient":{"reference":"Patient/pat-it-0008"},
+ "provision":{"actor":[{"reference":{"reference":"Organization/eu-hospital"}}],"purpose":[{"code":"TREAT"}]}}
+JSON
+post() {  # post NAME EXPECTED_STATUS PATH TOKEN [CURL_ARGS...]
+  local name="$1" expected="$2" path="$3" bearer="$4"
+  shift 4
+  call "$name" "$expected" -X POST -H "Authorization: Bearer $bearer" \
+    -H 'Content-Type: application/fhir+json' "$@" "$base$path"
+}
+call before-consent 403 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-it-0008"
+post consent-dry 200 '/fhir/Consent/$dry-run' "$consent_token" --data-binary "@$run/consent-in.json"
+grep -q '"kind":"added"' "$run/consent-dry.json" && ! grep -q '"tx"' "$run/consent-dry.json" ||
+  fl_die "dry run: $(cat "$run/consent-dry.json")"
+call still-no-grant 403 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-it-0008"
+post consent-read-scope 403 /fhir/Consent "$hospital_token" --data-binary "@$run/consent-in.json"
+post consent 200 /fhir/Consent "$consent_token" --data-binary "@$run/consent-in.json"
+grep -q '"kind":"added".*"tx":"0x' "$run/consent.json" ||
+  fl_die "apply: $(cat "$run/consent.json")"
+call after-consent 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-it-0008"
+post consent-again 200 /fhir/Consent "$consent_token" --data-binary "@$run/consent-in.json"
+grep -q '"unchanged":true' "$run/consent-again.json" || fl_die "again: $(cat "$run/consent-again.json")"
+post consent-type 415 /fhir/Consent "$consent_token" -H 'Content-Type: text/plain' \
+  --data-binary "@$run/consent-in.json"
+post consent-big 413 /fhir/Consent "$consent_token" --data-binary "@$run/body.bin"
+post consent-bad 400 /fhir/Consent "$consent_token" --data-binary '{"resourceType":"Patient"}'
+post consent-anonymous 401 /fhir/Consent "" --data-binary "@$run/consent-in.json"
+echo "ok: a Consent over HTTP: dry run, apply (then the read is permitted), again a no-op; 415, 413, 400, 401, 403"
 
 kill -0 "$gateway" 2>/dev/null || fl_die "the gateway did not survive the requests"
 call still 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"
