@@ -10,10 +10,7 @@
 // Both read the gateway configuration; output is JSON on stdout, errors on stderr.
 #include "fl/adapters/evm/evm_access_ledger.h"
 #include "fl/base/json_string.h"
-#include "fl/base/log.h"
-#include "fl/gateway/access.h"
-#include "fl/gateway/audit_event.h"
-#include "fl/gateway/keys/master_keys.h"
+#include "fl/gateway/erase_service.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/read_service.h"
 
@@ -23,16 +20,10 @@
 #include "cli/wiring.h"
 
 #include <charconv>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
-#include <span>
 
 namespace fl::cli {
 namespace {
-
-using namespace std::chrono_literals;
 
 int fail(const std::string& command, const Error& error, int code) {
   std::fprintf(stderr, "%s: %s: %s%s%s\n", command.c_str(),
@@ -62,65 +53,30 @@ int erase_command(const std::vector<std::string>& argv) {
   auto audit_log = build_audit_log(s->config);
   if (!audit_log) return fail("erase", audit_log.error(), 2);
 
-  // Keys first: destroying them is the erasure. The mark left in their place also stops the
-  // gateway from making a new key for this patient before the ledger mark is mined.
-  const std::string when = now_rfc3339();
-  gateway::MasterKeys master_keys(**keys, *stores->master_keys);
-  std::string regions;
-  std::string regions_json;
-  for (const auto& [region, settings] : s->config.redis_regions) {
-    auto destroyed = master_keys.erase(region, *patient, when);
-    if (!destroyed) {
-      return fail("erase",
-                  Error{destroyed.error().code,
-                        destroyed.error().message + " (nothing is lost by running erase again)",
-                        destroyed.error().where},
-                  1);
-    }
-    const char* what = *destroyed ? "destroyed" : "none";
-    regions += (regions.empty() ? "" : ",") + region + "=" + what;
-    regions_json += (regions_json.empty() ? "" : ",") + quoted(region) + ":" + quoted(what);
-  }
-  // The recorded country is personal data too, and would outlive the keys otherwise.
-  auto forgot = stores->directory->forget_patient(*patient);
-  if (!forgot) {
-    return fail("erase",
-                Error{forgot.error().code,
-                      forgot.error().message + " (nothing is lost by running erase again)",
-                      forgot.error().where},
-                1);
-  }
-  auto tx = s->registry->mark_erased(*patient);
-  if (!tx) return fail("erase", tx.error(), 1);
-  auto receipt = s->registry->wait_for_receipt(*tx, s->config.ledger.confirmations, 60s);
-  if (!receipt) return fail("erase", receipt.error(), 1);
+  const auto access = evm::make_access_ledger(*s->registry, s->config.ledger.confirmations);
+  gateway::EraseService service(
+      {.keys = **keys,
+       .master_keys = *stores->master_keys,
+       .directory = *stores->directory,
+       .access = *access,
+       .audit = **audit_log,
+       .clock = ports::real_clock()},
+      {.gateway = s->config.service_name, .regions = region_names(s->config)});
 
-  const std::string patient_hex = to_0x_hex(*patient);
-  gateway::audit::Common common;
-  common.recorded = when;
-  common.gateway = s->config.service_name;
-  common.agents.push_back(gateway::audit::Agent{
-      .address = "", .jurisdiction = "", .display = operator_name(), .requestor = true});
-  common.patient_key = patient_hex;
-  common.details = {{"ledgerTransaction", to_0x_hex(*tx)},
-                    {"regions", regions},
-                    {"directoryRecord", *forgot ? "forgotten" : "none"}};
-  const std::string audit = gateway::audit::erasure_event(common, args->get("reason"));
-  log::info("erasure.done", {{"patientKey", patient_hex},
-                             {"regions", regions},
-                             {"tx", to_0x_hex(*tx)},
-                             {"auditEvent", audit}});
-  const ports::AuditRecord record{.key = patient_hex, .json = audit};
-  if (auto sent = (*audit_log)->record(std::span(&record, 1)); !sent) {
-    return fail("erase", sent.error(), 1);
+  auto erased = service.erase(
+      {.patient_key = *patient, .operator_name = operator_name(), .reason = args->get("reason")});
+  if (!erased) return fail("erase", erased.error(), 1);
+  std::string regions;
+  for (const auto& [region, destroyed] : erased->regions) {
+    regions += (regions.empty() ? "" : ",") + quoted(region) + ":" +
+               quoted(destroyed ? "destroyed" : "none");
   }
-  if (auto sent = (*audit_log)->flush(10s); !sent) return fail("erase", sent.error(), 1);
   std::printf(
       "{\"patientKey\":%s,\"erasedAt\":%s,\"regions\":{%s},\"tx\":%s,\"block\":%llu,"
       "\"auditEvent\":%s}\n",
-      quoted(patient_hex).c_str(), quoted(when).c_str(), regions_json.c_str(),
-      quoted(to_0x_hex(*tx)).c_str(), static_cast<unsigned long long>(receipt->block_number),
-      audit.c_str());
+      quoted(erased->patient_key).c_str(), quoted(erased->erased_at).c_str(), regions.c_str(),
+      quoted(erased->tx).c_str(), static_cast<unsigned long long>(erased->block),
+      erased->audit_event.c_str());
   return 0;
 }
 

@@ -1,10 +1,12 @@
 // `fhir-ledger ledger ...`: the operator's view of the PointerRegistry. Every subcommand reads
 // the gateway configuration (node, contract, signing key, regions, keyring), prints JSON on
 // stdout, and says what failed on stderr.
+#include "fl/adapters/evm/evm_access_ledger.h"
 #include "fl/adapters/evm/evm_ledger_reader.h"
 #include "fl/base/json_string.h"
-#include "fl/gateway/access.h"
+#include "fl/gateway/audit_event.h"
 #include "fl/gateway/config.h"
+#include "fl/gateway/grant_service.h"
 #include "fl/gateway/pseudonyms.h"
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/gateway/verify.h"
@@ -19,8 +21,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
-#include <functional>
 
 namespace fl::cli {
 namespace {
@@ -45,47 +45,30 @@ Result<std::uint64_t> number_option(const Args& args, const std::string& name) {
   return value;
 }
 
-// Waits for the transaction's receipt, prints {"tx":…,"block":…} and answers the block.
-Result<std::uint64_t> mined_block(Session& s, const Result<ledger::Hash32>& tx) {
+void print_mined(const std::string& tx, std::uint64_t block) {
+  std::printf("{\"tx\":%s,\"block\":%llu}\n", quoted(tx).c_str(),
+              static_cast<unsigned long long>(block));
+}
+
+// Waits for the transaction's receipt and prints {"tx":…,"block":…}.
+Status confirm(Session& s, const Result<ledger::Hash32>& tx) {
   if (!tx) return tx.error();
   auto receipt = s.registry->wait_for_receipt(*tx, s.config.ledger.confirmations, kReceiptTimeout);
   if (!receipt) return receipt.error();
-  std::printf("{\"tx\":%s,\"block\":%llu}\n", quoted(to_0x_hex(*tx)).c_str(),
-              static_cast<unsigned long long>(receipt->block_number));
-  return receipt->block_number;
-}
-
-Status confirm(Session& s, const Result<ledger::Hash32>& tx) {
-  auto block = mined_block(s, tx);
-  if (!block) return block.error();
+  print_mined(to_0x_hex(*tx), receipt->block_number);
   return Ok{};
 }
 
-// The end of an access change (a grant or a revocation): waits for its transaction, records
-// what became of it with `record`, prints that AuditEvent. A transaction that succeeded but
-// could not be recorded is reported as such: the operator must know both.
-int audit_transaction(
-    Session& s, const std::string& command, const Result<ledger::Hash32>& tx,
-    const std::function<Result<std::string>(const gateway::audit::Transaction&)>& record) {
-  const auto block = mined_block(s, tx);
-  const auto outcome = gateway::transaction_outcome(tx ? to_0x_hex(*tx) : std::string(), block);
-  auto audited = record(outcome);
-  if (!audited) {
-    using State = gateway::audit::Transaction::State;
-    const std::string done =
-        outcome.state == State::kMined ? "is on chain (transaction " + outcome.hash + ")"
-        : outcome.state == State::kUnconfirmed
-            ? "was sent (transaction " + outcome.hash + ") and is not confirmed yet"
-            : "failed (" + outcome.error + ")";
-    return fail(command,
-                {ErrorCode::kUnavailable,
-                 "the " + command + " " + done +
-                     " but its outcome could not be audited: " + audited.error().message,
-                 audited.error().where},
-                1);
+// The end of an access change (a grant or a revocation): its transaction, if mined, then the
+// AuditEvent recording what became of it. A transaction that succeeded but could not be
+// recorded is reported as such: the operator must know both.
+int print_transaction(const std::string& command, const gateway::TransactionReport& report) {
+  if (report.outcome.state == gateway::audit::Transaction::State::kMined) {
+    print_mined(report.outcome.hash, report.outcome.block);
   }
-  std::printf("{\"auditEvent\":%s}\n", audited->c_str());
-  return block ? 0 : fail(command, block.error(), 1);
+  if (report.audit_error) return fail(command, *report.audit_error, 1);
+  std::printf("{\"auditEvent\":%s}\n", report.audit_event.c_str());
+  return report.error ? fail(command, *report.error, 1) : 0;
 }
 
 int status(const std::vector<std::string>& argv) {
@@ -233,21 +216,6 @@ Result<GrantArgs> grant_args(const Session& s, const Args& args) {
   return out;
 }
 
-// Who asks (the operator, through this gateway) on whose behalf, as the access decisions and
-// their AuditEvents name them. `jurisdiction`: the grantee's registered country, "" if none.
-gateway::AccessContext access_context(const Session& s, const GrantArgs& g, std::int64_t now,
-                                      std::string jurisdiction, bool consent) {
-  gateway::AccessContext c;
-  c.now = now;
-  c.gateway = s.config.service_name;
-  c.operator_name = operator_name();
-  c.participant = ledger::to_checksum_hex(g.grantee);
-  c.jurisdiction = std::move(jurisdiction);
-  c.purpose = g.purpose;
-  c.consent = consent;
-  return c;
-}
-
 // With /policy/bundle set, the bundle decides at grant time: the patient's recorded country,
 // the grantee's registered jurisdiction, the purpose and --consent (the operator attests that
 // the patient has an active FHIR Consent for this purpose and grantee). A denial sends no
@@ -261,18 +229,23 @@ int grant(const std::vector<std::string>& argv) {
   if (!s) return fail("grant", s.error(), 2);
   auto g = grant_args(*s, *args);
   if (!g) return fail("grant", g.error(), 2);
-  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
-  std::uint64_t expires = 0;
+  gateway::GrantQuery query{.patient_key = g->patient_key,
+                            .grantee = g->grantee,
+                            .purpose = g->purpose,
+                            .expires_at = std::nullopt,
+                            .days = gateway::kDefaultGrantDays,
+                            .consent = args->has("consent"),
+                            .operator_name = operator_name()};
   if (args->has("expires-at")) {
     auto at = number_option(*args, "expires-at");
     if (!at) return fail("grant", at.error(), 2);
-    expires = *at;
-  } else {
-    auto days = args->has("days") ? number_option(*args, "days") : Result<std::uint64_t>(365);
-    if (!days || *days == 0 || *days > 36500) {
+    query.expires_at = *at;
+  } else if (args->has("days")) {
+    auto days = number_option(*args, "days");
+    if (!days || *days == 0 || *days > gateway::kMaxGrantDays) {
       return fail("grant", {ErrorCode::kInvalidInput, "--days expects 1 to 36500", ""}, 2);
     }
-    expires = now + *days * 86400;
+    query.days = *days;
   }
   auto engine = load_policy_engine(s->config);
   if (!engine) return fail("grant", engine.error(), 2);
@@ -282,35 +255,29 @@ int grant(const std::vector<std::string>& argv) {
   if (!stores) return fail("grant", stores.error(), 2);
   auto audit = build_audit_log(s->config);
   if (!audit) return fail("grant", audit.error(), 2);
-  auto jurisdiction = participant_jurisdiction(*s, g->grantee);
-  if (!jurisdiction) return fail("grant", jurisdiction.error(), 1);
+  const auto access = evm::make_access_ledger(*s->registry, s->config.ledger.confirmations);
+  gateway::GrantService service(
+      {.access = *access,
+       .directory = stores->directory.get(),
+       .audit = **audit,
+       .clock = ports::real_clock()},
+      {.gateway = s->config.service_name, .engine = engine->get(), .shadow = shadow->get()});
 
-  gateway::GrantRequest request;
-  request.context =
-      access_context(*s, *g, static_cast<std::int64_t>(now), *jurisdiction, args->has("consent"));
-  request.patient_key = g->patient_key;
-  request.expires_at = expires;
-  auto verdict =
-      gateway::decide_grant(engine->get(), *stores->directory, **audit, request, shadow->get());
-  if (!verdict) return fail("grant", verdict.error(), 1);
-  if (!verdict->shadow_event.empty()) {
-    std::printf("{\"shadowAuditEvent\":%s}\n", verdict->shadow_event.c_str());
+  auto report = service.grant(query);
+  if (!report) return fail("grant", report.error(), 1);
+  if (!report->shadow_event.empty()) {
+    std::printf("{\"shadowAuditEvent\":%s}\n", report->shadow_event.c_str());
   }
-  std::printf("{\"auditEvent\":%s}\n", verdict->audit_event.c_str());
-  if (!verdict->permit) {
-    return fail("grant", {ErrorCode::kPolicyDenied, "not granted: " + verdict->reason, ""}, 1);
+  std::printf("{\"auditEvent\":%s}\n", report->audit_event.c_str());
+  if (!report->permit) {
+    return fail("grant", {ErrorCode::kPolicyDenied, "not granted: " + report->reason, ""}, 1);
   }
-  if (verdict->capped) {
+  if (report->capped) {
     std::fprintf(
         stderr, "ledger grant: expiry capped at %s by the policy (max days)\n",
-        gateway::audit::rfc3339_utc(static_cast<std::int64_t>(verdict->expires_at)).c_str());
+        gateway::audit::rfc3339_utc(static_cast<std::int64_t>(report->expires_at)).c_str());
   }
-  // The decision was audited before the transaction; its outcome is audited after it.
-  return audit_transaction(
-      *s, "grant", s->registry->grant(g->patient_key, g->grantee, g->purpose, verdict->expires_at),
-      [&](const gateway::audit::Transaction& tx) {
-        return gateway::record_grant_transaction(**audit, request, verdict->expires_at, tx);
-      });
+  return print_transaction("grant", *report->transaction);
 }
 
 // The operator takes a grant away; the revocation is audited after its transaction.
@@ -323,16 +290,18 @@ int revoke(const std::vector<std::string>& argv) {
   if (!g) return fail("revoke", g.error(), 2);
   auto audit = build_audit_log(s->config);
   if (!audit) return fail("revoke", audit.error(), 2);
-  // For the record only: a participant no longer registered can still lose its grants.
-  auto jurisdiction = participant_jurisdiction(*s, g->grantee);
-  const gateway::AccessContext context =
-      access_context(*s, *g, static_cast<std::int64_t>(std::time(nullptr)),
-                     jurisdiction ? *jurisdiction : std::string(), false);
-  return audit_transaction(
-      *s, "revoke", s->registry->revoke(g->patient_key, g->grantee, g->purpose),
-      [&](const gateway::audit::Transaction& tx) {
-        return gateway::record_revocation(**audit, context, g->patient_key, tx);
-      });
+  const auto access = evm::make_access_ledger(*s->registry, s->config.ledger.confirmations);
+  // Taking access away asks no policy, so it needs no directory (nor Redis up).
+  gateway::GrantService service(
+      {.access = *access, .directory = nullptr, .audit = **audit, .clock = ports::real_clock()},
+      {.gateway = s->config.service_name});
+
+  auto report = service.revoke({.patient_key = g->patient_key,
+                                .grantee = g->grantee,
+                                .purpose = g->purpose,
+                                .operator_name = operator_name()});
+  if (!report) return fail("revoke", report.error(), 1);
+  return print_transaction("revoke", *report);
 }
 
 // participants: lists; `participants set 0xADDR --jurisdiction DE [--inactive]` registers.

@@ -58,12 +58,6 @@ Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_shadow_engine(
   return load_engine(config.policy.shadow);
 }
 
-Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant) {
-  auto state = s.registry->participant(participant);
-  if (!state) return state.error();
-  return state->active ? state->jurisdiction : std::string();
-}
-
 std::string operator_name() {
   const char* user = std::getenv("USER");
   return user != nullptr && *user != '\0' ? user : "operator";

@@ -56,10 +56,6 @@ Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_policy_engine(
 Result<std::unique_ptr<gateway::policy::PolicyEngine>> load_shadow_engine(
     const gateway::GatewayConfig& config);
 
-// The participant's country as registered on the contract; "" when it is not registered or not
-// active (then no rule that names a destination applies to it).
-Result<std::string> participant_jurisdiction(Session& s, const ledger::Address& participant);
-
 // Who runs the tool ($USER), for AuditEvents.
 std::string operator_name();
 

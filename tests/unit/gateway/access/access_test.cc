@@ -11,6 +11,7 @@
 #include "support/corpus.h"
 #include "support/fakes.h"
 #include "support/fhir_schema.h"
+#include "support/shipped_policy.h"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -21,16 +22,7 @@ namespace {
 constexpr std::int64_t kNow = 1'700'000'000;
 constexpr std::uint64_t kDay = 86400;
 
-std::shared_ptr<const policy::PolicyBundle> shipped() {
-  static const auto bundle = [] {
-    const auto path =
-        (testing::source_root() / "config" / "policies" / "example-cross-border.json").string();
-    auto compiled = policy::compile_policy_bundle(path, file_reader());
-    EXPECT_TRUE(compiled.bundle) << "the shipped bundle compiles";
-    return compiled.bundle;
-  }();
-  return bundle;
-}
+std::shared_ptr<const policy::PolicyBundle> shipped() { return testing::shipped_policy_bundle(); }
 
 // The shipped rules with a permitting default, under a hash of its own: a shadow candidate
 // that would let EU data go to the US for treatment without consent.

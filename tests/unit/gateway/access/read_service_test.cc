@@ -15,6 +15,7 @@
 #include "support/audit_json.h"
 #include "support/corpus.h"
 #include "support/fakes.h"
+#include "support/shipped_policy.h"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -39,16 +40,7 @@ constexpr const char* kObservation =
     R"({"code":{"text":"glucose"},"id":"o1","identifier":[{"system":"urn:mrn","value":"12345"}],)"
     R"("resourceType":"Observation","status":"final","subject":{"reference":"Patient/p1"}})";
 
-std::shared_ptr<const policy::PolicyBundle> shipped() {
-  static const auto bundle = [] {
-    const auto path =
-        (testing::source_root() / "config" / "policies" / "example-cross-border.json").string();
-    auto compiled = policy::compile_policy_bundle(path, file_reader());
-    EXPECT_TRUE(compiled.bundle) << "the shipped bundle compiles";
-    return compiled.bundle;
-  }();
-  return bundle;
-}
+std::shared_ptr<const policy::PolicyBundle> shipped() { return testing::shipped_policy_bundle(); }
 
 rapidjson::Document parse(const std::string& json) { return testing::parse_json(json); }
 
