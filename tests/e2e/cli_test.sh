@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # e2e: the fhir-ledger binary refuses bad configuration and bad usage at start, with exit code 2
-# and one line naming the file, the JSON pointer and what was expected; it never starts work.
+# and one line naming the file, the JSON pointer and what was expected (an unknown option with
+# the closest known one); it never starts work. Every command answers --help and -h, exit 0.
 # `map check` lists every problem of a broken mapping set; `map preview` shows what rules change;
 # `policy check`, `policy test` and `policy eval` do the same for policy bundles.
 set -euo pipefail
@@ -30,7 +31,22 @@ expect 2 "broken.json: /: invalid JSON at offset" "$FL_BIN" serve --config "$tmp
 expect 2 "cannot open file" "$FL_BIN" serve --config "$tmp/missing.json"
 FL_REDIS_PORT=70000 expect 2 "/redis/regions/default/port: expected integer >= 1 <= 65535, got 70000" \
   "$FL_BIN" serve --config "$FL_ROOT/config/gateway.json"
-expect 2 "unknown option --confg" "$FL_BIN" serve --confg x
+expect 2 "unknown option --confg; did you mean --config\\?" "$FL_BIN" serve --confg x
+# Every command and subcommand answers --help and -h with its usage and options, exit 0.
+for command in serve dev-broker publish report fhirpath erase read unseal token \
+  "ledger deploy" "ledger status" "ledger pointer" "ledger verify" "ledger grant" "ledger revoke" \
+  "ledger participants" "ledger writer" "map check" "map preview" "policy check" "policy test" \
+  "policy eval" "keys list" "keys add" "keys rotate" "keys retire" "consent dry-run" \
+  "consent apply"; do
+  read -r -a words <<<"$command"
+  for help in --help -h; do
+    expect 0 "^  $command( |\$)" "$FL_BIN" "${words[@]}" "$help"
+  done
+  grep -q -- "-h,--help" "$tmp/out" || fl_die "$command --help lists no options"
+done
+for group in ledger map policy keys consent; do
+  expect 0 "^  $group " "$FL_BIN" "$group" --help
+done
 expect 2 "unknown command 'srve'" "$FL_BIN" srve
 expect 2 "FL_LEDGER_PRIVATE_KEY" env -u FL_LEDGER_PRIVATE_KEY "$FL_BIN" ledger deploy --rpc-url http://127.0.0.1:1
 expect 2 "--partitions expects a whole number" "$FL_BIN" dev-broker --partitions 0

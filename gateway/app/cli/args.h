@@ -1,5 +1,7 @@
-// A small argument reader for the fhir-ledger subcommands: "--name value" and "--flag" after
-// the subcommand words. Unknown options are an error, so a typo never silently does nothing.
+// The fhir-ledger subcommands' arguments, parsed with CLI11: "--name value" (or --name=value)
+// and "--flag" after the subcommand words, and positional words. An unknown option is an error
+// with the closest known one suggested, so a typo never silently does nothing; -h or --help
+// prints the command's usage (cli/usage.h) and its options, and ends the process with 0.
 #pragma once
 
 #include "fl/base/result.h"
