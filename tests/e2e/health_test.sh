@@ -142,6 +142,11 @@ retried = sum(v for (n, l), v in samples.items() if n == "fhir_ledger_retries_to
 assert retried >= 1, "no retry counted while the node was frozen"
 assert value("fhir_ledger_stage_seconds_count", stage="submit") >= 1
 assert value("fhir_ledger_transactions_total") >= 1 and value("fhir_ledger_gas_used_total") > 0
+lags = {l: v for (n, l), v in samples.items() if n == "fhir_ledger_consumer_lag_messages"}
+assert lags and all(dict(l)["topic"] == "fhir.events" for l in lags), lags
+errors = sum(v for (n, l), v in samples.items() if n == "fhir_ledger_dependency_errors_total"
+             and dict(l)["kind"] == "unavailable")
+assert errors >= 1, "the frozen node's errors are not counted by kind"
 print(f"ok: /metrics parses ({len(samples)} samples): {committed:.0f} events committed, "
       f"{retried:.0f} retries")
 PY

@@ -4,6 +4,7 @@
 
 #include "handles.h"
 
+#include <algorithm>
 #include <map>
 
 namespace fl::kafka {
@@ -100,6 +101,27 @@ class Consumer final : public KafkaEventSource {
       if (committed < high) return false;
     }
     return true;
+  }
+
+  std::vector<PartitionLag> lag() override {
+    std::vector<PartitionLag> out;
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+    PartitionListPtr assignment(raw);
+    if (rd_kafka_position(rk_.get(), assignment.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+    for (int i = 0; i < assignment->cnt; ++i) {
+      const auto& tp = assignment->elems[i];
+      int64_t low = 0;
+      int64_t high = 0;
+      if (rd_kafka_get_watermark_offsets(rk_.get(), tp.topic, tp.partition, &low, &high) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high < 0) {
+        continue;  // nothing fetched from it yet
+      }
+      const int64_t position = tp.offset < 0 ? low : tp.offset;
+      out.push_back({tp.topic, tp.partition, std::max<int64_t>(0, high - position)});
+    }
+    return out;
   }
 
   Status close() override {

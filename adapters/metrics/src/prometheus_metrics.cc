@@ -80,6 +80,21 @@ struct PrometheusMetrics::Impl {
                                   .Help("Events parked until their region is back")
                                   .Register(*registry)
                                   .Add({});
+  prometheus::Family<prometheus::Gauge>& lag =
+      BuildGauge()
+          .Name("fhir_ledger_consumer_lag_messages")
+          .Help("Messages of a partition not yet consumed by this gateway")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& dependency_errors =
+      BuildCounter()
+          .Name("fhir_ledger_dependency_errors_total")
+          .Help("Errors of Redis, the EVM node or Kafka by the step that met them and their kind")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& access =
+      BuildCounter()
+          .Name("fhir_ledger_access_decisions_total")
+          .Help("Reads, grants and Consents by decision (permit, deny, or the error's kind)")
+          .Register(*registry);
 };
 
 PrometheusMetrics::PrometheusMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -121,6 +136,21 @@ void PrometheusMetrics::retried(std::string_view step) {
 void PrometheusMetrics::regions_down(std::size_t regions, std::size_t waiting_events) {
   impl_->regions_down.Set(static_cast<double>(regions));
   impl_->parked.Set(static_cast<double>(waiting_events));
+}
+
+void PrometheusMetrics::consumer_lag(std::string_view topic, std::int32_t partition,
+                                     std::int64_t messages) {
+  impl_->lag.Add({{"topic", std::string(topic)}, {"partition", std::to_string(partition)}})
+      .Set(static_cast<double>(messages));
+}
+
+void PrometheusMetrics::dependency_error(std::string_view step, std::string_view kind) {
+  impl_->dependency_errors.Add({{"step", std::string(step)}, {"kind", std::string(kind)}})
+      .Increment();
+}
+
+void PrometheusMetrics::access_decision(std::string_view kind, std::string_view decision) {
+  impl_->access.Add({{"kind", std::string(kind)}, {"decision", std::string(decision)}}).Increment();
 }
 
 std::string PrometheusMetrics::exposition() const {

@@ -1174,6 +1174,9 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
   stats_.consumed += events.size() - reruns;
   metrics_.events("consumed", events.size() - reruns);
   metrics_.batch_events(events.size());
+  for (const auto& p : ports_.source.lag()) {
+    metrics_.consumer_lag(p.topic, p.partition, p.messages);
+  }
   auto stage_start = batch.polled_at;
   // Older country records left in regions that were down go first, before anything new is
   // written there.
@@ -1423,6 +1426,7 @@ Result<bool> Pipeline::in_region(const std::atomic<bool>& stop, std::string_view
     }
     health_.retrying(step, status.error(), ports_.clock.now());
     metrics_.retried(step);
+    metrics_.dependency_error(step, error_code_name(status.error().code));
     log::warn("pipeline.retry",
               {{"step", std::string(step)},
                {"region", region},
@@ -1450,6 +1454,7 @@ Status Pipeline::retry(const std::atomic<bool>& stop, const char* step,
     }
     health_.retrying(step, status.error(), ports_.clock.now());
     metrics_.retried(step);
+    metrics_.dependency_error(step, error_code_name(status.error().code));
     if (stop.load()) {
       return Error{ErrorCode::kUnavailable,
                    std::string("stopped while retrying ") + step + ": " + status.error().message,

@@ -47,6 +47,15 @@ class EventSource {
   // True when every partition assigned to this consumer has been committed up to its end, so
   // a batch job (the demo) knows all published events were handled. False before assignment.
   virtual Result<bool> caught_up() = 0;
+
+  // How far behind this consumer is, per assigned partition, from what it knows locally (the
+  // end as last fetched, the position): no request to the broker. Empty when not known.
+  struct PartitionLag {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t messages = 0;
+  };
+  virtual std::vector<PartitionLag> lag() { return {}; }
 };
 
 }  // namespace fl::ports

@@ -32,6 +32,14 @@ class Metrics {
   virtual void retried(std::string_view step) = 0;
   // Storage regions down now, and events parked for them now.
   virtual void regions_down(std::size_t regions, std::size_t waiting_events) = 0;
+  // Messages of a partition not yet consumed (its end as last fetched minus the position).
+  virtual void consumer_lag(std::string_view /*topic*/, std::int32_t /*partition*/,
+                            std::int64_t /*messages*/) {}
+  // A service's error by step and kind (error_code_name: "unavailable", "integrity", ...).
+  virtual void dependency_error(std::string_view /*step*/, std::string_view /*kind*/) {}
+  // An access decision: kind "read", "grant", "consent"; decision "permit", "deny", or the
+  // error's kind when none could be made.
+  virtual void access_decision(std::string_view /*kind*/, std::string_view /*decision*/) {}
 };
 
 // Counts nothing: for a pipeline that is not observed (tests, tools).

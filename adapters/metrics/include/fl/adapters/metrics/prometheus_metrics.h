@@ -35,6 +35,9 @@ class PrometheusMetrics final : public ports::Metrics {
   void batches_in_flight(std::size_t count) override;
   void retried(std::string_view step) override;
   void regions_down(std::size_t regions, std::size_t waiting_events) override;
+  void consumer_lag(std::string_view topic, std::int32_t partition, std::int64_t messages) override;
+  void dependency_error(std::string_view step, std::string_view kind) override;
+  void access_decision(std::string_view kind, std::string_view decision) override;
 
   // Every metric in the Prometheus text format.
   std::string exposition() const;
