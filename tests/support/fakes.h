@@ -465,8 +465,7 @@ class FakeAccessLedger final : public ports::AccessLedger {
     expiries[{patient_key, grantee, std::string(purpose)}] = expires_at;
     return sent_tx("grant");
   }
-  Result<ports::Hash32> send_revoke(const ports::Hash32& patient_key,
-                                    const ports::Address& grantee,
+  Result<ports::Hash32> send_revoke(const ports::Hash32& patient_key, const ports::Address& grantee,
                                     std::string_view purpose) override {
     if (unavailable) return Error{ErrorCode::kUnavailable, "injected failure", "fake-node"};
     grants[{patient_key, grantee, std::string(purpose)}] = false;

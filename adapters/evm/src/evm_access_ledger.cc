@@ -27,8 +27,7 @@ class EvmAccessLedger final : public ports::AccessLedger {
     return registry_.grant(patient_key, grantee, purpose, expires_at);
   }
 
-  Result<ports::Hash32> send_revoke(const ports::Hash32& patient_key,
-                                    const ports::Address& grantee,
+  Result<ports::Hash32> send_revoke(const ports::Hash32& patient_key, const ports::Address& grantee,
                                     std::string_view purpose) override {
     return registry_.revoke(patient_key, grantee, purpose);
   }
@@ -52,8 +51,8 @@ class EvmAccessLedger final : public ports::AccessLedger {
 }  // namespace
 
 std::unique_ptr<ports::AccessLedger> make_access_ledger(ledger::PointerRegistry& registry,
-                                                       std::uint64_t confirmations,
-                                                       std::chrono::milliseconds timeout) {
+                                                        std::uint64_t confirmations,
+                                                        std::chrono::milliseconds timeout) {
   return std::make_unique<EvmAccessLedger>(registry, confirmations, timeout);
 }
 

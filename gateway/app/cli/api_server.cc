@@ -347,6 +347,10 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
       return fail(response, HTTPResponse::HTTP_NOT_IMPLEMENTED, "not-supported",
                   "this gateway does not take Consents");
     }
+    // One Consent at a time is sent: every worker signs with the gateway's one account.
+    static std::mutex sending;
+    std::unique_lock one_at_a_time(sending, std::defer_lock);
+    if (!dry_run) one_at_a_time.lock();
     auto report = consents->apply({.source = source,
                                    .json = body,
                                    .dry_run = dry_run,

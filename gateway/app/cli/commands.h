@@ -2,6 +2,10 @@
 // the process exit code: 0 success, 1 the work failed, 2 bad usage or configuration.
 #pragma once
 
+#include "fl/base/result.h"
+#include "fl/gateway/config.h"
+#include "fl/gateway/consent.h"
+
 #include <string>
 #include <vector>
 
@@ -30,6 +34,8 @@ int unseal_command(const std::vector<std::string>& args);
 int read_command(const std::vector<std::string>& args);
 // consent dry-run|apply <Consent.json>: a FHIR Consent as the grants and revocations it implies.
 int consent_command(const std::vector<std::string>& args);
+// /consent of the configuration as the consent compiler takes it (the API's Consents too).
+Result<gateway::ConsentSettings> consent_settings(const gateway::GatewayConfig& config);
 // token --client ID [--scope S] [--audience URL] [--key FILE] ...: a signed API bearer token.
 int token_command(const std::vector<std::string>& args);
 
