@@ -41,7 +41,7 @@ gateway=$!
 trap 'kill "$gateway" 2>/dev/null || true; "$FL_ROOT/scripts/services" stop "$run"' EXIT
 base="http://127.0.0.1:$FL_API_PORT"
 deadline=$((SECONDS + 60))
-until grep -q '"api.listening"' "$run/serve.log"; do
+until grep -qs '"api.listening"' "$run/serve.log"; do
   kill -0 "$gateway" 2>/dev/null || { cat "$run/serve.log" >&2; fl_die "the gateway exited"; }
   [ "$SECONDS" -lt "$deadline" ] || fl_die "the API did not start"
   sleep 0.2
@@ -127,6 +127,31 @@ values = [i["value"] for i in source["identifier"]]
 assert values and all(v not in json.dumps(released) for v in values), released
 PY
 echo "ok: a read with obligations releases the identifiers pseudonymized"
+
+# $everything: what the hospital may read of the US patient, as a searchset Bundle; a token
+# scoped to Patient only gets the Patient and is told how many were withheld.
+call everything 200 -H "Authorization: Bearer $hospital_token" \
+  "$base/fhir/Patient/pat-us-0003/\$everything"
+python3 - "$run/everything.json" <<'PY'
+import json, sys
+bundle = json.load(open(sys.argv[1]))
+assert bundle["resourceType"] == "Bundle" and bundle["type"] == "searchset", bundle
+types = sorted(e["resource"]["resourceType"] for e in bundle["entry"])
+# The sample patient's Patient, Encounter, two Observations, Condition and Immunization.
+assert bundle["total"] == len(types) >= 6, (bundle["total"], types)
+assert {"Patient", "Encounter", "Observation", "Condition", "Immunization"} <= set(types), types
+PY
+call everything-patient-scope 200 \
+  -H "Authorization: Bearer $(token eu-hospital --scope system/Patient.rs)" \
+  "$base/fhir/Patient/pat-us-0003/\$everything"
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); assert [e["resource"]["resourceType"] for e in b["entry"]] == ["Patient"], b' \
+  "$run/everything-patient-scope.json"
+[ "$(header everything-patient-scope x-withheld-resources)" -ge 1 ] || fl_die "nothing withheld"
+call everything-none 200 -H "Authorization: Bearer $clinic_token" \
+  "$base/fhir/Patient/pat-us-0003/\$everything"
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); assert b["total"] == 0 and b["entry"] == [], b' \
+  "$run/everything-none.json"
+echo "ok: \$everything is a searchset of what the participant may read, scope and grant applied"
 
 # 4. Integrity, erasure, unknown.
 read -r region content <<<"$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(v["region"], v["contentHash"][2:])' "$run/ledger.json")"

@@ -207,6 +207,7 @@ class FakeBlobStore final : public ports::BlobStore {
     }
     for (const auto& r : records) {
       records_[{region, r.resource_key}][r.version] = r.json;
+      if (!r.patient_key.empty()) patients_[{region, r.patient_key}].insert(r.resource_key);
       if (auto it = pending_.find({region, r.resource_key}); it != pending_.end()) {
         it->second.erase(r.version);
       }
@@ -237,10 +238,17 @@ class FakeBlobStore final : public ports::BlobStore {
     if (it == records_.end()) return std::map<std::uint64_t, std::string>{};
     return it->second;
   }
+  Result<std::vector<std::string>> patient_resources(const std::string& region,
+                                                     const std::string& patient_key) override {
+    auto it = patients_.find({region, patient_key});
+    if (it == patients_.end()) return std::vector<std::string>{};
+    return std::vector<std::string>(it->second.begin(), it->second.end());
+  }
 
  private:
   using Records =
       std::map<std::pair<std::string, std::string>, std::map<std::uint64_t, std::string>>;
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> patients_;
   static std::optional<std::string> find_version(const Records& in, const std::string& region,
                                                  const std::string& resource_key,
                                                  std::uint64_t version) {

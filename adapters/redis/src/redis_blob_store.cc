@@ -723,16 +723,37 @@ class RedisRegionStores final : public RegionStores {
     }
     std::vector<std::string> pending;
     for (const auto& r : records) pending.push_back(pending_key(r.resource_key));
+    std::vector<std::string> indexes;
+    for (const auto& r : records) indexes.push_back(patient_index_key(r.patient_key));
     std::vector<Command> commands;
     for (std::size_t i = 0; i < records.size(); ++i) {
       // The record first: a crash in between leaves both, and the record wins a look-up.
       commands.push_back({"HSET", keys[i], versions[i], records[i].json});
       commands.push_back({"HDEL", pending[i], versions[i]});
+      if (!records[i].patient_key.empty()) {
+        commands.push_back({"SADD", indexes[i], records[i].resource_key});
+      }
     }
     Session session(**conn);
     auto replies = session.pipeline(commands);
     if (!replies) return replies.error();
     return Ok{};
+  }
+
+  Result<std::vector<std::string>> patient_resources(const std::string& region,
+                                                     const std::string& patient_key) override {
+    auto conn = connection(region);
+    if (!conn) return conn.error();
+    const std::string key = patient_index_key(patient_key);
+    Session session(**conn);
+    auto reply = session.command({"SMEMBERS", key});
+    if (!reply) return reply.error();
+    if ((*reply)->type != REDIS_REPLY_ARRAY) return unexpected_reply(session.name(), "SMEMBERS");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < (*reply)->elements; ++i) {
+      out.emplace_back(text_of(*(*reply)->element[i]));
+    }
+    return out;
   }
 
   Status put_pending_anchors(const std::string& region,
@@ -1292,6 +1313,10 @@ std::string country_key(std::string_view patient_key_hex) {
 
 std::string master_key_key(std::string_view patient_key_hex) {
   return "mk:" + std::string(patient_key_hex);
+}
+
+std::string patient_index_key(std::string_view patient_key_hex) {
+  return "pres:" + std::string(patient_key_hex);
 }
 
 std::string consent_key(std::string_view consent_key_hex) {

@@ -18,6 +18,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <rapidjson/document.h>
 
 #include <charconv>
 #include <condition_variable>
@@ -132,6 +133,7 @@ struct Route {
   std::string type;
   std::string id;
   std::optional<std::uint64_t> version;
+  bool everything = false;  // GET /fhir/Patient/{id}/$everything
 };
 
 std::optional<std::uint64_t> parse_version(std::string_view text) {
@@ -267,6 +269,9 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
       return fail(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "exception",
                   "the client's participant address is malformed");
     }
+    if (route->everything) {
+      return everything(response, *caller, source, reference, *participant, purpose);
+    }
     auto worker = shared_.pool->take();
     auto read = worker->reads().read({.source = source,
                                       .reference = reference,
@@ -383,7 +388,9 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
       return Error{ErrorCode::kInvalidInput, "not a FHIR id ([A-Za-z0-9-.]{1,64})", ""};
     }
     r.id = std::string(parts[2]);
-    if (parts.size() == 5 && r.root == "fhir" && parts[3] == "_history") {
+    if (parts.size() == 4 && r.root == "fhir" && r.type == "Patient" && parts[3] == "$everything") {
+      r.everything = true;
+    } else if (parts.size() == 5 && r.root == "fhir" && parts[3] == "_history") {
       r.version = parse_version(parts[4]);
       if (!r.version) return Error{ErrorCode::kInvalidInput, "the version id is not 1, 2, ...", ""};
     } else if (parts.size() != 3) {
@@ -396,6 +403,58 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
       }
     }
     return r;
+  }
+
+  // A searchset Bundle of what the participant may read of the patient: every stored resource
+  // decided as a read of it is (and audited so), those of types the token's scope does not
+  // cover withheld; a resource whose blob no longer matches the ledger is an outcome entry.
+  Status everything(Poco::Net::HTTPServerResponse& response, const Caller& caller,
+                    const std::string& source, const std::string& reference,
+                    const ports::Address& participant, const std::string& purpose) {
+    auto worker = shared_.pool->take();
+    auto read = worker->reads().read_patient({.source = source,
+                                              .reference = reference,
+                                              .version = std::nullopt,
+                                              .participant = participant,
+                                              .purpose = purpose,
+                                              .consent = false,
+                                              .operator_name = "api:" + caller.client_id});
+    if (!read) return fail(response, read.error());
+    std::string entries;
+    std::size_t matches = 0;
+    std::size_t withheld = read->denied;
+    for (const auto& r : read->released) {
+      rapidjson::Document resource;
+      resource.Parse(r.released.c_str(), r.released.size());
+      const std::string type = resource.IsObject() && resource.HasMember("resourceType") &&
+                                       resource["resourceType"].IsString()
+                                   ? resource["resourceType"].GetString()
+                                   : "";
+      if (!gateway::scopes_permit_read(caller.scopes, type)) {
+        ++withheld;
+        continue;
+      }
+      const std::string id =
+          resource.IsObject() && resource.HasMember("id") && resource["id"].IsString()
+              ? resource["id"].GetString()
+              : "";
+      entries += std::string(entries.empty() ? "" : ",") +
+                 "{\"fullUrl\":" + quoted(shared_.parts.settings.audience + "/" + type + "/" + id) +
+                 ",\"resource\":" + r.released + ",\"search\":{\"mode\":\"match\"}}";
+      ++matches;
+    }
+    for (const auto& f : read->failed) {
+      entries +=
+          std::string(entries.empty() ? "" : ",") + "{\"resource\":" +
+          gateway::operation_outcome("conflict", "resource " + f.resource_key + ": " + f.error) +
+          ",\"search\":{\"mode\":\"outcome\"}}";
+    }
+    const std::string body =
+        "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":" + std::to_string(matches) +
+        ",\"entry\":[" + entries + "]}";
+    response.set("X-Withheld-Resources", std::to_string(withheld));
+    send_body(response, HTTPResponse::HTTP_OK, "application/fhir+json", body);
+    return HTTPResponse::HTTP_OK;
   }
 
   Status ledger(Poco::Net::HTTPServerResponse& response, const Route& route,

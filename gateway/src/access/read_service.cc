@@ -21,6 +21,56 @@ Result<ReadReport> ReadService::read(const ReadQuery& query) {
   }
   auto stored = reader_.read(query.source, query.reference, query.version);
   if (!stored) return stored.error();
+  return decide(query, std::move(*stored));
+}
+
+Result<PatientReadReport> ReadService::read_patient(const ReadQuery& query) {
+  if (query.participant && query.purpose.empty()) {
+    return Error{ErrorCode::kInvalidInput, "a participant's read needs a purpose of use", ""};
+  }
+  Pseudonyms pseudonyms(ports_.keys);
+  auto patient = pseudonyms.patient_key(query.source, query.reference);
+  if (!patient) return patient.error();
+  // A record linked to a person is stored under the person's key.
+  auto person = ports_.directory.linked_persons(std::span(&*patient, 1));
+  if (!person) return person.error();
+  if (person->front()) *patient = *person->front();
+  const std::string patient_hex = to_hex(*patient);
+  PatientReadReport out;
+  bool any = false;
+  for (const auto& region : settings_.regions) {
+    auto keys = ports_.blobs.patient_resources(region, patient_hex);
+    if (!keys) return keys.error();
+    for (const auto& hex : *keys) {
+      auto bytes = parse_hex(hex);
+      if (!bytes || bytes->size() != 32) continue;  // not ours
+      ports::Hash32 resource_key{};
+      std::copy(bytes->begin(), bytes->end(), resource_key.begin());
+      any = true;
+      auto stored = reader_.read_key(resource_key, std::nullopt);
+      if (!stored) {
+        // Erased: the whole patient is; deleted or never confirmed: nothing to release.
+        if (stored.error().code == ErrorCode::kErased) return stored.error();
+        if (stored.error().code == ErrorCode::kNotFound) continue;
+        if (stored.error().code != ErrorCode::kIntegrity) return stored.error();
+        out.failed.push_back({to_0x_hex(resource_key), stored.error().message});
+        continue;
+      }
+      auto decided = decide(query, std::move(*stored));
+      if (!decided) return decided.error();
+      if (decided->permit) {
+        out.released.push_back(std::move(*decided));
+      } else {
+        ++out.denied;
+      }
+    }
+  }
+  if (!any) return Error{ErrorCode::kNotFound, "no resource is stored for the patient", ""};
+  return out;
+}
+
+Result<ReadReport> ReadService::decide(const ReadQuery& query, ReadResource stored_resource) {
+  auto stored = &stored_resource;
 
   ReadRequest request;
   request.context.now = ports::unix_seconds(ports_.clock.wall());

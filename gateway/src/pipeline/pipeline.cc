@@ -54,6 +54,11 @@ struct Pipeline::InFlight {
 
 namespace {
 
+// The patient's pseudonym as the stores index it; "" for a resource without a patient.
+std::string patient_hex(const ports::Pointer& pointer) {
+  return pointer.patient_key == ports::Hash32{} ? std::string() : to_hex(pointer.patient_key);
+}
+
 std::string detail_of(const Error& error) {
   return error.where.empty() ? error.message : error.message + " (at " + error.where + ")";
 }
@@ -926,7 +931,8 @@ Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
       confirmed[record.pointer.region].push_back(
           {.resource_key = to_hex(record.pointer.resource_key),
            .version = record.pointer.version,
-           .json = to_json(record)});
+           .json = to_json(record),
+           .patient_key = patient_hex(record.pointer)});
       anchored.emplace(at, std::move(record));
     }
   }
@@ -1066,7 +1072,8 @@ Status Pipeline::keep_records(InFlight& batch, const ports::AnchorConfirmation& 
                                .proof = placement.proof};
     writes[item.pointer.region].push_back({.resource_key = to_hex(item.pointer.resource_key),
                                            .version = item.pointer.version,
-                                           .json = to_json(record)});
+                                           .json = to_json(record),
+                                           .patient_key = patient_hex(item.pointer)});
   }
   std::set<std::string> down;
   for (const auto& [region, records] : writes) {

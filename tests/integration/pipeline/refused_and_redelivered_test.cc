@@ -67,6 +67,10 @@ class DyingBeforeRecords final : public ports::BlobStore {
       const std::string& region, const std::string& resource_key) override {
     return inner_.pointer_records(region, resource_key);
   }
+  Result<std::vector<std::string>> patient_resources(const std::string& region,
+                                                     const std::string& patient_key) override {
+    return inner_.patient_resources(region, patient_key);
+  }
   Status put_pending_anchors(const std::string& region,
                              std::span<const ports::PointerRecordWrite> records) override {
     return inner_.put_pending_anchors(region, records);

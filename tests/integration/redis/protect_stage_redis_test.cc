@@ -66,6 +66,10 @@ class HookedBlobStore final : public ports::BlobStore {
       const std::string& region, const std::string& resource_key) override {
     return inner_.pointer_records(region, resource_key);
   }
+  Result<std::vector<std::string>> patient_resources(const std::string& region,
+                                                     const std::string& patient_key) override {
+    return inner_.patient_resources(region, patient_key);
+  }
   Status release_claims(const std::string& region,
                         std::span<const ports::ClaimedBlob> claims) override {
     return inner_.release_claims(region, claims);

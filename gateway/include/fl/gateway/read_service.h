@@ -68,6 +68,18 @@ struct ReadReport {
   std::optional<policy::PolicyDecision> decision;
 };
 
+// What one participant may read of one patient: each stored resource decided as read() decides
+// it (each decision audited), the permitted ones released.
+struct PatientReadReport {
+  std::vector<ReadReport> released;
+  std::size_t denied = 0;  // resources the grant or the policy withheld
+  struct Failure {
+    std::string resource_key;  // 0x pseudonym
+    std::string error;
+  };
+  std::vector<Failure> failed;  // resources whose blob does not match the ledger
+};
+
 class ReadService {
  public:
   ReadService(const ReadServicePorts& ports, ReadSettings settings);
@@ -78,7 +90,13 @@ class ReadService {
   // is not an error: permit is false, with the reason, and it was audited.
   Result<ReadReport> read(const ReadQuery& query);
 
+  // Every resource of the patient `query.reference` ("Patient/<id>") names, latest versions, in
+  // every region. kNotFound when none is stored, kErased when the patient is erased.
+  Result<PatientReadReport> read_patient(const ReadQuery& query);
+
  private:
+  Result<ReadReport> decide(const ReadQuery& query, ReadResource stored);
+
   ReadServicePorts ports_;
   ReadSettings settings_;
   ResourceReader reader_;

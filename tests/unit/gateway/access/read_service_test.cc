@@ -99,8 +99,10 @@ class ReadServiceTest : public ::testing::Test {
                                .tx_hash = to_0x_hex(item.content_hash),
                                .block = 100 + version,
                                .proof = std::nullopt};
-    const std::vector<ports::PointerRecordWrite> writes{
-        {.resource_key = to_hex(resource_key_), .version = version, .json = to_json(record)}};
+    const std::vector<ports::PointerRecordWrite> writes{{.resource_key = to_hex(resource_key_),
+                                                         .version = version,
+                                                         .json = to_json(record),
+                                                         .patient_key = to_hex(patient_key_)}};
     ASSERT_TRUE(blobs_.put_pointer_records(kRegion, writes));
     content_hash_ = item.content_hash;
   }
@@ -405,6 +407,30 @@ TEST_F(ReadServiceTest, AReadThatCannotBeAuditedIsNotAnswered) {
   ASSERT_FALSE(report);
   EXPECT_EQ(report.error().code, ErrorCode::kUnavailable);
   EXPECT_TRUE(audit_.records.empty());
+}
+
+// $everything: the patient's resources found through the index beside the pointer records.
+
+TEST_F(ReadServiceTest, EveryResourceOfThePatientIsDecidedAndTheGrantedOnesReleased) {
+  ReadQuery query = participant_query(us_reader_, true);
+  query.reference = "Patient/p1";
+  auto none = service_.read_patient(query);  // no grant yet: decided, denied, audited
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->released.empty());
+  EXPECT_EQ(none->denied, 1u);
+  EXPECT_EQ(audit_.records.size(), 1u);
+
+  grant(us_reader_);
+  auto some = service_.read_patient(query);
+  ASSERT_TRUE(some) << some.error().message;
+  ASSERT_EQ(some->released.size(), 1u);
+  EXPECT_EQ(some->released[0].record.pointer.resource_key, resource_key_);
+  EXPECT_EQ(some->denied, 0u);
+
+  query.reference = "Patient/nobody";
+  auto unknown = service_.read_patient(query);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -993,6 +993,10 @@ class OneRegionDown final : public ports::BlobStore {
     if (region == down) return unavailable(region);
     return inner_.pointer_records(region, resource_key);
   }
+  Result<std::vector<std::string>> patient_resources(const std::string& region,
+                                                     const std::string& patient_key) override {
+    return inner_.patient_resources(region, patient_key);
+  }
   Status put_pending_anchors(const std::string& region,
                              std::span<const ports::PointerRecordWrite> records) override {
     if (region == down) return unavailable(region);

@@ -36,6 +36,7 @@ struct PointerRecordWrite {
   std::string resource_key;  // hex HMAC pseudonym
   std::uint64_t version = 0;
   std::string json;
+  std::string patient_key;  // hex pseudonym of the resource's patient; "" when it has none
 };
 
 // A version this caller claimed for a blob it stored (put_if_absent_streamed answered the
@@ -105,6 +106,10 @@ class BlobStore {
   // version -> record JSON; empty when the resource key has none in `region`.
   virtual Result<std::map<std::uint64_t, std::string>> pointer_records(
       const std::string& region, const std::string& resource_key) = 0;
+  // The resource keys (hex) whose pointer records name this patient (hex), in `region`, in no
+  // particular order: what GET /fhir/Patient/{id}/$everything reads. Pseudonyms only.
+  virtual Result<std::vector<std::string>> patient_resources(const std::string& region,
+                                                             const std::string& patient_key) = 0;
   // Records of merkle-mode anchors sent and not yet confirmed (block 0), written as soon as the
   // transaction is sent: a re-delivery after a crash before put_pointer_records finds the
   // transaction and waits for it instead of putting the version under a second root. Kept apart

@@ -94,6 +94,8 @@ std::string pending_key(std::string_view resource_key_hex);
 std::string country_key(std::string_view patient_key_hex);
 // The Redis key of a patient record's identity link.
 std::string link_key(std::string_view record_key_hex);
+// The Redis set of a patient's resource keys (pseudonyms), beside their pointer records.
+std::string patient_index_key(std::string_view patient_key_hex);
 // The Redis key of a Consent's record (in the links region).
 std::string consent_key(std::string_view consent_key_hex);
 // The Redis key of a patient's master key entry.
