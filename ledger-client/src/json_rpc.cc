@@ -422,10 +422,11 @@ Result<Bytes> JsonRpcClient::code_at(const Address& address) {
   return parse_data(*r, url_);
 }
 
-Result<std::vector<LogEntry>> JsonRpcClient::logs(
-    const Address& address, const std::vector<std::optional<Hash32>>& topics) {
-  std::string filter = R"([{"address":)" + quote(to_0x_hex(address)) +
-                       R"(,"fromBlock":"0x0","toBlock":"latest","topics":[)";
+Result<std::vector<LogEntry>> JsonRpcClient::logs(const Address& address,
+                                                  const std::vector<std::optional<Hash32>>& topics,
+                                                  std::uint64_t from_block) {
+  std::string filter = R"([{"address":)" + quote(to_0x_hex(address)) + R"(,"fromBlock":)" +
+                       quote(to_quantity(from_block)) + R"(,"toBlock":"latest","topics":[)";
   for (std::size_t i = 0; i < topics.size(); ++i) {
     if (i > 0) filter += ',';
     filter += topics[i] ? quote(to_0x_hex(*topics[i])) : "null";

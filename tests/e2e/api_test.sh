@@ -8,11 +8,13 @@
 #      and the ledger transaction and content hash a client can check on chain; _history/1 too;
 #      GET /ledger/... verifies it;
 #   2. no grant -> 403; a grant the policy refuses at read time (DE patient -> US without
-#      consent) -> 403 naming the policy; revoked -> 403;
+#      consent) -> 403 naming the policy; revoked -> 403; expired -> 403;
 #   3. permitted with obligations (US patient -> DE for treatment) -> identifiers pseudonymized;
+#      $everything: a searchset of what the participant may read of one patient;
 #   4. a blob altered in Redis -> 409, no data; erased -> 410; unknown -> 404;
 #   5. no token, an expired one, another audience, an unknown key -> 401; a scope without the
 #      type -> 403; malformed type, id and version, oversized headers, a body -> 400;
+#   6. a Consent over HTTP: dry run, apply, re-delivery; refused bodies and tokens;
 #   and the gateway is still serving after all of it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -116,7 +118,23 @@ outcome purpose-denied forbidden "no active grant"
   --config "$config" >/dev/null
 call revoked 403 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-fr-0002"
 outcome revoked forbidden "no active grant"
-echo "ok: no grant, a policy denial, another purpose and a revoked grant are 403"
+# A grant that expires: permitted until its expiry, 403 after it (anvil mines a block on demand
+# here; a real chain's blocks move its clock on their own).
+"$FL_BIN" ledger grant --patient Patient/pat-es-0009 --to "$hospital" --purpose TREAT \
+  --expires-at "$(($(date +%s) + 6))" --config "$config" >/dev/null 2>&1 || fl_die "a short grant failed"
+call before-expiry 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-es-0009"
+deadline=$((SECONDS + 30)) status=200
+while [ "$status" = 200 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fl_die "an expired grant still lets the hospital read"
+  sleep 1
+  curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$FL_LEDGER_RPC_URL" \
+    --data '{"jsonrpc":"2.0","id":1,"method":"evm_mine","params":[]}'
+  status="$(curl -s -o "$run/expired-grant.json" -w '%{http_code}' \
+    -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-es-0009")"
+done
+[ "$status" = 403 ] || fl_die "after expiry: HTTP $status"
+outcome expired-grant forbidden "no active grant"
+echo "ok: no grant, a policy denial, another purpose, a revoked and an expired grant are 403"
 
 # 3. Obligations: a US patient's data goes abroad for treatment with identifiers pseudonymized.
 call pseudonymized 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"
@@ -230,8 +248,8 @@ grep -q '"kind":"added".*"tx":"0x' "$run/consent.json" ||
 call after-consent 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-it-0008"
 post consent-again 200 /fhir/Consent "$consent_token" --data-binary "@$run/consent-in.json"
 grep -q '"unchanged":true' "$run/consent-again.json" || fl_die "again: $(cat "$run/consent-again.json")"
-post consent-type 415 /fhir/Consent "$consent_token" -H 'Content-Type: text/plain' \
-  --data-binary "@$run/consent-in.json"
+call consent-type 415 -X POST -H "Authorization: Bearer $consent_token" \
+  -H 'Content-Type: text/plain' --data-binary "@$run/consent-in.json" "$base/fhir/Consent"
 post consent-big 413 /fhir/Consent "$consent_token" --data-binary "@$run/body.bin"
 post consent-bad 400 /fhir/Consent "$consent_token" --data-binary '{"resourceType":"Patient"}'
 post consent-anonymous 401 /fhir/Consent "" --data-binary "@$run/consent-in.json"

@@ -86,10 +86,12 @@ class JsonRpcClient {
   // Success is the return data, e.g. when an earlier transaction of the block changed state.
   Result<Bytes> replay(const Hash32& tx_hash, std::optional<std::uint64_t> state_block);
   Result<Bytes> code_at(const Address& address);
-  // eth_getLogs of one contract from block 0 to latest; `topics[i]` empty matches anything at
-  // position i. Logs come with the transaction and block that emitted them.
+  // eth_getLogs of one contract from block `from_block` (0: the first) to latest; `topics[i]`
+  // empty matches anything at position i. Logs come with the transaction and block that
+  // emitted them.
   Result<std::vector<LogEntry>> logs(const Address& address,
-                                     const std::vector<std::optional<Hash32>>& topics);
+                                     const std::vector<std::optional<Hash32>>& topics,
+                                     std::uint64_t from_block = 0);
 
   const std::string& url() const { return url_; }
 

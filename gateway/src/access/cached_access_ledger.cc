@@ -1,0 +1,208 @@
+#include "fl/gateway/cached_access_ledger.h"
+
+#include <utility>
+
+namespace fl::gateway {
+
+AccessCache::AccessCache(ports::Clock& clock, std::chrono::milliseconds ttl)
+    : clock_(clock), ttl_(ttl) {}
+
+AccessCache::Ticket AccessCache::ticket() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return Ticket{.generation = generation_, .asked = clock_.now()};
+}
+
+bool AccessCache::fresh(std::chrono::steady_clock::time_point asked) const {
+  return clock_.now() - asked < ttl_;
+}
+
+bool AccessCache::storable(const Ticket& t) const {
+  return enabled() && t.generation == generation_ && fresh(t.asked);
+}
+
+std::optional<ports::ParticipantState> AccessCache::participant(const ports::Address& who) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  auto it = participants_.find(who);
+  if (it == participants_.end() || !fresh(it->second.asked)) return std::nullopt;
+  return it->second.value;
+}
+
+void AccessCache::put_participant(const Ticket& t, const ports::Address& who,
+                                  ports::ParticipantState state) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (!storable(t)) return;
+  participants_.insert_or_assign(who, Entry<ports::ParticipantState>{std::move(state), t.asked});
+}
+
+std::optional<bool> AccessCache::can_read(const ports::Hash32& patient,
+                                          const ports::Address& reader,
+                                          std::string_view purpose) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  auto it = grants_.find(GrantKey{patient, reader, std::string(purpose)});
+  if (it == grants_.end() || !fresh(it->second.asked)) return std::nullopt;
+  return it->second.value;
+}
+
+void AccessCache::put_can_read(const Ticket& t, const ports::Hash32& patient,
+                               const ports::Address& reader, std::string_view purpose,
+                               bool granted) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (!storable(t)) return;
+  grants_.insert_or_assign(GrantKey{patient, reader, std::string(purpose)},
+                           Entry<bool>{granted, t.asked});
+}
+
+std::optional<bool> AccessCache::erased(const ports::Hash32& patient) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  auto it = erased_.find(patient);
+  if (it == erased_.end() || !fresh(it->second.asked)) return std::nullopt;
+  return it->second.value;
+}
+
+void AccessCache::put_erased(const Ticket& t, const ports::Hash32& patient, bool erased) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (!storable(t)) return;
+  erased_.insert_or_assign(patient, Entry<bool>{erased, t.asked});
+}
+
+void AccessCache::forget_participant(const ports::Address& who) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;
+  participants_.erase(who);
+}
+
+void AccessCache::forget_grants(const ports::Hash32& patient) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;
+  // Grant keys sort by patient first: the patient's entries are one range.
+  auto first = grants_.lower_bound(GrantKey{patient, ports::Address{}, std::string()});
+  auto last = first;
+  while (last != grants_.end() && std::get<0>(last->first) == patient) ++last;
+  grants_.erase(first, last);
+}
+
+void AccessCache::forget_patient(const ports::Hash32& patient) {
+  forget_grants(patient);
+  const std::lock_guard<std::mutex> lock(mutex_);
+  erased_.erase(patient);
+}
+
+void AccessCache::forget_all() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;
+  participants_.clear();
+  grants_.clear();
+  erased_.clear();
+}
+
+std::size_t AccessCache::size() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return participants_.size() + grants_.size() + erased_.size();
+}
+
+CachedAccessLedger::CachedAccessLedger(ports::AccessLedger& inner, AccessCache& cache)
+    : inner_(inner), cache_(cache) {}
+
+Result<ports::ParticipantState> CachedAccessLedger::participant(const ports::Address& who) {
+  if (auto known = cache_.participant(who)) return std::move(*known);
+  const auto ticket = cache_.ticket();
+  auto state = inner_.participant(who);
+  // Only an active registration is kept: a participant registered a moment ago is not refused.
+  if (state && state->active) cache_.put_participant(ticket, who, *state);
+  return state;
+}
+
+Result<bool> CachedAccessLedger::can_read(const ports::Hash32& patient_key,
+                                          const ports::Address& reader, std::string_view purpose) {
+  if (auto known = cache_.can_read(patient_key, reader, purpose)) return *known;
+  const auto ticket = cache_.ticket();
+  auto granted = inner_.can_read(patient_key, reader, purpose);
+  // Only a grant is kept: a denial asks again, so a grant just mined is seen at once.
+  if (granted && *granted) cache_.put_can_read(ticket, patient_key, reader, purpose, true);
+  return granted;
+}
+
+Result<ports::Hash32> CachedAccessLedger::sent(Result<ports::Hash32> tx,
+                                               const ports::Hash32& patient_key) {
+  // Dropped at send (a read may run between send and mining, and would see the old state until
+  // it is mined) and again once mined (wait_mined), so the new state is read from then on.
+  cache_.forget_patient(patient_key);
+  if (tx) pending_.insert_or_assign(*tx, patient_key);
+  return tx;
+}
+
+Result<ports::Hash32> CachedAccessLedger::send_grant(const ports::Hash32& patient_key,
+                                                     const ports::Address& grantee,
+                                                     std::string_view purpose,
+                                                     std::uint64_t expires_at) {
+  return sent(inner_.send_grant(patient_key, grantee, purpose, expires_at), patient_key);
+}
+
+Result<ports::Hash32> CachedAccessLedger::send_revoke(const ports::Hash32& patient_key,
+                                                      const ports::Address& grantee,
+                                                      std::string_view purpose) {
+  return sent(inner_.send_revoke(patient_key, grantee, purpose), patient_key);
+}
+
+Result<ports::Hash32> CachedAccessLedger::send_erasure(const ports::Hash32& patient_key) {
+  return sent(inner_.send_erasure(patient_key), patient_key);
+}
+
+Result<std::uint64_t> CachedAccessLedger::wait_mined(const ports::Hash32& tx) {
+  auto block = inner_.wait_mined(tx);
+  if (auto it = pending_.find(tx); it != pending_.end()) {
+    cache_.forget_patient(it->second);
+    if (block) pending_.erase(it);  // unconfirmed: may be waited for again
+  }
+  return block;
+}
+
+CachedErasureMarks::CachedErasureMarks(ports::PointerLedger& inner, AccessCache& cache)
+    : inner_(inner), cache_(cache) {}
+
+Result<ports::AnchorTicket> CachedErasureMarks::submit(std::span<const ports::Pointer> batch,
+                                                       const ports::BeforeSend& before_send) {
+  return inner_.submit(batch, before_send);
+}
+
+Result<std::optional<ports::RootAnchor>> CachedErasureMarks::root_anchor(
+    const ports::Hash32& root) {
+  return inner_.root_anchor(root);
+}
+
+Status CachedErasureMarks::settle() { return inner_.settle(); }
+
+Result<ports::AnchorConfirmation> CachedErasureMarks::await(const ports::AnchorTicket& ticket) {
+  return inner_.await(ticket);
+}
+
+Result<std::vector<std::uint64_t>> CachedErasureMarks::latest_versions(
+    std::span<const ports::Hash32> resource_keys) {
+  return inner_.latest_versions(resource_keys);
+}
+
+Result<std::vector<bool>> CachedErasureMarks::erased(std::span<const ports::Hash32> patient_keys) {
+  std::vector<bool> out(patient_keys.size());
+  std::vector<ports::Hash32> unknown;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < patient_keys.size(); ++i) {
+    if (auto known = cache_.erased(patient_keys[i])) {
+      out[i] = *known;
+    } else {
+      unknown.push_back(patient_keys[i]);
+      where.push_back(i);
+    }
+  }
+  if (unknown.empty()) return out;
+  const auto ticket = cache_.ticket();
+  auto asked = inner_.erased(unknown);
+  if (!asked) return asked.error();
+  for (std::size_t j = 0; j < unknown.size(); ++j) {
+    const bool erased = (*asked)[j];
+    out[where[j]] = erased;
+    cache_.put_erased(ticket, unknown[j], erased);
+  }
+  return out;
+}
+
+}  // namespace fl::gateway
