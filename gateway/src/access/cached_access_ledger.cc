@@ -32,6 +32,7 @@ void AccessCache::put_participant(const Ticket& t, const ports::Address& who,
   const std::lock_guard<std::mutex> lock(mutex_);
   if (!storable(t)) return;
   participants_.insert_or_assign(who, Entry<ports::ParticipantState>{std::move(state), t.asked});
+  stored();
 }
 
 std::optional<bool> AccessCache::can_read(const ports::Hash32& patient,
@@ -50,6 +51,7 @@ void AccessCache::put_can_read(const Ticket& t, const ports::Hash32& patient,
   if (!storable(t)) return;
   grants_.insert_or_assign(GrantKey{patient, reader, std::string(purpose)},
                            Entry<bool>{granted, t.asked});
+  stored();
 }
 
 std::optional<bool> AccessCache::erased(const ports::Hash32& patient) const {
@@ -63,6 +65,15 @@ void AccessCache::put_erased(const Ticket& t, const ports::Hash32& patient, bool
   const std::lock_guard<std::mutex> lock(mutex_);
   if (!storable(t)) return;
   erased_.insert_or_assign(patient, Entry<bool>{erased, t.asked});
+  stored();
+}
+
+void AccessCache::stored() {
+  if (++stores_ % kSweepEvery != 0) return;
+  const auto stale = [this](const auto& entry) { return !fresh(entry.second.asked); };
+  std::erase_if(participants_, stale);
+  std::erase_if(grants_, stale);
+  std::erase_if(erased_, stale);
 }
 
 void AccessCache::forget_participant(const ports::Address& who) {

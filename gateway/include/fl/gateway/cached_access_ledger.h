@@ -80,6 +80,11 @@ class AccessCache {
 
   bool fresh(std::chrono::steady_clock::time_point asked) const;
   bool storable(const Ticket& t) const;  // with mutex_ held
+  // Every kSweepEvery stores, drops the entries past their TTL, so a long-running API keeps
+  // only what it asked within the TTL (plus what the last few stores added). With mutex_ held.
+  void stored();
+  static constexpr std::uint64_t kSweepEvery = 1024;
+  std::uint64_t stores_ = 0;
 
   ports::Clock& clock_;
   const std::chrono::milliseconds ttl_;

@@ -186,6 +186,23 @@ TEST_F(CachedAccessLedgerTest, AnAnswerThatTookLongerThanTheTtlIsNotStored) {
   EXPECT_EQ(cache_.size(), 0u);
 }
 
+TEST(AccessCache, ExpiredEntriesAreSweptSoTheCacheDoesNotGrowWithEveryPatient) {
+  testing::ManualClock clock;
+  AccessCache cache(clock, 5s);
+  const auto put = [&](std::uint32_t i) {
+    ports::Hash32 patient{};
+    patient[0] = static_cast<std::uint8_t>(i);
+    patient[1] = static_cast<std::uint8_t>(i >> 8);
+    cache.put_can_read(cache.ticket(), patient, address(1), "TREAT", true);
+  };
+  for (std::uint32_t i = 0; i < 1000; ++i) put(i);
+  EXPECT_EQ(cache.size(), 1000u);
+  clock.advance(6s);  // all of them past the TTL
+  for (std::uint32_t i = 1000; i < 1100; ++i) put(i);
+  // The 1,024th store swept the expired thousand; what came after is kept.
+  EXPECT_EQ(cache.size(), 100u);
+}
+
 TEST(AccessCache, AZeroTtlKeepsNothing) {
   testing::ManualClock clock;
   testing::FakeAccessLedger inner;
