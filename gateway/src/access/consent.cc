@@ -15,6 +15,7 @@ namespace {
 
 using rapidjson::Value;
 
+constexpr int kMaxProvisionDepth = 32;
 constexpr std::string_view kConsentScope = "http://terminology.hl7.org/CodeSystem/consentscope";
 
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
@@ -73,8 +74,14 @@ class Compiler {
  public:
   Compiler(const ConsentSettings& settings, std::int64_t now) : settings_(settings), now_(now) {}
 
-  Status walk(const Value& provision, const Frame& parent, const std::string& where, bool root) {
+  Status walk(const Value& provision, const Frame& parent, const std::string& where, bool root,
+              int depth = 0) {
     if (!provision.IsObject()) return invalid(where, "expected a provision object");
+    // A Consent from outside must not exhaust a request thread's stack.
+    if (depth >= kMaxProvisionDepth) {
+      return invalid(
+          where, "provisions nested deeper than " + std::to_string(kMaxProvisionDepth) + " levels");
+    }
     Frame frame = parent;
     const std::string type = string_at(provision, "type");
     if (!type.empty()) {
@@ -131,7 +138,9 @@ class Compiler {
     if (has_items(provision, "provision")) {
       std::size_t i = 0;
       for (const auto& child : provision["provision"].GetArray()) {
-        if (auto s = walk(child, frame, where + "/provision/" + std::to_string(i++), false); !s) {
+        if (auto s =
+                walk(child, frame, where + "/provision/" + std::to_string(i++), false, depth + 1);
+            !s) {
           return s;
         }
       }

@@ -104,7 +104,8 @@ ConsentService::ConsentService(const ConsentServicePorts& ports, ConsentServiceS
 
 Result<ConsentReport> ConsentService::apply(const ConsentQuery& query) {
   rapidjson::Document consent;
-  consent.Parse(query.json.c_str(), query.json.size());
+  // Iterative: a body of nested brackets from the API must not exhaust the thread's stack.
+  consent.Parse<rapidjson::kParseIterativeFlag>(query.json.c_str(), query.json.size());
   if (consent.HasParseError()) {
     return Error{ErrorCode::kInvalidInput, "the Consent is not JSON", ""};
   }

@@ -217,6 +217,21 @@ TEST_F(ConsentServiceTest, ANotMinedGrantIsAnErrorAndNothingIsRecorded) {
   EXPECT_TRUE(records_.records.empty());
 }
 
+TEST_F(ConsentServiceTest, DeepNestingIsRefusedWithoutExhaustingTheStack) {
+  auto brackets = apply(std::string(1'000'000, '['));
+  ASSERT_FALSE(brackets);
+  EXPECT_EQ(brackets.error().code, ErrorCode::kInvalidInput);
+  std::string provision = R"({"type":"permit"})";
+  for (int i = 0; i < 10'000; ++i) {
+    provision = R"({"type":"permit","provision":[)" + provision + "]}";
+  }
+  auto nested = apply(consent("active", provision));
+  ASSERT_FALSE(nested);
+  EXPECT_EQ(nested.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(nested.error().message.find("nested deeper"), std::string::npos);
+  EXPECT_TRUE(access_.sent.empty());
+}
+
 TEST_F(ConsentServiceTest, WhatIsNotJsonOrNotAConsentIsInvalidInput) {
   auto text = apply("{not json");
   ASSERT_FALSE(text);
