@@ -232,8 +232,11 @@ class FakeBlobStore final : public ports::BlobStore {
     }
     return out;
   }
+  // The regions pointer_records was asked, in order.
+  std::vector<std::string> record_reads;
   Result<std::map<std::uint64_t, std::string>> pointer_records(
       const std::string& region, const std::string& resource_key) override {
+    record_reads.push_back(region);
     auto it = records_.find({region, resource_key});
     if (it == records_.end()) return std::map<std::uint64_t, std::string>{};
     return it->second;

@@ -18,8 +18,10 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
@@ -93,8 +95,8 @@ void send_body(Poco::Net::HTTPServerResponse& response, Status status,
   // Answers carry PHI or decisions about it: never cached by a shared cache.
   response.set("Cache-Control", "no-store");
   response.set("X-Content-Type-Options", "nosniff");
-  response.setContentLength(static_cast<std::streamsize>(body.size()));
-  response.send() << body;
+  // The body in one write, not through the stream's 4 KiB buffer.
+  response.sendBuffer(body.data(), body.size());
 }
 
 void send_outcome(Poco::Net::HTTPServerResponse& response, Status status, std::string_view code,
@@ -500,14 +502,17 @@ class PocoApiServer final : public ApiServer {
   PocoApiServer(std::unique_ptr<Shared> shared, Poco::Net::ServerSocket socket)
       : shared_(std::move(shared)),
         port_(socket.address().port()),
-        server_(make_server(*shared_, std::move(socket))) {
+        // Poco's default pool stops at 16 threads whatever /api/workers says.
+        threads_(2, std::max(2, shared_->parts.settings.workers + 1)),
+        server_(make_server(*shared_, threads_, std::move(socket))) {
     server_.start();
   }
   ~PocoApiServer() override { server_.stopAll(true); }
   int port() const override { return port_; }
 
  private:
-  static Poco::Net::HTTPServer make_server(Shared& shared, Poco::Net::ServerSocket socket) {
+  static Poco::Net::HTTPServer make_server(Shared& shared, Poco::ThreadPool& threads,
+                                           Poco::Net::ServerSocket socket) {
     const auto& s = shared.parts.settings;
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(s.workers);
@@ -517,11 +522,12 @@ class PocoApiServer final : public ApiServer {
     params->setMaxKeepAliveRequests(1000);
     Poco::Net::HTTPRequestHandlerFactory::Ptr factory(
         std::make_unique<ApiFactory>(shared).release());
-    return Poco::Net::HTTPServer(factory, socket, params);
+    return Poco::Net::HTTPServer(factory, threads, socket, params);
   }
 
   std::unique_ptr<Shared> shared_;
   int port_;
+  Poco::ThreadPool threads_;  // outlives the server that runs on it
   Poco::Net::HTTPServer server_;
 };
 

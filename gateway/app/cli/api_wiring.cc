@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/session.h"
+#include "cli/token_cache.h"
 #include "cli/wiring.h"
 
 #include <algorithm>
@@ -32,6 +33,7 @@ constexpr auto kAuditLinger = 1ms;
 struct SharedParts {
   std::unique_ptr<kafka::SharedAuditLog> audit;
   std::unique_ptr<gateway::AccessCache> cache;  // null with /api/grantCacheSeconds 0
+  std::unique_ptr<gateway::RegionHints> hints;  // null with /api/grantCacheSeconds 0
 };
 
 class Worker final : public ApiWorker {
@@ -61,18 +63,22 @@ class Worker final : public ApiWorker {
     w->ledger_reader_ = evm::make_ledger_reader(*w->session_.registry);
     ports::PointerLedger* erasure_marks = w->pointers_.get();
     ports::AccessLedger* access = w->access_.get();
+    ports::PatientDirectory* directory = w->stores_.directory.get();
     if (shared.cache) {
       w->cached_marks_ =
           std::make_unique<gateway::CachedErasureMarks>(*erasure_marks, *shared.cache);
       w->cached_access_ = std::make_unique<gateway::CachedAccessLedger>(*access, *shared.cache);
+      w->cached_directory_ =
+          std::make_unique<gateway::CachedPatientDirectory>(*directory, *shared.cache);
       erasure_marks = w->cached_marks_.get();
       access = w->cached_access_.get();
+      directory = w->cached_directory_.get();
     }
     w->reads_ = std::make_unique<gateway::ReadService>(
         gateway::ReadServicePorts{.keys = *w->keys_,
                                   .blobs = *w->stores_.blobs,
                                   .master_keys = *w->stores_.master_keys,
-                                  .directory = *w->stores_.directory,
+                                  .directory = *directory,
                                   .pointers = *erasure_marks,
                                   .access = *access,
                                   .audit = *w->audit_,
@@ -80,12 +86,13 @@ class Worker final : public ApiWorker {
         gateway::ReadSettings{.gateway = config.service_name,
                               .regions = region_names(config),
                               .engine = engine.get(),
-                              .shadow = shadow.get()});
+                              .shadow = shadow.get(),
+                              .hints = shared.hints.get()});
     auto consent_settings = cli::consent_settings(config);
     if (!consent_settings) return consent_settings.error();
     w->consents_ = std::make_unique<gateway::ConsentService>(
         gateway::ConsentServicePorts{.keys = *w->keys_,
-                                     .directory = *w->stores_.directory,
+                                     .directory = *directory,
                                      .access = *access,
                                      .audit = *w->audit_,
                                      .records = *w->stores_.consents,
@@ -120,6 +127,7 @@ class Worker final : public ApiWorker {
   std::unique_ptr<ports::LedgerReader> ledger_reader_;
   std::unique_ptr<gateway::CachedErasureMarks> cached_marks_;
   std::unique_ptr<gateway::CachedAccessLedger> cached_access_;
+  std::unique_ptr<gateway::CachedPatientDirectory> cached_directory_;
   std::unique_ptr<gateway::ReadService> reads_;
   std::unique_ptr<gateway::ConsentService> consents_;
 };
@@ -256,6 +264,8 @@ Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayCo
   if (config.api.grant_cache_seconds > 0) {
     shared->cache = std::make_unique<gateway::AccessCache>(
         ports::real_clock(), std::chrono::seconds(config.api.grant_cache_seconds));
+    shared->hints = std::make_unique<gateway::RegionHints>(
+        ports::real_clock(), std::chrono::seconds(config.api.grant_cache_seconds));
     // Started before any worker can fill the cache, so that no event it must see is missed.
     auto started = LedgerPoller::start(config, *shared->cache);
     if (!started) return started.error();
@@ -265,7 +275,7 @@ Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayCo
   ApiServerParts parts;
   parts.settings = config.api;
   parts.default_source = config.identity.default_source;
-  parts.tokens = std::move(*tokens);
+  parts.tokens = cache_verified_tokens(std::move(*tokens));
   // `config` outlives the server (serve stops it first); `shared` outlives the workers.
   parts.make_worker = [&config, active, candidate, s = shared.get()] {
     return Worker::create(config, active, candidate, *s);

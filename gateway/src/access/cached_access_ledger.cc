@@ -1,5 +1,6 @@
 #include "fl/gateway/cached_access_ledger.h"
 
+#include <array>
 #include <utility>
 
 namespace fl::gateway {
@@ -68,12 +69,36 @@ void AccessCache::put_erased(const Ticket& t, const ports::Hash32& patient, bool
   stored();
 }
 
+std::optional<std::optional<ports::PatientCountry>> AccessCache::country(
+    const ports::Hash32& patient) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  auto it = countries_.find(patient);
+  if (it == countries_.end() || !fresh(it->second.asked)) return std::nullopt;
+  return it->second.value;
+}
+
+void AccessCache::put_country(const Ticket& t, const ports::Hash32& patient,
+                              std::optional<ports::PatientCountry> country) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (!storable(t)) return;
+  countries_.insert_or_assign(
+      patient, Entry<std::optional<ports::PatientCountry>>{std::move(country), t.asked});
+  stored();
+}
+
+void AccessCache::forget_country(const ports::Hash32& patient) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;
+  countries_.erase(patient);
+}
+
 void AccessCache::stored() {
   if (++stores_ % kSweepEvery != 0) return;
   const auto stale = [this](const auto& entry) { return !fresh(entry.second.asked); };
   std::erase_if(participants_, stale);
   std::erase_if(grants_, stale);
   std::erase_if(erased_, stale);
+  std::erase_if(countries_, stale);
 }
 
 void AccessCache::forget_participant(const ports::Address& who) {
@@ -96,6 +121,7 @@ void AccessCache::forget_patient(const ports::Hash32& patient) {
   forget_grants(patient);
   const std::lock_guard<std::mutex> lock(mutex_);
   erased_.erase(patient);
+  countries_.erase(patient);
 }
 
 void AccessCache::forget_all() {
@@ -104,11 +130,12 @@ void AccessCache::forget_all() {
   participants_.clear();
   grants_.clear();
   erased_.clear();
+  countries_.clear();
 }
 
 std::size_t AccessCache::size() const {
   const std::lock_guard<std::mutex> lock(mutex_);
-  return participants_.size() + grants_.size() + erased_.size();
+  return participants_.size() + grants_.size() + erased_.size() + countries_.size();
 }
 
 CachedAccessLedger::CachedAccessLedger(ports::AccessLedger& inner, AccessCache& cache)
@@ -214,6 +241,88 @@ Result<std::vector<bool>> CachedErasureMarks::erased(std::span<const ports::Hash
     cache_.put_erased(ticket, unknown[j], erased);
   }
   return out;
+}
+
+namespace {
+
+// Before the write (a read in flight then does not store what it found) and after it (a read
+// that started in between may have stored the old record).
+template <typename Records, typename Write>
+auto forgetting_around(AccessCache& cache, const Records& records, Write write) {
+  for (const auto& r : records) cache.forget_country(r.first);
+  auto written = write();
+  for (const auto& r : records) cache.forget_country(r.first);
+  return written;
+}
+
+}  // namespace
+
+CachedPatientDirectory::CachedPatientDirectory(ports::PatientDirectory& inner, AccessCache& cache)
+    : inner_(inner), cache_(cache) {}
+
+Result<std::vector<std::optional<ports::PatientCountry>>>
+CachedPatientDirectory::recorded_countries(std::span<const ports::Hash32> patient_keys) {
+  std::vector<std::optional<ports::PatientCountry>> out(patient_keys.size());
+  std::vector<ports::Hash32> unknown;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < patient_keys.size(); ++i) {
+    if (auto known = cache_.country(patient_keys[i])) {
+      out[i] = std::move(*known);
+    } else {
+      unknown.push_back(patient_keys[i]);
+      where.push_back(i);
+    }
+  }
+  if (unknown.empty()) return out;
+  const auto ticket = cache_.ticket();
+  auto asked = inner_.recorded_countries(unknown);
+  if (!asked) return asked.error();
+  for (std::size_t j = 0; j < unknown.size(); ++j) {
+    cache_.put_country(ticket, unknown[j], (*asked)[j]);
+    out[where[j]] = std::move((*asked)[j]);
+  }
+  return out;
+}
+
+Status CachedPatientDirectory::record_countries(
+    const std::string& region, std::span<const std::pair<ports::Hash32, std::string>> countries,
+    std::int64_t now_ms) {
+  return forgetting_around(cache_, countries,
+                           [&] { return inner_.record_countries(region, countries, now_ms); });
+}
+
+Result<ports::CountryAnswers> CachedPatientDirectory::reachable_countries(
+    std::span<const ports::Hash32> patient_keys, std::span<const std::string> skip) {
+  return inner_.reachable_countries(patient_keys, skip);
+}
+
+Result<std::vector<std::string>> CachedPatientDirectory::record_countries_reachable(
+    const std::string& region, std::span<const std::pair<ports::Hash32, std::string>> countries,
+    std::int64_t now_ms, std::span<const std::string> skip) {
+  return forgetting_around(cache_, countries, [&] {
+    return inner_.record_countries_reachable(region, countries, now_ms, skip);
+  });
+}
+
+Status CachedPatientDirectory::forget_countries_before(
+    const std::string& region, std::span<const std::pair<ports::Hash32, std::int64_t>> records) {
+  return forgetting_around(cache_, records,
+                           [&] { return inner_.forget_countries_before(region, records); });
+}
+
+Result<bool> CachedPatientDirectory::forget_patient(const ports::Hash32& patient_key) {
+  const std::array<std::pair<ports::Hash32, int>, 1> one{{{patient_key, 0}}};
+  return forgetting_around(cache_, one, [&] { return inner_.forget_patient(patient_key); });
+}
+
+Result<std::vector<std::optional<ports::Hash32>>> CachedPatientDirectory::linked_persons(
+    std::span<const ports::Hash32> records) {
+  return inner_.linked_persons(records);
+}
+
+Result<std::vector<ports::Hash32>> CachedPatientDirectory::link_persons(
+    std::span<const std::pair<ports::Hash32, ports::Hash32>> links) {
+  return inner_.link_persons(links);
 }
 
 }  // namespace fl::gateway

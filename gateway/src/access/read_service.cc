@@ -11,7 +11,8 @@ namespace fl::gateway {
 ReadService::ReadService(const ReadServicePorts& ports, ReadSettings settings)
     : ports_(ports),
       settings_(std::move(settings)),
-      reader_(ports.keys, ports.blobs, ports.master_keys, ports.pointers, settings_.regions) {}
+      reader_(ports.keys, ports.blobs, ports.master_keys, ports.pointers, settings_.regions,
+              settings_.hints) {}
 
 ReadService::~ReadService() = default;
 

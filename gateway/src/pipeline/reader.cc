@@ -10,13 +10,33 @@
 
 namespace fl::gateway {
 
+RegionHints::RegionHints(ports::Clock& clock, std::chrono::milliseconds ttl,
+                         std::size_t max_entries)
+    : clock_(clock), ttl_(ttl), max_entries_(max_entries) {}
+
+std::optional<std::string> RegionHints::find(const ports::Hash32& resource_key) const {
+  const std::lock_guard lock(mutex_);
+  auto it = hints_.find(resource_key);
+  if (it == hints_.end() || clock_.now() - it->second.learnt >= ttl_) return std::nullopt;
+  return it->second.region;
+}
+
+void RegionHints::remember(const ports::Hash32& resource_key, const std::string& region) {
+  if (ttl_.count() <= 0) return;
+  const auto now = clock_.now();
+  const std::lock_guard lock(mutex_);
+  if (hints_.size() >= max_entries_ && !hints_.contains(resource_key)) hints_.clear();
+  hints_.insert_or_assign(resource_key, Hint{.region = region, .learnt = now});
+}
+
 ResourceReader::ResourceReader(ports::KeyProvider& keys, ports::BlobStore& blobs,
                                ports::MasterKeyStore& master_keys, ports::PointerLedger& ledger,
-                               std::vector<std::string> regions)
+                               std::vector<std::string> regions, RegionHints* hints)
     : keys_(keys),
       blobs_(blobs),
       ledger_(ledger),
       regions_(std::move(regions)),
+      hints_(hints),
       master_keys_(keys, master_keys) {
   auto sealer = crypto::Sealer::create();
   FL_ASSERT(sealer.has_value(), "OpenSSL 3 always provides HMAC-SHA256 and AES-256-GCM");
@@ -35,17 +55,17 @@ Result<ReadResource> ResourceReader::read(std::string_view source, std::string_v
 Result<ReadResource> ResourceReader::read_key(const ports::Hash32& resource_key,
                                               std::optional<std::uint64_t> version) {
   const std::string key_hex = to_hex(resource_key);
-  // The record of the asked (or latest) version, from whichever region holds it.
   std::optional<PointerRecord> found;
-  for (const std::string& region : regions_) {
-    auto records = blobs_.pointer_records(region, key_hex);
-    if (!records) return records.error();
-    if (records->empty()) continue;
-    auto it = version ? records->find(*version) : std::prev(records->end());
-    if (it == records->end()) continue;
-    auto record = parse_pointer_record(it->second);
-    if (!record) return record.error();
-    if (!found || record->pointer.version > found->pointer.version) found = std::move(*record);
+  if (auto hint = hints_ ? hints_->find(resource_key) : std::nullopt) {
+    auto hinted = find_record(std::span(&*hint, 1), key_hex, version);
+    if (!hinted) return hinted.error();
+    found = std::move(*hinted);
+  }
+  if (!found) {
+    auto anywhere = find_record(regions_, key_hex, version);
+    if (!anywhere) return anywhere.error();
+    found = std::move(*anywhere);
+    if (found && hints_) hints_->remember(resource_key, found->pointer.region);
   }
   if (!found) {
     return Error{
@@ -88,6 +108,23 @@ Result<ReadResource> ResourceReader::read_key(const ports::Hash32& resource_key,
   ReadResource out{.record = std::move(*found), .json = std::string(as_chars(*plain))};
   OPENSSL_cleanse(plain->data(), plain->size());
   return out;
+}
+
+Result<std::optional<PointerRecord>> ResourceReader::find_record(
+    std::span<const std::string> regions, const std::string& key_hex,
+    std::optional<std::uint64_t> version) {
+  std::optional<PointerRecord> found;
+  for (const std::string& region : regions) {
+    auto records = blobs_.pointer_records(region, key_hex);
+    if (!records) return records.error();
+    if (records->empty()) continue;
+    auto it = version ? records->find(*version) : std::prev(records->end());
+    if (it == records->end()) continue;
+    auto record = parse_pointer_record(it->second);
+    if (!record) return record.error();
+    if (!found || record->pointer.version > found->pointer.version) found = std::move(*record);
+  }
+  return found;
 }
 
 }  // namespace fl::gateway

@@ -23,6 +23,7 @@
 #include "fl/base/result.h"
 #include "fl/ports/access_ledger.h"
 #include "fl/ports/clock.h"
+#include "fl/ports/patient_directory.h"
 #include "fl/ports/pointer_ledger.h"
 
 #include <chrono>
@@ -61,11 +62,17 @@ class AccessCache {
                     std::string_view purpose, bool granted);
   std::optional<bool> erased(const ports::Hash32& patient) const;
   void put_erased(const Ticket& t, const ports::Hash32& patient, bool erased);
+  // The patient's recorded country (none recorded is an answer too). Not on the ledger: the
+  // pipeline records it when it stores the patient's data; see CachedPatientDirectory.
+  std::optional<std::optional<ports::PatientCountry>> country(const ports::Hash32& patient) const;
+  void put_country(const Ticket& t, const ports::Hash32& patient,
+                   std::optional<ports::PatientCountry> country);
+  void forget_country(const ports::Hash32& patient);
 
   // What a change on the ledger makes stale.
   void forget_participant(const ports::Address& who);
   void forget_grants(const ports::Hash32& patient);   // every reader and purpose
-  void forget_patient(const ports::Hash32& patient);  // grants and erasure mark
+  void forget_patient(const ports::Hash32& patient);  // grants, erasure mark and country
   void forget_all();
 
   std::size_t size() const;
@@ -93,6 +100,7 @@ class AccessCache {
   std::map<ports::Address, Entry<ports::ParticipantState>> participants_;
   std::map<GrantKey, Entry<bool>> grants_;
   std::map<ports::Hash32, Entry<bool>> erased_;
+  std::map<ports::Hash32, Entry<std::optional<ports::PatientCountry>>> countries_;
 };
 
 // An AccessLedger that answers participant() and can_read() from the cache when it can; the
@@ -136,6 +144,40 @@ class CachedErasureMarks final : public ports::PointerLedger {
 
  private:
   ports::PointerLedger& inner_;
+  AccessCache& cache_;
+};
+
+// A PatientDirectory whose recorded_countries() answers from the cache when it can (a read
+// asks every region for the patient's country, for the policy); what this instance records or
+// forgets drops the patients' entries. A country recorded by another process (the pipeline,
+// when it stores a Patient whose address moved) is seen at most the cache's TTL late: no event
+// on the ledger marks it. Erasure does not depend on it (the master key is read every time).
+// One thread per instance, like `inner`.
+class CachedPatientDirectory final : public ports::PatientDirectory {
+ public:
+  CachedPatientDirectory(ports::PatientDirectory& inner, AccessCache& cache);
+
+  Result<std::vector<std::optional<ports::PatientCountry>>> recorded_countries(
+      std::span<const ports::Hash32> patient_keys) override;
+  Status record_countries(const std::string& region,
+                          std::span<const std::pair<ports::Hash32, std::string>> countries,
+                          std::int64_t now_ms) override;
+  Result<ports::CountryAnswers> reachable_countries(std::span<const ports::Hash32> patient_keys,
+                                                    std::span<const std::string> skip) override;
+  Result<std::vector<std::string>> record_countries_reachable(
+      const std::string& region, std::span<const std::pair<ports::Hash32, std::string>> countries,
+      std::int64_t now_ms, std::span<const std::string> skip) override;
+  Status forget_countries_before(
+      const std::string& region,
+      std::span<const std::pair<ports::Hash32, std::int64_t>> records) override;
+  Result<bool> forget_patient(const ports::Hash32& patient_key) override;
+  Result<std::vector<std::optional<ports::Hash32>>> linked_persons(
+      std::span<const ports::Hash32> records) override;
+  Result<std::vector<ports::Hash32>> link_persons(
+      std::span<const std::pair<ports::Hash32, ports::Hash32>> links) override;
+
+ private:
+  ports::PatientDirectory& inner_;
   AccessCache& cache_;
 };
 

@@ -45,6 +45,7 @@ struct ReadSettings {
   // Null: no bundle is configured, the ledger grant alone decides. Both outlive the service.
   const policy::PolicyEngine* engine = nullptr;
   const policy::PolicyEngine* shadow = nullptr;
+  RegionHints* hints = nullptr;  // where pointer records were found (reader.h); null: none
 };
 
 struct ReadQuery {

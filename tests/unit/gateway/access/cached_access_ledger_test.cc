@@ -9,8 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace fl::gateway {
 namespace {
@@ -244,6 +248,79 @@ TEST(CachedErasureMarks, MarksAreCachedAndAnErasedEventDropsThem) {
   auto expired = marks.erased(keys);
   ASSERT_TRUE(expired.has_value());
   EXPECT_EQ(*expired, (std::vector<bool>{true, true}));
+}
+
+// Recorded countries (CachedPatientDirectory): the read path's policy input, cached for the TTL.
+
+class CachedPatientDirectoryTest : public ::testing::Test {
+ protected:
+  std::string country(std::uint8_t patient) {
+    const std::array<ports::Hash32, 1> keys{hash(patient)};
+    auto found = directory_.recorded_countries(keys);
+    EXPECT_TRUE(found.has_value());
+    if (!found || !found->front()) return "none";
+    return found->front()->country;
+  }
+  void moved_elsewhere(std::uint8_t patient, const std::string& to) {  // by another process
+    inner_.records[hash(patient)] = ports::PatientCountry{.country = to, .region = "us"};
+  }
+
+  testing::ManualClock clock_;
+  testing::FakePatientDirectory inner_;
+  AccessCache cache_{clock_, 5s};
+  CachedPatientDirectory directory_{inner_, cache_};
+};
+
+TEST_F(CachedPatientDirectoryTest, ACountryRecordedElsewhereIsSeenAtMostTheTtlLate) {
+  moved_elsewhere(1, "DE");
+  EXPECT_EQ(country(1), "DE");
+  moved_elsewhere(1, "US");
+  clock_.advance(4999ms);
+  EXPECT_EQ(country(1), "DE");
+  clock_.advance(1ms);
+  EXPECT_EQ(country(1), "US");
+}
+
+TEST_F(CachedPatientDirectoryTest, NoCountryRecordedIsAnAnswerKeptTheSameWay) {
+  EXPECT_EQ(country(1), "none");
+  moved_elsewhere(1, "DE");
+  EXPECT_EQ(country(1), "none");
+  clock_.advance(5s);
+  EXPECT_EQ(country(1), "DE");
+}
+
+TEST_F(CachedPatientDirectoryTest, WhatItRecordsOrForgetsIsSeenAtOnce) {
+  moved_elsewhere(1, "DE");
+  EXPECT_EQ(country(1), "DE");
+  const std::vector<std::pair<ports::Hash32, std::string>> fr{{hash(1), "FR"}};
+  ASSERT_TRUE(directory_.record_countries("eu", fr, 0));
+  EXPECT_EQ(country(1), "FR");
+  ASSERT_TRUE(directory_.forget_patient(hash(1)));
+  EXPECT_EQ(country(1), "none");
+}
+
+TEST_F(CachedPatientDirectoryTest, AnErasedEventDropsTheCountryAndOtherPatientsStay) {
+  moved_elsewhere(1, "DE");
+  moved_elsewhere(2, "DE");
+  EXPECT_EQ(country(1), "DE");
+  EXPECT_EQ(country(2), "DE");
+  inner_.records.clear();
+  cache_.forget_patient(hash(1));
+  EXPECT_EQ(country(1), "none");
+  EXPECT_EQ(country(2), "DE");
+}
+
+TEST_F(CachedPatientDirectoryTest, ABatchAsksOnlyForWhatIsNotCached) {
+  moved_elsewhere(1, "DE");
+  EXPECT_EQ(country(1), "DE");
+  moved_elsewhere(1, "US");
+  moved_elsewhere(2, "FR");
+  const std::vector<ports::Hash32> keys{hash(2), hash(1)};
+  auto both = directory_.recorded_countries(keys);
+  ASSERT_TRUE(both.has_value());
+  ASSERT_TRUE((*both)[0] && (*both)[1]);
+  EXPECT_EQ((*both)[0]->country, "FR");
+  EXPECT_EQ((*both)[1]->country, "DE");  // still cached
 }
 
 }  // namespace

@@ -77,14 +77,14 @@ class ReadServiceTest : public ::testing::Test {
 
   // Seals `json` as version `version` of Observation/o1 and writes its pointer record, as the
   // pipeline's protect and commit stages do.
-  void store(const char* json, std::uint64_t version = 1) {
+  void store(const char* json, std::uint64_t version = 1, const std::string& region = kRegion) {
     Sealing item{.resource_key = resource_key_,
                  .patient_key = patient_key_,
                  .version = version,
                  .policy_hash = shipped()->hash,
                  .plaintext = json};
     std::vector<Sealing*> items{&item};
-    auto sealed = ProtectStage(keks_, master_keys_, blobs_).seal_and_store(kRegion, items);
+    auto sealed = ProtectStage(keks_, master_keys_, blobs_).seal_and_store(region, items);
     ASSERT_TRUE(sealed) << sealed.error().message;
     ASSERT_FALSE(item.refused);
     const PointerRecord record{.pointer = {.resource_key = resource_key_,
@@ -93,7 +93,7 @@ class ReadServiceTest : public ::testing::Test {
                                            .content_hash = item.content_hash,
                                            .policy_hash = shipped()->hash,
                                            .mapping_hash = {},
-                                           .region = kRegion,
+                                           .region = region,
                                            .key_id = item.key_id,
                                            .mode = ports::AnchorMode::kPointer},
                                .tx_hash = to_0x_hex(item.content_hash),
@@ -103,7 +103,7 @@ class ReadServiceTest : public ::testing::Test {
                                                          .version = version,
                                                          .json = to_json(record),
                                                          .patient_key = to_hex(patient_key_)}};
-    ASSERT_TRUE(blobs_.put_pointer_records(kRegion, writes));
+    ASSERT_TRUE(blobs_.put_pointer_records(region, writes));
     content_hash_ = item.content_hash;
   }
 
@@ -148,18 +148,24 @@ class ReadServiceTest : public ::testing::Test {
   const ports::Hash32 resource_key_;
   const ports::Hash32 patient_key_;
   ports::Hash32 content_hash_{};
-  ReadService service_{{.keys = keks_,
-                        .blobs = blobs_,
-                        .master_keys = master_keys_,
-                        .directory = directory_,
-                        .pointers = ledger_,
-                        .access = access_,
-                        .audit = audit_,
-                        .clock = clock_},
-                       {.gateway = "fhir-ledger-test",
-                        .regions = {"default", kRegion},
-                        .engine = &engine_,
-                        .shadow = nullptr}};
+  ReadServicePorts ports() {
+    return {.keys = keks_,
+            .blobs = blobs_,
+            .master_keys = master_keys_,
+            .directory = directory_,
+            .pointers = ledger_,
+            .access = access_,
+            .audit = audit_,
+            .clock = clock_};
+  }
+  ReadSettings settings(RegionHints* hints = nullptr) {
+    return {.gateway = "fhir-ledger-test",
+            .regions = {"default", kRegion},
+            .engine = &engine_,
+            .shadow = nullptr,
+            .hints = hints};
+  }
+  ReadService service_{ports(), settings()};
 };
 
 // 1. The operator's own read.
@@ -431,6 +437,73 @@ TEST_F(ReadServiceTest, EveryResourceOfThePatientIsDecidedAndTheGrantedOnesRelea
   auto unknown = service_.read_patient(query);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+// Region hints: where a resource's pointer records were found is asked first next time.
+
+class HintedReadTest : public ReadServiceTest {
+ protected:
+  std::uint64_t read_version(std::optional<std::uint64_t> version = std::nullopt) {
+    ReadQuery q = operator_query();
+    q.version = version;
+    blobs_.record_reads.clear();
+    auto report = hinted_.read(q);
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? report->record.pointer.version : 0;
+  }
+
+  RegionHints hints_{clock_, 5s};
+  ReadService hinted_{ports(), settings(&hints_)};
+};
+
+TEST_F(HintedReadTest, TheRegionThatHeldTheRecordsIsTheOnlyOneAskedNextTime) {
+  EXPECT_EQ(read_version(), 1u);
+  EXPECT_EQ(blobs_.record_reads, (std::vector<std::string>{"default", kRegion}));
+  EXPECT_EQ(read_version(), 1u);
+  EXPECT_EQ(blobs_.record_reads, (std::vector<std::string>{kRegion}));
+  store(kObservation, 2);  // a newer version in the same region is seen at once
+  EXPECT_EQ(read_version(), 2u);
+  EXPECT_EQ(blobs_.record_reads, (std::vector<std::string>{kRegion}));
+}
+
+TEST_F(HintedReadTest, AVersionTheHintedRegionDoesNotHoldIsLookedForEverywhere) {
+  EXPECT_EQ(read_version(), 1u);
+  store(kObservation, 2, "default");  // the patient's residency moved
+  EXPECT_EQ(read_version(2), 2u);
+  EXPECT_EQ(blobs_.record_reads, (std::vector<std::string>{kRegion, "default", kRegion}));
+}
+
+TEST_F(HintedReadTest, ANewerVersionInAnotherRegionIsReadOnceTheHintIsOlderThanItsTtl) {
+  EXPECT_EQ(read_version(), 1u);
+  store(kObservation, 2, "default");
+  EXPECT_EQ(read_version(), 1u);  // the documented staleness: at most the hint's ttl
+  clock_.advance(5s);
+  EXPECT_EQ(read_version(), 2u);
+  EXPECT_EQ(blobs_.record_reads, (std::vector<std::string>{"default", kRegion}));
+  EXPECT_EQ(read_version(), 2u);
+  EXPECT_EQ(blobs_.record_reads, (std::vector<std::string>{"default"}));
+}
+
+TEST(RegionHints, AZeroTtlRemembersNothing) {
+  testing::ManualClock clock;
+  RegionHints hints(clock, 0s);
+  const ports::Hash32 key{};
+  hints.remember(key, "eu");
+  EXPECT_FALSE(hints.find(key));
+}
+
+TEST(RegionHints, BeyondItsSizeEverythingIsForgottenAndLearntAgain) {
+  testing::ManualClock clock;
+  RegionHints hints(clock, 5s, 2);
+  ports::Hash32 a{}, b{}, c{};
+  b[0] = 1;
+  c[0] = 2;
+  hints.remember(a, "eu");
+  hints.remember(b, "us");
+  hints.remember(c, "apac");
+  EXPECT_FALSE(hints.find(a));
+  EXPECT_FALSE(hints.find(b));
+  EXPECT_EQ(hints.find(c), "apac");
 }
 
 }  // namespace
