@@ -15,11 +15,24 @@
 #   5. no token, an expired one, another audience, an unknown key -> 401; a scope without the
 #      type -> 403; malformed type, id and version, oversized headers, a body -> 400;
 #   6. a Consent over HTTP: dry run, apply, re-delivery; refused bodies and tokens;
+#   7. the erasure over HTTP (scope fhir-ledger/admin): then 410; the tools' dry runs
+#      (POST /policy/$evaluate, /mappings/$preview, scope fhir-ledger/tools);
+#   8. /metrics counts the API's decisions;
 #   and the gateway is still serving after all of it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
-config="$FL_ROOT/config/gateway.json"
+# The shipped configuration with absolute paths and the probes' port (for /metrics).
+health_port="$(fl_free_port)"
+config="$run/gateway.json"
+python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" "$health_port" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for section, key in (("keys", "keyringFile"), ("mappings", "dir"), ("policy", "bundle")):
+    c[section][key] = sys.argv[3] + "/" + c[section][key]
+c.setdefault("service", {})["healthPort"] = int(sys.argv[4])
+json.dump(c, open(sys.argv[2], "w"))
+PY
 "$FL_BIN" serve --config "$config" --until-caught-up >"$run/ingest.json" 2>"$run/ingest.log" || {
   cat "$run/ingest.log" >&2
   fl_die "the gateway failed to ingest the samples"
@@ -254,6 +267,61 @@ post consent-big 413 /fhir/Consent "$consent_token" --data-binary "@$run/body.bi
 post consent-bad 400 /fhir/Consent "$consent_token" --data-binary '{"resourceType":"Patient"}'
 post consent-anonymous 401 /fhir/Consent "" --data-binary "@$run/consent-in.json"
 echo "ok: a Consent over HTTP: dry run, apply (then the read is permitted), again a no-op; 415, 413, 400, 401, 403"
+
+# 7. The erasure over HTTP, and the tools' dry runs.
+admin_token="$(token eu-hospital --scope fhir-ledger/admin)"
+grant Patient/pat-nl-0007 "$hospital"
+call before-api-erasure 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-nl-0007"
+post erase-scope 403 '/fhir/Patient/pat-nl-0007/$erase' "$hospital_token"
+post erase-bad 400 '/fhir/Patient/pat-nl-0007/$erase' "$admin_token" --data-binary '{"resourceType":"Patient"}'
+post erase-bad-id 400 '/fhir/Patient/pat$de/$erase' "$admin_token"
+post erase 200 '/fhir/Patient/pat-nl-0007/$erase' "$admin_token" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"reason","valueString":"patient request 42"}]}'
+python3 - "$run/erase.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["tx"].startswith("0x") and r["block"] > 0, r
+assert "destroyed" in r["regions"].values(), r
+assert r["auditEvent"]["resourceType"] == "AuditEvent" and "patient request 42" in json.dumps(r["auditEvent"]), r
+PY
+call after-api-erasure 410 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-nl-0007"
+post erase-again 200 '/fhir/Patient/pat-nl-0007/$erase' "$admin_token"
+tools_token="$(token eu-hospital --scope fhir-ledger/tools)"
+post evaluate 200 '/policy/$evaluate' "$tools_token" \
+  --data-binary '{"stage":"read","resourceType":"Observation","source":"DE","destination":"US","purpose":"TREAT"}'
+python3 - "$run/evaluate.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["effect"] == "deny" and r["stage"] == "read" and r["policyHash"].startswith("0x"), r
+assert r["trace"] and all("rule" in t and "reasons" in t for t in r["trace"]), r
+PY
+post evaluate-consent 200 '/policy/$evaluate' "$tools_token" \
+  --data-binary '{"stage":"read","resourceType":"Observation","source":"DE","destination":"US","purpose":"TREAT","consent":true}'
+grep -q '"effect":"permit"' "$run/evaluate-consent.json" || fl_die "evaluate with consent: $(cat "$run/evaluate-consent.json")"
+post evaluate-bad 400 '/policy/$evaluate' "$tools_token" --data-binary '{"stage":"later"}'
+outcome evaluate-bad invalid /stage
+post evaluate-scope 403 '/policy/$evaluate' "$hospital_token" --data-binary '{"stage":"read"}'
+post preview 200 '/mappings/$preview' "$tools_token" -H "X-FHIR-Source: acme-lab" \
+  --data-binary "@$FL_ROOT/config/samples/events/067-lab-acme-us-0003-1.json"
+python3 - "$run/preview.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["mappingSet"]["source"] == "acme-lab" and r["ok"] and "result" in r, r
+assert any(rule["changes"] for res in r["resources"] for rule in res.get("rules", [])), r
+PY
+post preview-unknown 404 '/mappings/$preview' "$tools_token" -H "X-FHIR-Source: no-such-system" \
+  --data-binary '{"resourceType":"Patient"}'
+echo "ok: erasure over HTTP (admin scope) then 410; policy \$evaluate and mappings \$preview as JSON"
+
+# 8. /metrics counts the API's decisions.
+curl -sf "http://127.0.0.1:$health_port/metrics" >"$run/metrics.txt" || fl_die "no /metrics"
+grep -q '^fhir_ledger_access_decisions_total{.*decision="permit".*kind="read".*} [1-9]' "$run/metrics.txt" ||
+  grep -q '^fhir_ledger_access_decisions_total{.*kind="read".*decision="permit".*} [1-9]' "$run/metrics.txt" ||
+  fl_die "no permitted reads counted: $(grep access_decisions "$run/metrics.txt")"
+grep -q 'fhir_ledger_access_decisions_total{.*decision="erased".*} 2' "$run/metrics.txt" ||
+  grep -q 'fhir_ledger_access_decisions_total{.*kind="erase".*decision="erased".*} 2' "$run/metrics.txt" ||
+  fl_die "erasures not counted: $(grep access_decisions "$run/metrics.txt")"
+echo "ok: /metrics counts reads and erasures by decision"
 
 kill -0 "$gateway" 2>/dev/null || fl_die "the gateway did not survive the requests"
 call still 200 -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"

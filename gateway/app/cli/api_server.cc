@@ -7,6 +7,7 @@
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/ledger/signer.h"
 
+#include "cli/api_tools.h"
 #include "cli/session.h"
 
 #include <Poco/Exception.h>
@@ -86,6 +87,8 @@ class WorkerPool {
 struct Shared {
   ApiServerParts parts;
   std::unique_ptr<WorkerPool> pool;
+  // Held while a transaction is sent: every worker signs with the gateway's one account.
+  std::mutex sending;
 };
 
 void send_body(Poco::Net::HTTPServerResponse& response, Status status,
@@ -282,6 +285,7 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
                                       .purpose = purpose,
                                       .consent = false,
                                       .operator_name = "api:" + caller->client_id});
+    count("read", !read ? error_code_name(read.error().code) : read->permit ? "permit" : "deny");
     if (!read) return fail(response, read.error());
     if (!read->permit) {
       return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden", "denied: " + read->reason);
@@ -304,72 +308,213 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     return HTTPResponse::HTTP_OK;
   }
 
-  // POST /fhir/Consent and /fhir/Consent/$dry-run: a Consent, at most kMaxBodyBytes of FHIR JSON.
+  // What a POST asks for, from its path.
+  enum class PostOp { kConsent, kConsentDryRun, kErase, kEvaluate, kPreview };
+  struct PostRoute {
+    PostOp op;
+    std::string patient;  // kErase: "Patient/<id>"
+  };
+
+  static Result<PostRoute> post_route(std::string_view path) {
+    if (path == "/fhir/Consent") return PostRoute{PostOp::kConsent, ""};
+    if (path == "/fhir/Consent/$dry-run") return PostRoute{PostOp::kConsentDryRun, ""};
+    if (path == "/policy/$evaluate") return PostRoute{PostOp::kEvaluate, ""};
+    if (path == "/mappings/$preview") return PostRoute{PostOp::kPreview, ""};
+    const auto parts = segments(path);
+    if (parts.size() == 4 && parts[0] == "fhir" && parts[1] == "Patient" && parts[3] == "$erase") {
+      if (!gateway::is_valid_fhir_id(parts[2])) {
+        return Error{ErrorCode::kInvalidInput, "not a FHIR id ([A-Za-z0-9-.]{1,64})", ""};
+      }
+      return PostRoute{PostOp::kErase, "Patient/" + std::string(parts[2])};
+    }
+    return Error{ErrorCode::kNotFound,
+                 "POST takes /fhir/Consent, /fhir/Consent/$dry-run, /fhir/Patient/{id}/$erase, "
+                 "/policy/$evaluate or /mappings/$preview",
+                 ""};
+  }
+
+  // Whether the token's scope covers the operation.
+  static bool post_allowed(PostOp op, std::string_view scopes) {
+    using gateway::scopes_permit;
+    switch (op) {
+      case PostOp::kConsentDryRun:
+        return scopes_permit(scopes, "Consent", 'r') || scopes_permit(scopes, "Consent", 'c');
+      case PostOp::kConsent:
+        return scopes_permit(scopes, "Consent", 'c') || scopes_permit(scopes, "Consent", 'u');
+      case PostOp::kErase:
+        return gateway::scopes_include(scopes, gateway::kAdminScope);
+      case PostOp::kEvaluate:
+      case PostOp::kPreview:
+        return gateway::scopes_include(scopes, gateway::kToolsScope) ||
+               gateway::scopes_include(scopes, gateway::kAdminScope);
+    }
+    return false;
+  }
+
+  // POST: a Consent (or its dry run), an erasure, or a tool's dry run; a JSON body of at most
+  // kMaxBodyBytes (an erasure's is optional: a Parameters resource with a `reason`).
   Status post(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
     const std::string& uri = request.getURI();
-    const std::string path = uri.substr(0, uri.find('?'));
-    const bool dry_run = path == "/fhir/Consent/$dry-run";
-    if (path != "/fhir/Consent" && !dry_run) {
+    auto route = post_route(std::string_view(uri).substr(0, uri.find('?')));
+    if (!route && route.error().code == ErrorCode::kNotFound) {
       response.set("Allow", "GET");
       return fail(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "not-supported",
-                  "POST takes a Consent: /fhir/Consent or /fhir/Consent/$dry-run");
+                  route.error().message);
     }
-    const std::string type = request.getContentType().substr(0, request.getContentType().find(';'));
-    if (type != "application/fhir+json" && type != "application/json") {
-      return fail(response, HTTPResponse::HTTP_UNSUPPORTEDMEDIATYPE, "not-supported",
-                  "expected Content-Type application/fhir+json");
-    }
-    if (!request.hasContentLength()) {
+    if (!route) return fail(response, route.error());
+    const bool body_optional = route->op == PostOp::kErase;
+    const bool has_body = request.hasContentLength() && request.getContentLength64() > 0;
+    if (has_body || !body_optional) {
+      const std::string type =
+          request.getContentType().substr(0, request.getContentType().find(';'));
+      if (type != "application/fhir+json" && type != "application/json") {
+        return fail(response, HTTPResponse::HTTP_UNSUPPORTEDMEDIATYPE, "not-supported",
+                    "expected Content-Type application/fhir+json");
+      }
+      if (!request.hasContentLength()) {
+        return fail(response, HTTPResponse::HTTP_LENGTH_REQUIRED, "invalid",
+                    "the body is sent with its Content-Length");
+      }
+    } else if (request.getChunkedTransferEncoding()) {
       return fail(response, HTTPResponse::HTTP_LENGTH_REQUIRED, "invalid",
-                  "a Consent is sent with its Content-Length");
+                  "the body is sent with its Content-Length");
     }
     if (request.getContentLength64() > static_cast<Poco::Int64>(kMaxBodyBytes)) {
       return fail(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE, "too-costly",
-                  "a Consent is at most " + std::to_string(kMaxBodyBytes) + " bytes");
+                  "a body is at most " + std::to_string(kMaxBodyBytes) + " bytes");
     }
     const auto now = ports::unix_seconds(shared_.parts.clock->wall());
     auto caller = shared_.parts.tokens->verify(request.get("Authorization", ""), now);
     if (!caller) {
       return fail(response, HTTPResponse::HTTP_UNAUTHORIZED, "login", caller.error().message);
     }
-    const bool allowed = dry_run ? gateway::scopes_permit(caller->scopes, "Consent", 'r') ||
-                                       gateway::scopes_permit(caller->scopes, "Consent", 'c')
-                                 : gateway::scopes_permit(caller->scopes, "Consent", 'c') ||
-                                       gateway::scopes_permit(caller->scopes, "Consent", 'u');
-    if (!allowed) {
+    if (!post_allowed(route->op, caller->scopes)) {
       return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden",
-                  std::string("the token's scope does not cover ") +
-                      (dry_run ? "reading" : "writing") + " Consent");
+                  "the token's scope does not cover this operation");
     }
-    std::string body(static_cast<std::size_t>(request.getContentLength64()), '\0');
-    request.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
-    if (static_cast<std::size_t>(request.stream().gcount()) != body.size()) {
-      return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
-                  "the body ended before its Content-Length");
+    std::string body(has_body ? static_cast<std::size_t>(request.getContentLength64()) : 0, '\0');
+    if (has_body) {
+      request.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+      if (static_cast<std::size_t>(request.stream().gcount()) != body.size()) {
+        return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
+                    "the body ended before its Content-Length");
+      }
     }
     std::string source = request.get("X-FHIR-Source", shared_.parts.default_source);
+    if (source.empty() || source.size() > 256) {
+      return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
+                  "X-FHIR-Source expects 1 to 256 characters");
+    }
+    const std::string who = "api:" + caller->client_id;
+    switch (route->op) {
+      case PostOp::kConsent:
+      case PostOp::kConsentDryRun:
+        return consent(response, source, body, route->op == PostOp::kConsentDryRun, who);
+      case PostOp::kErase:
+        return erase(response, source, route->patient, body, who);
+      case PostOp::kEvaluate:
+      case PostOp::kPreview:
+        return tool(response, route->op, source, body);
+    }
+    return fail(response, HTTPResponse::HTTP_NOT_FOUND, "not-found", "no such operation");
+  }
+
+  Status consent(Poco::Net::HTTPServerResponse& response, const std::string& source,
+                 const std::string& body, bool dry_run, const std::string& who) {
     auto worker = shared_.pool->take();
     gateway::ConsentService* consents = worker->consents();
     if (consents == nullptr) {
       return fail(response, HTTPResponse::HTTP_NOT_IMPLEMENTED, "not-supported",
                   "this gateway does not take Consents");
     }
-    // One Consent at a time is sent: every worker signs with the gateway's one account.
-    static std::mutex sending;
-    std::unique_lock one_at_a_time(sending, std::defer_lock);
+    std::unique_lock one_at_a_time(shared_.sending, std::defer_lock);
     if (!dry_run) one_at_a_time.lock();
-    auto report = consents->apply({.source = source,
-                                   .json = body,
-                                   .dry_run = dry_run,
-                                   .operator_name = "api:" + caller->client_id});
-    if (!report) {
-      const auto [status, code] = status_of(report.error().code);
-      return fail(response, status, code,
-                  report.error().message +
-                      (report.error().where.empty() ? "" : " at " + report.error().where));
-    }
+    auto report =
+        consents->apply({.source = source, .json = body, .dry_run = dry_run, .operator_name = who});
+    if (!dry_run) count("consent", report ? "applied" : error_code_name(report.error().code));
+    if (!report) return fail_where(response, report.error());
     send_body(response, HTTPResponse::HTTP_OK, "application/json", gateway::to_json(*report));
     return HTTPResponse::HTTP_OK;
+  }
+
+  // The erasure, as `fhir-ledger erase` does it; the report as the command prints it.
+  Status erase(Poco::Net::HTTPServerResponse& response, const std::string& source,
+               const std::string& patient, const std::string& body, const std::string& who) {
+    std::string reason;
+    if (!body.empty()) {
+      auto parsed = erase_reason(body);
+      if (!parsed) return fail_where(response, parsed.error());
+      reason = std::move(*parsed);
+    }
+    auto worker = shared_.pool->take();
+    const std::lock_guard one_at_a_time(shared_.sending);
+    auto erased = worker->erase(source, patient, who, reason);
+    count("erase", erased ? "erased" : error_code_name(erased.error().code));
+    if (!erased) return fail_where(response, erased.error());
+    std::string regions;
+    for (const auto& [region, destroyed] : erased->regions) {
+      regions += (regions.empty() ? "" : ",") + quoted(region) + ":" +
+                 quoted(destroyed ? "destroyed" : "none");
+    }
+    send_body(response, HTTPResponse::HTTP_OK, "application/json",
+              "{\"patientKey\":" + quoted(erased->patient_key) +
+                  ",\"erasedAt\":" + quoted(erased->erased_at) + ",\"regions\":{" + regions +
+                  "},\"tx\":" + quoted(erased->tx) + ",\"block\":" + std::to_string(erased->block) +
+                  ",\"auditEvent\":" + erased->audit_event + "}");
+    return HTTPResponse::HTTP_OK;
+  }
+
+  // An erasure's optional body: a FHIR Parameters resource whose `reason` (valueString) is
+  // recorded in the AuditEvent.
+  static Result<std::string> erase_reason(const std::string& body) {
+    rapidjson::Document doc;
+    doc.Parse(body.c_str(), body.size());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("resourceType") ||
+        doc["resourceType"] != "Parameters") {
+      return Error{ErrorCode::kInvalidInput, "expected a FHIR Parameters resource", ""};
+    }
+    if (!doc.HasMember("parameter")) return std::string();
+    if (!doc["parameter"].IsArray()) {
+      return Error{ErrorCode::kInvalidInput, "expected an array", "/parameter"};
+    }
+    const auto& parameters = doc["parameter"];
+    for (rapidjson::SizeType i = 0; i < parameters.Size(); ++i) {
+      const auto& p = parameters[i];
+      if (!p.IsObject() || !p.HasMember("name") || p["name"] != "reason") continue;
+      if (!p.HasMember("valueString") || !p["valueString"].IsString() ||
+          p["valueString"].GetStringLength() > 1024) {
+        return Error{ErrorCode::kInvalidInput, "expected a valueString of at most 1024 characters",
+                     "/parameter/" + std::to_string(i)};
+      }
+      return std::string(p["valueString"].GetString(), p["valueString"].GetStringLength());
+    }
+    return std::string();
+  }
+
+  Status tool(Poco::Net::HTTPServerResponse& response, PostOp op, const std::string& source,
+              const std::string& body) {
+    const auto& parts = shared_.parts;
+    const auto catalog = parts.mappings ? parts.mappings() : nullptr;
+    if ((op == PostOp::kEvaluate && !parts.engine) || (op == PostOp::kPreview && !catalog)) {
+      return fail(response, HTTPResponse::HTTP_NOT_IMPLEMENTED, "not-supported",
+                  op == PostOp::kEvaluate ? "this gateway runs without a policy bundle"
+                                          : "this gateway runs without mapping sets");
+    }
+    auto answer = op == PostOp::kEvaluate ? evaluate_policy(*parts.engine, body)
+                                          : preview_mapping(*catalog, source, body);
+    if (!answer) return fail_where(response, answer.error());
+    send_body(response, HTTPResponse::HTTP_OK, "application/json", *answer);
+    return HTTPResponse::HTTP_OK;
+  }
+
+  Status fail_where(Poco::Net::HTTPServerResponse& response, const Error& error) {
+    const auto [status, code] = status_of(error.code);
+    return fail(response, status, code,
+                error.message + (error.where.empty() ? "" : " at " + error.where));
+  }
+
+  void count(std::string_view kind, std::string_view decision) {
+    if (shared_.parts.metrics != nullptr) shared_.parts.metrics->access_decision(kind, decision);
   }
 
   Result<Route> parse_route(std::string_view path, std::string_view query) {

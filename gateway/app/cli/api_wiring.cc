@@ -59,7 +59,7 @@ class Worker final : public ApiWorker {
     if (!pointers) return pointers.error();
     w->pointers_ = std::move(*pointers);
     w->audit_ = shared.audit->open();
-    w->access_ = evm::make_access_ledger(*w->session_.registry);
+    w->access_ = evm::make_access_ledger(*w->session_.registry, config.ledger.confirmations);
     w->ledger_reader_ = evm::make_ledger_reader(*w->session_.registry);
     ports::PointerLedger* erasure_marks = w->pointers_.get();
     ports::AccessLedger* access = w->access_.get();
@@ -88,6 +88,14 @@ class Worker final : public ApiWorker {
                               .engine = engine.get(),
                               .shadow = shadow.get(),
                               .hints = shared.hints.get()});
+    w->erasures_ = std::make_unique<gateway::EraseService>(
+        gateway::EraseServicePorts{.keys = *w->keys_,
+                                   .master_keys = *w->stores_.master_keys,
+                                   .directory = *directory,
+                                   .access = *access,
+                                   .audit = *w->audit_,
+                                   .clock = ports::real_clock()},
+        gateway::EraseSettings{.gateway = config.service_name, .regions = region_names(config)});
     auto consent_settings = cli::consent_settings(config);
     if (!consent_settings) return consent_settings.error();
     w->consents_ = std::make_unique<gateway::ConsentService>(
@@ -108,6 +116,16 @@ class Worker final : public ApiWorker {
 
   gateway::ReadService& reads() override { return *reads_; }
   gateway::ConsentService* consents() override { return consents_.get(); }
+
+  Result<gateway::EraseReport> erase(const std::string& source, const std::string& reference,
+                                     const std::string& operator_name,
+                                     const std::string& reason) override {
+    // A record linked to a person is erased as the person, as `fhir-ledger erase` does.
+    auto patient = pseudonym(session_, source, reference, true);
+    if (!patient) return patient.error();
+    return erasures_->erase(
+        {.patient_key = *patient, .operator_name = operator_name, .reason = reason});
+  }
 
   Result<gateway::Verification> verify(const std::string& source, const std::string& reference,
                                        std::optional<std::uint64_t> version) override {
@@ -130,6 +148,7 @@ class Worker final : public ApiWorker {
   std::unique_ptr<gateway::CachedPatientDirectory> cached_directory_;
   std::unique_ptr<gateway::ReadService> reads_;
   std::unique_ptr<gateway::ConsentService> consents_;
+  std::unique_ptr<gateway::EraseService> erasures_;
 };
 
 // Reads the contract's GrantChanged, ParticipantChanged and Erased events every /api/ledgerPollMs
@@ -245,7 +264,8 @@ class ConfiguredApi final : public ApiServer {
 
 }  // namespace
 
-Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayConfig& config) {
+Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayConfig& config,
+                                                        ApiHooks hooks) {
   if (config.api.port <= 0) return std::unique_ptr<ApiServer>();
   auto tokens = make_token_verifier(config.api, config.file);
   if (!tokens) return tokens.error();
@@ -276,6 +296,9 @@ Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayCo
   parts.settings = config.api;
   parts.default_source = config.identity.default_source;
   parts.tokens = cache_verified_tokens(std::move(*tokens));
+  parts.engine = active;
+  parts.mappings = std::move(hooks.mappings);
+  parts.metrics = hooks.metrics;
   // `config` outlives the server (serve stops it first); `shared` outlives the workers.
   parts.make_worker = [&config, active, candidate, s = shared.get()] {
     return Worker::create(config, active, candidate, *s);

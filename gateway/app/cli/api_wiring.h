@@ -7,11 +7,19 @@
 
 #include "cli/api_server.h"
 
+#include <functional>
 #include <memory>
 
 namespace fl::cli {
 
+// What serve shares with the API: its metrics, and the mapping sets it runs now.
+struct ApiHooks {
+  ports::Metrics* metrics = nullptr;
+  std::function<std::shared_ptr<const mappings::MappingCatalog>()> mappings;
+};
+
 // Starts the API when /api/port is set; null when it is not.
-Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayConfig& config);
+Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayConfig& config,
+                                                        ApiHooks hooks = {});
 
 }  // namespace fl::cli

@@ -48,4 +48,14 @@ bool scopes_permit(std::string_view scopes, std::string_view resource_type, char
   return false;
 }
 
+bool scopes_include(std::string_view scopes, std::string_view scope) {
+  while (!scopes.empty()) {
+    const auto space = scopes.find(' ');
+    if (scopes.substr(0, space) == scope) return true;
+    if (space == std::string_view::npos) break;
+    scopes.remove_prefix(space + 1);
+  }
+  return false;
+}
+
 }  // namespace fl::gateway

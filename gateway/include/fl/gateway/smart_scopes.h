@@ -14,6 +14,15 @@ namespace fl::gateway {
 // `scopes`: the claim, scopes separated by spaces; `permission`: one of c, r, u, d, s.
 bool scopes_permit(std::string_view scopes, std::string_view resource_type, char permission);
 
+// The gateway's own operations, which no FHIR scope covers: POST /fhir/Patient/{id}/$erase
+// needs kAdminScope; the tools' dry runs (POST /policy/$evaluate, /mappings/$preview) need
+// kToolsScope or kAdminScope.
+inline constexpr std::string_view kAdminScope = "fhir-ledger/admin";
+inline constexpr std::string_view kToolsScope = "fhir-ledger/tools";
+
+// Whether `scope` is one of the space-separated `scopes`, exactly.
+bool scopes_include(std::string_view scopes, std::string_view scope);
+
 inline bool scopes_permit_read(std::string_view scopes, std::string_view resource_type) {
   return scopes_permit(scopes, resource_type, 'r');
 }

@@ -41,5 +41,14 @@ TEST(SmartScopes, AnyOfSeveralScopesSeparatedBySpaces) {
   EXPECT_FALSE(scopes_permit("", "Patient", 'r'));
 }
 
+TEST(SmartScopes, TheGatewaysOwnScopesAreMatchedWholly) {
+  EXPECT_TRUE(scopes_include("system/*.rs fhir-ledger/admin", kAdminScope));
+  EXPECT_TRUE(scopes_include("fhir-ledger/tools", kToolsScope));
+  EXPECT_FALSE(scopes_include("fhir-ledger/administrator", kAdminScope));
+  EXPECT_FALSE(scopes_include("xfhir-ledger/admin", kAdminScope));
+  EXPECT_FALSE(scopes_include("system/*.*", kAdminScope));  // no FHIR scope stands for it
+  EXPECT_FALSE(scopes_include("", kAdminScope));
+}
+
 }  // namespace
 }  // namespace fl::gateway

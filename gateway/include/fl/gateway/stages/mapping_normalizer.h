@@ -29,6 +29,9 @@ class MappingNormalizer final : public Normalizer {
 
   void replace(std::shared_ptr<const mappings::MappingCatalog> catalog);
 
+  // The catalog in use now (the last one replace() swapped in).
+  std::shared_ptr<const mappings::MappingCatalog> catalog() const { return current()->catalog; }
+
   // The hash anchored for resources mapped by the set of `source`, or nullopt.
   std::optional<ports::Hash32> hash_of(std::string_view source) const;
 
