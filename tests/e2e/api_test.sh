@@ -232,6 +232,7 @@ call big-header 400 -H "Authorization: Bearer $hospital_token" \
 head -c 2000000 /dev/zero >"$run/body.bin"
 call body 400 -H "Authorization: Bearer $hospital_token" -X GET --data-binary "@$run/body.bin" \
   "$base/fhir/Patient/pat-us-0003"
+[ "$(header body connection | tr A-Z a-z)" = close ] || fl_die "a refused body left the connection open"
 call method 405 -X DELETE -H "Authorization: Bearer $hospital_token" "$base/fhir/Patient/pat-us-0003"
 echo "ok: bad tokens 401, an uncovered scope 403, malformed requests 400"
 
@@ -264,6 +265,7 @@ grep -q '"unchanged":true' "$run/consent-again.json" || fl_die "again: $(cat "$r
 call consent-type 415 -X POST -H "Authorization: Bearer $consent_token" \
   -H 'Content-Type: text/plain' --data-binary "@$run/consent-in.json" "$base/fhir/Consent"
 post consent-big 413 /fhir/Consent "$consent_token" --data-binary "@$run/body.bin"
+[ "$(header consent-big connection | tr A-Z a-z)" = close ] || fl_die "an unread body left the connection open"
 post consent-bad 400 /fhir/Consent "$consent_token" --data-binary '{"resourceType":"Patient"}'
 post consent-anonymous 401 /fhir/Consent "" --data-binary "@$run/consent-in.json"
 echo "ok: a Consent over HTTP: dry run, apply (then the read is permitted), again a no-op; 415, 413, 400, 401, 403"

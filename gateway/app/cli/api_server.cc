@@ -228,7 +228,10 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
       return fail(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "not-supported",
                   "GET reads, POST takes a Consent");
     }
-    if (request.hasContentLength() && request.getContentLength() > 0) {
+    if ((request.hasContentLength() && request.getContentLength() > 0) ||
+        request.getChunkedTransferEncoding()) {
+      // The body is not read: the connection cannot carry another request after it.
+      response.setKeepAlive(false);
       return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid", "a GET takes no body");
     }
     const std::string& uri = request.getURI();
@@ -364,6 +367,9 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     if (!route) return fail(response, route.error());
     const bool body_optional = route->op == PostOp::kErase;
     const bool has_body = request.hasContentLength() && request.getContentLength64() > 0;
+    // Until the body is read, a refusal ends the connection: what is left of the body must not
+    // be taken for the next request on it.
+    response.setKeepAlive(false);
     if (has_body || !body_optional) {
       const std::string type =
           request.getContentType().substr(0, request.getContentType().find(';'));
@@ -400,6 +406,7 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
                     "the body ended before its Content-Length");
       }
     }
+    response.setKeepAlive(request.getKeepAlive());
     std::string source = request.get("X-FHIR-Source", shared_.parts.default_source);
     if (source.empty() || source.size() > 256) {
       return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
