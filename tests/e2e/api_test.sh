@@ -268,7 +268,25 @@ post consent-big 413 /fhir/Consent "$consent_token" --data-binary "@$run/body.bi
 [ "$(header consent-big connection | tr A-Z a-z)" = close ] || fl_die "an unread body left the connection open"
 post consent-bad 400 /fhir/Consent "$consent_token" --data-binary '{"resourceType":"Patient"}'
 post consent-anonymous 401 /fhir/Consent "" --data-binary "@$run/consent-in.json"
+# Consent at read time: a Spanish patient's data goes to the US clinic only with consent (the
+# bundle's rule, as for the German patient of section 2); the patient's Consent naming the
+# clinic makes the grant and is the consent the policy sees when the clinic reads.
+cat >"$run/consent-es-in.json" <<'JSON'
+{"resourceType":"Consent","id":"api-consent-es-0009","status":"active",
+ "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+ "patient":{"reference":"Patient/pat-es-0009"},
+ "provision":{"actor":[{"reference":{"reference":"Organization/us-clinic"}}],"purpose":[{"code":"TREAT"}]}}
+JSON
+call consent-before 403 -H "Authorization: Bearer $clinic_token" "$base/fhir/Patient/pat-es-0009"
+post consent-es 200 /fhir/Consent "$consent_token" --data-binary "@$run/consent-es-in.json"
+call consent-read 200 -H "Authorization: Bearer $clinic_token" "$base/fhir/Patient/pat-es-0009"
+sed 's/"status":"active"/"status":"inactive"/; s/"id":"api-consent-es-0009"/&,"meta":{"versionId":"2"}/' \
+  "$run/consent-es-in.json" >"$run/consent-es-in-2.json"
+post consent-es-off 200 /fhir/Consent "$consent_token" --data-binary "@$run/consent-es-in-2.json"
+grep -q '"kind":"revoked"' "$run/consent-es-off.json" || fl_die "deactivated: $(cat "$run/consent-es-off.json")"
+call consent-withdrawn 403 -H "Authorization: Bearer $clinic_token" "$base/fhir/Patient/pat-es-0009"
 echo "ok: a Consent over HTTP: dry run, apply (then the read is permitted), again a no-op; 415, 413, 400, 401, 403"
+echo "ok: the patient's Consent is the consent the policy sees at read time; withdrawn, the read is refused again"
 
 # 7. The erasure over HTTP, and the tools' dry runs.
 admin_token="$(token eu-hospital --scope fhir-ledger/admin)"

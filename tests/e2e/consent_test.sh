@@ -5,6 +5,8 @@
 # and participants (and signature's period moved into the future), and three Consents of our own:
 # purpose-limited, time-limited, a deny inside a permit. For each: the dry run prints the diff
 # and sends nothing; apply grants; applying it again changes nothing; deactivating revokes.
+# Last, a Consent published on the Kafka topic: `serve` anchors it and applies it the same way;
+# published again it changes nothing; a new version with status inactive revokes.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
@@ -131,3 +133,81 @@ expect "still granted after the dry run" "$(can_read "$patient" "$hospital" TREA
 consent apply "$run/not-author-inactive.json" apply6
 expect "revoked on chain" "$(can_read "$patient" "$hospital" TREAT)" false
 echo "ok: deactivating a Consent revokes what it granted (the dry run showed it first)"
+
+# 7. A Consent published on fhir.events: serve anchors it, then applies it (issue 15). The EU
+#    hospital may see a French patient's record for treatment.
+mkdir -p "$run/kafka/events"
+kafka_consent() {  # kafka_consent VERSION STATUS: publish that version of Consent/kafka-consent
+  python3 - "$run/kafka/events/consent.json" "$1" "$2" <<'PY'
+import json, sys
+c = {"resourceType": "Consent", "id": "kafka-consent", "meta": {"versionId": sys.argv[2]},
+     "status": sys.argv[3],
+     "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                           "code": "patient-privacy"}]},
+     "patient": {"reference": "Patient/pat-fr-0002"},
+     "provision": {"actor": [{"reference": {"reference": "Organization/eu-hospital"}}],
+                   "purpose": [{"code": "TREAT"}]}}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  cat >"$run/kafka/events.manifest.json" <<'JSON'
+[{"file": "consent.json", "key": "Patient/pat-fr-0002",
+  "headers": {"fhir-source": "demo-ehr", "fhir-event": "create",
+              "content-type": "application/fhir+json"}}]
+JSON
+  "$FL_BIN" publish --bootstrap "$FL_KAFKA_BOOTSTRAP_SERVERS" --topic fhir.events \
+    --manifest "$run/kafka/events.manifest.json" 2>/dev/null
+}
+serve_caught_up() {  # serve_caught_up NAME: the summary in $run/NAME.json, the log in NAME.log
+  "$FL_BIN" serve --config "$config" --until-caught-up >"$run/$1.json" 2>"$run/$1.log" || {
+    cat "$run/$1.log" >&2
+    fl_die "serve ($1) failed"
+  }
+}
+# applied NAME: "unchanged added changed revoked refused" of each consent.applied line.
+applied() {
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("event") == "consent.applied":
+        print(str(e["unchanged"]).lower(), e["added"], e["changed"], e["revoked"], e["refused"])
+    assert e.get("event") != "consent.not_applied", line' "$run/$1.log"
+}
+kafka_consent 1 active
+cp "$run/kafka/events/consent.json" "$run/kafka-consent-1.json"
+consent dry-run "$run/kafka-consent-1.json" dry7
+patient7="$(key dry7)"
+expect "kafka Consent dry run" "$(changes dry7)" "added $h TREAT"
+expect "no grant before serve" "$(can_read "$patient7" "$hospital" TREAT)" false
+serve_caught_up kafka1
+expect "kafka Consent applied" "$(applied kafka1)" "false 1 0 0 0"
+expect "canRead after serve" "$(can_read "$patient7" "$hospital" TREAT)" true
+grep -q '"consentsApplied":1,' "$run/kafka1.json" || fl_die "serve summary: $(cat "$run/kafka1.json")"
+echo "ok: a Consent published on Kafka is anchored and becomes a grant"
+
+# grant_changes PATIENT_KEY GRANTEE: the GrantChanged events the contract emitted for the pair.
+grant_changes() {
+  "$FL_CAST" logs --json --rpc-url "$FL_LEDGER_RPC_URL" --address "$FL_LEDGER_CONTRACT" \
+    --from-block 0 'GrantChanged(bytes32,address,bytes32,uint64)' |
+    python3 -c '
+import json, sys
+patient, grantee = sys.argv[1].lower(), "0x" + sys.argv[2].lower()[2:].rjust(64, "0")
+print(sum(1 for e in json.load(sys.stdin) if e["topics"][1:3] == [patient, grantee]))' "$1" "$2"
+}
+expect "one GrantChanged for the Kafka Consent" "$(grant_changes "$patient7" "$hospital")" 1
+kafka_consent 1 active
+serve_caught_up kafka2
+expect "kafka Consent published again" "$(applied kafka2)" "true 0 0 0 0"
+expect "still granted" "$(can_read "$patient7" "$hospital" TREAT)" true
+expect "no grant transaction for a re-published Consent" "$(grant_changes "$patient7" "$hospital")" 1
+echo "ok: the same Consent published again changes nothing (no grant transaction)"
+
+kafka_consent 2 inactive
+serve_caught_up kafka3
+expect "kafka Consent deactivated" "$(applied kafka3)" "false 0 0 1 0"
+expect "revoked on chain by the Kafka Consent" "$(can_read "$patient7" "$hospital" TREAT)" false
+expect "one more GrantChanged: the revocation" "$(grant_changes "$patient7" "$hospital")" 2
+echo "ok: a new version of the Consent with status inactive, on Kafka, revokes its grant"

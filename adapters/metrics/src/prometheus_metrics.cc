@@ -95,6 +95,16 @@ struct PrometheusMetrics::Impl {
           .Name("fhir_ledger_access_decisions_total")
           .Help("Reads, grants and Consents by decision (permit, deny, or the error's kind)")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& consents =
+      BuildCounter()
+          .Name("fhir_ledger_consents_total")
+          .Help("Consents anchored from Kafka by outcome (applied, unchanged, failed)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& consent_changes =
+      BuildCounter()
+          .Name("fhir_ledger_consent_changes_total")
+          .Help("Grants the Consents from Kafka added, changed, revoked or refused")
+          .Register(*registry);
 };
 
 PrometheusMetrics::PrometheusMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -151,6 +161,14 @@ void PrometheusMetrics::dependency_error(std::string_view step, std::string_view
 
 void PrometheusMetrics::access_decision(std::string_view kind, std::string_view decision) {
   impl_->access.Add({{"kind", std::string(kind)}, {"decision", std::string(decision)}}).Increment();
+}
+
+void PrometheusMetrics::consents(std::string_view outcome) {
+  impl_->consents.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+
+void PrometheusMetrics::consent_changes(std::string_view kind, std::uint64_t count) {
+  impl_->consent_changes.Add({{"kind", std::string(kind)}}).Increment(static_cast<double>(count));
 }
 
 std::string PrometheusMetrics::exposition() const {

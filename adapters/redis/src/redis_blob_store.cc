@@ -154,6 +154,23 @@ std::optional<ports::Hash32> person_of(std::string_view hex) {
   return out;
 }
 
+// One line of a consented-grants field; nullopt for a line this version does not read.
+std::optional<ports::ConsentedGrant> parse_consented(std::string_view line) {
+  const auto first = line.find(' ');
+  const auto second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  auto who = parse_hex(line.substr(0, first));
+  ports::ConsentedGrant g;
+  if (!who || who->size() != g.participant.size()) return std::nullopt;
+  std::copy(who->begin(), who->end(), g.participant.begin());
+  g.purpose = std::string(line.substr(first + 1, second - first - 1));
+  const std::string_view expires = line.substr(second + 1);
+  const auto [end, ec] =
+      std::from_chars(expires.data(), expires.data() + expires.size(), g.expires_at);
+  if (ec != std::errc() || end != expires.data() + expires.size()) return std::nullopt;
+  return g;
+}
+
 // Every character checked without a branch: on random hex digits the branches of a
 // short-circuiting test mispredicted often enough to take a tenth of a store's CPU at 2 KiB.
 bool is_lower_hex(std::string_view s) {
@@ -960,6 +977,50 @@ class RedisRegionStores final : public RegionStores {
     return Ok{};
   }
 
+  // A Consent's grants as one field value: "<participant hex> <purpose> <expires>" per line.
+  Result<std::vector<ports::ConsentedGrant>> consented_grants(
+      const ports::Hash32& patient_key) override {
+    auto conn = connection(links_region_);
+    if (!conn) return conn.error();
+    Session session(**conn);
+    auto reply = session.command({"HGETALL", consented_key(to_hex(patient_key))});
+    if (!reply) return reply.error();
+    const redisReply* r = reply->get();
+    if (r->type != REDIS_REPLY_ARRAY) return unexpected_reply(session.name(), "HGETALL");
+    std::vector<ports::ConsentedGrant> out;
+    for (std::size_t i = 1; i < r->elements; i += 2) {
+      if (r->element[i]->type != REDIS_REPLY_STRING) continue;
+      std::string_view lines = text_of(*r->element[i]);
+      while (!lines.empty()) {
+        const auto end = lines.find('\n');
+        const std::string_view line = lines.substr(0, end);
+        lines = end == std::string_view::npos ? std::string_view() : lines.substr(end + 1);
+        if (auto grant = parse_consented(line)) out.push_back(std::move(*grant));
+      }
+    }
+    return out;
+  }
+
+  Status put_consented_grants(const ports::Hash32& patient_key, const ports::Hash32& consent_key,
+                              std::span<const ports::ConsentedGrant> grants) override {
+    auto conn = connection(links_region_);
+    if (!conn) return conn.error();
+    const std::string key = consented_key(to_hex(patient_key));
+    const std::string field = to_hex(consent_key);
+    std::string value;
+    for (const auto& g : grants) {
+      value += to_hex(g.participant) + " " + g.purpose + " " + std::to_string(g.expires_at) + "\n";
+    }
+    Session session(**conn);
+    auto reply = grants.empty() ? session.command({"HDEL", key, field})
+                                : session.command({"HSET", key, field, value});
+    if (!reply) return reply.error();
+    if ((*reply)->type != REDIS_REPLY_INTEGER) {
+      return unexpected_reply(session.name(), grants.empty() ? "HDEL" : "HSET");
+    }
+    return Ok{};
+  }
+
   Result<std::vector<std::optional<ports::Hash32>>> linked_persons(
       std::span<const ports::Hash32> records) override {
     std::vector<std::optional<ports::Hash32>> out(records.size());
@@ -1321,6 +1382,10 @@ std::string patient_index_key(std::string_view patient_key_hex) {
 
 std::string consent_key(std::string_view consent_key_hex) {
   return "consent:" + std::string(consent_key_hex);
+}
+
+std::string consented_key(std::string_view patient_key_hex) {
+  return "consented:" + std::string(patient_key_hex);
 }
 
 std::string link_key(std::string_view record_key_hex) {

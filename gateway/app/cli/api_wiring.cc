@@ -64,6 +64,7 @@ class Worker final : public ApiWorker {
     ports::PointerLedger* erasure_marks = w->pointers_.get();
     ports::AccessLedger* access = w->access_.get();
     ports::PatientDirectory* directory = w->stores_.directory.get();
+    ports::ConsentRecords* consents = w->stores_.consents.get();
     if (shared.cache) {
       w->cached_marks_ =
           std::make_unique<gateway::CachedErasureMarks>(*erasure_marks, *shared.cache);
@@ -72,7 +73,10 @@ class Worker final : public ApiWorker {
           std::make_unique<gateway::CachedPatientDirectory>(*directory, *shared.cache);
       erasure_marks = w->cached_marks_.get();
       access = w->cached_access_.get();
+      w->cached_consents_ =
+          std::make_unique<gateway::CachedConsentRecords>(*consents, *shared.cache);
       directory = w->cached_directory_.get();
+      consents = w->cached_consents_.get();
     }
     w->reads_ = std::make_unique<gateway::ReadService>(
         gateway::ReadServicePorts{.keys = *w->keys_,
@@ -82,7 +86,8 @@ class Worker final : public ApiWorker {
                                   .pointers = *erasure_marks,
                                   .access = *access,
                                   .audit = *w->audit_,
-                                  .clock = ports::real_clock()},
+                                  .clock = ports::real_clock(),
+                                  .consents = consents},
         gateway::ReadSettings{.gateway = config.service_name,
                               .regions = region_names(config),
                               .engine = engine.get(),
@@ -103,7 +108,7 @@ class Worker final : public ApiWorker {
                                      .directory = *directory,
                                      .access = *access,
                                      .audit = *w->audit_,
-                                     .records = *w->stores_.consents,
+                                     .records = *consents,
                                      .clock = ports::real_clock()},
         gateway::ConsentServiceSettings{
             .gateway = config.service_name,
@@ -146,6 +151,7 @@ class Worker final : public ApiWorker {
   std::unique_ptr<gateway::CachedErasureMarks> cached_marks_;
   std::unique_ptr<gateway::CachedAccessLedger> cached_access_;
   std::unique_ptr<gateway::CachedPatientDirectory> cached_directory_;
+  std::unique_ptr<gateway::CachedConsentRecords> cached_consents_;
   std::unique_ptr<gateway::ReadService> reads_;
   std::unique_ptr<gateway::ConsentService> consents_;
   std::unique_ptr<gateway::EraseService> erasures_;

@@ -1,9 +1,11 @@
 // `fhir-ledger serve`: loads the configuration, builds every adapter from it, and runs the
 // pipeline until stopped (or, in batch mode, until caught up).
+#include "fl/adapters/evm/evm_access_ledger.h"
 #include "fl/adapters/metrics/prometheus_metrics.h"
 #include "fl/base/json_string.h"
 #include "fl/base/log.h"
 #include "fl/gateway/config.h"
+#include "fl/gateway/consent_service.h"
 #include "fl/gateway/mapping_files.h"
 #include "fl/gateway/pipeline.h"
 #include "fl/gateway/pointer_record.h"
@@ -105,6 +107,54 @@ LoadedPolicy make_policy(const gateway::GatewayConfig& config, Bundles bundles,
   return out;
 }
 
+// Consents published on the input topics become grants (issue 15) through the service that
+// `consent apply` and POST /fhir/Consent use. It signs its grants in a session of its own (the
+// pipeline's ledger adapter keeps its registry to itself); both use the gateway's key, and a
+// nonce one of them finds taken is read again (PointerRegistry::send).
+struct ConsentWiring {
+  Session session;
+  std::unique_ptr<ports::AccessLedger> access;
+  std::unique_ptr<gateway::policy::PolicyEngine> engine;
+  std::unique_ptr<gateway::policy::PolicyEngine> shadow;
+  std::unique_ptr<gateway::ConsentService> service;
+  std::unique_ptr<gateway::ConsentServiceSink> sink;
+};
+
+Result<std::unique_ptr<ConsentWiring>> wire_consents(const gateway::GatewayConfig& config,
+                                                     const Adapters& adapters) {
+  auto settings = consent_settings(config);
+  if (!settings) return settings.error();
+  auto engine = load_policy_engine(config);
+  if (!engine) return engine.error();
+  auto shadow = load_shadow_engine(config);
+  if (!shadow) return shadow.error();
+  // A session owns its configuration, which holds a secret and is not copied: read it again.
+  auto own = gateway::load_gateway_config(config.file, gateway::process_environment());
+  if (!own) return own.error();
+  auto session = connect_session(std::move(*own));
+  if (!session) return session.error();
+  auto w = std::make_unique<ConsentWiring>();
+  w->session = std::move(*session);
+  w->access = evm::make_access_ledger(*w->session.registry, config.ledger.confirmations);
+  w->engine = std::move(*engine);
+  w->shadow = std::move(*shadow);
+  w->service = std::make_unique<gateway::ConsentService>(
+      gateway::ConsentServicePorts{.keys = *adapters.keys,
+                                   .directory = *adapters.directory,
+                                   .access = *w->access,
+                                   .audit = *adapters.audit,
+                                   .records = *adapters.consents,
+                                   .clock = ports::real_clock()},
+      gateway::ConsentServiceSettings{
+          .gateway = config.service_name,
+          .consent = std::move(*settings),
+          .linking_identifier_system = config.identity.linking_identifier_system,
+          .engine = w->engine.get(),
+          .shadow = w->shadow.get()});
+  w->sink = std::make_unique<gateway::ConsentServiceSink>(*w->service);
+  return w;
+}
+
 void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) {
   const double rate = s.busy_seconds > 0 ? static_cast<double>(s.resources) / s.busy_seconds : 0;
   const double gas_per_pointer =
@@ -123,7 +173,8 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
       "\"seconds\":%.3f,\"resourcesPerSecond\":%.1f,\"latencyP50Ms\":%.1f,"
       "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f,\"shadowDecisions\":%llu,"
       "\"shadowDifferences\":%llu,\"shadowAuditFailures\":%llu,\"parked\":%llu,"
-      "\"waiting\":%llu,\"regionsDown\":[%s]}\n",
+      "\"waiting\":%llu,\"regionsDown\":[%s],\"consentsApplied\":%llu,"
+      "\"consentsFailed\":%llu}\n",
       static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
       static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
       static_cast<unsigned long long>(s.transactions), static_cast<unsigned long long>(s.pointers),
@@ -137,7 +188,8 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
       static_cast<unsigned long long>(policy.bundle ? policy.bundle->shadow_stats().audit_failures
                                                     : 0),
       static_cast<unsigned long long>(s.parked), static_cast<unsigned long long>(s.waiting),
-      regions_down.c_str());
+      regions_down.c_str(), static_cast<unsigned long long>(s.consents_applied),
+      static_cast<unsigned long long>(s.consents_failed));
   std::fflush(stdout);
 }
 
@@ -194,6 +246,13 @@ int serve(const std::vector<std::string>& argv) {
     return 2;
   }
   const LoadedPolicy policy = make_policy(*config, std::move(*bundles), adapters->audit.get());
+  auto consents = wire_consents(*config, *adapters);
+  if (!consents) {
+    log::error("gateway.start_failed",
+               {{"error", consents.error().message}, {"where", consents.error().where}});
+    (void)close_adapters(*adapters);
+    return 2;
+  }
 
   gateway::MappingNormalizer normalizer(mappings.catalog,
                                         config->mappings.dead_letter_unknown_source);
@@ -253,7 +312,8 @@ int serve(const std::vector<std::string>& argv) {
                               .keys = *adapters->keys,
                               .clock = clock,
                               .audit = adapters->audit.get(),
-                              .metrics = &metrics},
+                              .metrics = &metrics,
+                              .consents = (*consents)->sink.get()},
                              normalizer, *policy.policy, options);
   std::unique_ptr<HealthServer> probes;
   if (config->health_port > 0) {

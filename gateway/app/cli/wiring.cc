@@ -109,6 +109,7 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   out.blobs = std::move(stores->blobs);
   out.master_keys = std::move(stores->master_keys);
   out.directory = std::move(stores->directory);
+  out.consents = std::move(stores->consents);
 
   auto ledger = build_ledger(config);
   if (!ledger) return ledger.error();

@@ -37,6 +37,7 @@ struct Adapters {
   std::shared_ptr<ports::BlobStore> blobs;  // one Redis per region holds both
   std::shared_ptr<ports::MasterKeyStore> master_keys;
   std::shared_ptr<ports::PatientDirectory> directory;
+  std::shared_ptr<ports::ConsentRecords> consents;  // what each Consent from Kafka holds
   std::unique_ptr<ports::PointerLedger> ledger;
   std::unique_ptr<ports::KeyProvider> keys;
 };

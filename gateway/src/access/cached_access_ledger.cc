@@ -92,6 +92,23 @@ void AccessCache::forget_country(const ports::Hash32& patient) {
   countries_.erase(patient);
 }
 
+std::optional<std::vector<ports::ConsentedGrant>> AccessCache::consented(
+    const ports::Hash32& patient) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  auto it = consented_.find(patient);
+  if (it == consented_.end() || !fresh(it->second.asked)) return std::nullopt;
+  return it->second.value;
+}
+
+void AccessCache::put_consented(const Ticket& t, const ports::Hash32& patient,
+                                std::vector<ports::ConsentedGrant> grants) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (!storable(t)) return;
+  consented_.insert_or_assign(
+      patient, Entry<std::vector<ports::ConsentedGrant>>{std::move(grants), t.asked});
+  stored();
+}
+
 void AccessCache::stored() {
   if (++stores_ % kSweepEvery != 0) return;
   const auto stale = [this](const auto& entry) { return !fresh(entry.second.asked); };
@@ -99,6 +116,7 @@ void AccessCache::stored() {
   std::erase_if(grants_, stale);
   std::erase_if(erased_, stale);
   std::erase_if(countries_, stale);
+  std::erase_if(consented_, stale);
 }
 
 void AccessCache::forget_participant(const ports::Address& who) {
@@ -115,6 +133,7 @@ void AccessCache::forget_grants(const ports::Hash32& patient) {
   auto last = first;
   while (last != grants_.end() && std::get<0>(last->first) == patient) ++last;
   grants_.erase(first, last);
+  consented_.erase(patient);
 }
 
 void AccessCache::forget_patient(const ports::Hash32& patient) {
@@ -131,11 +150,13 @@ void AccessCache::forget_all() {
   grants_.clear();
   erased_.clear();
   countries_.clear();
+  consented_.clear();
 }
 
 std::size_t AccessCache::size() const {
   const std::lock_guard<std::mutex> lock(mutex_);
-  return participants_.size() + grants_.size() + erased_.size() + countries_.size();
+  return participants_.size() + grants_.size() + erased_.size() + countries_.size() +
+         consented_.size();
 }
 
 CachedAccessLedger::CachedAccessLedger(ports::AccessLedger& inner, AccessCache& cache)
@@ -256,6 +277,38 @@ auto forgetting_around(AccessCache& cache, const Records& records, Write write) 
 }
 
 }  // namespace
+
+CachedConsentRecords::CachedConsentRecords(ports::ConsentRecords& inner, AccessCache& cache)
+    : inner_(inner), cache_(cache) {}
+
+Result<std::optional<std::string>> CachedConsentRecords::consent_record(
+    const ports::Hash32& consent_key) {
+  return inner_.consent_record(consent_key);
+}
+
+Status CachedConsentRecords::put_consent_record(const ports::Hash32& consent_key,
+                                                const std::string& json) {
+  return inner_.put_consent_record(consent_key, json);
+}
+
+Result<std::vector<ports::ConsentedGrant>> CachedConsentRecords::consented_grants(
+    const ports::Hash32& patient_key) {
+  if (auto known = cache_.consented(patient_key)) return std::move(*known);
+  const auto ticket = cache_.ticket();
+  auto asked = inner_.consented_grants(patient_key);
+  if (!asked) return asked.error();
+  cache_.put_consented(ticket, patient_key, *asked);
+  return asked;
+}
+
+Status CachedConsentRecords::put_consented_grants(const ports::Hash32& patient_key,
+                                                  const ports::Hash32& consent_key,
+                                                  std::span<const ports::ConsentedGrant> grants) {
+  cache_.forget_grants(patient_key);
+  auto put = inner_.put_consented_grants(patient_key, consent_key, grants);
+  cache_.forget_grants(patient_key);
+  return put;
+}
 
 CachedPatientDirectory::CachedPatientDirectory(ports::PatientDirectory& inner, AccessCache& cache)
     : inner_(inner), cache_(cache) {}

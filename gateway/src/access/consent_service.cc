@@ -32,6 +32,8 @@ struct Held {
 
 struct Record {
   std::string version;
+  std::string status;
+  std::string patient_key;  // 0x pseudonym
   std::vector<Held> grants;
 };
 
@@ -75,6 +77,10 @@ Result<Record> parse_record(const std::string& json) {
   }
   Record r;
   r.version = d["version"].GetString();
+  if (d.HasMember("status") && d["status"].IsString()) r.status = d["status"].GetString();
+  if (d.HasMember("patientKey") && d["patientKey"].IsString()) {
+    r.patient_key = d["patientKey"].GetString();
+  }
   for (const auto& g : d["grants"].GetArray()) {
     if (!g.IsObject() || !g.HasMember("grantee") || !g["grantee"].IsString() ||
         !g.HasMember("purpose") || !g["purpose"].IsString() || !g.HasMember("expiresAt") ||
@@ -95,6 +101,47 @@ std::string version_of(const rapidjson::Value& consent, const std::string& text)
   }
   const Bytes digest = crypto::sha256(as_bytes(text));
   return "sha256:" + to_hex(digest);
+}
+
+std::optional<ports::Hash32> parse_hash(std::string_view text) {
+  if (text.size() != 66 || !text.starts_with("0x")) return std::nullopt;
+  auto bytes = parse_hex(text.substr(2));
+  if (!bytes || bytes->size() != 32) return std::nullopt;
+  ports::Hash32 h{};
+  std::copy(bytes->begin(), bytes->end(), h.begin());
+  return h;
+}
+
+// Takes back one grant the Consent held: its transaction, then its AuditEvent (as the CLI's
+// revoke does). A dry run only says so.
+Result<ConsentChange> revoke_held(const ConsentServicePorts& ports, const std::string& gateway,
+                                  const std::string& operator_name, std::int64_t now,
+                                  const ports::Hash32& patient, const Held& h, bool dry_run) {
+  // A participant no longer registered still loses its grants; it is named by its address.
+  auto state = ports.access.participant(h.grantee);
+  ConsentChange change{.kind = "revoked",
+                       .participant = state ? state->address : hex_address(h.grantee),
+                       .purpose = h.purpose,
+                       .expires_at = h.expires_at};
+  if (dry_run) return change;
+  const AccessContext context{.now = now,
+                              .gateway = gateway,
+                              .operator_name = operator_name,
+                              .participant = state ? state->address : hex_address(h.grantee),
+                              .jurisdiction = state && state->active ? state->jurisdiction : "",
+                              .purpose = h.purpose,
+                              .consent = false};
+  auto tx = ports.access.send_revoke(patient, h.grantee, h.purpose);
+  const Result<std::uint64_t> block =
+      tx ? ports.access.wait_mined(*tx) : Result<std::uint64_t>(tx.error());
+  const auto outcome = transaction_outcome(tx ? to_0x_hex(*tx) : std::string(), block);
+  auto recorded = record_revocation(ports.audit, context, patient, outcome, ports.clock);
+  if (!block) return block.error();
+  if (!recorded) return recorded.error();
+  change.tx = outcome.hash;
+  change.block = *block;
+  change.audit_event = *recorded;
+  return change;
 }
 
 }  // namespace
@@ -216,34 +263,19 @@ Result<ConsentReport> ConsentService::apply(const ConsentQuery& query) {
       return g.grantee == h.grantee && g.purpose == h.purpose;
     });
     if (still) continue;
-    // A participant no longer registered still loses its grants; it is named by its address.
-    auto state = ports_.access.participant(h.grantee);
-    ConsentChange change{.kind = "revoked",
-                         .participant = state ? state->address : hex_address(h.grantee),
-                         .purpose = h.purpose,
-                         .expires_at = h.expires_at};
-    if (!query.dry_run) {
-      const AccessContext context{.now = now,
-                                  .gateway = settings_.gateway,
-                                  .operator_name = query.operator_name,
-                                  .participant = state ? state->address : hex_address(h.grantee),
-                                  .jurisdiction = state && state->active ? state->jurisdiction : "",
-                                  .purpose = h.purpose,
-                                  .consent = false};
-      auto tx = ports_.access.send_revoke(*patient, h.grantee, h.purpose);
-      const Result<std::uint64_t> block =
-          tx ? ports_.access.wait_mined(*tx) : Result<std::uint64_t>(tx.error());
-      const auto outcome = transaction_outcome(tx ? to_0x_hex(*tx) : std::string(), block);
-      auto recorded = record_revocation(ports_.audit, context, *patient, outcome, ports_.clock);
-      if (!block) return block.error();
-      if (!recorded) return recorded.error();
-      change.tx = outcome.hash;
-      change.block = *block;
-      change.audit_event = *recorded;
-    }
-    report.changes.push_back(std::move(change));
+    auto change = revoke_held(ports_, settings_.gateway, query.operator_name, now, *patient, h,
+                              query.dry_run);
+    if (!change) return change.error();
+    report.changes.push_back(std::move(*change));
   }
   if (!query.dry_run) {
+    // The read path's index first: a record written without it would make a re-delivery a
+    // no-op that never writes it.
+    std::vector<ports::ConsentedGrant> consented;
+    for (const auto& g : granted) consented.push_back({g.grantee, g.purpose, g.expires_at});
+    if (auto put = ports_.records.put_consented_grants(*patient, *consent_key, consented); !put) {
+      return put.error();
+    }
     if (auto put = ports_.records.put_consent_record(
             *consent_key, record_json(report.version, report.status, report.patient_key, granted));
         !put) {
@@ -251,6 +283,80 @@ Result<ConsentReport> ConsentService::apply(const ConsentQuery& query) {
     }
   }
   return report;
+}
+
+Result<ConsentReport> ConsentService::withdraw(const ConsentWithdrawal& query) {
+  ConsentReport report;
+  report.consent_id = query.reference.starts_with("Consent/")
+                          ? query.reference.substr(std::string_view("Consent/").size())
+                          : query.reference;
+  report.status = "deleted";
+  Pseudonyms pseudonyms(ports_.keys);
+  auto consent_key = pseudonyms.resource_key(query.source, query.reference);
+  if (!consent_key) return consent_key.error();
+  auto stored = ports_.records.consent_record(*consent_key);
+  if (!stored) return stored.error();
+  if (!*stored) {
+    // Never applied (refused, or published before Consents were read from Kafka): it holds
+    // nothing on the ledger.
+    report.unchanged = true;
+    return report;
+  }
+  auto previous = parse_record(**stored);
+  if (!previous) return previous.error();
+  report.version = previous->version;
+  report.patient_key = previous->patient_key;
+  if (previous->status == "deleted" && previous->grants.empty()) {
+    report.unchanged = true;
+    return report;
+  }
+  const auto patient = parse_hash(previous->patient_key);
+  if (!patient) {
+    return Error{ErrorCode::kIntegrity, "a stored Consent record names no patient key", ""};
+  }
+  const std::int64_t now = ports::unix_seconds(ports_.clock.wall());
+  for (const auto& h : previous->grants) {
+    auto change =
+        revoke_held(ports_, settings_.gateway, query.operator_name, now, *patient, h, false);
+    if (!change) return change.error();
+    report.changes.push_back(std::move(*change));
+  }
+  if (auto put = ports_.records.put_consented_grants(*patient, *consent_key, {}); !put) {
+    return put.error();
+  }
+  // The version applied last stays: a re-delivery of it (older than the deletion) changes
+  // nothing, while a later version is applied as new.
+  if (auto put = ports_.records.put_consent_record(
+          *consent_key, record_json(previous->version, "deleted", previous->patient_key, {}));
+      !put) {
+    return put.error();
+  }
+  return report;
+}
+
+ports::ConsentOutcome outcome_of(const ConsentReport& report) {
+  ports::ConsentOutcome out;
+  out.unchanged = report.unchanged;
+  for (const auto& c : report.changes) {
+    if (c.kind == "added") ++out.added;
+    if (c.kind == "changed") ++out.changed;
+    if (c.kind == "kept") ++out.kept;
+    if (c.kind == "revoked") ++out.revoked;
+    if (c.kind == "refused") ++out.refused;
+  }
+  return out;
+}
+
+Result<ports::ConsentOutcome> ConsentServiceSink::apply(const ports::ConsentDelivery& delivery) {
+  auto report = delivery.deleted ? service_.withdraw({.source = delivery.source,
+                                                      .reference = delivery.reference,
+                                                      .operator_name = delivery.submitter})
+                                 : service_.apply({.source = delivery.source,
+                                                   .json = delivery.json,
+                                                   .dry_run = false,
+                                                   .operator_name = delivery.submitter});
+  if (!report) return report.error();
+  return outcome_of(*report);
 }
 
 std::string to_json(const ConsentReport& report) {

@@ -91,6 +91,14 @@ Result<ReadReport> ReadService::decide(const ReadQuery& query, ReadResource stor
     auto granted = ports_.access.can_read(request.patient_key, *query.participant, query.purpose);
     if (!granted) return granted.error();
     request.granted = *granted;
+    // Consent as the patient gave it: a Consent that holds this grant (consent_service.h).
+    if (*granted && !query.consent && ports_.consents != nullptr &&
+        request.patient_key != ports::Hash32{}) {
+      auto consented = ports_.consents->consented_grants(request.patient_key);
+      if (!consented) return consented.error();
+      request.context.consent = ports::consents_to(*consented, *query.participant, query.purpose,
+                                                   static_cast<std::uint64_t>(request.context.now));
+    }
   }
   rapidjson::Document resource;
   resource.Parse(stored->json.c_str(), stored->json.size());

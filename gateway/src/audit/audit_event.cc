@@ -73,7 +73,7 @@ void coding(Writer& w, const Code& c) {
 
 void detail(Writer& w, const std::string& type, const std::string& value) {
   w.StartObject();
-  string(w, "type", type);
+  string(w, "type", std::string(type));
   // FHIR forbids empty strings: an empty list is written as "none".
   string(w, "valueString", value.empty() ? "none" : value);
   w.EndObject();
@@ -297,6 +297,23 @@ std::string revocation_event(const Common& common, const Transaction& tx) {
 
 namespace {
 
+// The entity that names a resource by pseudonym and type.
+void resource_entity(Writer& w, const std::string& resource_key, std::string_view type) {
+  w.StartObject();
+  w.Key("what");
+  w.StartObject();
+  w.Key("identifier");
+  w.StartObject();
+  string(w, "system", kResourceKeySystem);
+  string(w, "value", resource_key);
+  w.EndObject();
+  string(w, "type", std::string(type));
+  w.EndObject();
+  w.Key("type");
+  coding(w, Code{kEntityType, "2", "System Object"});
+  w.EndObject();
+}
+
 // An event about one resource: entity[1] names it by pseudonym and type.
 std::string resource_event(const Kind& kind, const Common& common, const std::string& resource_key,
                            const std::string& resource_type, bool permitted,
@@ -306,21 +323,7 @@ std::string resource_event(const Kind& kind, const Common& common, const std::st
       [&](Writer& w) {
         if (policy) policy_details(w, *policy, "");
       },
-      [&](Writer& w) {
-        w.StartObject();
-        w.Key("what");
-        w.StartObject();
-        w.Key("identifier");
-        w.StartObject();
-        string(w, "system", kResourceKeySystem);
-        string(w, "value", resource_key);
-        w.EndObject();
-        string(w, "type", resource_type);
-        w.EndObject();
-        w.Key("type");
-        coding(w, Code{kEntityType, "2", "System Object"});
-        w.EndObject();
-      });
+      [&](Writer& w) { resource_entity(w, resource_key, resource_type); });
 }
 
 }  // namespace
@@ -344,6 +347,21 @@ std::string ingest_denial_event(const Common& common, const std::string& resourc
                   .kind = "ingest",
                   .action = deleted ? "D" : "C"};
   return resource_event(kind, common, resource_key, resource_type, false, policy);
+}
+
+std::string consent_failure_event(const Common& common, const std::string& resource_key,
+                                  bool deleted, const std::string& reason) {
+  // What the Consent would have changed: who may see the patient's data.
+  const Kind kind{.type = {kDicom, "110113", "Security Alert"},
+                  .subtype = {kDicom, "110137", "User Security Attributes Changed"},
+                  .kind = "consent-failure",
+                  .action = deleted ? "D" : "U"};
+  return event(
+      kind, common, kFailed,
+      std::string(deleted ? "the deletion of a Consent" : "a Consent") +
+          " was anchored but not applied to the ledger's grants: " + reason,
+      [&](Writer& w) { detail(w, "failure", reason); },
+      [&](Writer& w) { resource_entity(w, resource_key, "Consent"); });
 }
 
 std::string erasure_event(const Common& common, const std::string& reason) {

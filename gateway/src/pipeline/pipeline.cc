@@ -27,8 +27,10 @@ struct Pipeline::Item {
   const rapidjson::Value* json = nullptr;  // into the event's document, until decided
   ports::Pointer pointer;
   bool deleted = false;
-  std::string country;        // a Patient's, recorded in the directory once it is stored
-  std::string plaintext;      // canonical JSON until sealed; empty for a delete
+  std::string country;    // a Patient's, recorded in the directory once it is stored
+  std::string plaintext;  // canonical JSON until sealed; empty for a delete
+  // A Consent's canonical JSON, kept past sealing for the ConsentSink (with one), until applied.
+  std::string consent;
   std::size_t placement = 0;  // index of its pointer in the anchored batch
   // This delivery stored the blob and claimed the version (not a claim found and reused): what
   // Pipeline::release gives up if the event is refused after all.
@@ -404,16 +406,24 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
   return Ok{};
 }
 
-// By pseudonyms only, with the source system that sent the resource and its Kafka message, so
-// the auditor can find the dead letter.
-ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::SourceEvent& event,
-                                           const Decision& decision) const {
+namespace {
+
+// The Kafka message an event came in: topic[partition]@offset.
+std::string message_of(const ports::SourceEvent& event) {
+  return event.origin.topic + "[" + std::to_string(event.origin.partition) + "]@" +
+         std::to_string(event.origin.offset);
+}
+
+}  // namespace
+
+// What the pipeline's AuditEvents about one resource of one message share: an id that is the
+// same each time the message is delivered (`kind` tells the events about it apart), the source
+// system as the requestor, the pseudonyms.
+audit::Common Pipeline::event_audit_common(const Item& item, const ports::SourceEvent& event,
+                                           std::string_view kind) const {
   audit::Common common;
-  // The same for the same resource of the same Kafka message: a batch re-delivered after a
-  // restart writes its denials again, and the consumer recognises the copies by this id.
-  const std::string message = event.origin.topic + "[" + std::to_string(event.origin.partition) +
-                              "]@" + std::to_string(event.origin.offset);
-  common.id = to_hex(crypto::sha256(as_bytes(message + " " + to_hex(item.pointer.resource_key))));
+  common.id = to_hex(crypto::sha256(
+      as_bytes(message_of(event) + " " + std::string(kind) + to_hex(item.pointer.resource_key))));
   common.recorded = audit::rfc3339_utc(ports::unix_seconds(ports_.clock.wall()));
   common.gateway = options_.service_name;
   const std::string source(event.header("fhir-source"));
@@ -421,10 +431,22 @@ ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::Source
                                        .jurisdiction = "",
                                        .display = source.empty() ? "source system" : source,
                                        .requestor = true});
-  const bool patient = item.pointer.patient_key != ports::Hash32{};
-  if (patient) common.patient_key = to_0x_hex(item.pointer.patient_key);
+  if (item.pointer.patient_key != ports::Hash32{}) {
+    common.patient_key = to_0x_hex(item.pointer.patient_key);
+  }
   common.resource_key = to_0x_hex(item.pointer.resource_key);
-  common.details = {{"country", decision.country}, {"message", message}};
+  return common;
+}
+
+// By pseudonyms only, with the source system that sent the resource and its Kafka message, so
+// the auditor can find the dead letter.
+ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::SourceEvent& event,
+                                           const Decision& decision) const {
+  // The same for the same resource of the same Kafka message: a batch re-delivered after a
+  // restart writes its denials again, and the consumer recognises the copies by this id.
+  audit::Common common = event_audit_common(item, event, "");
+  const bool patient = item.pointer.patient_key != ports::Hash32{};
+  common.details = {{"country", decision.country}, {"message", message_of(event)}};
   if (!decision.refusal.empty()) common.details.emplace_back("refusal", decision.refusal);
   audit::PolicyFacts facts;
   facts.policy_hash = decision.policy_hash;
@@ -590,6 +612,9 @@ Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
   std::map<std::size_t, Error> refused;
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& item = items[i];
+    if (ports_.consents != nullptr && item.resource_type == "Consent" && !item.deleted) {
+      item.consent = item.plaintext;
+    }
     OPENSSL_cleanse(item.plaintext.data(), item.plaintext.size());
     item.plaintext.clear();
     if (item.deleted || down.contains(item.pointer.region)) continue;
@@ -1087,6 +1112,81 @@ Status Pipeline::keep_records(InFlight& batch, const ports::AnchorConfirmation& 
   return Ok{};
 }
 
+Status Pipeline::apply_consents(InFlight& batch, const std::atomic<bool>& stop) {
+  for (Item& item : batch.items) {
+    if (item.resource_type != "Consent") continue;
+    ports::ConsentDelivery delivery{.source = item.source,
+                                    .reference = item.reference,
+                                    .deleted = item.deleted,
+                                    .json = std::move(item.consent),
+                                    .submitter = "kafka:" + batch.events[item.event].origin.topic};
+    item.consent.clear();
+    Result<ports::ConsentOutcome> outcome = ports::ConsentOutcome{};
+    Status done = retry(stop, "consent", [&]() -> Status {
+      outcome = ports_.consents->apply(delivery);
+      if (!outcome) return outcome.error();
+      return Ok{};
+    });
+    OPENSSL_cleanse(delivery.json.data(), delivery.json.size());
+    if (!done && done.error().code == ErrorCode::kUnavailable) return done;  // stop requested
+    // Named by pseudonym and version only: the Consent's id and patient are PHI.
+    const std::string key = to_0x_hex(item.pointer.resource_key);
+    const auto version = static_cast<std::int64_t>(item.pointer.version);
+    if (!done) {
+      // A Consent the gateway cannot read, a grant the contract refuses: retrying changes
+      // nothing, and holding the partition would stop every patient's data behind it. The
+      // resource is valid FHIR and stays anchored; the operator and the auditor learn that it
+      // is not enforced.
+      ++stats_.consents_failed;
+      metrics_.consents("failed");
+      log::warn("consent.not_applied", {{"resourceKey", key},
+                                        {"version", version},
+                                        {"deleted", item.deleted},
+                                        {"error", std::string(error_code_name(done.error().code))},
+                                        {"detail", done.error().message},
+                                        {"where", done.error().where}});
+      if (ports_.audit != nullptr) {
+        batch.audits.push_back(
+            consent_failure_record(item, batch.events[item.event], done.error()));
+      }
+      continue;
+    }
+    ++stats_.consents_applied;
+    metrics_.consents(outcome->unchanged ? "unchanged" : "applied");
+    metrics_.consent_changes("added", outcome->added);
+    metrics_.consent_changes("changed", outcome->changed);
+    metrics_.consent_changes("revoked", outcome->revoked);
+    metrics_.consent_changes("refused", outcome->refused);
+    // Consents are rare beside the data they govern: each one is worth a line.
+    log::info("consent.applied", {{"resourceKey", key},
+                                  {"version", version},
+                                  {"deleted", item.deleted},
+                                  {"unchanged", outcome->unchanged},
+                                  {"added", outcome->added},
+                                  {"changed", outcome->changed},
+                                  {"kept", outcome->kept},
+                                  {"revoked", outcome->revoked},
+                                  {"refused", outcome->refused}});
+  }
+  return Ok{};
+}
+
+ports::AuditRecord Pipeline::consent_failure_record(const Item& item,
+                                                    const ports::SourceEvent& event,
+                                                    const Error& error) const {
+  // As for denials: a re-delivered batch writes the same event again, with the same id.
+  audit::Common common = event_audit_common(item, event, "consent ");
+  const bool patient = item.pointer.patient_key != ports::Hash32{};
+  common.details = {{"message", message_of(event)},
+                    {"version", std::to_string(item.pointer.version)},
+                    {"error", std::string(error_code_name(error.code))}};
+  ports::AuditRecord record;
+  record.key = patient ? common.patient_key : common.resource_key;
+  record.json =
+      audit::consent_failure_event(common, common.resource_key, item.deleted, detail_of(error));
+  return record;
+}
+
 Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
                         const std::atomic<bool>& stop) {
   const auto& events = batch.events;
@@ -1258,6 +1358,10 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   drop_conflicts(batch, *confirmation);
   if (auto kept = keep_records(batch, *confirmation, stop); !kept) return kept;
   stage_start = timed("confirm", stage_start);
+  if (ports_.consents != nullptr) {
+    if (auto applied = apply_consents(batch, stop); !applied) return applied;
+    stage_start = timed("consent", stage_start);
+  }
   // 9. Report before committing: receipts, dead letters and AuditEvents must be durable first.
   if (auto reported = report(batch, *confirmation, stop); !reported) return reported;
   stage_start = timed("report", stage_start);

@@ -942,5 +942,38 @@ TEST(RedisPatientDirectory, TheFirstLinkOfARecordWinsAndIsKeptInTheLinksRegionOn
       << "a links region that is not configured is refused";
 }
 
+TEST(RedisConsentRecords, EachConsentsGrantsReplaceItsOwnAndAreReadAcrossConsents) {
+  testing::RedisServer eu;
+  testing::RedisServer us;
+  auto store = make_region_stores({.regions = {{"eu", {.host = "127.0.0.1", .port = eu.port()}},
+                                               {"us", {.host = "127.0.0.1", .port = us.port()}}},
+                                   .links_region = "us"});
+  ASSERT_TRUE(store) << store.error().message;
+  ports::Address hospital{}, clinic{};
+  hospital.fill(0x3c);
+  clinic.fill(0x70);
+  const std::vector<ports::ConsentedGrant> first = {{hospital, "TREAT", 0}, {clinic, "HRESCH", 99}};
+  const std::vector<ports::ConsentedGrant> second = {{clinic, "TREAT", 1800000000}};
+  ASSERT_TRUE((*store)->put_consented_grants(patient(1), patient(20), first));
+  ASSERT_TRUE((*store)->put_consented_grants(patient(1), patient(21), second));
+  auto both = (*store)->consented_grants(patient(1));
+  ASSERT_TRUE(both) << both.error().message;
+  EXPECT_EQ(both->size(), 3u);
+  EXPECT_TRUE(ports::consents_to(*both, clinic, "TREAT", 1700000000));
+  EXPECT_FALSE(ports::consents_to(*both, clinic, "TREAT", 1800000000));  // expired then
+  EXPECT_FALSE(ports::consents_to(*both, clinic, "HRESCH", 100));
+  EXPECT_TRUE(ports::consents_to(*both, hospital, "TREAT", 4000000000));  // no end
+  EXPECT_EQ(redis_cli(eu, "EXISTS " + consented_key(to_hex(patient(1)))), "0");
+
+  // The first Consent withdrawn: its grants go, the second's stay.
+  ASSERT_TRUE((*store)->put_consented_grants(patient(1), patient(20), {}));
+  auto left = (*store)->consented_grants(patient(1));
+  ASSERT_TRUE(left) << left.error().message;
+  EXPECT_EQ(*left, second);
+  auto none = (*store)->consented_grants(patient(2));
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+}
+
 }  // namespace
 }  // namespace fl::redis

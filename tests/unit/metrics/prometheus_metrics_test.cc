@@ -28,6 +28,9 @@ TEST(PrometheusMetrics, CountersAndGaugesCarryTheirLabelsAndValues) {
   m.retried("anchor");
   m.batches_in_flight(3);
   m.regions_down(1, 12);
+  m.consents("applied");
+  m.consents("failed");
+  m.consent_changes("revoked", 2);
   const std::string text = m.exposition();
 
   EXPECT_TRUE(has_line(text, "# TYPE fhir_ledger_events_total counter")) << text;
@@ -40,6 +43,8 @@ TEST(PrometheusMetrics, CountersAndGaugesCarryTheirLabelsAndValues) {
   EXPECT_TRUE(has_line(text, "fhir_ledger_batches_in_flight 3"));
   EXPECT_TRUE(has_line(text, "fhir_ledger_regions_down 1"));
   EXPECT_TRUE(has_line(text, "fhir_ledger_parked_events 12"));
+  EXPECT_TRUE(has_line(text, R"(fhir_ledger_consents_total{outcome="failed"} 1)"));
+  EXPECT_TRUE(has_line(text, R"(fhir_ledger_consent_changes_total{kind="revoked"} 2)"));
 }
 
 TEST(PrometheusMetrics, HistogramsCountEveryObservationInTheirBuckets) {

@@ -7,7 +7,8 @@
 // What an auditor reads where:
 //   type / subtype     what happened (DICOM and audit-event-type codes) and, as the last
 //                      subtype, the kind ("ingest", "grant", "grant-transaction",
-//                      "revocation", "read", "erasure", "policy-shadow-difference") under
+//                      "revocation", "read", "erasure", "policy-shadow-difference",
+//                      "consent-failure") under
 //                      urn:fhir-ledger:audit-kind
 //   outcome            "0" permitted (or carried out), "4" denied (a refused request, like an
 //                      HTTP 4xx) or a change whose transaction is unconfirmed, "8" a permitted
@@ -109,6 +110,12 @@ std::string read_event(const Common& common, const std::string& resource_key,
 std::string ingest_denial_event(const Common& common, const std::string& resource_key,
                                 const std::string& resource_type, bool deleted,
                                 const PolicyFacts& policy);
+
+// A Consent (or, `deleted`, its deletion) a source system published that was anchored but
+// cannot be applied to the ledger's grants (outcome "8"): the patient's choice is stored and
+// not enforced, and an auditor must see that. `reason` is the error, without content.
+std::string consent_failure_event(const Common& common, const std::string& resource_key,
+                                  bool deleted, const std::string& reason);
 
 // GDPR Art. 17 erasure of a patient, by the operator.
 std::string erasure_event(const Common& common, const std::string& reason);

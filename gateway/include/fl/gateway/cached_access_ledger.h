@@ -23,6 +23,7 @@
 #include "fl/base/result.h"
 #include "fl/ports/access_ledger.h"
 #include "fl/ports/clock.h"
+#include "fl/ports/consent_records.h"
 #include "fl/ports/patient_directory.h"
 #include "fl/ports/pointer_ledger.h"
 
@@ -68,6 +69,11 @@ class AccessCache {
   void put_country(const Ticket& t, const ports::Hash32& patient,
                    std::optional<ports::PatientCountry> country);
   void forget_country(const ports::Hash32& patient);
+  // The grants the patient's Consents hold; dropped with the patient's grants (a Consent's
+  // grants change on the ledger with it, so its GrantChanged events drop them too).
+  std::optional<std::vector<ports::ConsentedGrant>> consented(const ports::Hash32& patient) const;
+  void put_consented(const Ticket& t, const ports::Hash32& patient,
+                     std::vector<ports::ConsentedGrant> grants);
 
   // What a change on the ledger makes stale.
   void forget_participant(const ports::Address& who);
@@ -101,6 +107,7 @@ class AccessCache {
   std::map<GrantKey, Entry<bool>> grants_;
   std::map<ports::Hash32, Entry<bool>> erased_;
   std::map<ports::Hash32, Entry<std::optional<ports::PatientCountry>>> countries_;
+  std::map<ports::Hash32, Entry<std::vector<ports::ConsentedGrant>>> consented_;
 };
 
 // An AccessLedger that answers participant() and can_read() from the cache when it can; the
@@ -144,6 +151,24 @@ class CachedErasureMarks final : public ports::PointerLedger {
 
  private:
   ports::PointerLedger& inner_;
+  AccessCache& cache_;
+};
+
+// ConsentRecords whose consented_grants() answer from the cache when they can; what this
+// instance writes drops the patient's entry. One thread per instance, like `inner`.
+class CachedConsentRecords final : public ports::ConsentRecords {
+ public:
+  CachedConsentRecords(ports::ConsentRecords& inner, AccessCache& cache);
+
+  Result<std::optional<std::string>> consent_record(const ports::Hash32& consent_key) override;
+  Status put_consent_record(const ports::Hash32& consent_key, const std::string& json) override;
+  Result<std::vector<ports::ConsentedGrant>> consented_grants(
+      const ports::Hash32& patient_key) override;
+  Status put_consented_grants(const ports::Hash32& patient_key, const ports::Hash32& consent_key,
+                              std::span<const ports::ConsentedGrant> grants) override;
+
+ private:
+  ports::ConsentRecords& inner_;
   AccessCache& cache_;
 };
 

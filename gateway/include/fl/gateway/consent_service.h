@@ -7,7 +7,9 @@
 // why). A dry run stops there: no transaction, no AuditEvent, no record. Otherwise the
 // transactions are sent and waited for (each audited after it, as the CLI's grant and revoke
 // are), then the record is written. A Consent whose version (meta.versionId, else the SHA-256
-// of its text) is the one recorded changes nothing: re-delivery is a no-op.
+// of its text) is the one recorded changes nothing: re-delivery is a no-op. A deleted Consent
+// (withdraw) revokes every grant it holds. ConsentServiceSink applies the Consents the pipeline
+// anchors from Kafka through the same service.
 #pragma once
 
 #include "fl/base/result.h"
@@ -17,6 +19,7 @@
 #include "fl/ports/audit_log.h"
 #include "fl/ports/clock.h"
 #include "fl/ports/consent_records.h"
+#include "fl/ports/consent_sink.h"
 #include "fl/ports/key_provider.h"
 #include "fl/ports/patient_directory.h"
 
@@ -50,6 +53,13 @@ struct ConsentQuery {
   std::string operator_name;  // who submits it (the operator, or the API's client)
 };
 
+// A Consent deleted by its source (a FHIR delete of Consent/<id>).
+struct ConsentWithdrawal {
+  std::string source;     // the id space of the Consent
+  std::string reference;  // "Consent/<id>"
+  std::string operator_name;
+};
+
 struct ConsentChange {
   std::string kind;         // added, changed, kept, revoked, refused
   std::string participant;  // 0x address; "" when the refusal names none
@@ -80,6 +90,13 @@ class ConsentService {
   // when a service is down (nothing recorded: applying the Consent again finishes the work).
   Result<ConsentReport> apply(const ConsentQuery& query);
 
+  // Revokes every grant the Consent's record holds and records it as deleted (status
+  // "deleted", no grants, the version applied last kept). A Consent never applied, or withdrawn
+  // before, changes nothing (`unchanged`). A re-delivery of the deleted version afterwards is
+  // recognised by that version and changes nothing either; a new version grants again. Errors
+  // as for apply (kIntegrity: the record is not readable).
+  Result<ConsentReport> withdraw(const ConsentWithdrawal& query);
+
  private:
   ConsentServicePorts ports_;
   ConsentServiceSettings settings_;
@@ -87,5 +104,21 @@ class ConsentService {
 
 // The report as JSON, for the CLI and the API.
 std::string to_json(const ConsentReport& report);
+
+// The pipeline's ConsentSink: each Consent anchored from Kafka applied by the service (never a
+// dry run) or, when deleted, withdrawn, submitted by the delivery's submitter (the AuditEvents'
+// operator). The report becomes counts; what the service refuses is its error, unchanged.
+class ConsentServiceSink final : public ports::ConsentSink {
+ public:
+  explicit ConsentServiceSink(ConsentService& service) : service_(service) {}
+
+  Result<ports::ConsentOutcome> apply(const ports::ConsentDelivery& delivery) override;
+
+ private:
+  ConsentService& service_;
+};
+
+// A report's changes counted by kind.
+ports::ConsentOutcome outcome_of(const ConsentReport& report);
 
 }  // namespace fl::gateway

@@ -11,9 +11,12 @@
 // rest of the batch goes on; parked events run again, oldest first, with a capped backoff, and
 // no partition is committed at or past one of them until it is done. The steps still retried
 // without bound while a region is down are named at Pipeline::in_region.
+// With a ConsentSink, each Consent of a confirmed batch (and each deletion of one) is handed to
+// it before the report and the commit (Pipeline::apply_consents).
 #pragma once
 
 #include "fl/base/result.h"
+#include "fl/gateway/audit_event.h"
 #include "fl/gateway/health.h"
 #include "fl/gateway/parked_events.h"
 #include "fl/gateway/pointer_record.h"
@@ -25,6 +28,7 @@
 #include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/clock.h"
+#include "fl/ports/consent_sink.h"
 #include "fl/ports/dead_letters.h"
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
@@ -66,6 +70,9 @@ struct PipelinePorts {
   ports::AuditLog* audit = nullptr;
   // Counters and timings for operators (/metrics). None when null.
   ports::Metrics* metrics = nullptr;
+  // Where the Consents the pipeline anchors become grants (and their deletions revocations).
+  // Consents are only stored and anchored, like any resource, when null.
+  ports::ConsentSink* consents = nullptr;
 };
 
 // Which anchoring mode a resource gets: by resource type, else by input topic, else the default.
@@ -128,6 +135,10 @@ struct PipelineStats {
   std::uint64_t waiting = 0;
   // The storage regions that did not answer when last asked, and are not known to be back.
   std::vector<std::string> regions_down;
+  // Consents (and deletions of Consents) handed to the ConsentSink: applied, including those a
+  // re-delivery found applied already, and those it refused for good (anchored, not applied).
+  std::uint64_t consents_applied = 0;
+  std::uint64_t consents_failed = 0;
   std::uint64_t gas_used = 0;  // by all anchoring transactions
   double busy_seconds = 0;     // from the first event polled to the last commit
   // Per event: from the poll that returned it to the commit that covered it, in seconds.
@@ -178,6 +189,8 @@ class Pipeline {
   Status decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
                 std::vector<ports::DeadLetter>& dead, std::vector<ports::AuditRecord>& audits);
   // The AuditEvent of a resource the policy refused at ingest.
+  audit::Common event_audit_common(const Item& item, const ports::SourceEvent& event,
+                                   std::string_view kind) const;
   ports::AuditRecord denial_record(const Item& item, const ports::SourceEvent& event,
                                    const Decision& decision) const;
   // Gives each delete that names no version (R4 allows it) the version after the one anchored
@@ -249,6 +262,17 @@ class Pipeline {
   Status note_pending_roots(std::span<const ports::Pointer> pointers,
                             const ports::AnchorTicket& ticket, const std::atomic<bool>& stop);
   Result<ports::AnchorConfirmation> confirm(InFlight& batch, const std::atomic<bool>& stop);
+  // After confirmation, before the report: hands each Consent of the batch (its normalized
+  // JSON, or its deletion) to ports_.consents, in batch order. kUnavailable is retried with the
+  // capped backoff until it succeeds or stop is requested (then the error stops the pipeline and
+  // nothing is committed: the re-delivered Consent is applied again, a no-op where it was). Any
+  // other error cannot change by retrying: the Consent stays anchored, the failure is logged by
+  // pseudonym, counted, and (with an AuditLog) recorded as an AuditEvent that the report makes
+  // durable before the commit; the partition moves on.
+  Status apply_consents(InFlight& batch, const std::atomic<bool>& stop);
+  // The AuditEvent of a Consent anchored but not applied.
+  ports::AuditRecord consent_failure_record(const Item& item, const ports::SourceEvent& event,
+                                            const Error& error) const;
   // Stage 9: receipts, dead letters and AuditEvents, durable before the commit.
   Status report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
                 const std::atomic<bool>& stop);

@@ -16,6 +16,7 @@
 #include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
 #include "fl/ports/clock.h"
+#include "fl/ports/consent_records.h"
 #include "fl/ports/key_provider.h"
 #include "fl/ports/master_key_store.h"
 #include "fl/ports/patient_directory.h"
@@ -37,6 +38,9 @@ struct ReadServicePorts {
   ports::AccessLedger& access;     // registrations and grants
   ports::AuditLog& audit;
   ports::Clock& clock;
+  // Where a participant's read finds the patient's consent (the grants their Consents hold) when
+  // the query does not assert it; null: only the query's `consent` counts.
+  ports::ConsentRecords* consents = nullptr;
 };
 
 struct ReadSettings {

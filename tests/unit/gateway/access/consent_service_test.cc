@@ -30,7 +30,24 @@ class FakeConsentRecords final : public ports::ConsentRecords {
     records[key] = json;
     return Ok{};
   }
+  Result<std::vector<ports::ConsentedGrant>> consented_grants(const ports::Hash32& p) override {
+    std::vector<ports::ConsentedGrant> out;
+    for (const auto& [key, grants] : consented) {
+      if (key.first == p) out.insert(out.end(), grants.begin(), grants.end());
+    }
+    return out;
+  }
+  Status put_consented_grants(const ports::Hash32& p, const ports::Hash32& consent,
+                              std::span<const ports::ConsentedGrant> grants) override {
+    if (grants.empty()) {
+      consented.erase({p, consent});
+    } else {
+      consented[{p, consent}].assign(grants.begin(), grants.end());
+    }
+    return Ok{};
+  }
   std::map<ports::Hash32, std::string> records;
+  std::map<std::pair<ports::Hash32, ports::Hash32>, std::vector<ports::ConsentedGrant>> consented;
 };
 
 ports::Address address(std::uint8_t fill) {
@@ -83,6 +100,25 @@ class ConsentServiceTest : public ::testing::Test {
                             .engine = &engine_});
     return service.apply(
         {.source = kSource, .json = json, .dry_run = dry_run, .operator_name = "test"});
+  }
+
+  ConsentService service() {
+    return ConsentService({.keys = keys_,
+                           .directory = directory_,
+                           .access = access_,
+                           .audit = audit_,
+                           .records = records_,
+                           .clock = clock_},
+                          {.gateway = "fhir-ledger",
+                           .consent = {.actors = {{"Organization/eu-hospital", kHospital},
+                                                  {"Organization/us-clinic", kClinic}},
+                                       .default_purposes = {"TREAT"}},
+                           .engine = &engine_});
+  }
+
+  Result<ConsentReport> withdraw() {
+    return service().withdraw(
+        {.source = kSource, .reference = "Consent/c1", .operator_name = "kafka:fhir.events"});
   }
 
   static std::vector<std::string> kinds(const ConsentReport& r) {
@@ -170,6 +206,33 @@ TEST_F(ConsentServiceTest, ANewVersionRevokesWhatItNoLongerGrants) {
   EXPECT_EQ(access_.sent.back(), "revoke");
 }
 
+TEST_F(ConsentServiceTest, WhatAConsentHoldsIsIndexedForReadsAndGoesWithIt) {
+  ASSERT_TRUE(apply(consent("active", actors_provision("TREAT"))));
+  const auto now = static_cast<std::uint64_t>(ports::unix_seconds(clock_.wall()));
+  auto held = records_.consented_grants(patient_);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->size(), 2u);
+  EXPECT_TRUE(ports::consents_to(*held, kClinic, "TREAT", now));
+  EXPECT_FALSE(ports::consents_to(*held, kClinic, "TREAT", now + 30 * 86400));  // its expiry
+  EXPECT_FALSE(ports::consents_to(*held, kClinic, "HRESCH", now));
+
+  const std::string only_hospital =
+      R"({"actor":[{"reference":{"reference":"Organization/eu-hospital"}}],"purpose":[{"code":"TREAT"}]})";
+  ASSERT_TRUE(apply(consent("active", only_hospital, "2")));
+  held = records_.consented_grants(patient_);
+  EXPECT_FALSE(ports::consents_to(*held, kClinic, "TREAT", now));
+  EXPECT_TRUE(ports::consents_to(*held, kHospital, "TREAT", now));
+
+  ASSERT_TRUE(withdraw());
+  held = records_.consented_grants(patient_);
+  EXPECT_TRUE(held->empty());
+}
+
+TEST_F(ConsentServiceTest, ADryRunIndexesNothing) {
+  ASSERT_TRUE(apply(consent("active", actors_provision("TREAT")), true));
+  EXPECT_TRUE(records_.consented.empty());
+}
+
 TEST_F(ConsentServiceTest, AnInactiveConsentRevokesEverythingItGranted) {
   ASSERT_TRUE(apply(consent("active", actors_provision("TREAT"))));
 
@@ -180,6 +243,76 @@ TEST_F(ConsentServiceTest, AnInactiveConsentRevokesEverythingItGranted) {
             (std::vector<std::string>{"revoked 0xclinic TREAT", "revoked 0xhospital TREAT"}));
   EXPECT_FALSE(granted(kClinic, "TREAT"));
   EXPECT_FALSE(granted(kHospital, "TREAT"));
+}
+
+TEST_F(ConsentServiceTest, ADeletedConsentRevokesEverythingItGrantedOnce) {
+  ASSERT_TRUE(apply(consent("active", actors_provision("TREAT"))));
+
+  auto r = withdraw();
+  const auto sent = access_.sent.size();
+  auto again = withdraw();
+
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, "deleted");
+  EXPECT_EQ(kinds(*r),
+            (std::vector<std::string>{"revoked 0xclinic TREAT", "revoked 0xhospital TREAT"}));
+  EXPECT_FALSE(granted(kClinic, "TREAT"));
+  EXPECT_FALSE(granted(kHospital, "TREAT"));
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->unchanged);
+  EXPECT_EQ(access_.sent.size(), sent);
+}
+
+TEST_F(ConsentServiceTest, ADeletionOutranksARedeliveryOfTheVersionItDeleted) {
+  ASSERT_TRUE(apply(consent("active", actors_provision("TREAT"))));
+  ASSERT_TRUE(withdraw());
+
+  auto replayed = apply(consent("active", actors_provision("TREAT")));
+  auto newer = apply(consent("active", actors_provision("TREAT"), "3"));
+
+  ASSERT_TRUE(replayed);
+  EXPECT_TRUE(replayed->unchanged);
+  ASSERT_TRUE(newer) << newer.error().message;
+  EXPECT_EQ(kinds(*newer),
+            (std::vector<std::string>{"added 0xclinic TREAT", "added 0xhospital TREAT"}));
+  EXPECT_TRUE(granted(kHospital, "TREAT"));
+}
+
+TEST_F(ConsentServiceTest, DeletingAConsentNeverAppliedChangesNothing) {
+  auto r = withdraw();
+
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->unchanged);
+  EXPECT_TRUE(access_.sent.empty());
+  EXPECT_TRUE(records_.records.empty());
+}
+
+TEST_F(ConsentServiceTest, TheSinkCountsTheReportAndPassesErrorsOn) {
+  ConsentService consents = service();
+  ConsentServiceSink sink(consents);
+  const ports::ConsentDelivery delivery{.source = kSource,
+                                        .reference = "Consent/c1",
+                                        .json = consent("active", actors_provision("TREAT")),
+                                        .submitter = "kafka:fhir.events"};
+
+  auto first = sink.apply(delivery);
+  auto again = sink.apply(delivery);
+  auto deleted = sink.apply({.source = kSource,
+                             .reference = "Consent/c1",
+                             .deleted = true,
+                             .submitter = "kafka:fhir.events"});
+  auto broken = sink.apply({.source = kSource, .reference = "Consent/c2", .json = "{"});
+
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->added, 2u);
+  EXPECT_FALSE(first->unchanged);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->unchanged);
+  EXPECT_EQ(again->kept, 2u);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->revoked, 2u);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code, ErrorCode::kInvalidInput);
 }
 
 TEST_F(ConsentServiceTest, WhatThePolicyRefusesIsReportedWithItsRulesAndNotSent) {

@@ -21,6 +21,7 @@
 #include <rapidjson/document.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -307,6 +308,58 @@ TEST_F(ReadServiceTest, WithoutConsentTheBundleDeniesAGermanPatientsDataToTheUs)
   ASSERT_EQ(audit_.records.size(), 1u);
   EXPECT_EQ(detail(audit_.records[0].json, "effect"), "deny");
   EXPECT_EQ(detail(audit_.records[0].json, "policy-hash"), to_0x_hex(shipped()->hash));
+}
+
+// Consent as the patient gave it: the grants their Consents hold (ConsentRecords).
+class ConsentedReadTest : public ReadServiceTest {
+ protected:
+  class Consents final : public ports::ConsentRecords {
+   public:
+    Result<std::optional<std::string>> consent_record(const ports::Hash32&) override {
+      return std::optional<std::string>();
+    }
+    Status put_consent_record(const ports::Hash32&, const std::string&) override { return Ok{}; }
+    Result<std::vector<ports::ConsentedGrant>> consented_grants(const ports::Hash32& p) override {
+      ++asked;
+      return by_patient[p];
+    }
+    std::map<ports::Hash32, std::vector<ports::ConsentedGrant>> by_patient;
+    int asked = 0;
+  };
+  bool permitted(const ReadQuery& query) {
+    auto report = consented_.read(query);
+    EXPECT_TRUE(report) << report.error().message;
+    return report && report->permit;
+  }
+  ReadServicePorts consented_ports() {
+    ReadServicePorts p = ports();
+    p.consents = &consents_;
+    return p;
+  }
+  Consents consents_;
+  ReadService consented_{consented_ports(), settings()};
+};
+
+TEST_F(ConsentedReadTest, AConsentThePatientGaveLetsTheCrossBorderReadThrough) {
+  grant(us_reader_);
+  EXPECT_FALSE(permitted(participant_query(us_reader_, false)));
+  const std::uint64_t now = ports::unix_seconds(clock_.wall());
+  consents_.by_patient[patient_key_] = {{us_reader_, kPurpose, now + 60}};
+  EXPECT_TRUE(permitted(participant_query(us_reader_, false)));
+}
+
+TEST_F(ConsentedReadTest, AnExpiredConsentAnotherPurposeOrParticipantIsNoConsent) {
+  grant(us_reader_);
+  const std::uint64_t now = ports::unix_seconds(clock_.wall());
+  consents_.by_patient[patient_key_] = {
+      {us_reader_, kPurpose, now}, {us_reader_, "HRESCH", 0}, {address(0x22), kPurpose, 0}};
+  EXPECT_FALSE(permitted(participant_query(us_reader_, false)));
+}
+
+TEST_F(ConsentedReadTest, WithoutAGrantTheConsentsAreNotAsked) {
+  consents_.by_patient[patient_key_] = {{us_reader_, kPurpose, 0}};
+  EXPECT_FALSE(permitted(participant_query(us_reader_, false)));
+  EXPECT_EQ(consents_.asked, 0);
 }
 
 // 6. What cannot be read at all.

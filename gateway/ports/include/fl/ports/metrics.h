@@ -40,6 +40,12 @@ class Metrics {
   // An access decision: kind "read", "grant", "consent"; decision "permit", "deny", or the
   // error's kind when none could be made.
   virtual void access_decision(std::string_view /*kind*/, std::string_view /*decision*/) {}
+  // A Consent anchored from Kafka, by what became of it: "applied" (grants changed),
+  // "unchanged" (a version applied before), "failed" (it can never be applied: anchored, not
+  // enforced, see the log and the audit topic).
+  virtual void consents(std::string_view /*outcome*/) {}
+  // What the applied Consents changed, by kind: "added", "changed", "revoked", "refused".
+  virtual void consent_changes(std::string_view /*kind*/, std::uint64_t /*count*/) {}
 };
 
 // Counts nothing: for a pipeline that is not observed (tests, tools).

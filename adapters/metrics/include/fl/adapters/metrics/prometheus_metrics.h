@@ -9,6 +9,8 @@
 //   fhir_ledger_batches_in_flight                gauge
 //   fhir_ledger_retries_total{step}              transient errors retried
 //   fhir_ledger_regions_down, fhir_ledger_parked_events   gauges
+//   fhir_ledger_consents_total{outcome}          Kafka Consents: applied, unchanged, failed
+//   fhir_ledger_consent_changes_total{kind}      their grants added, changed, revoked, refused
 // Thread-safe: the pipeline writes, the HTTP thread reads.
 #pragma once
 
@@ -38,6 +40,8 @@ class PrometheusMetrics final : public ports::Metrics {
   void consumer_lag(std::string_view topic, std::int32_t partition, std::int64_t messages) override;
   void dependency_error(std::string_view step, std::string_view kind) override;
   void access_decision(std::string_view kind, std::string_view decision) override;
+  void consents(std::string_view outcome) override;
+  void consent_changes(std::string_view kind, std::uint64_t count) override;
 
   // Every metric in the Prometheus text format.
   std::string exposition() const;

@@ -98,6 +98,8 @@ std::string link_key(std::string_view record_key_hex);
 std::string patient_index_key(std::string_view patient_key_hex);
 // The Redis key of a Consent's record (in the links region).
 std::string consent_key(std::string_view consent_key_hex);
+// The patient's consented grants, one field per Consent (its key's hex), beside the records.
+std::string consented_key(std::string_view patient_key_hex);
 // The Redis key of a patient's master key entry.
 std::string master_key_key(std::string_view patient_key_hex);
 
