@@ -476,7 +476,7 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
       a.clients.emplace(c.name.GetString(), c.value.GetString());
     }
     a.default_purpose = get_string(api, "defaultPurpose", "TREAT");
-    a.workers = get_int(api, "workers", 4);
+    a.workers = get_int(api, "workers", 16);
     a.max_queued = get_int(api, "maxQueued", 256);
     a.timeout_ms = get_int(api, "timeoutMs", 10000);
     a.grant_cache_seconds = get_int(api, "grantCacheSeconds", 5);
