@@ -6,7 +6,7 @@ find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 # CLI11 (header only) parses the command line of gateway/app.
 find_package(CLI11 CONFIG REQUIRED)
-find_package(Poco REQUIRED COMPONENTS Foundation Net XML JSON Crypto JWT)
+find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL XML JSON Crypto JWT)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)

@@ -11,15 +11,19 @@
 #include "cli/session.h"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetSSL.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
+#include <openssl/ssl.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -683,6 +687,58 @@ class PocoApiServer final : public ApiServer {
   Poco::Net::HTTPServer server_;
 };
 
+// The listening socket: plain, or TLS with the configured certificate (api.tls), asking for a
+// client certificate signed by clientCaFile when one is named (mutual TLS).
+Result<Poco::Net::ServerSocket> listen(const std::string& where,
+                                       const gateway::ApiTlsSettings& tls) {
+  Poco::Net::SocketAddress address;
+  try {
+    address = Poco::Net::SocketAddress(where);
+    if (tls.certificate_file.empty()) return Poco::Net::ServerSocket(address);
+  } catch (const Poco::Exception& e) {
+    return Error{ErrorCode::kUnavailable, "cannot listen for the API: " + e.displayText(), where};
+  }
+  static std::once_flag ssl_initialized;
+  std::call_once(ssl_initialized, [] { Poco::Net::initializeSSL(); });
+  Poco::Net::Context::Ptr context;
+  try {
+    Poco::Net::Context::Params params;
+    params.privateKeyFile = tls.private_key_file;
+    params.certificateFile = tls.certificate_file;
+    params.caLocation = tls.client_ca_file;
+    params.verificationMode = tls.client_ca_file.empty() ? Poco::Net::Context::VERIFY_NONE
+                                                         : Poco::Net::Context::VERIFY_STRICT;
+    params.loadDefaultCAs = false;
+    params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
+    context = Poco::Net::Context::Ptr(
+        std::make_unique<Poco::Net::Context>(Poco::Net::Context::TLS_SERVER_USE, params).release());
+    // OpenSSL refuses to resume, or even finish, a session that verified a client without a
+    // session id context.
+    context->enableSessionCache(true, "fhir-ledger-api");
+    // A client's certificate names the client, not the address it calls from: Poco's extra
+    // check of the peer's host name is for servers' certificates. The chain is still verified.
+    context->enableExtendedCertificateVerification(false);
+    context->requireMinimumProtocol(tls.min_version == "1.3" ? Poco::Net::Context::PROTO_TLSV1_3
+                                                             : Poco::Net::Context::PROTO_TLSV1_2);
+    // Poco loads both files without comparing them; a mismatch would fail every handshake.
+    if (SSL_CTX_check_private_key(context->sslContext()) != 1) {
+      return Error{ErrorCode::kInvalidInput,
+                   "expected the private key of the certificate: it does not match",
+                   "/api/tls/privateKeyFile (" + tls.private_key_file + ")"};
+    }
+  } catch (const Poco::Exception& e) {
+    return Error{
+        ErrorCode::kInvalidInput,
+        "expected a PEM certificate and the private key that matches it: " + e.displayText(),
+        "/api/tls (" + tls.certificate_file + ")"};
+  }
+  try {
+    return Poco::Net::ServerSocket(Poco::Net::SecureServerSocket(address, 64, context));
+  } catch (const Poco::Exception& e) {
+    return Error{ErrorCode::kUnavailable, "cannot listen for the API: " + e.displayText(), where};
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> start_api_server(ApiServerParts parts) {
@@ -696,10 +752,11 @@ Result<std::unique_ptr<ApiServer>> start_api_server(ApiServerParts parts) {
   shared->pool = std::make_unique<WorkerPool>(std::move(workers));
   const std::string where = parts.settings.bind + ":" + std::to_string(parts.settings.port);
   shared->parts = std::move(parts);
+  auto socket = listen(where, shared->parts.settings.tls);
+  if (!socket) return socket.error();
   try {
-    Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(where)};
     return std::unique_ptr<ApiServer>(
-        std::make_unique<PocoApiServer>(std::move(shared), std::move(socket)));
+        std::make_unique<PocoApiServer>(std::move(shared), std::move(*socket)));
   } catch (const Poco::Exception& e) {
     return Error{ErrorCode::kUnavailable, "cannot listen for the API: " + e.displayText(), where};
   }

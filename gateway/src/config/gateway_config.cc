@@ -244,6 +244,17 @@ const Value& member_or_empty(const Value& obj, const char* name) {
   return it == obj.MemberEnd() ? kEmpty : it->value;
 }
 
+bool is_loopback_url(const std::string& url) {
+  for (const char* host : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
+    const std::string_view h(host);
+    if (url.starts_with(h) &&
+        (url.size() == h.size() || url[h.size()] == ':' || url[h.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<SecretBytes> load_private_key(const std::string& file, const Value& ledger,
                                      const fs::path& base_dir, const Environment& env) {
   std::string text;
@@ -463,12 +474,33 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
     a.bind = get_string(api, "bind", "127.0.0.1");
     a.audience = get_string(api, "audience");
     a.issuer = get_string(api, "issuer", "");
-    for (const auto& k : api["keys"].GetArray()) {
+    const Value no_keys(rapidjson::kArrayType);
+    const auto keys = api.FindMember("keys");
+    for (const auto& k : (keys == api.MemberEnd() ? no_keys : keys->value).GetArray()) {
       fs::path pem = get_string(k, "publicKeyFile");
       if (pem.is_relative()) pem = base_dir / pem;
       a.keys.push_back({.kid = get_string(k, "kid"),
                         .alg = get_string(k, "alg"),
                         .public_key_file = pem.lexically_normal().string()});
+    }
+    if (fs::path jwks = get_string(api, "jwksFile", ""); !jwks.empty()) {
+      if (jwks.is_relative()) jwks = base_dir / jwks;
+      a.jwks_file = jwks.lexically_normal().string();
+    }
+    a.jwks_url = get_string(api, "jwksUrl", "");
+    a.jwks_refresh_minutes = get_int(api, "jwksRefreshMinutes", 15);
+    // Keys fetched in the clear could be swapped on the way: HTTPS, unless the set is served
+    // from this machine.
+    if (a.jwks_url.starts_with("http://") && !is_loopback_url(a.jwks_url)) {
+      return config_error(file, "/api/jwksUrl",
+                          "expected an https:// URL (http:// only from 127.0.0.1, ::1 or "
+                          "localhost), got \"" +
+                              a.jwks_url + "\"");
+    }
+    // Draft-04 cannot say "at least one of" readably; without any no token could verify.
+    if (a.keys.empty() && a.jwks_file.empty() && a.jwks_url.empty()) {
+      return config_error(file, "/api/keys",
+                          "expected verification keys: /api/keys, /api/jwksFile or /api/jwksUrl");
     }
     a.clock_skew_seconds = get_int(api, "clockSkewSeconds", 60);
     a.max_token_lifetime_seconds = get_int(api, "maxTokenLifetimeSeconds", 3600);
@@ -481,6 +513,27 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
     a.timeout_ms = get_int(api, "timeoutMs", 10000);
     a.grant_cache_seconds = get_int(api, "grantCacheSeconds", 5);
     a.ledger_poll_ms = get_int(api, "ledgerPollMs", 500);
+    if (const Value& tls = member_or_empty(api, "tls"); tls.MemberCount() > 0) {
+      const auto resolved = [&](const char* name) {
+        const std::string given = get_string(tls, name, "");
+        if (given.empty()) return given;
+        fs::path path = given;
+        if (path.is_relative()) path = base_dir / path;
+        return path.lexically_normal().string();
+      };
+      a.tls = {.certificate_file = resolved("certificateFile"),
+               .private_key_file = resolved("privateKeyFile"),
+               .client_ca_file = resolved("clientCaFile"),
+               .min_version = get_string(tls, "minVersion", "1.2")};
+      for (const auto& [name, pem] : {std::pair{"certificateFile", a.tls.certificate_file},
+                                      std::pair{"privateKeyFile", a.tls.private_key_file},
+                                      std::pair{"clientCaFile", a.tls.client_ca_file}}) {
+        if (std::error_code ec; !pem.empty() && !fs::is_regular_file(pem, ec)) {
+          return config_error(file, std::string("/api/tls/") + name,
+                              "expected a readable PEM file, \"" + pem + "\" is not one");
+        }
+      }
+    }
   }
 
   // Semantic checks the schema cannot express.

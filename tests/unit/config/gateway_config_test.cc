@@ -312,5 +312,44 @@ TEST(GatewayConfig, TheTransactionTypeIsLegacyUnlessEip1559IsAsked) {
       "got \"type3\"");
 }
 
+TEST(GatewayConfig, TokenKeysComeFromKeysOrAJwkSetResolvedAgainstTheConfigFolder) {
+  rapidjson::Document doc;
+  doc.Parse(example_config().c_str());
+  rapidjson::Pointer("/api/keys").Erase(doc);
+  rapidjson::StringBuffer none;
+  rapidjson::Writer<rapidjson::StringBuffer> none_writer(none);
+  doc.Accept(none_writer);
+  rapidjson::Pointer("/api/jwksFile").Set(doc, "keys/api.jwks.json");
+  rapidjson::StringBuffer jwks;
+  rapidjson::Writer<rapidjson::StringBuffer> jwks_writer(jwks);
+  doc.Accept(jwks_writer);
+
+  auto config = parse_gateway_config(jwks.GetString(), "/etc/fl/gateway.json", {});
+
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->api.keys.empty());
+  EXPECT_EQ(config->api.jwks_file, "/etc/fl/keys/api.jwks.json");
+  EXPECT_EQ(error_of(none.GetString()),
+            "config/gateway.json: /api/keys: expected verification keys: /api/keys, "
+            "/api/jwksFile or /api/jwksUrl");
+  EXPECT_EQ(error_of(with("/api/jwksFile", R"("")")),
+            "config/gateway.json: /api/jwksFile: expected a non-empty string, got \"\"");
+}
+
+TEST(GatewayConfig, AJwksUrlIsHttpsUnlessServedFromThisMachine) {
+  auto local = parse_gateway_config(with("/api/jwksUrl", R"("http://127.0.0.1:9000/jwks.json")"),
+                                    "config/gateway.json", {});
+  auto remote = parse_gateway_config(with("/api/jwksUrl", R"("https://idp.example/jwks")"),
+                                     "config/gateway.json", {});
+
+  ASSERT_TRUE(local) << local.error().message;
+  ASSERT_TRUE(remote) << remote.error().message;
+  EXPECT_EQ(remote->api.jwks_refresh_minutes, 15);
+  EXPECT_EQ(error_of(with("/api/jwksUrl", R"("http://idp.example/jwks")")),
+            "config/gateway.json: /api/jwksUrl: expected an https:// URL (http:// only from "
+            "127.0.0.1, ::1 or localhost), got \"http://idp.example/jwks\"");
+  EXPECT_FALSE(error_of(with("/api/jwksUrl", R"("http://127.0.0.1.evil.example/jwks")")).empty());
+}
+
 }  // namespace
 }  // namespace fl::gateway

@@ -104,23 +104,39 @@ struct ApiKeySettings {
   std::string alg;  // RS256, ES256 or ES384
   std::string public_key_file;
 };
+// TLS for the API (api.tls); empty certificate_file: plain HTTP.
+struct ApiTlsSettings {
+  std::string certificate_file;  // resolved against the config file's folder
+  std::string private_key_file;
+  std::string client_ca_file;  // "": no client certificate asked; else mutual TLS
+  std::string min_version = "1.2";
+};
+
 struct ApiSettings {
   int port = 0;
   std::string bind = "127.0.0.1";
   std::string audience;
   std::string issuer;  // "" accepts any
   std::vector<ApiKeySettings> keys;
+  // A JSON Web Key Set (RFC 7517) of further verification keys, resolved against the config
+  // file's folder; "" for none.
+  std::string jwks_file;
+  // The same fetched over HTTPS (plain HTTP only from a loopback host) at start and every
+  // jwks_refresh_minutes; "" for none. At least one of keys, jwks_file and jwks_url is given.
+  std::string jwks_url;
+  int jwks_refresh_minutes = 15;
   int clock_skew_seconds = 60;
   int max_token_lifetime_seconds = 3600;
   std::map<std::string, std::string> clients;  // client id -> 0x participant address
   std::string default_purpose = "TREAT";
-  int workers = 4;
+  int workers = 16;
   int max_queued = 256;
   int timeout_ms = 10000;
   // Ledger answers (registration, grant, erasure mark) reused for this long; 0 disables. The
   // contract's access events, read every ledger_poll_ms, drop the ones they change sooner.
   int grant_cache_seconds = 5;
   int ledger_poll_ms = 500;
+  ApiTlsSettings tls;
 };
 
 struct GatewayConfig {
