@@ -15,6 +15,8 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -105,6 +107,22 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
 redis.call('UNLINK', KEYS[4])
+return 1
+)lua";
+
+// kReleaseScript's first step, for a cluster, where the blob is in another slot (see
+// release_in_cluster): gives up the claim under the same conditions and answers 1 when the blob
+// is to go, 0 when the claim stays for it. Safe to re-send.
+// KEYS[1] ver key; KEYS[2] ptr key; KEYS[3] pend key (one slot: KeyLayout::kCluster);
+// ARGV[1] version; ARGV[2] content hash hex.
+constexpr std::string_view kReleaseClaimScript = R"lua(
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or
+     redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
+    return 0
+  end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
 return 1
 )lua";
 
@@ -337,21 +355,64 @@ std::optional<ports::Hash32> patient_key_of(std::string_view redis_key) {
   return key;
 }
 
-// One region's connection, re-opened on demand. Its lock is taken by a Session for one call.
-class Connection {
+Stream at_hand(std::span<const Command> commands) {
+  Stream all;
+  all.groups = commands.size();
+  all.commands = [commands](std::size_t i) { return commands.subspan(i, 1); };
+  return all;
+}
+
+// A region's way to its Redis: one server (Connection) or a cluster's masters (ClusterLink).
+// Its lock is taken by a Session for one call.
+class Link {
+ public:
+  explicit Link(std::string name) : name_(std::move(name)) {}
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+  virtual ~Link() = default;
+
+  // Opens every connection the region needs, authenticated, and PINGs. The caller holds the
+  // lock, or is the only user (at start).
+  virtual Status connect() = 0;
+
+  // Sends the commands (see Stream) and reads every reply, error replies included. A broken
+  // connection is re-opened and what it owed re-sent when `may_reconnect`, which is then
+  // cleared: a Redis restart or an idle connection closed by a proxy is routine, a second
+  // failure in one call is not. Callers send only commands that are safe to re-send.
+  virtual Result<std::vector<ReplyPtr>> stream(const Stream& groups, bool& may_reconnect) = 0;
+  Result<std::vector<ReplyPtr>> pipeline(std::span<const Command> commands, bool& may_reconnect) {
+    return stream(at_hand(commands), may_reconnect);
+  }
+
+  // The servers a SCAN must walk, each named for command_on: the one server, or every master.
+  virtual Result<std::vector<std::string>> scan_targets(bool& may_reconnect) = 0;
+  // One command without a key (SCAN) on one of scan_targets().
+  virtual Result<ReplyPtr> command_on(const std::string& target, const Command& args,
+                                      bool& may_reconnect) = 0;
+
+  virtual KeyLayout layout() const = 0;
+  const std::string& name() const { return name_; }
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  std::string name_;
+  std::mutex mutex_;  // one call at a time on the region's connections
+};
+
+// One server's connection, re-opened on demand: a standalone region's, or one cluster node's
+// (driven by its ClusterLink under the link's lock).
+class Connection final : public Link {
  public:
   Connection(const std::string& region, RedisEndpoint endpoint)
-      : endpoint_(std::move(endpoint)), name_(endpoint_name(region, endpoint_)) {}
+      : Link(endpoint_name(region, endpoint)), endpoint_(std::move(endpoint)) {}
 
-  // Opens the connection and authenticates, selects the database and PINGs. The caller holds
-  // the lock, or is the only user (at start).
-  Status connect() {
+  Status connect() override {
     ctx_.reset();
     const timeval timeout{endpoint_.timeout_ms / 1000,
                           static_cast<suseconds_t>(endpoint_.timeout_ms % 1000) * 1000};
     ContextPtr ctx(redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, timeout));
-    if (!ctx) return unavailable(name_, "out of memory creating a connection");
-    if (ctx->err != 0) return unavailable(name_, ctx->errstr);
+    if (!ctx) return unavailable(name(), "out of memory creating a connection");
+    if (ctx->err != 0) return unavailable(name(), ctx->errstr);
     redisSetTimeout(ctx.get(), timeout);
     ctx_ = std::move(ctx);
 
@@ -373,37 +434,28 @@ class Connection {
       // The server's text is not repeated: a proxy in front of Redis might echo arguments.
       ctx_.reset();
       const std::string user = endpoint_.username.empty() ? "" : " for user " + endpoint_.username;
-      return Error{ErrorCode::kPermissionDenied, name_ + ": AUTH refused" + user, name_};
+      return Error{ErrorCode::kPermissionDenied, name() + ": AUTH refused" + user, name()};
     }
     if (endpoint_.db != 0 && (*replies)[i++]->type == REDIS_REPLY_ERROR) {
       ctx_.reset();
-      return Error{ErrorCode::kInvalidInput, name_ + ": SELECT " + db + " refused", name_};
+      return Error{ErrorCode::kInvalidInput, name() + ": SELECT " + db + " refused", name()};
     }
     if (const redisReply& pong = *(*replies)[i]; pong.type == REDIS_REPLY_ERROR) {
       ctx_.reset();
-      return reply_error(name_, pong);
+      return reply_error(name(), pong);
     }
     return Ok{};
   }
 
-  // Sends all commands in one pipeline and reads every reply (error replies included). A
-  // broken connection is re-opened and the pipeline re-sent when `may_reconnect`, which is
-  // then cleared: a Redis restart or an idle connection closed by a proxy is routine, a
-  // second failure in one call is not. Callers send only commands that are safe to re-send.
-  Result<std::vector<ReplyPtr>> pipeline(std::span<const Command> commands, bool& may_reconnect) {
-    return stream(at_hand(commands), may_reconnect);
-  }
-
-  // pipeline() for commands made while the pipeline is being sent (see Stream). On a broken
-  // connection the groups made so far are re-sent as they were, never made again.
-  Result<std::vector<ReplyPtr>> stream(const Stream& groups, bool& may_reconnect) {
+  // On a broken connection the groups made so far are re-sent as they were, never made again.
+  Result<std::vector<ReplyPtr>> stream(const Stream& groups, bool& may_reconnect) override {
     std::size_t made = 0;
     if (ctx_) {
       bool dropped = false;
       auto replies = send(groups, made, dropped);
       if (replies || !dropped || !may_reconnect) return replies;
     } else if (!may_reconnect) {
-      return unavailable(name_, "not connected");
+      return unavailable(name(), "not connected");
     }
     may_reconnect = false;
     if (auto c = connect(); !c) return c.error();
@@ -411,17 +463,44 @@ class Connection {
     return send(groups, made, dropped);
   }
 
-  const std::string& name() const { return name_; }
-  std::mutex& mutex() { return context_mutex_; }
+  Result<std::vector<std::string>> scan_targets(bool& /*may_reconnect*/) override {
+    return std::vector<std::string>{name()};
+  }
+  Result<ReplyPtr> command_on(const std::string& /*target*/, const Command& args,
+                              bool& may_reconnect) override {
+    auto replies = pipeline(std::span<const Command>(&args, 1), may_reconnect);
+    if (!replies) return replies.error();
+    return std::move(replies->front());
+  }
+  KeyLayout layout() const override { return KeyLayout::kStandalone; }
 
- private:
-  static Stream at_hand(std::span<const Command> commands) {
-    Stream all;
-    all.groups = commands.size();
-    all.commands = [commands](std::size_t i) { return commands.subspan(i, 1); };
-    return all;
+  // For ClusterLink, which drives its nodes' connections itself, pipelining to all at once.
+  Status open() { return ctx_ ? Status(Ok{}) : connect(); }
+  void close() { ctx_.reset(); }
+  // Appends to the output buffer; false (connection closed) when that fails.
+  bool queue(const Command& args) {
+    if (ctx_ && append(args)) return true;
+    ctx_.reset();
+    return false;
+  }
+  // Writes the output buffer out; false (connection closed) when that fails.
+  bool write_out() {
+    if (ctx_ && flush()) return true;
+    ctx_.reset();
+    return false;
+  }
+  // The next reply; null (connection closed, `why` set) when there is none.
+  ReplyPtr next_reply(std::string& why) {
+    void* raw = nullptr;
+    if (ctx_ && redisGetReply(ctx_.get(), &raw) == REDIS_OK && raw != nullptr) {
+      return ReplyPtr(static_cast<redisReply*>(raw));
+    }
+    why = ctx_ && ctx_->err != 0 ? ctx_->errstr : "no reply";
+    ctx_.reset();
+    return ReplyPtr();
   }
 
+ private:
   // One round trip on the open connection, for commands at hand (connect() has no reconnect).
   Result<std::vector<ReplyPtr>> send(std::span<const Command> commands) {
     std::size_t made = 0;
@@ -439,7 +518,7 @@ class Connection {
       const std::string why = ctx_->err != 0 ? ctx_->errstr : "no reply";
       ctx_.reset();
       dropped = true;
-      return unavailable(name_, why);
+      return unavailable(name(), why);
     };
     std::optional<Error> unmade;
     std::size_t owed = 0;
@@ -499,15 +578,333 @@ class Connection {
   }
 
   RedisEndpoint endpoint_;
-  std::string name_;
-  std::mutex context_mutex_;  // guards ctx_: one call at a time on the connection
-  ContextPtr ctx_;
+  ContextPtr ctx_;  // guarded by the region's lock (its own, or its ClusterLink's)
 };
+
+// Redis Cluster's 16384 hash slots: CRC16 (XMODEM) of the key, or of the part between the first
+// '{' and the next '}' when that part is not empty (a hash tag).
+constexpr std::size_t kSlots = 16384;
+
+std::uint16_t crc16(std::string_view data) {
+  std::uint16_t crc = 0;
+  for (char c : data) {
+    crc ^= static_cast<std::uint16_t>(static_cast<std::uint8_t>(c) << 8);
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 0x8000U) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021U)
+                                 : static_cast<std::uint16_t>(crc << 1);
+    }
+  }
+  return crc;
+}
+
+std::size_t slot_of(std::string_view key) {
+  if (const auto open = key.find('{'); open != std::string_view::npos) {
+    const auto close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) {
+      key = key.substr(open + 1, close - open - 1);
+    }
+  }
+  return crc16(key) % kSlots;
+}
+
+// The key a command is routed by: the first key of an EVAL, else the first argument. Every
+// keyed command here names its key there, and an EVAL's keys share one slot (KeyLayout).
+std::string_view routing_key(const Command& args) {
+  if (args.front() == "EVAL") {
+    FL_ASSERT(args.size() > 3 && args[2] != "0", "a routed EVAL names a key");
+    return args[3];
+  }
+  FL_ASSERT(args.size() > 1, "a routed command names a key");
+  return args[1];
+}
+
+// "MOVED <slot> <host>:<port>" and "ASK <slot> <host>:<port>": where a key's slot is served.
+struct Redirect {
+  bool ask = false;
+  std::string address;
+};
+
+std::optional<Redirect> redirect_of(std::string_view error) {
+  const bool ask = error.starts_with("ASK ");
+  if (!ask && !error.starts_with("MOVED ")) return std::nullopt;
+  const auto space = error.rfind(' ');
+  if (space == std::string_view::npos || space + 1 >= error.size()) return std::nullopt;
+  return Redirect{.ask = ask, .address = std::string(error.substr(space + 1))};
+}
+
+// A Redis Cluster region: one Connection per node, all under this link's one lock, and the slot
+// map read with CLUSTER SLOTS. A pipeline is split by node and every node's part is written
+// before any reply is read, so the nodes work at once; replies are put back in command order.
+// MOVED (the slot has a new master) re-reads the slot map and re-sends; ASK (the slot is being
+// migrated and the key is not on its old master) re-sends to the node named, after ASKING;
+// TRYAGAIN (a script's keys split by a migration in progress) re-sends after a pause. Re-sent
+// commands keep their order among themselves; a caller that needs one command applied before
+// another in a different slot sends them in two calls. Every command here is safe to re-send.
+class ClusterLink final : public Link {
+ public:
+  ClusterLink(const std::string& region, RedisEndpoint seed)
+      : Link("redis region " + region + " (cluster, seed " + seed.host + ":" +
+             std::to_string(seed.port) + ")"),
+        region_(region),
+        seed_(std::move(seed)),
+        slots_(kSlots, nullptr) {}
+
+  // Reads the slot map from the seed and opens every master: one that cannot be reached or
+  // refuses AUTH fails the start, as a standalone region's server does.
+  Status connect() override {
+    if (seed_.db != 0) {
+      return Error{ErrorCode::kInvalidInput, name() + ": a cluster has database 0 only", name()};
+    }
+    if (auto r = refresh(); !r) return r;
+    for (const auto& address : masters_) {
+      if (auto o = node(address).open(); !o) return o;
+    }
+    return Ok{};
+  }
+
+  Result<std::vector<ReplyPtr>> stream(const Stream& groups, bool& may_reconnect) override {
+    std::vector<const Command*> commands;
+    std::vector<ReplyPtr> replies;
+    Batch batch;
+    std::optional<Error> unmade;
+    for (std::size_t i = 0; i < groups.groups; ++i) {
+      if (groups.make) {
+        if (auto m = groups.make(i); !m) {
+          unmade = m.error();
+          break;
+        }
+      }
+      for (const Command& args : groups.commands(i)) {
+        commands.push_back(&args);
+        replies.emplace_back();
+        enqueue(batch, owner(args), args, commands.size() - 1);
+      }
+      if (groups.make && (i + 1) % kFlushEvery == 0) write_all(batch);
+    }
+    collect(batch, replies);
+    if (batch.refused) return *batch.refused;
+    // The replies owed were read, so every node is in step; what was sent may be done.
+    if (unmade) return *unmade;
+    std::string lost_why = batch.why;
+
+    for (int round = 0; round < kMaxRounds; ++round) {
+      std::vector<std::size_t> again;
+      std::vector<Connection*> ask;  // beside `again`: the ASK target, else null
+      bool moved = false, busy = false, missing = false;
+      for (std::size_t i = 0; i < replies.size(); ++i) {
+        if (!replies[i]) {  // its node failed, or its slot had no known master
+          missing = true;
+          again.push_back(i);
+          ask.push_back(nullptr);
+          continue;
+        }
+        if (replies[i]->type != REDIS_REPLY_ERROR) continue;
+        const std::string_view text = text_of(*replies[i]);
+        if (auto redirect = redirect_of(text)) {
+          again.push_back(i);
+          ask.push_back(redirect->ask ? &node(redirect->address) : nullptr);
+          moved = moved || !redirect->ask;
+        } else if (text.starts_with("TRYAGAIN")) {
+          again.push_back(i);
+          ask.push_back(nullptr);
+          busy = true;
+        }
+      }
+      if (again.empty()) return replies;
+      if (!batch.down.empty()) {
+        // A node dropped its connection: re-opened once per call, as a standalone server's.
+        if (!may_reconnect) return unavailable(name(), lost_why);
+        may_reconnect = false;
+      }
+      if (moved || missing) {
+        if (auto r = refresh(); !r) return r.error();
+      }
+      if (busy) std::this_thread::sleep_for(std::chrono::milliseconds(10 << round));
+      batch = Batch{};
+      for (std::size_t j = 0; j < again.size(); ++j) {
+        const Command& args = *commands[again[j]];
+        replies[again[j]].reset();
+        if (ask[j] != nullptr) enqueue(batch, ask[j], kAsking, kNoReply);
+        enqueue(batch, ask[j] != nullptr ? ask[j] : owner(args), args, again[j]);
+      }
+      collect(batch, replies);
+      if (batch.refused) return *batch.refused;
+      if (!batch.why.empty()) lost_why = batch.why;
+    }
+    // Still redirected after kMaxRounds: a cluster reconfiguring that fast is unavailable for
+    // now (the MOVED or ASK text becomes the error); a node that does not answer is too.
+    for (const auto& r : replies) {
+      if (!r) return unavailable(name(), lost_why.empty() ? "no master for a slot" : lost_why);
+    }
+    return replies;
+  }
+
+  // The masters as the slot map names them now, read again first: a walk started after a
+  // reshard sees the new masters. A slot migrated during the walk may take keys from a master
+  // not yet walked to one walked already; the visitor runs again at the next walk.
+  Result<std::vector<std::string>> scan_targets(bool& /*may_reconnect*/) override {
+    if (auto r = refresh(); !r) return r.error();
+    return masters_;
+  }
+
+  Result<ReplyPtr> command_on(const std::string& target, const Command& args,
+                              bool& may_reconnect) override {
+    return node(target).command_on(target, args, may_reconnect);
+  }
+
+  KeyLayout layout() const override { return KeyLayout::kCluster; }
+
+ private:
+  // Enough for a MOVED, then an ASK, then a TRYAGAIN or two: more is a cluster in flux.
+  static constexpr int kMaxRounds = 5;
+  static constexpr std::size_t kNoReply = static_cast<std::size_t>(-1);
+  inline static const Command kAsking{"ASKING"};
+
+  // One round of commands, by node: what each owes, in order (kNoReply for an ASKING's OK).
+  struct Batch {
+    std::map<Connection*, std::vector<std::size_t>> owed;
+    std::set<Connection*> down;    // connections that failed this round (closed)
+    std::string why;               // the last transport failure
+    std::optional<Error> refused;  // a node refused AUTH: not a transport failure
+  };
+
+  void enqueue(Batch& batch, Connection* to, const Command& args, std::size_t index) {
+    if (to == nullptr || batch.down.contains(to) || batch.refused) return;  // answered by none
+    if (!batch.owed.contains(to)) {
+      if (auto o = to->open(); !o) {
+        if (o.error().code != ErrorCode::kUnavailable) batch.refused = o.error();
+        batch.why = o.error().message;
+        batch.down.insert(to);
+        return;
+      }
+    }
+    if (!to->queue(args)) {
+      batch.why = to->name() + ": out of memory queueing a command";
+      batch.down.insert(to);
+      batch.owed.erase(to);
+      return;
+    }
+    batch.owed[to].push_back(index);
+  }
+
+  void write_all(Batch& batch) {
+    for (auto it = batch.owed.begin(); it != batch.owed.end();) {
+      if (it->first->write_out()) {
+        ++it;
+        continue;
+      }
+      batch.why = it->first->name() + ": write failed";
+      batch.down.insert(it->first);
+      it = batch.owed.erase(it);
+    }
+  }
+
+  // Writes every node's part, then reads each node's replies in order into `replies`.
+  void collect(Batch& batch, std::vector<ReplyPtr>& replies) {
+    write_all(batch);
+    for (auto& [to, owed] : batch.owed) {
+      for (const std::size_t index : owed) {
+        std::string why;
+        ReplyPtr reply = to->next_reply(why);
+        if (!reply) {
+          batch.why = to->name() + ": " + why;
+          batch.down.insert(to);
+          break;
+        }
+        if (index != kNoReply) replies[index] = std::move(reply);
+      }
+    }
+  }
+
+  Connection* owner(const Command& args) { return slots_[slot_of(routing_key(args))]; }
+
+  // The connection to a node, made on first use (a master the slot map or a redirect names).
+  Connection& node(const std::string& address) {
+    auto it = nodes_.find(address);
+    if (it == nodes_.end()) {
+      RedisEndpoint endpoint = seed_;
+      const auto colon = address.rfind(':');
+      endpoint.host = address.substr(0, colon);
+      endpoint.port = colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
+      it = nodes_.emplace(address, std::make_unique<Connection>(region_, endpoint)).first;
+    }
+    return *it->second;
+  }
+
+  // Reads the slot map from the first node that answers: the masters known, then the seed.
+  Status refresh() {
+    std::vector<std::string> candidates = masters_;
+    candidates.push_back(seed_.host + ":" + std::to_string(seed_.port));
+    std::string why = "no node answered CLUSTER SLOTS";
+    for (const auto& address : candidates) {
+      Connection& from = node(address);
+      bool may_reconnect = true;
+      const Command slots{"CLUSTER", "SLOTS"};
+      auto reply = from.command_on(address, slots, may_reconnect);
+      if (!reply) {
+        if (reply.error().code != ErrorCode::kUnavailable) return reply.error();
+        why = reply.error().message;
+        continue;
+      }
+      if ((*reply)->type == REDIS_REPLY_ERROR) return reply_error(from.name(), **reply);
+      if (auto read = read_slots(**reply, from); !read) return read;
+      return Ok{};
+    }
+    return unavailable(name(), why);
+  }
+
+  // CLUSTER SLOTS: [[first, last, [host, port, id, ...], replicas...], ...]. An empty host
+  // means the node that answered.
+  Status read_slots(const redisReply& map, Connection& from) {
+    if (map.type != REDIS_REPLY_ARRAY) return unexpected_reply(from.name(), "CLUSTER SLOTS");
+    std::vector<Connection*> slots(kSlots, nullptr);
+    std::vector<std::string> masters;
+    for (std::size_t i = 0; i < map.elements; ++i) {
+      const redisReply& range = *map.element[i];
+      if (range.type != REDIS_REPLY_ARRAY || range.elements < 3 ||
+          range.element[0]->type != REDIS_REPLY_INTEGER ||
+          range.element[1]->type != REDIS_REPLY_INTEGER ||
+          range.element[2]->type != REDIS_REPLY_ARRAY || range.element[2]->elements < 2 ||
+          range.element[2]->element[0]->type != REDIS_REPLY_STRING ||
+          range.element[2]->element[1]->type != REDIS_REPLY_INTEGER) {
+        return unexpected_reply(from.name(), "CLUSTER SLOTS");
+      }
+      const long long first = range.element[0]->integer, last = range.element[1]->integer;
+      if (first < 0 || last < first || last >= static_cast<long long>(kSlots)) {
+        return unexpected_reply(from.name(), "CLUSTER SLOTS");
+      }
+      std::string host(text_of(*range.element[2]->element[0]));
+      if (host.empty() || host == "?") host = seed_.host;
+      const std::string address =
+          host + ":" + std::to_string(range.element[2]->element[1]->integer);
+      Connection* master = &node(address);
+      if (std::find(masters.begin(), masters.end(), address) == masters.end()) {
+        masters.push_back(address);
+      }
+      for (long long s = first; s <= last; ++s) slots[static_cast<std::size_t>(s)] = master;
+    }
+    slots_ = std::move(slots);
+    masters_ = std::move(masters);
+    return Ok{};
+  }
+
+  std::string region_;
+  RedisEndpoint seed_;
+  // Nodes stay once met (a few per cluster), so the slot map's pointers stay valid.
+  std::map<std::string, std::unique_ptr<Connection>> nodes_;
+  std::vector<Connection*> slots_;    // slot -> its master, null while unknown
+  std::vector<std::string> masters_;  // as the last slot map named them
+};
+
+std::unique_ptr<Link> make_link(const std::string& region, const RedisEndpoint& endpoint) {
+  if (endpoint.cluster) return std::make_unique<ClusterLink>(region, endpoint);
+  return std::make_unique<Connection>(region, endpoint);
+}
 
 // One call's hold on a region's connection: the lock, and the call's one reconnect.
 class Session {
  public:
-  explicit Session(Connection& connection) : connection_(connection), lock_(connection.mutex()) {}
+  explicit Session(Link& connection) : connection_(connection), lock_(connection.mutex()) {}
 
   // Every reply, or the first error reply as an Error.
   Result<std::vector<ReplyPtr>> pipeline(std::span<const Command> commands) {
@@ -523,6 +920,18 @@ class Session {
     return std::move(replies->front());
   }
 
+  // The servers a SCAN walks, and a command on one of them (see Link).
+  Result<std::vector<std::string>> scan_targets() {
+    return connection_.scan_targets(may_reconnect_);
+  }
+  Result<ReplyPtr> command_on(const std::string& target, const Command& args) {
+    auto reply = connection_.command_on(target, args, may_reconnect_);
+    if (!reply) return reply.error();
+    if ((*reply)->type == REDIS_REPLY_ERROR) return reply_error(name(), **reply);
+    return reply;
+  }
+
+  KeyLayout layout() const { return connection_.layout(); }
   const std::string& name() const { return connection_.name(); }
 
  private:
@@ -534,15 +943,14 @@ class Session {
     return replies;
   }
 
-  Connection& connection_;
+  Link& connection_;
   std::unique_lock<std::mutex> lock_;
   bool may_reconnect_ = true;
 };
 
 class RedisRegionStores final : public RegionStores {
  public:
-  RedisRegionStores(std::map<std::string, std::unique_ptr<Connection>> regions,
-                    std::string links_region)
+  RedisRegionStores(std::map<std::string, std::unique_ptr<Link>> regions, std::string links_region)
       : regions_(std::move(regions)), links_region_(std::move(links_region)) {}
 
   // BlobStore
@@ -553,6 +961,11 @@ class RedisRegionStores final : public RegionStores {
     auto conn = connection(region);
     if (!conn) return conn.error();
     if (count == 0) return std::vector<std::string>{};
+    const KeyLayout layout = (*conn)->layout();
+    // In a cluster a blob and its claim live on different nodes, whose connections keep no
+    // order between them: the claims go once every blob is acknowledged (one round trip more),
+    // so that a claim still never names a blob that is not stored.
+    const bool claims_after_blobs = layout == KeyLayout::kCluster;
     // Each write is kept, with the strings its commands point into, until the replies are read:
     // a re-opened connection re-sends the same bytes (sealing again would store a second blob,
     // one that no claim names). A deque, so what is made stays in place while more is made.
@@ -574,7 +987,7 @@ class RedisRegionStores final : public RegionStores {
       Pending& p = pending.emplace_back();
       p.write = std::move(*write);
       p.blob_key = blob_key(p.write.key);
-      p.claim_key = claims_key(p.write.resource_key);
+      p.claim_key = claims_key(p.write.resource_key, layout);
       p.version = std::to_string(p.write.version);
       // The blob first, then its claim: a claim never names a blob that is not stored.
       p.commands = {Command{"SET", p.blob_key, as_chars(p.write.blob), "NX"},
@@ -582,11 +995,26 @@ class RedisRegionStores final : public RegionStores {
       return Ok{};
     };
     writes.commands = [&](std::size_t i) -> std::span<const Command> {
-      return pending[i].commands;
+      return std::span<const Command>(pending[i].commands).first(claims_after_blobs ? 1 : 2);
     };
     Session session(**conn);
     auto replies = session.stream(writes);
     if (!replies) return replies.error();
+    if (claims_after_blobs) {
+      std::vector<Command> claims;
+      claims.reserve(count);
+      for (const Pending& p : pending) claims.push_back(p.commands[1]);
+      auto claim_replies = session.pipeline(claims);
+      if (!claim_replies) return claim_replies.error();
+      // Interleaved as one pipeline answers them: blob i at 2i, its claim at 2i + 1.
+      std::vector<ReplyPtr> both;
+      both.reserve(2 * count);
+      for (std::size_t i = 0; i < count; ++i) {
+        both.push_back(std::move((*replies)[i]));
+        both.push_back(std::move((*claim_replies)[i]));
+      }
+      *replies = std::move(both);
+    }
 
     std::vector<std::string> claimed(count);
     std::vector<std::size_t> lost;  // writes whose version was claimed already
@@ -635,7 +1063,7 @@ class RedisRegionStores final : public RegionStores {
     if (refs.empty()) return std::vector<std::optional<std::string>>{};
     std::vector<std::string> claim_keys, versions;
     for (const auto& r : refs) {
-      claim_keys.push_back(claims_key(r.resource_key));
+      claim_keys.push_back(claims_key(r.resource_key, (*conn)->layout()));
       versions.push_back(std::to_string(r.version));
     }
     std::vector<Command> reads;
@@ -696,9 +1124,6 @@ class RedisRegionStores final : public RegionStores {
     auto conn = connection(region);
     if (!conn) return conn.error();
     if (claims.empty()) return Ok{};
-    struct Release {
-      std::string claim_key, pointer_key, pending_key, blob_key, version;
-    };
     std::vector<Release> releases;
     releases.reserve(claims.size());
     for (const auto& c : claims) {
@@ -709,12 +1134,15 @@ class RedisRegionStores final : public RegionStores {
                      "hex resource key",
                      region};
       }
-      releases.push_back({.claim_key = claims_key(c.resource_key),
-                          .pointer_key = pointer_key(c.resource_key),
-                          .pending_key = pending_key(c.resource_key),
+      const KeyLayout layout = (*conn)->layout();
+      releases.push_back({.claim_key = claims_key(c.resource_key, layout),
+                          .pointer_key = pointer_key(c.resource_key, layout),
+                          .pending_key = pending_key(c.resource_key, layout),
                           .blob_key = blob_key(c.key),
                           .version = std::to_string(c.version)});
     }
+    if ((*conn)->layout() == KeyLayout::kCluster)
+      return release_in_cluster(**conn, releases, claims);
     std::vector<Command> commands;
     commands.reserve(releases.size());
     for (std::size_t i = 0; i < releases.size(); ++i) {
@@ -733,27 +1161,33 @@ class RedisRegionStores final : public RegionStores {
     auto conn = connection(region);
     if (!conn) return conn.error();
     if (records.empty()) return Ok{};
+    const KeyLayout layout = (*conn)->layout();
     std::vector<std::string> keys, versions;
     for (const auto& r : records) {
-      keys.push_back(pointer_key(r.resource_key));
+      keys.push_back(pointer_key(r.resource_key, layout));
       versions.push_back(std::to_string(r.version));
     }
     std::vector<std::string> pending;
-    for (const auto& r : records) pending.push_back(pending_key(r.resource_key));
+    for (const auto& r : records) pending.push_back(pending_key(r.resource_key, layout));
     std::vector<std::string> indexes;
     for (const auto& r : records) indexes.push_back(patient_index_key(r.patient_key));
-    std::vector<Command> commands;
+    // In a cluster a record re-sent after MOVED or ASK could land after the HDEL that followed
+    // it: the HDELs go in a second pipeline there, once every record is acknowledged.
+    const bool removals_after = layout == KeyLayout::kCluster;
+    std::vector<Command> commands, removals;
     for (std::size_t i = 0; i < records.size(); ++i) {
       // The record first: a crash in between leaves both, and the record wins a look-up.
       commands.push_back({"HSET", keys[i], versions[i], records[i].json});
-      commands.push_back({"HDEL", pending[i], versions[i]});
+      (removals_after ? removals : commands).push_back({"HDEL", pending[i], versions[i]});
       if (!records[i].patient_key.empty()) {
         commands.push_back({"SADD", indexes[i], records[i].resource_key});
       }
     }
     Session session(**conn);
-    auto replies = session.pipeline(commands);
-    if (!replies) return replies.error();
+    if (auto replies = session.pipeline(commands); !replies) return replies.error();
+    if (!removals.empty()) {
+      if (auto replies = session.pipeline(removals); !replies) return replies.error();
+    }
     return Ok{};
   }
 
@@ -780,7 +1214,7 @@ class RedisRegionStores final : public RegionStores {
     if (records.empty()) return Ok{};
     std::vector<std::string> keys, versions;
     for (const auto& r : records) {
-      keys.push_back(pending_key(r.resource_key));
+      keys.push_back(pending_key(r.resource_key, (*conn)->layout()));
       versions.push_back(std::to_string(r.version));
     }
     std::vector<Command> commands;
@@ -800,8 +1234,8 @@ class RedisRegionStores final : public RegionStores {
     if (refs.empty()) return std::vector<ports::AnchorRecords>{};
     std::vector<std::string> records, pending, versions;
     for (const auto& r : refs) {
-      records.push_back(pointer_key(r.resource_key));
-      pending.push_back(pending_key(r.resource_key));
+      records.push_back(pointer_key(r.resource_key, (*conn)->layout()));
+      pending.push_back(pending_key(r.resource_key, (*conn)->layout()));
       versions.push_back(std::to_string(r.version));
     }
     std::vector<Command> reads;
@@ -832,7 +1266,7 @@ class RedisRegionStores final : public RegionStores {
       const std::string& region, const std::string& resource_key) override {
     auto conn = connection(region);
     if (!conn) return conn.error();
-    const std::string key = pointer_key(resource_key);
+    const std::string key = pointer_key(resource_key, (*conn)->layout());
     Session session(**conn);
     auto reply = session.command({"HGETALL", key});
     if (!reply) return reply.error();
@@ -1213,12 +1647,31 @@ class RedisRegionStores final : public RegionStores {
       override {
     auto conn = connection(region);
     if (!conn) return conn.error();
+    std::vector<std::string> targets;  // the one server, or every master of a cluster
+    {
+      Session session(**conn);
+      auto named = session.scan_targets();
+      if (!named) return named.error();
+      targets = std::move(*named);
+    }
+    for (const std::string& target : targets) {
+      if (auto walked = scan_master_keys(**conn, target, visit); !walked) return walked;
+    }
+    return Ok{};
+  }
+
+ private:
+  // One server's SCAN, page by page, to cursor 0.
+  static Status scan_master_keys(
+      Link& conn, const std::string& target,
+      const std::function<Status(const ports::Hash32&, const ports::MasterKeyEntry&)>& visit) {
     std::string cursor = "0";
     do {
       std::vector<std::pair<ports::Hash32, ports::MasterKeyEntry>> page;
       {
-        Session session(**conn);
-        auto reply = session.command({"SCAN", cursor, "MATCH", "mk:*", "COUNT", kScanCount});
+        Session session(conn);
+        auto reply =
+            session.command_on(target, {"SCAN", cursor, "MATCH", "mk:*", "COUNT", kScanCount});
         if (!reply) return reply.error();
         const redisReply& r = **reply;
         if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 ||
@@ -1260,13 +1713,45 @@ class RedisRegionStores final : public RegionStores {
     return Ok{};
   }
 
- private:
-  Result<Connection*> connection(const std::string& region) {
+  Result<Link*> connection(const std::string& region) {
     auto it = regions_.find(region);
     if (it == regions_.end()) {
       return Error{ErrorCode::kInvalidInput, "no Redis configured for region " + region, region};
     }
     return it->second.get();
+  }
+
+  struct Release {
+    std::string claim_key, pointer_key, pending_key, blob_key, version;
+  };
+
+  // A blob's key is its content hash (get() knows nothing else), so in a cluster it is in
+  // another slot than its claim and no script can hold both. Two steps instead: the script
+  // gives up the claim (the same checks, in one step on the resource's slot) and answers
+  // whether the blob goes; then the blob is unlinked. Still safe to re-send: a claim released
+  // already no longer names the blob, so the script answers 1 and the UNLINK runs again. A
+  // crash in between leaves a blob nothing names, as a crash in put_if_absent can.
+  static Status release_in_cluster(Link& conn, const std::vector<Release>& releases,
+                                   std::span<const ports::ClaimedBlob> claims) {
+    std::vector<Command> scripts;
+    scripts.reserve(releases.size());
+    for (std::size_t i = 0; i < releases.size(); ++i) {
+      const Release& r = releases[i];
+      scripts.push_back({"EVAL", kReleaseClaimScript, "3", r.claim_key, r.pointer_key,
+                         r.pending_key, r.version, claims[i].key});
+    }
+    Session session(conn);
+    auto replies = session.pipeline(scripts);
+    if (!replies) return replies.error();
+    std::vector<Command> unlinks;
+    for (std::size_t i = 0; i < releases.size(); ++i) {
+      const redisReply& r = *(*replies)[i];
+      if (r.type != REDIS_REPLY_INTEGER) return unexpected_reply(session.name(), "EVAL");
+      if (r.integer == 1) unlinks.push_back({"UNLINK", releases[i].blob_key});
+    }
+    if (unlinks.empty()) return Ok{};
+    if (auto removed = session.pipeline(unlinks); !removed) return removed.error();
+    return Ok{};
   }
 
   static std::vector<std::string> country_keys(std::span<const ports::Hash32> patient_keys) {
@@ -1277,7 +1762,7 @@ class RedisRegionStores final : public RegionStores {
   }
 
   // Reads one region's records of `keys` into `out`, where they are newer than what is there.
-  static Status read_countries(const std::string& region, Connection& conn,
+  static Status read_countries(const std::string& region, Link& conn,
                                const std::vector<std::string>& keys,
                                std::vector<std::optional<ports::PatientCountry>>& out) {
     std::vector<Command> reads;
@@ -1321,7 +1806,7 @@ class RedisRegionStores final : public RegionStores {
     return keys;
   }
 
-  static Status remove_keys(Connection& conn, const std::vector<std::string>& keys) {
+  static Status remove_keys(Link& conn, const std::vector<std::string>& keys) {
     if (keys.empty()) return Ok{};
     std::vector<Command> removals;
     removals.reserve(keys.size());
@@ -1346,7 +1831,7 @@ class RedisRegionStores final : public RegionStores {
   }
 
   // The map is fixed after construction; each Connection guards its own state.
-  std::map<std::string, std::unique_ptr<Connection>> regions_;
+  std::map<std::string, std::unique_ptr<Link>> regions_;
   const std::string links_region_;
 };
 
@@ -1356,16 +1841,25 @@ std::string blob_key(std::string_view content_hash_hex) {
   return "blob:" + std::string(content_hash_hex);
 }
 
-std::string claims_key(std::string_view resource_key_hex) {
-  return "ver:" + std::string(resource_key_hex);
+namespace {
+
+std::string resource_part(std::string_view resource_key_hex, KeyLayout layout) {
+  if (layout == KeyLayout::kStandalone) return std::string(resource_key_hex);
+  return "{" + std::string(resource_key_hex) + "}";
 }
 
-std::string pointer_key(std::string_view resource_key_hex) {
-  return "ptr:" + std::string(resource_key_hex);
+}  // namespace
+
+std::string claims_key(std::string_view resource_key_hex, KeyLayout layout) {
+  return "ver:" + resource_part(resource_key_hex, layout);
 }
 
-std::string pending_key(std::string_view resource_key_hex) {
-  return "pend:" + std::string(resource_key_hex);
+std::string pointer_key(std::string_view resource_key_hex, KeyLayout layout) {
+  return "ptr:" + resource_part(resource_key_hex, layout);
+}
+
+std::string pending_key(std::string_view resource_key_hex, KeyLayout layout) {
+  return "pend:" + resource_part(resource_key_hex, layout);
 }
 
 std::string country_key(std::string_view patient_key_hex) {
@@ -1393,9 +1887,9 @@ std::string link_key(std::string_view record_key_hex) {
 }
 
 Result<std::unique_ptr<RegionStores>> make_region_stores(const RedisConfig& config) {
-  std::map<std::string, std::unique_ptr<Connection>> regions;
+  std::map<std::string, std::unique_ptr<Link>> regions;
   for (const auto& [region, endpoint] : config.regions) {
-    auto conn = std::make_unique<Connection>(region, endpoint);
+    auto conn = make_link(region, endpoint);
     if (auto c = conn->connect(); !c) return c.error();  // connect() ends with a PING
     regions.emplace(region, std::move(conn));
   }
@@ -1419,8 +1913,7 @@ class RegionProbe final : public ports::DependencyProbe {
   Status check(std::chrono::milliseconds timeout) override {
     RedisEndpoint endpoint = endpoint_;
     endpoint.timeout_ms = static_cast<int>(std::min<std::int64_t>(timeout.count(), 60000));
-    Connection connection(region_, endpoint);
-    return connection.connect();
+    return make_link(region_, endpoint)->connect();
   }
 
  private:

@@ -30,7 +30,8 @@ redis::RedisConfig redis_config(const gateway::GatewayConfig& config) {
                                                    .username = r.username,
                                                    .password = r.password,
                                                    .db = r.db,
-                                                   .timeout_ms = r.timeout_ms});
+                                                   .timeout_ms = r.timeout_ms,
+                                                   .cluster = r.cluster});
   }
   out.links_region = config.pipeline.default_region;
   return out;

@@ -386,6 +386,14 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
     settings.db = get_int(r.value, "db", 0);
     settings.timeout_ms = get_int(r.value, "timeoutMs", 2000);
     settings.username = get_string(r.value, "username");
+    if (auto c = r.value.FindMember("cluster"); c != r.value.MemberEnd()) {
+      settings.cluster = c->value.GetBool();
+    }
+    if (settings.cluster && settings.db != 0) {
+      // Redis Cluster has database 0 only (SELECT is refused).
+      return config_error(file, "/redis/regions/" + region + "/db",
+                          "expected 0 for a cluster region (Redis Cluster has database 0 only)");
+    }
     const std::string env_name = "FL_REDIS_" + upper_env_name(region) + "_PASSWORD";
     if (auto it = env.find(env_name); it != env.end()) {
       settings.password = it->second;
@@ -559,7 +567,8 @@ std::string describe_config(const GatewayConfig& config) {
   for (const auto& [name, r] : config.redis_regions) {
     out << (first ? "" : ",") << "\"" << name << "\":{\"host\":\"" << r.host
         << "\",\"port\":" << r.port << ",\"username\":\"" << r.username << "\",\"password\":\""
-        << (r.password.empty() ? "" : "<redacted>") << "\"}";
+        << (r.password.empty() ? "" : "<redacted>") << "\""
+        << (r.cluster ? ",\"cluster\":true" : "") << "}";
     first = false;
   }
   out << "},\"ledger\":{\"rpcUrl\":\"" << config.ledger.rpc_url << "\",\"contract\":\""

@@ -210,6 +210,31 @@ TEST(GatewayConfig, ARedisUsernameMayBeNamedInTheFile) {
   EXPECT_EQ(unnamed->redis_regions.at("default").username, "");
 }
 
+TEST(GatewayConfig, ARegionMayBeARedisClusterOnDatabaseZeroOnly) {
+  auto cluster = parse_gateway_config(with("/redis/regions/default/cluster", "true"),
+                                      "config/gateway.json", {});
+  auto standalone = parse_gateway_config(example_config(), "config/gateway.json", {});
+  ASSERT_TRUE(cluster) << cluster.error().message;
+  ASSERT_TRUE(standalone) << standalone.error().message;
+  EXPECT_TRUE(cluster->redis_regions.at("default").cluster);
+  EXPECT_FALSE(standalone->redis_regions.at("default").cluster);
+  EXPECT_NE(describe_config(*cluster).find("\"cluster\":true"), std::string::npos);
+
+  rapidjson::Document doc;
+  doc.Parse(with("/redis/regions/default/cluster", "true").c_str());
+  rapidjson::Pointer("/redis/regions/default/db").Set(doc, 2);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  auto on_db_two = parse_gateway_config(buffer.GetString(), "config/gateway.json", {});
+  ASSERT_FALSE(on_db_two);
+  EXPECT_NE(on_db_two.error().where.find("/redis/regions/default/db"), std::string::npos);
+
+  auto not_a_bool = parse_gateway_config(with("/redis/regions/default/cluster", R"("yes")"),
+                                         "config/gateway.json", {});
+  EXPECT_FALSE(not_a_bool);
+}
+
 TEST(GatewayConfig, TheEnvironmentOverridesTheRedisUsername) {
   const std::string file = with("/redis/regions/default/username", R"("from-file")");
 

@@ -41,6 +41,8 @@ struct RedisRegionSettings {
   // file; empty: the default user.
   std::string username;
   std::string password;  // from FL_REDIS_<REGION>_PASSWORD or FL_REDIS_PASSWORD only
+  // A Redis Cluster: host and port are a seed node; the slot map names the masters.
+  bool cluster = false;
 };
 
 struct LedgerSettings {

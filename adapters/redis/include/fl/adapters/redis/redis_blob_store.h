@@ -43,6 +43,11 @@
 // Every call is safe from any thread: each region's connection has its own lock, held for one
 // call (for_each_master_key releases it while the visitor runs, so the visitor may call back).
 // The process must ignore SIGPIPE (hiredis writes with plain write(2)).
+//
+// A cluster region (RedisEndpoint::cluster) holds one connection per master under the region's
+// one lock, routes each command by its key's hash slot, follows MOVED (slot map re-read) and
+// ASK (ASKING, then the command, on the importing node), and tags a resource's keys so they
+// share a slot (KeyLayout). README.md says why this small router and not a cluster library.
 #pragma once
 
 #include "fl/base/result.h"
@@ -67,6 +72,9 @@ struct RedisEndpoint {
   std::string password;  // AUTH <password> (the default user) when username is empty
   int db = 0;
   int timeout_ms = 2000;
+  // A Redis Cluster: host:port is a seed node, the slot map (CLUSTER SLOTS) names the masters,
+  // and commands go to the master of their key's slot (MOVED and ASK followed). db must be 0.
+  bool cluster = false;
 };
 
 struct RedisConfig {
@@ -82,14 +90,23 @@ class RegionStores : public ports::BlobStore,
                      public ports::PatientDirectory,
                      public ports::ConsentRecords {};
 
+// How a region names a resource's keys. A cluster region tags them with the resource key
+// (ver:{<hex>}, ptr:{<hex>}, pend:{<hex>}), so that they share one hash slot and the release
+// script, which reads and writes them in one step, runs on one node. A standalone region keeps
+// the untagged names its data was written under. Every other key is named the same in both.
+enum class KeyLayout { kStandalone, kCluster };
+
 // The Redis key of a blob.
 std::string blob_key(std::string_view content_hash_hex);
 // The Redis hash of a resource's version claims: field = version, value = content hash hex.
-std::string claims_key(std::string_view resource_key_hex);
+std::string claims_key(std::string_view resource_key_hex,
+                       KeyLayout layout = KeyLayout::kStandalone);
 // The Redis hash of a resource's pointer records: field = version, value = record JSON.
-std::string pointer_key(std::string_view resource_key_hex);
+std::string pointer_key(std::string_view resource_key_hex,
+                        KeyLayout layout = KeyLayout::kStandalone);
 // The Redis hash of a resource's pending anchors: field = version, value = record JSON.
-std::string pending_key(std::string_view resource_key_hex);
+std::string pending_key(std::string_view resource_key_hex,
+                        KeyLayout layout = KeyLayout::kStandalone);
 // The Redis key of a patient's recorded country.
 std::string country_key(std::string_view patient_key_hex);
 // The Redis key of a patient record's identity link.
