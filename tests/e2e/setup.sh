@@ -1,11 +1,13 @@
 # Sourced by the e2e tests: local services (scripts/services) in a fresh run folder `$run`,
 # stopped and removed at exit; the PointerRegistry deployed (FL_LEDGER_CONTRACT exported); the
-# shipped sample events (`$manifest`) published to fhir.events.
+# shipped sample events (`$manifest`) published to fhir.events. The Kafka broker is the mock
+# cluster, or with FL_TEST_KAFKA=real a single-node Apache Kafka broker (scripts/services
+# --kafka real; FL_KAFKA_BROKER, its default, too), for the tests about Kafka behaviour.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 run="$(mktemp -d "${TMPDIR:-/tmp}/fhir-ledger-e2e.XXXXXX")"
 trap '"$FL_ROOT/scripts/services" stop "$run"' EXIT
-"$FL_ROOT/scripts/services" start "$run"
+"$FL_ROOT/scripts/services" start "$run" --kafka "${FL_TEST_KAFKA:-${FL_KAFKA_BROKER:-mock}}"
 source "$run/env"
 
 FL_LEDGER_CONTRACT="$("$FL_BIN" ledger deploy --rpc-url "$FL_LEDGER_RPC_URL")"
