@@ -2,38 +2,51 @@
 # e2e: the shipped sample events through the gateway binary (the shipped policy bundle decides
 # each patient's region: one Redis per region), then the data-protection promises checked from
 # outside:
-#   1. no Redis key or value (the whole dataset of every region, saved uncompressed) and no log
-#      line contains any FHIR id, name, identifier, telecom or address value of the inputs in
-#      clear text;
+#   1. no Redis key or value (the whole dataset of every region, saved uncompressed; every node
+#      of a cluster region) and no log line contains any FHIR id, name, identifier, telecom or
+#      address value of the inputs in clear text;
 #   2. `keys add` + `keys rotate` re-wrap every master key of the EU region without touching the
 #      data, which `read` still decrypts; `keys retire` then retires the old KEK;
 #   3. `erase Patient/<id>` destroys that patient's key: their resources read as erased, while
 #      their ciphertext stays in Redis and other patients read as before.
 set -euo pipefail
+# The US region (where the bundle stores the US patient) runs as a 3-master Redis Cluster
+# (scripts/services), so that the scan also covers a cluster region, node by node. Set
+# FL_REDIS_CLUSTER_REGIONS to other names, or to "" for standalone servers only.
+export FL_REDIS_CLUSTER_REGIONS="${FL_REDIS_CLUSTER_REGIONS-us}"
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 # A private copy of the keyring (the key tools write to it), and debug logging, so that the
-# scan covers every line the gateway can write.
+# scan covers every line the gateway can write. A cluster region gets "cluster": true, which no
+# environment variable sets (its seed node's host and port come from FL_REDIS_<REGION>_*).
 config="$run/gateway.json"
 install -m 600 "$FL_ROOT/config/keys/dev-keyring.json" "$run/keyring.json"
-python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" "$run/keyring.json" <<'PY'
+python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" "$run/keyring.json" \
+  "$FL_REDIS_CLUSTER_REGIONS" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["service"]["logLevel"] = "debug"
 c["keys"]["keyringFile"] = sys.argv[4]
+for region in sys.argv[5].split():
+    c["redis"]["regions"][region]["cluster"] = True
 c["mappings"]["dir"] = sys.argv[3] + "/" + c["mappings"]["dir"]
 c["policy"]["bundle"] = sys.argv[3] + "/" + c["policy"]["bundle"]
 json.dump(c, open(sys.argv[2], "w"))
 PY
-redis_port() {  # redis_port REGION: the port scripts/services started that region's Redis on
-  local var
-  var="FL_REDIS_$(tr 'a-z-' 'A-Z_' <<<"$1")_PORT"
+redis_ports() {  # redis_ports REGION: the ports of that region's Redis (every node of a cluster)
+  local upper var
+  upper="$(tr 'a-z-' 'A-Z_' <<<"$1")"
+  var="FL_REDIS_${upper}_CLUSTER_PORTS"
+  [ -n "${!var:-}" ] || var="FL_REDIS_${upper}_PORT"
   echo "${!var}"
 }
+node_blobs() {  # node_blobs PORT: the blobs on one server (SCAN on a cluster node sees its own keys)
+  redis-cli -p "$1" --scan --pattern 'blob:*' | wc -l
+}
 all_blobs() {  # the number of blobs in every region's Redis
-  local region total=0
+  local region port total=0
   for region in $FL_REDIS_REGIONS; do
-    total=$((total + $(redis-cli -p "$(redis_port "$region")" --scan --pattern 'blob:*' | wc -l)))
+    for port in $(redis_ports "$region"); do total=$((total + $(node_blobs "$port"))); done
   done
   echo "$total"
 }
@@ -43,18 +56,39 @@ all_blobs() {  # the number of blobs in every region's Redis
   fl_die "the gateway failed"
 }
 
-# 1. The scan, of every region's Redis.
+# 1. The scan, of every region's Redis: one dump per server, every node of a cluster region
+# (each holds only the keys of its slots).
 dumps=()
 for region in $FL_REDIS_REGIONS; do
-  port="$(redis_port "$region")"
-  redis-cli -p "$port" CONFIG SET rdbcompression no >/dev/null
-  redis-cli -p "$port" SAVE >/dev/null
-  dumps+=("$region=$(redis-cli -p "$port" CONFIG GET dir | tail -1)/$(redis-cli -p "$port" CONFIG GET dbfilename | tail -1)")
+  for port in $(redis_ports "$region"); do
+    redis-cli -p "$port" CONFIG SET rdbcompression no >/dev/null
+    redis-cli -p "$port" SAVE >/dev/null
+    dumps+=("$region:$port=$(redis-cli -p "$port" CONFIG GET dir | tail -1)/$(redis-cli -p "$port" CONFIG GET dbfilename | tail -1)")
+  done
+done
+# A cluster region really ran as one: its blobs are spread over more than one master, and the
+# gateway wrote the cluster key layout (a resource's claims under a hash tag, ver:{<key>}).
+for region in $FL_REDIS_CLUSTER_REGIONS; do
+  spread=()
+  for port in $(redis_ports "$region"); do
+    redis-cli -p "$port" CLUSTER INFO | grep -q '^cluster_state:ok' ||
+      fl_die "the cluster of region $region is not ok at port $port"
+    spread+=("$(node_blobs "$port")")
+  done
+  holding="$(printf '%s\n' "${spread[@]}" | grep -vc '^0$' || true)"
+  [ "${#spread[@]}" -ge 3 ] && [ "$holding" -ge 2 ] ||
+    fl_die "region $region: blobs per node ${spread[*]}: not spread over a cluster's masters"
+  tagged=0
+  for port in $(redis_ports "$region"); do
+    tagged=$((tagged + $(redis-cli -p "$port" --scan --pattern 'ver:{*}' | wc -l)))
+  done
+  [ "$tagged" -gt 0 ] || fl_die "region $region: no ver:{<key>} claim, not the cluster key layout"
+  echo "cluster region $region: blobs per node ${spread[*]}, $tagged tagged claims"
 done
 python3 - "$FL_ROOT/config/samples/events" "$run/serve.log" "$run/serve.json" "${dumps[@]}" <<'PY'
 import json, os, sys
 events, logs = sys.argv[1], sys.argv[2:4]
-dumps = dict(a.split("=", 1) for a in sys.argv[4:])
+dumps = dict(a.split("=", 1) for a in sys.argv[4:])  # "region:port" -> the server's dump file
 phi = set()
 def collect(node):
     if isinstance(node, dict):
@@ -85,15 +119,17 @@ for f in sorted(os.listdir(events)):
         pass  # the deliberately truncated event
 phi = {p for p in phi if len(p) >= 3}
 assert len(phi) > 50, f"only {len(phi)} values to look for"
-data = b""
-for region, dump in sorted(dumps.items()):
-    region_data = open(dump, "rb").read()
-    found = sorted(p for p in phi if p.encode() in region_data)
-    assert not found, f"PHI in clear text in the Redis of region {region}: {found[:10]}"
-    data += region_data
+data, by_region = b"", {}
+for server, dump in sorted(dumps.items()):
+    server_data = open(dump, "rb").read()
+    found = sorted(p for p in phi if p.encode() in server_data)
+    assert not found, f"PHI in clear text in the Redis of region {server}: {found[:10]}"
+    data += server_data
+    region = server.split(":")[0]
+    by_region[region] = by_region.get(region, b"") + server_data
 # The EU, US and default regions hold blobs of the samples' patients (RU none).
 for region in ("eu", "us", "default"):
-    assert b"blob:" in open(dumps[region], "rb").read(), f"no blob in region {region}"
+    assert b"blob:" in by_region[region], f"no blob in region {region}"
 assert len(data) > 10000, f"the Redis dumps are suspiciously small ({len(data)} bytes)"
 lines = 0
 for log in logs:
@@ -102,11 +138,13 @@ for log in logs:
         leaked = [p for p in phi if p in line]
         assert not leaked, f"{log}:{n} contains {leaked[:5]}"
 print(f"scan: {len(phi)} ids, names, identifiers, telecoms and address lines; "
-      f"absent from {len(data)} bytes of Redis data in {len(dumps)} regions and {lines} log lines")
+      f"absent from {len(data)} bytes of Redis data in {len(by_region)} regions "
+      f"({len(dumps)} servers) and {lines} log lines")
 PY
 
-resource_reads() {  # every resource of the two patients we follow, one per line: exit status
-  for ref in Patient/pat-de-0001 Observation/obs-de-0001-1 Patient/pat-fr-0002; do
+resource_reads() {  # resources of the patients we follow, one per line: exit status
+  # pat-us-0003 is stored in the US region (a cluster by default): a read routed by slot.
+  for ref in Patient/pat-de-0001 Observation/obs-de-0001-1 Patient/pat-fr-0002 Patient/pat-us-0003; do
     if "$FL_BIN" read "$ref" --config "$config" >"$run/read.json" 2>"$run/read.err"; then
       grep -q "\"id\":\"${ref#*/}\"" "$run/read.json" || fl_die "read $ref returned another resource"
       echo "$ref ok"
@@ -126,7 +164,8 @@ $(cat "$run/read.err")"
 }
 expect_reads "Patient/pat-de-0001 ok
 Observation/obs-de-0001-1 ok
-Patient/pat-fr-0002 ok"
+Patient/pat-fr-0002 ok
+Patient/pat-us-0003 ok"
 
 # 2. Rotation, in the EU region (where the bundle stores the DE and FR patients read here).
 old_kek="$("$FL_BIN" keys list --config "$config" | python3 -c '
@@ -157,7 +196,8 @@ print(f"rotation: {rotated['rewrapped']} master keys of EEA patients re-wrapped 
 PY
 expect_reads "Patient/pat-de-0001 ok
 Observation/obs-de-0001-1 ok
-Patient/pat-fr-0002 ok"
+Patient/pat-fr-0002 ok
+Patient/pat-us-0003 ok"
 
 # 3. Erasure.
 blobs_before="$(all_blobs)"
@@ -172,7 +212,8 @@ assert "pat-de-0001" not in json.dumps(e), "the erase output names the patient i
 PY
 expect_reads "Patient/pat-de-0001 erased
 Observation/obs-de-0001-1 erased
-Patient/pat-fr-0002 ok"
+Patient/pat-fr-0002 ok
+Patient/pat-us-0003 ok"
 blobs_after="$(all_blobs)"
 [ "$blobs_before" = "$blobs_after" ] || fl_die "erasure must not need to delete ciphertext"
 # A second erase is harmless and says there was nothing left to destroy.
