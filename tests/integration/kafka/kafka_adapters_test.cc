@@ -1,14 +1,31 @@
-// The Kafka adapters against librdkafka's mock cluster, over TCP.
+// The Kafka adapters over TCP on two brokers, each test once per broker (its name ends in /Mock
+// or /Real): librdkafka's mock cluster (in process, a fresh one per test) and a real Apache Kafka
+// broker (tests/support/kafka_broker.h: one per test binary, since a JVM takes seconds to start;
+// each test makes topics and groups of its own there). Consumer groups, commits, the size limits
+// and the records' headers are the broker's own behaviour, which the mock only imitates.
+//
+// Mock only: KafkaDeadLettersMockOnly, which has the broker refuse a produce request by an error
+// injected into the mock (MockCluster::refuse_next_produce_requests_as_too_large). On a real
+// broker that takes a topic whose max.message.bytes is below the producer's, and
+// tools/kafka/CreateTopics sets no topic config (nor do the pinned jars hold kafka-configs).
+// Broker-independent: KafkaTools.PublishingToNobody... and KafkaLogs, which reach no broker.
 #include "fl/adapters/kafka/kafka_event_source.h"
 #include "fl/adapters/kafka/kafka_producers.h"
 #include "fl/adapters/kafka/tools.h"
 
 #include "support/fakes.h"
+#include "support/kafka_broker.h"
 #include "support/sealed_topics.h"
 #include "support/services.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string_view>
 #include <thread>
 
 namespace fl::kafka {
@@ -16,13 +33,107 @@ namespace {
 
 using namespace std::chrono_literals;
 
-KafkaConfig config_for(const testing::KafkaCluster& cluster, const std::string& group = "g1") {
-  return {.bootstrap_servers = cluster.bootstrap(),
-          .group_id = group,
-          .input_topics = {"in"},
-          .dead_letter_topic = "dlq",
-          .results_topic = "results"};
+enum class Broker { kMock, kReal };
+
+std::string broker_name(const ::testing::TestParamInfo<Broker>& info) {
+  return info.param == Broker::kMock ? "Mock" : "Real";
 }
+
+// How gtest shows the parameter (in --gtest_list_tests and failures), rather than its bytes;
+// gtest finds it by this name.
+void PrintTo(Broker broker, std::ostream* out) {  // NOLINT(readability-identifier-naming)
+  *out << (broker == Broker::kMock ? "Mock" : "Real");
+}
+
+// How many real-broker tests this run of the binary will run.
+int real_tests_to_run() {
+  int count = 0;
+  const auto& unit = *::testing::UnitTest::GetInstance();
+  for (int i = 0; i < unit.total_test_suite_count(); ++i) {
+    const auto& suite = *unit.GetTestSuite(i);
+    for (int j = 0; j < suite.total_test_count(); ++j) {
+      const auto& test = *suite.GetTestInfo(j);
+      if (test.should_run() && std::string_view(test.name()).ends_with("/Real")) ++count;
+    }
+  }
+  return count;
+}
+
+// The prefix of a set of fresh topics (in, dlq, results) with `partitions` partitions each on the
+// shared real broker. Sets are made in bulk, since each CreateTopics call is a JVM start (seconds):
+// the first test that asks for a partition count makes sets with it for every real-broker test of
+// the run (topics are cheap, JVM starts are not); a run with more tests than that
+// (--gtest_repeat) makes more.
+std::string take_real_topic_set(int partitions) {
+  static std::map<int, std::vector<std::string>> unused;  // by partitions
+  static int made = 0;
+  auto& sets = unused[partitions];
+  if (sets.empty()) {
+    const int count = std::max(1, real_tests_to_run());
+    std::vector<std::string> topics;
+    for (int i = 0; i < count; ++i) {
+      sets.push_back("set" + std::to_string(++made) + ".");
+      for (const char* topic : {"in", "dlq", "results"}) topics.push_back(sets.back() + topic);
+    }
+    testing::KafkaBroker::shared().create_topics(partitions, topics);
+  }
+  std::string prefix = std::move(sets.back());
+  sets.pop_back();
+  return prefix;
+}
+
+// Topics named `in`, `dlq` and `results` in the tests: on a fresh mock cluster just so, on the
+// shared real broker under a prefix no other test uses (group ids too).
+class KafkaTest : public ::testing::TestWithParam<Broker> {
+ protected:
+  // Makes the three topics with `partitions` partitions each; call it first.
+  void make_topics(int partitions = 1) {
+    if (GetParam() == Broker::kMock) {
+      mock_.emplace(std::initializer_list<std::string>{"in", "dlq", "results"}, partitions);
+    } else {
+      prefix_ = take_real_topic_set(partitions);
+    }
+    in_ = prefix_ + "in";
+    dlq_ = prefix_ + "dlq";
+    results_ = prefix_ + "results";
+  }
+
+  std::string bootstrap() const {
+    return GetParam() == Broker::kMock ? mock_->bootstrap()
+                                       : testing::KafkaBroker::shared().bootstrap();
+  }
+
+  KafkaConfig config(const std::string& group = "g1") const {
+    return {.bootstrap_servers = bootstrap(),
+            .group_id = prefix_ + group,
+            .input_topics = {in_},
+            .dead_letter_topic = dlq_,
+            .results_topic = results_};
+  }
+
+  std::string prefix_;
+  std::string in_;
+  std::string dlq_;
+  std::string results_;
+  std::optional<testing::KafkaCluster> mock_;
+};
+
+class KafkaEventSource : public KafkaTest {};
+class KafkaDeadLetters : public KafkaTest {};
+class KafkaDeadLettersMockOnly : public KafkaTest {};
+class KafkaReceipts : public KafkaTest {};
+class KafkaTools : public KafkaTest {};
+
+INSTANTIATE_TEST_SUITE_P(Broker, KafkaEventSource, ::testing::Values(Broker::kMock, Broker::kReal),
+                         broker_name);
+INSTANTIATE_TEST_SUITE_P(Broker, KafkaDeadLetters, ::testing::Values(Broker::kMock, Broker::kReal),
+                         broker_name);
+INSTANTIATE_TEST_SUITE_P(Broker, KafkaDeadLettersMockOnly, ::testing::Values(Broker::kMock),
+                         broker_name);
+INSTANTIATE_TEST_SUITE_P(Broker, KafkaReceipts, ::testing::Values(Broker::kMock, Broker::kReal),
+                         broker_name);
+INSTANTIATE_TEST_SUITE_P(Broker, KafkaTools, ::testing::Values(Broker::kMock, Broker::kReal),
+                         broker_name);
 
 // The real topic key under a stand-in KEK: what is sealed here is opened below.
 struct Sealing {
@@ -44,9 +155,10 @@ std::vector<ports::SourceEvent> poll_until(ports::EventSource& source, std::size
   return out;
 }
 
-std::vector<OutgoingMessage> messages(int n) {
+// Messages {"n":first} .. {"n":first+n-1}, keyed Patient/p<n>.
+std::vector<OutgoingMessage> messages(int n, int first = 0) {
   std::vector<OutgoingMessage> out;
-  for (int i = 0; i < n; ++i) {
+  for (int i = first; i < first + n; ++i) {
     out.push_back({.key = "Patient/p" + std::to_string(i),
                    .value = "{\"n\":" + std::to_string(i) + "}",
                    .headers = {{"fhir-source", "lab"}, {"fhir-event", "create"}}});
@@ -54,10 +166,10 @@ std::vector<OutgoingMessage> messages(int n) {
   return out;
 }
 
-TEST(KafkaEventSource, ConsumesEventsWithKeyHeadersAndOrigin) {
-  testing::KafkaCluster cluster({"in", "dlq", "results"});
-  ASSERT_TRUE(publish(cluster.bootstrap(), "in", messages(3)));
-  auto source = make_event_source(config_for(cluster));
+TEST_P(KafkaEventSource, ConsumesEventsWithKeyHeadersAndOrigin) {
+  make_topics();
+  ASSERT_TRUE(publish(bootstrap(), in_, messages(3)));
+  auto source = make_event_source(config());
   ASSERT_TRUE(source) << source.error().message;
 
   auto events = poll_until(**source, 3);
@@ -66,16 +178,16 @@ TEST(KafkaEventSource, ConsumesEventsWithKeyHeadersAndOrigin) {
   EXPECT_EQ(events[1].key, "Patient/p1");
   EXPECT_EQ(events[1].value, "{\"n\":1}");
   EXPECT_EQ(events[1].header("fhir-source"), "lab");
-  EXPECT_EQ(events[1].origin.topic, "in");
+  EXPECT_EQ(events[1].origin.topic, in_);
   EXPECT_EQ(events[1].origin.offset, 1);
   EXPECT_TRUE((*source)->close());
 }
 
-TEST(KafkaEventSource, ARestartResumesAfterTheCommittedOffsetAndRedeliversTheRest) {
-  testing::KafkaCluster cluster({"in", "dlq", "results"});
-  ASSERT_TRUE(publish(cluster.bootstrap(), "in", messages(4)));
+TEST_P(KafkaEventSource, ARestartResumesAfterTheCommittedOffsetAndRedeliversTheRest) {
+  make_topics();
+  ASSERT_TRUE(publish(bootstrap(), in_, messages(4)));
   {
-    auto first = make_event_source(config_for(cluster));
+    auto first = make_event_source(config());
     ASSERT_TRUE(first);
     auto events = poll_until(**first, 4);
     ASSERT_EQ(events.size(), 4u);
@@ -84,7 +196,7 @@ TEST(KafkaEventSource, ARestartResumesAfterTheCommittedOffsetAndRedeliversTheRes
     EXPECT_FALSE(*(*first)->caught_up());
     ASSERT_TRUE((*first)->close());
   }
-  auto second = make_event_source(config_for(cluster));
+  auto second = make_event_source(config());
   ASSERT_TRUE(second);
 
   auto events = poll_until(**second, 2);
@@ -97,10 +209,60 @@ TEST(KafkaEventSource, ARestartResumesAfterTheCommittedOffsetAndRedeliversTheRes
   EXPECT_TRUE((*second)->close());
 }
 
-TEST(KafkaDeadLetters, CarryTheOriginalSealedAndTheReasonAndTheOriginInClear) {
-  testing::KafkaCluster cluster({"in", "dlq", "results"});
+std::vector<ports::Origin> origins_of(const std::vector<ports::SourceEvent>& events) {
+  std::vector<ports::Origin> out;
+  for (const auto& e : events) out.push_back(e.origin);
+  return out;
+}
+
+// What a second gateway joining the group sees: the partitions are shared out again (a
+// rebalance), and whoever gets a partition resumes at its committed offset. Events committed
+// before are never delivered again; uncommitted ones may come twice (at least once), never not.
+TEST_P(KafkaEventSource, ASecondMemberGetsPartitionsAndResumesFromTheCommittedOffsets) {
+  make_topics(3);
+  ASSERT_TRUE(publish(bootstrap(), in_, messages(12)));
+  auto first = make_event_source(config());
+  ASSERT_TRUE(first);
+  auto handled = poll_until(**first, 12);
+  ASSERT_EQ(handled.size(), 12u);
+  ASSERT_TRUE((*first)->commit(origins_of(handled)));
+  ASSERT_TRUE(publish(bootstrap(), in_, messages(12, 12)));
+  auto second = make_event_source(config());
+  ASSERT_TRUE(second);
+
+  // Both poll, as gateways do: a member that stops polling holds up the rebalance.
+  std::vector<ports::SourceEvent> of_first, of_second;
+  std::set<std::string> values;
+  std::set<std::int32_t> partitions;
+  const std::pair<ports::EventSource*, std::vector<ports::SourceEvent>*> members[] = {
+      {first->get(), &of_first}, {second->get(), &of_second}};
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((of_second.empty() || values.size() < 12) && std::chrono::steady_clock::now() < deadline) {
+    for (const auto& [source, into] : members) {
+      auto batch = source->poll(24, 100ms);
+      ASSERT_TRUE(batch) << batch.error().message;
+      for (auto& e : *batch) {
+        values.insert(e.value);
+        partitions.insert(e.origin.partition);
+        into->push_back(std::move(e));
+      }
+    }
+  }
+
+  // The keys spread the new events over all three partitions, so each member has some.
+  EXPECT_EQ(partitions.size(), 3u);
+  EXPECT_FALSE(of_second.empty());
+  std::set<std::string> expected;
+  for (const auto& m : messages(12, 12)) expected.insert(m.value);
+  EXPECT_EQ(values, expected);
+  EXPECT_TRUE((*first)->close());
+  EXPECT_TRUE((*second)->close());
+}
+
+TEST_P(KafkaDeadLetters, CarryTheOriginalSealedAndTheReasonAndTheOriginInClear) {
+  make_topics();
   Sealing sealing;
-  auto dead = make_dead_letters(config_for(cluster), sealing.sealer);
+  auto dead = make_dead_letters(config(), sealing.sealer);
   ASSERT_TRUE(dead);
   ports::SourceEvent event;
   event.origin = {.topic = "in", .partition = 0, .offset = 17};
@@ -112,7 +274,7 @@ TEST(KafkaDeadLetters, CarryTheOriginalSealedAndTheReasonAndTheOriginInClear) {
       {.event = event, .error_code = "invalid-input", .error_detail = "invalid JSON"}));
   ASSERT_TRUE((*dead)->flush(10s));
 
-  auto letters = read_topic(cluster.bootstrap(), "dlq", 10s);
+  auto letters = read_topic(bootstrap(), dlq_, 10s);
   ASSERT_TRUE(letters) << letters.error().message;
   ASSERT_EQ(letters->size(), 1u);
   const auto& l = letters->front();
@@ -132,10 +294,10 @@ TEST(KafkaDeadLetters, CarryTheOriginalSealedAndTheReasonAndTheOriginInClear) {
   EXPECT_EQ(l.header("origin-offset"), "17");
 }
 
-TEST(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo) {
-  testing::KafkaCluster cluster({"in", "dlq", "results"});
+TEST_P(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo) {
+  make_topics();
   Sealing sealing;
-  auto dead = make_dead_letters(config_for(cluster), sealing.sealer);  // message.max.bytes 1 MB
+  auto dead = make_dead_letters(config(), sealing.sealer);  // message.max.bytes 1 MB
   ASSERT_TRUE(dead);
   ports::SourceEvent event;
   event.origin = {.topic = "in", .partition = 0, .offset = 5};
@@ -150,7 +312,7 @@ TEST(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo) {
   auto flushed = (*dead)->flush(10s);
   ASSERT_TRUE(flushed) << flushed.error().message;
 
-  auto letters = read_topic(cluster.bootstrap(), "dlq", 10s);
+  auto letters = read_topic(bootstrap(), dlq_, 10s);
   ASSERT_TRUE(letters) << letters.error().message;
   ASSERT_EQ(letters->size(), 1u);
   const auto& l = letters->front();
@@ -167,10 +329,10 @@ TEST(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo) {
   EXPECT_EQ(original->headers, (Headers{{"fhir-source", "adt"}}));
 }
 
-TEST(KafkaDeadLetters, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone) {
-  testing::KafkaCluster cluster({"in", "dlq", "results"});
+TEST_P(KafkaDeadLettersMockOnly, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone) {
+  make_topics();
   Sealing sealing;
-  auto dead = make_dead_letters(config_for(cluster), sealing.sealer);
+  auto dead = make_dead_letters(config(), sealing.sealer);
   ASSERT_TRUE(dead);
   ports::SourceEvent event;
   event.origin = {.topic = "in", .partition = 0, .offset = 9};
@@ -179,12 +341,12 @@ TEST(KafkaDeadLetters, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone
   ASSERT_TRUE((*dead)->send(
       {.event = event, .error_code = "invalid-input", .error_detail = "invalid JSON"}));
   // The broker's topic limit is lower than ours: it refuses the letter as too large, once.
-  cluster.mock().refuse_next_produce_requests_as_too_large(1);
+  mock_->mock().refuse_next_produce_requests_as_too_large(1);
 
   auto flushed = (*dead)->flush(20s);
 
   ASSERT_TRUE(flushed) << flushed.error().message;
-  auto letters = read_topic(cluster.bootstrap(), "dlq", 10s);
+  auto letters = read_topic(bootstrap(), dlq_, 10s);
   ASSERT_TRUE(letters) << letters.error().message;
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_TRUE(letters->front().value.empty());
@@ -193,12 +355,12 @@ TEST(KafkaDeadLetters, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone
   EXPECT_EQ(letters->front().header("original-bytes"), std::to_string(500 * 1024));
 }
 
-TEST(KafkaReceipts, AMessageTooLargeIsAPermanentErrorNotRetried) {
-  testing::KafkaCluster cluster({"in", "dlq", "results"});
-  auto config = config_for(cluster);
-  config.max_message_bytes = 16384;
+TEST_P(KafkaReceipts, AMessageTooLargeIsAPermanentErrorNotRetried) {
+  make_topics();
+  auto small = config();
+  small.max_message_bytes = 16384;
   Sealing sealing;
-  auto receipts = make_receipts(config, sealing.sealer);
+  auto receipts = make_receipts(small, sealing.sealer);
   ASSERT_TRUE(receipts);
   ports::Receipt receipt;
   receipt.reference = std::string(20000, 'r');
@@ -209,10 +371,10 @@ TEST(KafkaReceipts, AMessageTooLargeIsAPermanentErrorNotRetried) {
   EXPECT_EQ(sent.error().code, ErrorCode::kInvalidInput) << sent.error().message;
 }
 
-TEST(KafkaReceipts, AreJsonKeyedByTheResourceKeyWithTheReferenceSealed) {
-  testing::KafkaCluster cluster({"in", "dlq", "results"});
+TEST_P(KafkaReceipts, AreJsonKeyedByTheResourceKeyWithTheReferenceSealed) {
+  make_topics();
   Sealing sealing;
-  auto receipts = make_receipts(config_for(cluster), sealing.sealer);
+  auto receipts = make_receipts(config(), sealing.sealer);
   ASSERT_TRUE(receipts);
 
   // Member by member: g++ 12 at -O3 takes a designated initializer's std::string members for
@@ -230,7 +392,7 @@ TEST(KafkaReceipts, AreJsonKeyedByTheResourceKeyWithTheReferenceSealed) {
   ASSERT_TRUE((*receipts)->publish(receipt));
   ASSERT_TRUE((*receipts)->flush(10s));
 
-  auto read = read_topic(cluster.bootstrap(), "results", 10s);
+  auto read = read_topic(bootstrap(), results_, 10s);
   ASSERT_TRUE(read);
   ASSERT_EQ(read->size(), 1u);
   EXPECT_EQ(read->front().key, "0xabc");
@@ -246,11 +408,11 @@ TEST(KafkaReceipts, AreJsonKeyedByTheResourceKeyWithTheReferenceSealed) {
   EXPECT_EQ(opened->second, "Patient/p1");
 }
 
-TEST(KafkaTools, ReadTopicReadsEveryPartitionToItsEnd) {
-  testing::KafkaCluster cluster({"in"}, 3);
-  ASSERT_TRUE(publish(cluster.bootstrap(), "in", messages(12)));
+TEST_P(KafkaTools, ReadTopicReadsEveryPartitionToItsEnd) {
+  make_topics(3);
+  ASSERT_TRUE(publish(bootstrap(), in_, messages(12)));
 
-  auto read = read_topic(cluster.bootstrap(), "in", 10s);
+  auto read = read_topic(bootstrap(), in_, 10s);
 
   ASSERT_TRUE(read);
   EXPECT_EQ(read->size(), 12u);
