@@ -339,6 +339,26 @@ Result<Bytes> JsonRpcClient::base_fee() {
   return parse_big_quantity(std::string("\"") + doc["baseFeePerGas"].GetString() + "\"", url_);
 }
 
+Result<Bytes> JsonRpcClient::next_base_fee() {
+  auto r = request("eth_feeHistory", R"(["0x1","latest",[]])");
+  // A node without the method (pre-London clients, some permissioned ones) still has blocks;
+  // a node that is down fails the fallback as well, with the same error.
+  if (!r) return base_fee();
+  rapidjson::Document doc;
+  doc.Parse(r->c_str());
+  if (!doc.IsObject()) return malformed("eth_feeHistory: not an object", url_);
+  const auto it = doc.FindMember("baseFeePerGas");
+  if (it == doc.MemberEnd() || !it->value.IsArray() || it->value.Empty()) {
+    return Bytes{};  // a chain without base fee
+  }
+  const auto& next = it->value[it->value.Size() - 1];
+  if (!next.IsString()) return malformed("eth_feeHistory: baseFeePerGas is not hex", url_);
+  auto fee = parse_big_quantity(std::string("\"") + next.GetString() + "\"", url_);
+  if (!fee) return fee.error();
+  // Pre-London blocks report a zero base fee here; the caller treats empty as "none".
+  return fee;
+}
+
 Result<std::uint64_t> JsonRpcClient::block_gas_limit() {
   auto r = request("eth_getBlockByNumber", R"(["latest",false])");
   if (!r) return r.error();

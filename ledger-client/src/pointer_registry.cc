@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+#include <limits>
 #include <thread>
 
 namespace fl::ledger {
@@ -106,8 +108,15 @@ std::string revert_reason(JsonRpcClient& rpc, const TxReceipt& receipt) {
   return explain_revert(replayed.error()).message;
 }
 
-Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
-                               std::uint64_t confirmations, std::chrono::milliseconds timeout) {
+// Polls `hashes` (a transaction and its replacements so far, newest last: any of them may be
+// the one mined) until one is mined `confirmations` deep. `while_pending` runs at each poll that
+// finds none mined; it may append a replacement, and what it returns goes into the timeout
+// error (why the transaction is stuck).
+Result<TxReceipt> poll_receipt(
+    JsonRpcClient& rpc, std::vector<Hash32>& hashes, std::uint64_t confirmations,
+    std::chrono::milliseconds timeout,
+    const std::function<std::optional<std::string>(std::vector<Hash32>&)>& while_pending) {
+  FL_ASSERT(!hashes.empty(), "poll_receipt without a transaction");
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = started + timeout;
   auto delay = std::chrono::milliseconds(20);
@@ -116,13 +125,18 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
   // complaint goes into the timeout error, so the operator sees why rather than just "late".
   std::string last_problem = "not mined yet";
   for (;;) {
-    auto receipt = rpc.transaction_receipt(tx_hash);
+    Result<std::optional<TxReceipt>> receipt = std::optional<TxReceipt>();
+    for (const Hash32& hash : hashes) {
+      receipt = rpc.transaction_receipt(hash);
+      if (!receipt || receipt->has_value()) break;
+    }
     if (receipt && receipt->has_value()) {
       const TxReceipt& r = **receipt;
       if (!r.success) {
         return Error{ErrorCode::kPermissionDenied,
-                     "transaction reverted (" + revert_reason(rpc, r) + ")", to_0x_hex(tx_hash)};
+                     "transaction reverted (" + revert_reason(rpc, r) + ")", to_0x_hex(r.tx_hash)};
       }
+      // Confirmations count the receipt's block itself: head - block + 1 >= confirmations.
       auto head = rpc.block_number();
       if (head && *head + 1 >= r.block_number + std::max<std::uint64_t>(confirmations, 1)) {
         return r;
@@ -134,19 +148,27 @@ Result<TxReceipt> poll_receipt(JsonRpcClient& rpc, const Hash32& tx_hash,
     } else if (!receipt) {
       if (receipt.error().code != ErrorCode::kUnavailable) return receipt.error();
       last_problem = receipt.error().message;
-    } else if (std::chrono::steady_clock::now() - started > std::chrono::seconds(1)) {
-      // Not mined after a second: a transaction the node has forgotten never will be.
-      auto known = rpc.transaction_known(tx_hash);
-      unknown_polls = known && !*known ? unknown_polls + 1 : 0;
-      if (unknown_polls >= 2) {
-        return Error{ErrorCode::kUnavailable, "the node does not know the transaction",
-                     to_0x_hex(tx_hash)};
+    } else {
+      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(1)) {
+        // Not mined after a second: a transaction the node has forgotten never will be. Only the
+        // newest counts: a replaced one is forgotten by design.
+        auto known = rpc.transaction_known(hashes.back());
+        unknown_polls = known && !*known ? unknown_polls + 1 : 0;
+        if (unknown_polls >= 2) {
+          return Error{ErrorCode::kUnavailable, "the node does not know the transaction",
+                       to_0x_hex(hashes.back())};
+        }
+        // Also only after a second: most transactions are mined sooner, and need no extra call.
+        if (while_pending) {
+          if (auto note = while_pending(hashes)) last_problem = std::move(*note);
+        }
       }
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       return Error{ErrorCode::kUnavailable,
-                   "no confirmed receipt before the timeout: " + last_problem, to_0x_hex(tx_hash)};
+                   "no confirmed receipt before the timeout: " + last_problem,
+                   to_0x_hex(hashes.front())};
     }
     std::this_thread::sleep_for(
         std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
@@ -292,7 +314,7 @@ Result<Address> PointerRegistry::deploy(JsonRpcClient& rpc, const Signer& signer
   PointerRegistry deployer(rpc, signer, chain_id, Address{});
   auto tx = deployer.send(std::nullopt, *code);
   if (!tx) return tx.error();
-  auto receipt = poll_receipt(rpc, *tx, 1, timeout);
+  auto receipt = deployer.await(*tx, 1, timeout);
   if (!receipt) return receipt.error();
   if (!receipt->contract_address) {
     return Error{ErrorCode::kUnavailable, "deployment receipt has no contract address", rpc.url()};
@@ -301,57 +323,90 @@ Result<Address> PointerRegistry::deploy(JsonRpcClient& rpc, const Signer& signer
 }
 
 namespace {
-// 2 * base + priority, big-endian: the usual headroom for two full blocks of base-fee rises.
-Bytes fee_cap(const Bytes& base, const Bytes& priority) {
-  Bytes out(33, 0);
-  int carry = 0;
-  for (std::size_t i = 0; i < 32; ++i) {
-    const int b = i < base.size() ? base[base.size() - 1 - i] : 0;
-    const int p = i < priority.size() ? priority[priority.size() - 1 - i] : 0;
-    const int v = 2 * b + p + carry;
-    out[32 - i] = static_cast<std::uint8_t>(v & 0xff);
-    carry = v >> 8;
-  }
-  out[0] = static_cast<std::uint8_t>(carry);
-  while (!out.empty() && out.front() == 0) out.erase(out.begin());
-  return out;
+
+// A big-endian wei amount as a number. No real fee per gas comes near 2^64 wei (18 ether), so
+// a larger answer saturates rather than wraps.
+std::uint64_t wei(const Bytes& big_endian_wei) {
+  if (big_endian_wei.size() > 8) return std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t value = 0;
+  for (const std::uint8_t b : big_endian_wei) value = value << 8 | b;
+  return value;
 }
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  return a > std::numeric_limits<std::uint64_t>::max() - b
+             ? std::numeric_limits<std::uint64_t>::max()
+             : a + b;
+}
+
+// More than 10% above `value` and at least 1 wei more: geth's and Besu's pools take a
+// replacement only when both its fee cap and its tip are at least 10% higher.
+std::uint64_t raised(std::uint64_t value) { return saturating_add(value, value / 10 + 1); }
+
+// Sent and never awaited entries are forgotten beyond this many (the oldest nonce first): they
+// only lose the ability to be replaced.
+constexpr std::size_t kMaxInFlight = 4096;
+
 }  // namespace
 
-Result<SignedTransaction> PointerRegistry::build(std::uint64_t nonce, std::uint64_t gas_limit,
-                                                 const std::optional<Address>& to,
-                                                 const Bytes& data) {
+Fees bumped_fees(const Fees& sent, const Fees& fresh, std::optional<std::uint64_t> ceiling) {
+  Fees out{.tip = std::max(raised(sent.tip), fresh.tip),
+           .max_fee = std::max(raised(sent.max_fee), fresh.max_fee)};
+  if (ceiling) out.max_fee = std::min(out.max_fee, *ceiling);
+  out.tip = std::min(out.tip, out.max_fee);
+  return out;
+}
+
+Result<Fees> PointerRegistry::current_fees() {
+  Fees fees;
   if (tx_type_ == TxType::kLegacy) {
     auto price = rpc_.gas_price();
     if (!price) return price.error();
-    return sign(LegacyTransaction{.nonce = nonce,
-                                  .gas_price = *price,
-                                  .gas_limit = gas_limit,
-                                  .to = to,
+    fees.max_fee = wei(*price);
+  } else {
+    // The next block's base fee: the latest block's is already one block old, and on a chain
+    // whose blocks are full the next one is up to 12.5% higher.
+    auto base = rpc_.next_base_fee();
+    if (!base) return base.error();
+    auto priority = rpc_.max_priority_fee();
+    if (!priority) return priority.error();
+    if (base->empty()) {
+      // No base fee: maybe a permissioned network that charges nothing (Besu with a zero
+      // min-gas-price), where accounts hold no ether. Nodes still suggest a tip (anvil: 1 gwei),
+      // which such an account cannot pay; the gas price says whether gas costs anything at all.
+      auto price = rpc_.gas_price();
+      if (!price) return price.error();
+      if (price->empty()) priority->clear();
+    }
+    fees.tip = wei(*priority);
+    // 2 * base + tip: the usual headroom for several full blocks of base-fee rises.
+    fees.max_fee = saturating_add(saturating_add(wei(*base), wei(*base)), fees.tip);
+  }
+  if (fee_policy_.max_fee_per_gas_wei) {
+    fees.max_fee = std::min(fees.max_fee, *fee_policy_.max_fee_per_gas_wei);
+  }
+  fees.tip = std::min(fees.tip, fees.max_fee);
+  return fees;
+}
+
+Result<SignedTransaction> PointerRegistry::sign_with(const InFlight& tx) {
+  if (tx_type_ == TxType::kLegacy) {
+    return sign(LegacyTransaction{.nonce = tx.nonce,
+                                  .gas_price = big_endian(tx.fees.max_fee),
+                                  .gas_limit = tx.gas_limit,
+                                  .to = tx.to,
                                   .value = {},
-                                  .data = data},
+                                  .data = tx.data},
                 chain_id_, signer_);
   }
-  auto base = rpc_.base_fee();
-  if (!base) return base.error();
-  auto priority = rpc_.max_priority_fee();
-  if (!priority) return priority.error();
-  if (base->empty()) {
-    // No base fee: maybe a permissioned network that charges nothing (Besu with a zero
-    // min-gas-price), where accounts hold no ether. Nodes still suggest a tip (anvil: 1 gwei),
-    // which such an account cannot pay; the gas price says whether gas costs anything at all.
-    auto price = rpc_.gas_price();
-    if (!price) return price.error();
-    if (price->empty()) priority->clear();
-  }
   return sign(Eip1559Transaction{.chain_id = chain_id_,
-                                 .nonce = nonce,
-                                 .max_priority_fee_per_gas = *priority,
-                                 .max_fee_per_gas = fee_cap(*base, *priority),
-                                 .gas_limit = gas_limit,
-                                 .to = to,
+                                 .nonce = tx.nonce,
+                                 .max_priority_fee_per_gas = big_endian(tx.fees.tip),
+                                 .max_fee_per_gas = big_endian(tx.fees.max_fee),
+                                 .gas_limit = tx.gas_limit,
+                                 .to = tx.to,
                                  .value = {},
-                                 .data = data},
+                                 .data = tx.data},
               signer_);
 }
 
@@ -366,11 +421,32 @@ Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Byt
       if (!nonce) return nonce.error();
       next_nonce_ = *nonce;
     }
-    auto signed_tx = build(*next_nonce_, gas_limit ? *gas : with_margin(*gas), to, data);
+    auto fees = current_fees();
+    if (!fees) return fees.error();
+    if (next_max_fee_override_) {
+      fees->max_fee = *next_max_fee_override_;
+      fees->tip = std::min(fees->tip, fees->max_fee);
+      next_max_fee_override_.reset();
+    }
+    InFlight tx{.nonce = *next_nonce_,
+                .gas_limit = gas_limit ? *gas : with_margin(*gas),
+                .to = to,
+                .data = data,
+                .fees = *fees,
+                .hashes = {},
+                .pending_since_block = std::nullopt};
+    auto signed_tx = sign_with(tx);
     if (!signed_tx) return signed_tx.error();
     auto hash = rpc_.send_raw_transaction(signed_tx->raw);
     if (hash) {
       ++*next_nonce_;
+      if (in_flight_.size() >= kMaxInFlight) {
+        in_flight_.erase(std::min_element(
+            in_flight_.begin(), in_flight_.end(),
+            [](const auto& a, const auto& b) { return a.second.nonce < b.second.nonce; }));
+      }
+      tx.hashes.push_back(*hash);
+      in_flight_.insert_or_assign(*hash, std::move(tx));
       return *hash;
     }
     // After a restart or a transaction sent by someone else with this account, the local
@@ -380,6 +456,64 @@ Result<Hash32> PointerRegistry::send(const std::optional<Address>& to, const Byt
       return explain_unpaid(hash.error(), signer_.address());
     }
   }
+}
+
+std::optional<std::string> PointerRegistry::replace_if_stuck(InFlight& tx) {
+  if (fee_policy_.replace_after_blocks == 0) return std::nullopt;
+  auto head = rpc_.block_number();
+  if (!head) return std::nullopt;  // the poll reports a node that is down
+  if (!tx.pending_since_block) tx.pending_since_block = *head;
+  const std::uint64_t since = *tx.pending_since_block;
+  if (*head < since + fee_policy_.replace_after_blocks) return std::nullopt;
+  const std::string pending = "pending since block " + std::to_string(since) + " (head " +
+                              std::to_string(*head) + ") offering maxFeePerGas " +
+                              std::to_string(tx.fees.max_fee) + " wei";
+  auto fresh = current_fees();
+  if (!fresh) return pending + "; fees not read: " + fresh.error().message;
+  const Fees bumped = bumped_fees(tx.fees, *fresh, fee_policy_.max_fee_per_gas_wei);
+  const bool replaceable = bumped.max_fee >= raised(tx.fees.max_fee) &&
+                           (tx_type_ == TxType::kLegacy || bumped.tip >= raised(tx.fees.tip));
+  if (!replaceable) {
+    tx.pending_since_block = *head;  // say it again after as many blocks, not at every poll
+    const std::uint64_t ceiling =
+        fee_policy_.max_fee_per_gas_wei.value_or(std::numeric_limits<std::uint64_t>::max());
+    return pending + ", the fee ceiling (" + std::to_string(ceiling) +
+           " wei per gas), so it cannot be replaced with 10% higher fees: it stays pending until "
+           "the base fee falls below its fee cap, or the ceiling is raised";
+  }
+  InFlight replacement = tx;
+  replacement.fees = bumped;
+  auto signed_tx = sign_with(replacement);
+  if (!signed_tx) return pending + "; replacement not signed: " + signed_tx.error().message;
+  auto hash = rpc_.send_raw_transaction(signed_tx->raw);
+  tx.pending_since_block = *head;
+  if (!hash) {
+    // "nonce too low": one of the hashes was mined meanwhile, and the next poll finds it.
+    return pending + "; replacement refused: " + hash.error().message;
+  }
+  tx.fees = bumped;
+  tx.hashes.push_back(*hash);
+  return pending + "; replaced by " + to_0x_hex(*hash) + " offering " +
+         std::to_string(bumped.max_fee) + " wei";
+}
+
+Result<TxReceipt> PointerRegistry::await(const Hash32& tx_hash, std::uint64_t confirmations,
+                                         std::chrono::milliseconds timeout) {
+  const auto it = in_flight_.find(tx_hash);
+  if (it == in_flight_.end()) {
+    // Not sent by this object (before a restart, by another replica): nothing to replace.
+    std::vector<Hash32> hashes{tx_hash};
+    return poll_receipt(rpc_, hashes, confirmations, timeout, {});
+  }
+  InFlight& tx = it->second;
+  auto receipt = poll_receipt(rpc_, tx.hashes, confirmations, timeout,
+                              [&](std::vector<Hash32>&) { return replace_if_stuck(tx); });
+  // A timeout keeps the entry: the caller may wait again and the replacements are still known.
+  if (receipt || receipt.error().code != ErrorCode::kUnavailable ||
+      receipt.error().message.find("does not know") != std::string::npos) {
+    in_flight_.erase(it);
+  }
+  return receipt;
 }
 
 Result<Hash32> PointerRegistry::anchor_batch(std::span<const PointerRecord> pointers) {
@@ -494,7 +628,7 @@ Result<std::vector<bool>> PointerRegistry::erased_among(std::span<const Hash32> 
 Result<TxReceipt> PointerRegistry::wait_for_receipt(const Hash32& tx_hash,
                                                     std::uint64_t confirmations,
                                                     std::chrono::milliseconds timeout) {
-  auto receipt = poll_receipt(rpc_, tx_hash, confirmations, timeout);
+  auto receipt = await(tx_hash, confirmations, timeout);
   if (receipt || receipt.error().code != ErrorCode::kUnavailable) return receipt;
   // Late: say why, and get the nonces right for the batch that will be sent again.
   auto code = rpc_.code_at(contract_);

@@ -37,12 +37,13 @@ class EvmPointerLedger final : public ports::PointerLedger {
   EvmPointerLedger(std::unique_ptr<ledger::JsonRpcClient> rpc,
                    std::unique_ptr<ledger::Signer> signer, std::uint64_t chain_id,
                    ledger::Address contract, ledger::TxType tx_type, std::uint64_t confirmations,
-                   std::chrono::milliseconds receipt_timeout)
+                   std::chrono::milliseconds receipt_timeout, const ledger::FeePolicy& fees)
       : rpc_(std::move(rpc)),
         signer_(std::move(signer)),
         registry_(*rpc_, *signer_, chain_id, contract, tx_type),
         confirmations_(confirmations),
         receipt_timeout_(receipt_timeout) {
+    registry_.set_fee_policy(fees);
     // check_writer runs at start, and the pipeline checks erasure before each batch: what an
     // estimate would catch early is already known, so anchors skip that extra execution.
     registry_.use_gas_bound_for_anchors(true);
@@ -211,8 +212,11 @@ class EvmPointerLedger final : public ports::PointerLedger {
       std::copy(hash->begin(), hash->end(), tx.begin());
       auto receipt = registry_.wait_for_receipt(tx, confirmations_, receipt_timeout_);
       if (!receipt) return receipt.error();
-      confirmation.transactions.push_back(
-          {.tx_hash = tx_hash, .block = receipt->block_number, .gas_used = receipt->gas_used});
+      // The receipt's hash, not the ticket's: a transaction replaced with higher fees is mined
+      // under the replacement's hash, and only that one is on chain.
+      confirmation.transactions.push_back({.tx_hash = to_0x_hex(receipt->tx_hash),
+                                           .block = receipt->block_number,
+                                           .gas_used = receipt->gas_used});
       receipts.push_back(std::move(*receipt));
     }
     if (auto named = name_earlier_anchors(ticket, receipts, confirmation); !named) {
@@ -339,7 +343,9 @@ Result<std::unique_ptr<ports::PointerLedger>> make_pointer_ledger(EvmConfig conf
   auto ledger = std::make_unique<EvmPointerLedger>(
       std::move(*rpc), std::move(*signer), *chain_id, *contract,
       config.eip1559 ? ledger::TxType::kEip1559 : ledger::TxType::kLegacy, config.confirmations,
-      config.receipt_timeout);
+      config.receipt_timeout,
+      ledger::FeePolicy{.max_fee_per_gas_wei = config.max_fee_per_gas_wei,
+                        .replace_after_blocks = config.replace_after_blocks});
   // Said at start rather than at the first batch: a wrong address or an account the admin has
   // not added yet (each replica signs with its own) would otherwise fail every batch.
   if (auto status = ledger->check_writer(config.contract_address, config.rpc_url); !status) {

@@ -101,6 +101,8 @@ Result<Session> connect_session(gateway::GatewayConfig config) {
   s.registry = std::make_unique<ledger::PointerRegistry>(
       *s.rpc, *s.signer, *chain_id, *contract,
       s.config.ledger.eip1559 ? ledger::TxType::kEip1559 : ledger::TxType::kLegacy);
+  s.registry->set_fee_policy({.max_fee_per_gas_wei = s.config.ledger.max_fee_per_gas_wei,
+                              .replace_after_blocks = s.config.ledger.replace_after_blocks});
   return s;
 }
 

@@ -79,7 +79,9 @@ Result<std::unique_ptr<ports::PointerLedger>> build_ledger(const gateway::Gatewa
                                                       config.ledger.private_key.view().end())),
                      .confirmations = config.ledger.confirmations,
                      .receipt_timeout = std::chrono::milliseconds(config.ledger.receipt_timeout_ms),
-                     .eip1559 = config.ledger.eip1559});
+                     .eip1559 = config.ledger.eip1559,
+                     .max_fee_per_gas_wei = config.ledger.max_fee_per_gas_wei,
+                     .replace_after_blocks = config.ledger.replace_after_blocks});
   if (!ledger) return at(ledger.error(), config, "/ledger");
   return std::move(*ledger);
 }

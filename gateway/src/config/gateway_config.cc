@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -409,6 +410,13 @@ Result<GatewayConfig> parse_gateway_config(std::string_view json, const std::str
   config.ledger.confirmations = static_cast<std::uint64_t>(get_int(ledger, "confirmations", 1));
   config.ledger.receipt_timeout_ms = get_int(ledger, "receiptTimeoutMs", 30000);
   config.ledger.eip1559 = get_string(ledger, "transactionType", "legacy") == "eip1559";
+  if (auto cap = ledger.FindMember("maxFeePerGasGwei"); cap != ledger.MemberEnd()) {
+    // The schema bounds it to (0, 1e6] gwei, far below 2^64 wei; fractions of a gwei are kept.
+    config.ledger.max_fee_per_gas_wei =
+        static_cast<std::uint64_t>(std::llround(cap->value.GetDouble() * 1e9));
+  }
+  config.ledger.replace_after_blocks =
+      static_cast<std::uint64_t>(get_int(ledger, "replaceAfterBlocks", 3));
   const Value& anchoring = member_or_empty(ledger, "anchoring");
   config.ledger.default_mode = get_string(anchoring, "default", "pointer");
   for (const auto& m : member_or_empty(anchoring, "byTopic").GetObject()) {

@@ -1,4 +1,7 @@
-// The PointerRegistry contract and the C++ client against a real anvil node.
+// The PointerRegistry contract and the C++ client against a real node: anvil, or geth --dev
+// when FL_TEST_NODE=geth (issue 16: a moving base fee, a real pool, a block every second).
+// Tests of what only anvil can do (state files, dropping a transaction, setting code, moving the
+// clock) skip on geth; tests of what only a real pool shows (replacement) skip on anvil.
 #include "fl/ledger/pointer_registry.h"
 
 #include "fl/adapters/evm/evm_pointer_ledger.h"
@@ -6,12 +9,14 @@
 #include "fl/ledger/merkle.h"
 #include "fl/ledger/transaction.h"
 
+#include "support/geth.h"
 #include "support/services.h"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
 #include <cstdio>
+#include <thread>
 
 namespace fl::ledger {
 namespace {
@@ -42,9 +47,9 @@ PointerRecord P(const Hash32& key, std::uint64_t version, const Hash32& content,
 class PointerRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto transport = make_http_transport(anvil.rpc_url(), 5s);
+    auto transport = make_http_transport(node.rpc_url(), 5s);
     ASSERT_TRUE(transport);
-    rpc = std::make_unique<JsonRpcClient>(std::move(*transport), anvil.rpc_url());
+    rpc = std::make_unique<JsonRpcClient>(std::move(*transport), node.rpc_url());
     auto s = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
     ASSERT_TRUE(s);
     signer = std::move(*s);
@@ -76,7 +81,7 @@ class PointerRegistryTest : public ::testing::Test {
     return *receipt;
   }
 
-  testing::AnvilNode anvil;
+  testing::LedgerNode node;
   std::unique_ptr<JsonRpcClient> rpc;
   std::unique_ptr<Signer> signer;
   std::uint64_t chain_id = 0;
@@ -221,6 +226,10 @@ TEST_F(PointerRegistryTest, SixtyTransactionsInFlightKeepTheirNonces) {
 class RestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // geth's --dev chain lives in its data dir; what these tests restart is anvil's state file.
+    if (testing::test_node_kind() == testing::TestNodeKind::kGeth) {
+      GTEST_SKIP() << "anvil only: --state files, anvil_dropTransaction";
+    }
     auto transport = make_http_transport(anvil.rpc_url(), 5s);
     rpc = std::make_unique<JsonRpcClient>(std::move(*transport), anvil.rpc_url());
     auto s = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
@@ -291,7 +300,7 @@ TEST_F(RestartTest, ADroppedTransactionIsNoticedAndTheNonceResynchronised) {
 }
 
 TEST_F(PointerRegistryTest, ANodeThatIsDownIsUnavailable) {
-  anvil.stop();
+  node.stop();
 
   auto tx = registry->anchor_batch(std::vector<PointerRecord>{P(h(1), 1, h(11), h(99))});
 
@@ -473,7 +482,7 @@ TEST_F(PointerRegistryTest, EventsAndViewsDecodeAsCastReadsThem) {
 
   const std::string cast = testing::cast_binary();
   const std::string contract = to_0x_hex(registry->contract());
-  const std::string url = " --rpc-url " + anvil.rpc_url();
+  const std::string url = " --rpc-url " + node.rpc_url();
   const std::string logs_json =
       shell_output(cast + " logs --json --from-block 0 --address " + contract + url +
                    " 'Anchored(bytes32 indexed,bytes32 indexed,uint64,bytes32,bytes16,bytes32)'" +
@@ -549,9 +558,117 @@ TEST_F(PointerRegistryTest, AnchorsWithEip1559TransactionsToo) {
   ASSERT_TRUE(receipt) << receipt.error().message;
   EXPECT_EQ(count(*receipt, kAnchoredEvent), 1);
   const std::string tx_json =
-      shell_output(testing::cast_binary() + " rpc --rpc-url " + anvil.rpc_url() +
+      shell_output(testing::cast_binary() + " rpc --rpc-url " + node.rpc_url() +
                    " eth_getTransactionByHash " + to_0x_hex(*tx) + " 2>/dev/null");
   EXPECT_NE(tx_json.find(R"("type":"0x2")"), std::string::npos) << tx_json;
+}
+
+// Issue 16: fees on a chain whose base fee moves, replacement of a stuck transaction and
+// confirmations counted against the head. These need a real pool and a block every second.
+class GethFeeTest : public PointerRegistryTest {
+ protected:
+  void SetUp() override {
+    if (!node.is_geth()) {
+      GTEST_SKIP() << "geth only (FL_TEST_NODE=geth): anvil's automine never leaves a "
+                      "transaction pending";
+    }
+    PointerRegistryTest::SetUp();
+  }
+
+  std::uint64_t next_base_fee() {
+    const Bytes fee = rpc->next_base_fee().value();
+    std::uint64_t value = 0;
+    for (const std::uint8_t b : fee) value = value << 8 | b;
+    return value;
+  }
+};
+
+TEST_F(GethFeeTest, TheBaseFeeIsRealAndMoves) {
+  const std::uint64_t first = next_base_fee();
+  std::this_thread::sleep_for(2500ms);  // two empty blocks: each lowers the base fee by 1/8
+
+  EXPECT_GT(first, 0u);
+  EXPECT_NE(next_base_fee(), first);
+}
+
+TEST_F(GethFeeTest, ATransactionPricedBelowTheBaseFeeIsReplacedAndMined) {
+  for (const TxType type : {TxType::kLegacy, TxType::kEip1559}) {
+    PointerRegistry sender(*rpc, *signer, chain_id, registry->contract(), type);
+    sender.set_fee_policy({.max_fee_per_gas_wei = std::nullopt, .replace_after_blocks = 2});
+    ASSERT_GT(next_base_fee(), 1u);
+    sender.offer_next_max_fee_for_testing(
+        1);  // 1 wei per gas: the pool keeps it, no block takes it
+    const std::uint8_t key = type == TxType::kLegacy ? 0x31 : 0x32;
+
+    auto tx = sender.anchor_batch(std::vector<PointerRecord>{P(h(key), 1, h(18), h(99))});
+    ASSERT_TRUE(tx) << tx.error().message;
+    auto receipt = sender.wait_for_receipt(*tx, 1, 60s);
+
+    ASSERT_TRUE(receipt) << receipt.error().message;
+    EXPECT_NE(receipt->tx_hash, *tx);  // the replacement was mined, not the original
+    EXPECT_EQ((*sender.latest(h(key)))->second, h(18));
+    auto original = rpc->transaction_known(*tx);
+    ASSERT_TRUE(original);
+    EXPECT_FALSE(*original);  // geth dropped it when the replacement came in
+  }
+}
+
+TEST_F(GethFeeTest, ATransactionStuckAtTheFeeCeilingIsReportedAsSuch) {
+  PointerRegistry capped(*rpc, *signer, chain_id, registry->contract(), TxType::kEip1559);
+  capped.set_fee_policy({.max_fee_per_gas_wei = 1, .replace_after_blocks = 2});
+
+  auto tx = capped.anchor_batch(std::vector<PointerRecord>{P(h(0x33), 1, h(18), h(99))});
+  ASSERT_TRUE(tx) << tx.error().message;
+  auto receipt = capped.wait_for_receipt(*tx, 1, 8s);
+
+  ASSERT_FALSE(receipt);
+  EXPECT_EQ(receipt.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(receipt.error().message.find("fee ceiling (1 wei per gas)"), std::string::npos)
+      << receipt.error().message;
+}
+
+TEST_F(GethFeeTest, TheCeilingBoundsWhatATransactionOffers) {
+  // Room to be mined (empty blocks only lower the base fee), below 2 * base + tip.
+  const std::uint64_t ceiling = next_base_fee() * 3 / 2;
+  PointerRegistry capped(*rpc, *signer, chain_id, registry->contract(), TxType::kEip1559);
+  capped.set_fee_policy({.max_fee_per_gas_wei = ceiling, .replace_after_blocks = 3});
+
+  auto tx = capped.anchor_batch(std::vector<PointerRecord>{P(h(0x34), 1, h(18), h(99))});
+  ASSERT_TRUE(tx) << tx.error().message;
+  ASSERT_TRUE(capped.wait_for_receipt(*tx, 1, 30s));
+
+  const std::string tx_json =
+      shell_output(testing::cast_binary() + " rpc --rpc-url " + node.rpc_url() +
+                   " eth_getTransactionByHash " + to_0x_hex(*tx) + " 2>/dev/null");
+  rapidjson::Document doc;
+  doc.Parse(tx_json.c_str());
+  ASSERT_TRUE(doc.IsObject() && doc.HasMember("maxFeePerGas")) << tx_json;
+  EXPECT_EQ(std::stoull(doc["maxFeePerGas"].GetString(), nullptr, 16), ceiling);
+}
+
+TEST_F(GethFeeTest, ConfirmationsAreCountedAgainstTheChainHead) {
+  auto tx = registry->anchor_batch(std::vector<PointerRecord>{P(h(0x35), 1, h(18), h(99))});
+  ASSERT_TRUE(tx) << tx.error().message;
+
+  auto receipt = registry->wait_for_receipt(*tx, 3, 30s);
+
+  ASSERT_TRUE(receipt) << receipt.error().message;
+  const std::uint64_t head = rpc->block_number().value();
+  EXPECT_GE(head + 1, receipt->block_number + 3);  // head - block + 1 >= 3
+  EXPECT_LE(head, receipt->block_number + 4);      // and not much later: one block a second
+}
+
+TEST(FeeBump, AReplacementRaisesBothFeesByMoreThanTenPercentUpToTheCeiling) {
+  EXPECT_EQ(bumped_fees({.tip = 100, .max_fee = 1000}, {.tip = 0, .max_fee = 0}, std::nullopt),
+            (Fees{.tip = 111, .max_fee = 1101}));
+  // A fresh estimate above the bump wins: the base fee rose more than 10%.
+  EXPECT_EQ(bumped_fees({.tip = 1, .max_fee = 1}, {.tip = 5, .max_fee = 900}, std::nullopt),
+            (Fees{.tip = 5, .max_fee = 900}));
+  // The ceiling caps the fee cap, and the tip never exceeds the fee cap.
+  EXPECT_EQ(bumped_fees({.tip = 100, .max_fee = 1000}, {.tip = 2000, .max_fee = 5000}, 1050),
+            (Fees{.tip = 1050, .max_fee = 1050}));
+  EXPECT_EQ(bumped_fees({.tip = 0, .max_fee = 0}, {.tip = 0, .max_fee = 0}, std::nullopt),
+            (Fees{.tip = 1, .max_fee = 1}));
 }
 
 // A writer other than the admin, on a node started with `anvil_args`: a key no dev account
@@ -562,9 +679,9 @@ class UnfundedWriterTest : public ::testing::Test {
       "1111111111111111111111111111111111111111111111111111111111111111";
 
   void start(std::vector<std::string> anvil_args) {
-    anvil.emplace(false, std::move(anvil_args));
-    rpc = std::make_unique<JsonRpcClient>(make_http_transport(anvil->rpc_url(), 5s).value(),
-                                          anvil->rpc_url());
+    node.emplace(std::move(anvil_args));
+    rpc = std::make_unique<JsonRpcClient>(make_http_transport(node->rpc_url(), 5s).value(),
+                                          node->rpc_url());
     admin = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())).value();
     writer = Signer::create(SecretBytes(parse_hex(kUnfundedKey).value())).value();
     chain_id = rpc->chain_id().value();
@@ -577,7 +694,7 @@ class UnfundedWriterTest : public ::testing::Test {
     ASSERT_TRUE(as_admin.wait_for_receipt(*added, 1, 30s));
   }
 
-  std::optional<testing::AnvilNode> anvil;
+  std::optional<testing::LedgerNode> node;
   std::unique_ptr<JsonRpcClient> rpc;
   std::unique_ptr<Signer> admin, writer;
   std::uint64_t chain_id = 0;
@@ -599,6 +716,9 @@ TEST_F(UnfundedWriterTest, AWriterWithoutFundsGetsAClearPermissionError) {
 }
 
 TEST_F(UnfundedWriterTest, OnAZeroGasPriceNetworkAnUnfundedWriterAnchorsWithEitherType) {
+  if (testing::test_node_kind() == testing::TestNodeKind::kGeth) {
+    GTEST_SKIP() << "anvil only: a zero base fee and gas price (anvil --base-fee 0)";
+  }
   // How permissioned networks (Besu with min-gas-price 0) run: no fees, no balances.
   start({"--gas-price", "0", "--base-fee", "0", "--disable-min-priority-fee"});
 
@@ -611,7 +731,7 @@ TEST_F(UnfundedWriterTest, OnAZeroGasPriceNetworkAnUnfundedWriterAnchorsWithEith
     ASSERT_TRUE(receipt) << receipt.error().message;
     EXPECT_EQ((*registry.latest(h(key)))->second, h(11));
   }
-  EXPECT_EQ(shell_output(testing::cast_binary() + " balance --rpc-url " + anvil->rpc_url() + " " +
+  EXPECT_EQ(shell_output(testing::cast_binary() + " balance --rpc-url " + node->rpc_url() + " " +
                          to_checksum_hex(writer->address())),
             "0");
 }
@@ -635,14 +755,21 @@ class AccessTest : public PointerRegistryTest {
   std::uint64_t now() {
     const std::string block =
         shell_output(testing::cast_binary() + " block latest --field timestamp --rpc-url " +
-                     anvil.rpc_url() + " 2>/dev/null");
+                     node.rpc_url() + " 2>/dev/null");
     return std::stoull(block);
   }
 
+  // anvil moves its clock on demand; geth's blocks come every second, so there the test waits
+  // for a block that late (and asks for short grants, see grant_lifetime).
   void advance_clock(std::uint64_t seconds) {
+    if (node.is_geth()) {
+      const std::uint64_t until = now() + seconds;
+      while (now() < until) std::this_thread::sleep_for(200ms);
+      return;
+    }
     shell_output(testing::cast_binary() + " rpc evm_increaseTime " + std::to_string(seconds) +
-                 " --rpc-url " + anvil.rpc_url() + " >/dev/null 2>&1");
-    shell_output(testing::cast_binary() + " rpc evm_mine --rpc-url " + anvil.rpc_url() +
+                 " --rpc-url " + node.rpc_url() + " >/dev/null 2>&1");
+    shell_output(testing::cast_binary() + " rpc evm_mine --rpc-url " + node.rpc_url() +
                  " >/dev/null 2>&1");
   }
 
@@ -651,13 +778,15 @@ class AccessTest : public PointerRegistryTest {
 };
 
 TEST_F(AccessTest, AGrantAllowsItsPurposeOnlyUntilItExpires) {
-  confirm(registry->grant(patient, participant, "TREAT", now() + 3600));
+  // An hour on anvil (its clock jumps); on geth long enough to be mined and read before expiry.
+  const std::uint64_t lifetime = node.is_geth() ? 6 : 3600;
+  confirm(registry->grant(patient, participant, "TREAT", now() + lifetime));
 
   EXPECT_TRUE(*registry->can_read(patient, participant, "TREAT"));
   EXPECT_FALSE(*registry->can_read(patient, participant, "HPAYMT"));
   EXPECT_FALSE(*registry->can_read(h(0x78), participant, "TREAT"));
 
-  advance_clock(3601);
+  advance_clock(lifetime + 1);
   EXPECT_FALSE(*registry->can_read(patient, participant, "TREAT"));
 }
 
@@ -752,13 +881,13 @@ struct DeployedLedger {
   std::string address;
   std::unique_ptr<ports::PointerLedger> ledger;
 };
-DeployedLedger deploy_and_connect(const testing::AnvilNode& anvil) {
+DeployedLedger deploy_and_connect(const testing::LedgerNode& node) {
   auto address = evm::deploy_pointer_registry(
-      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+      node.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
   EXPECT_TRUE(address) << address.error().message;
   if (!address) return {};
   auto ledger = evm::make_pointer_ledger(
-      {.rpc_url = anvil.rpc_url(),
+      {.rpc_url = node.rpc_url(),
        .contract_address = *address,
        .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
   EXPECT_TRUE(ledger) << ledger.error().message;
@@ -767,10 +896,10 @@ DeployedLedger deploy_and_connect(const testing::AnvilNode& anvil) {
 }
 
 TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {
-  testing::AnvilNode anvil;
+  testing::LedgerNode node;
 
   auto ledger = evm::make_pointer_ledger(
-      {.rpc_url = anvil.rpc_url(),
+      {.rpc_url = node.rpc_url(),
        .contract_address = "0x00000000000000000000000000000000000000aa",
        .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
 
@@ -779,13 +908,13 @@ TEST(EvmPointerLedger, RefusesAnAddressWithoutContractCode) {
 }
 
 TEST(EvmPointerLedger, RefusesAnAccountThatIsNotAWriter) {
-  testing::AnvilNode anvil;
+  testing::LedgerNode node;
   auto address = evm::deploy_pointer_registry(
-      anvil.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
+      node.rpc_url(), SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
   ASSERT_TRUE(address) << address.error().message;
 
   auto ledger = evm::make_pointer_ledger(
-      {.rpc_url = anvil.rpc_url(),
+      {.rpc_url = node.rpc_url(),
        .contract_address = *address,
        .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey1).value())});
 
@@ -795,14 +924,16 @@ TEST(EvmPointerLedger, RefusesAnAccountThatIsNotAWriter) {
 }
 
 TEST(EvmPointerLedger, RefusesAContractThatIsNotAPointerRegistry) {
-  testing::AnvilNode anvil;
+  if (testing::test_node_kind() == testing::TestNodeKind::kGeth) {
+    GTEST_SKIP() << "anvil only: anvil_setCode";
+  }
+  testing::LedgerNode node;
   const std::string address = "0x00000000000000000000000000000000000000bb";
   shell_output(testing::cast_binary() + " rpc anvil_setCode " + address + " 0x00 --rpc-url " +
-               anvil.rpc_url() +
-               " >/dev/null 2>&1");  // code that stops at once and answers nothing
+               node.rpc_url() + " >/dev/null 2>&1");  // code that stops at once and answers nothing
 
   auto ledger = evm::make_pointer_ledger(
-      {.rpc_url = anvil.rpc_url(),
+      {.rpc_url = node.rpc_url(),
        .contract_address = address,
        .private_key = SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value())});
 
@@ -813,8 +944,8 @@ TEST(EvmPointerLedger, RefusesAContractThatIsNotAPointerRegistry) {
 }
 
 TEST(EvmPointerLedger, AReSentBatchNamesTheTransactionThatAnchoredItFirst) {
-  testing::AnvilNode anvil;
-  auto deployed = deploy_and_connect(anvil);
+  testing::LedgerNode node;
+  auto deployed = deploy_and_connect(node);
   ASSERT_TRUE(deployed.ledger);
   auto& ledger = deployed.ledger;
   const std::vector<ports::Pointer> first = {
@@ -836,8 +967,8 @@ TEST(EvmPointerLedger, AReSentBatchNamesTheTransactionThatAnchoredItFirst) {
 }
 
 TEST(EvmPointerLedger, APointerThatConflictsIsMarkedWithWhatTheChainKeeps) {
-  testing::AnvilNode anvil;
-  auto deployed = deploy_and_connect(anvil);
+  testing::LedgerNode node;
+  auto deployed = deploy_and_connect(node);
   ASSERT_TRUE(deployed.ledger);
   auto& ledger = deployed.ledger;
   const ports::Pointer original{
@@ -857,8 +988,8 @@ TEST(EvmPointerLedger, APointerThatConflictsIsMarkedWithWhatTheChainKeeps) {
 }
 
 TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
-  testing::AnvilNode anvil;
-  auto deployed = deploy_and_connect(anvil);
+  testing::LedgerNode node;
+  auto deployed = deploy_and_connect(node);
   ASSERT_TRUE(deployed.ledger);
   auto& ledger = deployed.ledger;
   const std::string& address = deployed.address;
@@ -883,8 +1014,8 @@ TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
   EXPECT_EQ(confirmed->transactions[0].tx_hash, ticket->tx_hashes[0]);
   ASSERT_EQ(confirmed->placements.size(), 5u);
   // The merkle-mode pointers (0, 2, 4) share one root; each proof verifies on chain.
-  auto transport = make_http_transport(anvil.rpc_url(), 5s);
-  JsonRpcClient rpc(std::move(*transport), anvil.rpc_url());
+  auto transport = make_http_transport(node.rpc_url(), 5s);
+  JsonRpcClient rpc(std::move(*transport), node.rpc_url());
   auto signer = Signer::create(SecretBytes(parse_hex(testing::AnvilNode::kDevKey0).value()));
   PointerRegistry registry(rpc, **signer, rpc.chain_id().value(), parse_address(address).value());
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -911,8 +1042,8 @@ TEST(EvmPointerLedger, SubmitsAndAwaitsThroughThePort) {
 // Issue 14 (a crash between the send and the record): the caller sees every Merkle proof before
 // anything is sent, and finds the root's transaction on chain afterwards by the root alone.
 TEST(EvmPointerLedger, ARootIsNotedBeforeItIsSentAndFoundByItselfAfterwards) {
-  testing::AnvilNode anvil;
-  auto deployed = deploy_and_connect(anvil);
+  testing::LedgerNode node;
+  auto deployed = deploy_and_connect(node);
   ASSERT_TRUE(deployed.ledger);
   auto& ledger = deployed.ledger;
   std::vector<ports::Pointer> batch;
@@ -961,8 +1092,8 @@ TEST(EvmPointerLedger, ARootIsNotedBeforeItIsSentAndFoundByItselfAfterwards) {
 
 // A hook that fails stops the submit before anything is sent.
 TEST(EvmPointerLedger, AFailingBeforeSendSendsNothing) {
-  testing::AnvilNode anvil;
-  auto deployed = deploy_and_connect(anvil);
+  testing::LedgerNode node;
+  auto deployed = deploy_and_connect(node);
   ASSERT_TRUE(deployed.ledger);
   auto& ledger = deployed.ledger;
   const std::vector<ports::Pointer> batch{{.resource_key = h(90),

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +53,9 @@ struct LedgerSettings {
   std::uint64_t confirmations = 1;
   int receipt_timeout_ms = 30000;
   bool eip1559 = false;  // transactionType "eip1559"; legacy (EIP-155) by default
+  // maxFeePerGasGwei in wei: the most a transaction offers per gas, replacements included.
+  std::optional<std::uint64_t> max_fee_per_gas_wei;
+  std::uint64_t replace_after_blocks = 3;  // replaceAfterBlocks; 0: never replace
   // anchoring: "pointer" or "merkle", by resource type, else by topic, else the default.
   std::string default_mode = "pointer";
   std::map<std::string, std::string> mode_by_topic;

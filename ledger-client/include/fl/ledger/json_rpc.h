@@ -69,6 +69,10 @@ class JsonRpcClient {
   // before London or on a zero-fee network).
   Result<Bytes> max_priority_fee();
   Result<Bytes> base_fee();
+  // The base fee the next block will charge (the last of eth_feeHistory's baseFeePerGas), which
+  // is what a transaction sent now pays at the earliest; empty on a chain without base fee.
+  // Falls back to base_fee() when the node has no eth_feeHistory.
+  Result<Bytes> next_base_fee();
   // The latest block's gas limit: no transaction asking for more is accepted.
   Result<std::uint64_t> block_gas_limit();
   Result<std::uint64_t> estimate_gas(const Address& from, const std::optional<Address>& to,

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -112,6 +113,30 @@ inline constexpr std::uint64_t kAnchorRootGas = 90000;
 // with maxFee = 2 * base fee + priority fee (0 on a zero-gas permissioned network).
 enum class TxType { kLegacy, kEip1559 };
 
+// How fees are offered and raised. An EIP-1559 transaction offers the node's suggested tip
+// (eth_maxPriorityFeePerGas) and maxFeePerGas = 2 * the next block's base fee (eth_feeHistory)
+// + tip: room for the base fee to rise for a few full blocks. A legacy one pays eth_gasPrice.
+// On a chain whose base fee moves (a real pool, not anvil's automine), a transaction can still
+// fall behind it; wait_for_receipt then sends it again with the same nonce and fees raised.
+struct FeePolicy {
+  // The most wei per gas any of our transactions may offer (maxFeePerGas, or a legacy gas
+  // price), replacements included: a bound on what a fee spike can cost. nullopt: none.
+  std::optional<std::uint64_t> max_fee_per_gas_wei;
+  // A transaction still pending this many blocks after wait_for_receipt first saw it pending
+  // is replaced (same nonce, fees raised by at least 10%, geth's and Besu's replacement rule,
+  // or to the current estimate if that is higher). 0: never replace.
+  std::uint64_t replace_after_blocks = 3;
+};
+// The fees of a replacement: each of `tip` and `max_fee` raised by more than 10% (at least 1
+// wei), or to `fresh_tip`/`fresh_max_fee` when higher; nothing above `ceiling`, and the tip never
+// above the fee cap. A result that is not strictly higher than `max_fee` cannot replace.
+struct Fees {
+  std::uint64_t tip = 0;      // maxPriorityFeePerGas (unused for legacy)
+  std::uint64_t max_fee = 0;  // maxFeePerGas, or the gas price of a legacy transaction
+  friend bool operator==(const Fees&, const Fees&) = default;
+};
+Fees bumped_fees(const Fees& sent, const Fees& fresh, std::optional<std::uint64_t> ceiling);
+
 class PointerRegistry {
  public:
   PointerRegistry(JsonRpcClient& rpc, const Signer& signer, std::uint64_t chain_id,
@@ -139,8 +164,11 @@ class PointerRegistry {
   // For each patient key, whether it is erased (one call for a whole batch).
   Result<std::vector<bool>> erased_among(std::span<const Hash32> patient_keys);
 
-  // Polls until mined and `confirmations` blocks deep; kPermissionDenied if it reverted,
-  // kUnavailable on timeout.
+  // Polls until mined and `confirmations` blocks deep (head - block + 1 >= confirmations);
+  // kPermissionDenied if it reverted, kUnavailable on timeout. A transaction of this registry
+  // that stays pending for FeePolicy::replace_after_blocks blocks is replaced with higher fees
+  // (same nonce): the receipt is then the replacement's (its tx_hash differs from `tx_hash`).
+  // One that cannot be raised further (the ceiling) and times out says so in the error.
   Result<TxReceipt> wait_for_receipt(const Hash32& tx_hash, std::uint64_t confirmations,
                                      std::chrono::milliseconds timeout);
 
@@ -198,12 +226,36 @@ class PointerRegistry {
   // gateway does); a revert then shows only in the receipt. Unused gas is not charged.
   void use_gas_bound_for_anchors(bool on) { bounded_anchor_gas_ = on; }
 
+  void set_fee_policy(const FeePolicy& policy) { fee_policy_ = policy; }
+  // Test hook: the next transaction offers exactly `max_fee_wei` (tip at most that), as if the
+  // base fee had jumped right after it was priced, so that replacement can be tested.
+  void offer_next_max_fee_for_testing(std::uint64_t max_fee_wei) {
+    next_max_fee_override_ = max_fee_wei;
+  }
+
  private:
+  // What is needed to send a transaction again with the same nonce, and every hash it was sent
+  // under (the first, then each replacement; any of them may be the one mined).
+  struct InFlight {
+    std::uint64_t nonce = 0;
+    std::uint64_t gas_limit = 0;
+    std::optional<Address> to;
+    Bytes data;
+    Fees fees;
+    std::vector<Hash32> hashes;
+    std::optional<std::uint64_t> pending_since_block;  // head when last seen pending, unreplaced
+  };
+  // The fees a transaction would offer now (the ceiling applied).
+  Result<Fees> current_fees();
+  Result<SignedTransaction> sign_with(const InFlight& tx);
+  // Called while none of `tx.hashes` is mined: replaces it when it has waited long enough.
+  // Returns a note for the timeout error when it is stuck (at the ceiling, refused).
+  std::optional<std::string> replace_if_stuck(InFlight& tx);
+  Result<TxReceipt> await(const Hash32& tx_hash, std::uint64_t confirmations,
+                          std::chrono::milliseconds timeout);
+
   Result<Hash32> send(const std::optional<Address>& to, const Bytes& data,
                       std::optional<std::uint64_t> gas_limit = std::nullopt);
-  Result<SignedTransaction> build(std::uint64_t nonce, std::uint64_t gas_limit,
-                                  const std::optional<Address>& to, const Bytes& data);
-
   JsonRpcClient& rpc_;
   const Signer& signer_;
   std::uint64_t chain_id_;
@@ -211,6 +263,11 @@ class PointerRegistry {
   TxType tx_type_;
   std::optional<std::uint64_t> next_nonce_;
   bool bounded_anchor_gas_ = false;
+  FeePolicy fee_policy_;
+  std::optional<std::uint64_t> next_max_fee_override_;
+  // Sent and not yet awaited, by hash; an entry leaves when wait_for_receipt returns. Bounded
+  // (kMaxInFlight): a caller that never waits loses only the ability to replace the oldest.
+  std::map<Hash32, InFlight> in_flight_;  // by the first hash
 };
 
 }  // namespace fl::ledger

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fl::evm {
@@ -21,6 +22,10 @@ struct EvmConfig {
   std::uint64_t confirmations = 1;
   std::chrono::milliseconds receipt_timeout{30000};
   bool eip1559 = false;  // send type-2 transactions instead of legacy EIP-155 ones
+  // The most wei per gas a transaction may offer, replacements included (nullopt: no ceiling),
+  // and how many blocks a transaction may stay pending before it is re-sent with higher fees.
+  std::optional<std::uint64_t> max_fee_per_gas_wei;
+  std::uint64_t replace_after_blocks = 3;
 };
 
 // Checks at start that the node answers and that the address holds contract code.
