@@ -236,7 +236,9 @@ Result<std::string> base64url_decode(std::string_view text) {
 
 Result<std::vector<JsonWebKey>> parse_jwk_set(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  // Iterative: a set from /api/jwksUrl is up to 1 MiB from another party, and the recursive
+  // parser would follow its nesting down the verifier thread's stack.
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError()) return invalid("expected a JSON Web Key Set: invalid JSON", "");
   if (!doc.IsObject() || !doc.HasMember("keys") || !doc["keys"].IsArray()) {
     return invalid("expected a JSON Web Key Set: an object with a \"keys\" array", "/keys");

@@ -66,6 +66,15 @@ std::string error_where(const std::string& jwks) {
   return keys ? "" : keys.error().where;
 }
 
+// A set fetched from /api/jwksUrl may be up to 1 MiB from a server we do not control: nesting
+// that deep is refused as invalid JSON, not followed down the verifier thread's stack.
+TEST(JsonWebKeys, NestingAsDeepAsTheFetchLimitIsInvalidJsonNotACrash) {
+  const std::string deep = "{\"keys\":" + std::string(1 << 20, '[');
+  auto parsed = parse_jwk_set(deep);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidInput);
+}
+
 TEST(JsonWebKeys, TheRfc7517RsaKeyIsAnRs256PublicKey) {
   auto keys = parse_jwk_set(set_of(rsa_jwk()));
 
