@@ -433,7 +433,8 @@ class FakePointerLedger final : public ports::PointerLedger {
   Result<std::optional<ports::RootAnchor>> root_anchor(const ports::Hash32&) override {
     return std::optional<ports::RootAnchor>();  // storage mode only: no roots
   }
-  Status settle() override { return Ok{}; }
+  std::string sender() const override { return "0x0000000000000000000000000000000000000001"; }
+  Status settle(const std::string&) override { return Ok{}; }
 
   std::set<ports::Hash32> erased_patients;
   std::vector<std::string> calls;         // "submit N" / "await N", in order

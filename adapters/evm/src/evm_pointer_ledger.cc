@@ -181,19 +181,25 @@ class EvmPointerLedger final : public ports::PointerLedger {
         ports::RootAnchor{.tx_hash = to_0x_hex((*tx)->first), .block = (*tx)->second});
   }
 
-  Status settle() override {
+  std::string sender() const override { return ledger::to_checksum_hex(signer_->address()); }
+
+  Status settle(const std::string& account) override {
+    auto address = ledger::parse_address(account);
+    if (!address) return address.error();
+    // What waits now, not what the account sends later: another gateway's account keeps
+    // sending while it lives, and only its transactions up to now can carry a root noted before.
+    auto waiting = rpc_->pending_nonce(*address);
+    if (!waiting) return waiting.error();
     const auto deadline = std::chrono::steady_clock::now() + receipt_timeout_;
     for (;;) {
-      auto pending = rpc_->pending_nonce(signer_->address());
-      if (!pending) return pending.error();
-      auto mined = rpc_->mined_nonce(signer_->address());
+      auto mined = rpc_->mined_nonce(*address);
       if (!mined) return mined.error();
-      if (*pending <= *mined) return Ok{};
+      if (*waiting <= *mined) return Ok{};
       if (std::chrono::steady_clock::now() >= deadline) {
         return Error{ErrorCode::kUnavailable,
-                     std::to_string(*pending - *mined) +
-                         " transaction(s) of this gateway still wait to be mined",
-                     ledger::to_checksum_hex(signer_->address())};
+                     std::to_string(*waiting - *mined) + " transaction(s) of " + account +
+                         " still wait to be mined",
+                     account};
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }

@@ -5,17 +5,111 @@
 #include "handles.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <mutex>
+#include <optional>
 
 namespace fl::kafka {
 namespace {
 
 constexpr int kMetadataTimeoutMs = 5000;
 
+using PartitionKey = std::pair<std::string, std::int32_t>;
+
+// How far this process got in each partition it has consumed. The pipeline finishes every event
+// it polled (or the process ends), so when the group gives a partition back to this process (the
+// consumer lost its session during a broker outage, a rebalance moved partitions around), it
+// resumes after the last event it took, not at the committed offset: starting at the committed
+// offset would run the uncommitted events a second time and publish their receipts twice.
+class Positions {
+ public:
+  void polled(const std::string& topic, std::int32_t partition, std::int64_t offset) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto& next = polled_[{topic, partition}];
+    next = std::max(next, offset + 1);
+  }
+  void done(const PartitionKey& tp, std::int64_t next_offset) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto& next = done_[tp];
+    next = std::max(next, next_offset);
+  }
+  std::optional<std::int64_t> next_polled(const PartitionKey& tp) const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto it = polled_.find(tp);
+    return it == polled_.end() ? std::nullopt : std::optional(it->second);
+  }
+  std::optional<std::int64_t> next_done(const PartitionKey& tp) const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto it = done_.find(tp);
+    return it == done_.end() ? std::nullopt : std::optional(it->second);
+  }
+
+ private:
+  mutable std::mutex mutex_;  // the rebalance callback runs on the polling thread, lag() may not
+  std::map<PartitionKey, std::int64_t> polled_;
+  std::map<PartitionKey, std::int64_t> done_;  // handled; its commit may have failed (rebalance)
+};
+
+// Partitions assigned start at the later of the committed offset and where this process got;
+// handled offsets whose commit was lost in the rebalance are committed again.
+void assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions,
+            const Positions& positions) {
+  // Fails during an outage or for a partition never committed: the offsets stay unset, and
+  // librdkafka then starts at the committed offset itself (or auto.offset.reset).
+  if (rd_kafka_committed(rk, partitions, kMetadataTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < partitions->cnt; ++i) partitions->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+  }
+  PartitionListPtr recommit(rd_kafka_topic_partition_list_new(partitions->cnt));
+  for (int i = 0; i < partitions->cnt; ++i) {
+    auto& tp = partitions->elems[i];
+    tp.err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const PartitionKey key{tp.topic, tp.partition};
+    const std::int64_t committed = tp.offset;
+    if (auto next = positions.next_polled(key); next && *next > committed) {
+      log::info("kafka.partition.resumed", {{"topic", key.first},
+                                            {"partition", key.second},
+                                            {"committed", committed},
+                                            {"resumedAt", *next}});
+      tp.offset = *next;
+    }
+    if (auto done = positions.next_done(key); done && *done > committed) {
+      rd_kafka_topic_partition_list_add(recommit.get(), tp.topic, tp.partition)->offset = *done;
+    }
+  }
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (cooperative) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions)) {
+      log::error("kafka.assign.failed", {{"error", rd_kafka_error_string(error)}});
+      rd_kafka_error_destroy(error);
+    }
+  } else if (auto err = rd_kafka_assign(rk, partitions); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::error("kafka.assign.failed", {{"error", rd_kafka_err2str(err)}});
+  }
+  if (recommit->cnt > 0) (void)rd_kafka_commit(rk, recommit.get(), 1);  // async: best effort
+}
+
+void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                  rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    assign(rk, partitions, *static_cast<Positions*>(opaque));
+    return;
+  }
+  // Revoked or lost: what is in flight is finished anyway; its commit may fail, which is why
+  // Positions remembers it.
+  if (std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions)) {
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    (void)rd_kafka_assign(rk, nullptr);
+  }
+}
+
 class Consumer final : public KafkaEventSource {
  public:
-  Consumer(KafkaPtr rk, std::string bootstrap)
-      : rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
+  Consumer(std::unique_ptr<Positions> positions, KafkaPtr rk, std::string bootstrap)
+      : positions_(std::move(positions)), rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
   ~Consumer() override {
@@ -44,6 +138,7 @@ class Consumer final : public KafkaEventSource {
         if (out.empty()) return out;
         break;
       }
+      positions_->polled(rd_kafka_topic_name(message->rkt), message->partition, message->offset);
       out.push_back(to_source_event(*message));
     }
     return out;
@@ -56,6 +151,7 @@ class Consumer final : public KafkaEventSource {
       offset = std::max(offset, o.offset + 1);
     }
     if (next.empty()) return Ok{};
+    for (const auto& [tp, offset] : next) positions_->done(tp, offset);
     PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
     for (const auto& [tp, offset] : next) {
       rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
@@ -68,8 +164,9 @@ class Consumer final : public KafkaEventSource {
       case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
       case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
       case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
-        // The partitions moved to another member, which will re-deliver these events; the
-        // pipeline makes that a no-op, so nothing is lost by not committing here.
+        // The partitions moved to another member, which will re-deliver these events (the
+        // pipeline makes that a no-op), or they come back to this one, which commits these
+        // offsets then (Positions): nothing is lost by not committing here.
         log::warn("kafka.commit.rebalanced", {{"error", rd_kafka_err2str(err)}});
         return Ok{};
       default:
@@ -133,6 +230,7 @@ class Consumer final : public KafkaEventSource {
   }
 
  private:
+  std::unique_ptr<Positions> positions_;  // outlives rk_, whose rebalance callback uses it
   KafkaPtr rk_;
   std::string bootstrap_;
   bool closed_ = false;
@@ -157,6 +255,9 @@ Result<std::unique_ptr<KafkaEventSource>> make_event_source(const KafkaConfig& c
   properties.insert(properties.end(), config.extra.begin(), config.extra.end());
   auto conf = make_conf(properties);
   if (!conf) return conf.error();
+  auto positions = std::make_unique<Positions>();
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &on_rebalance);
+  rd_kafka_conf_set_opaque(conf->get(), positions.get());
   auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf), config.bootstrap_servers);
   if (!rk) return rk.error();
   rd_kafka_poll_set_consumer(rk->get());
@@ -180,7 +281,7 @@ Result<std::unique_ptr<KafkaEventSource>> make_event_source(const KafkaConfig& c
     return kafka_error(err, config.bootstrap_servers);
   }
   return std::unique_ptr<KafkaEventSource>(
-      std::make_unique<Consumer>(std::move(*rk), config.bootstrap_servers));
+      std::make_unique<Consumer>(std::move(positions), std::move(*rk), config.bootstrap_servers));
 }
 
 }  // namespace fl::kafka

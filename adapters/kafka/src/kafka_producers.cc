@@ -63,8 +63,9 @@ class KafkaDeadLetters final : public ports::DeadLetters {
       if (auto sent = send_minimal(it->second); !sent) return sent;
       replaced = true;
     }
-    minimal_.clear();
     if (replaced) flushed = producer_->flush(timeout);
+    // Late letters stay queued in the producer, and may still be refused: keep their stand-ins.
+    if (flushed) minimal_.clear();
     return flushed;
   }
 
@@ -78,7 +79,8 @@ class KafkaDeadLetters final : public ports::DeadLetters {
   std::size_t max_message_bytes_;
   std::shared_ptr<ports::TopicSealer> sealer_;
   std::uint64_t sent_ = 0;
-  // Since the last flush: what replaces each letter should the broker refuse it for good.
+  // Since the last successful flush: what replaces each letter should the broker refuse it for
+  // good.
   std::map<std::uint64_t, KafkaMessage> minimal_;
 };
 

@@ -28,13 +28,52 @@ Result<std::unique_ptr<Producer>> Producer::create(const std::string& bootstrap,
 void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   auto* self = static_cast<Producer*>(opaque);
-  self->failed_.fetch_add(1);
   const std::lock_guard<std::mutex> lock(self->error_mutex_);
   self->last_error_ = rd_kafka_err2str(message->err);
+  const auto tag = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(message->_private));
   if (is_permanent(message->err)) {
+    self->failed_.fetch_add(1);
     self->permanent_ = message->err;
-    self->refused_.push_back(reinterpret_cast<std::uintptr_t>(message->_private));
+    self->refused_.push_back(tag);
+    return;
   }
+  Retry retry{.topic = rd_kafka_topic_name(message->rkt), .tag = tag};
+  if (message->key != nullptr) {
+    retry.key.assign(static_cast<const char*>(message->key), message->key_len);
+  }
+  if (message->payload != nullptr) {
+    retry.value.assign(static_cast<const char*>(message->payload), message->len);
+  }
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    std::size_t size = 0;
+    for (std::size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      retry.headers.emplace_back(name, std::string(static_cast<const char*>(value), size));
+    }
+  }
+  self->retries_.push_back(std::move(retry));
+}
+
+Status Producer::produce_again() {
+  std::vector<Retry> retries;
+  {
+    const std::lock_guard<std::mutex> lock(error_mutex_);
+    retries.swap(retries_);
+  }
+  for (std::size_t i = 0; i < retries.size(); ++i) {
+    const Retry& r = retries[i];
+    if (auto sent = produce(r.topic, r.key, r.value, r.headers, r.tag); !sent) {
+      const std::lock_guard<std::mutex> lock(error_mutex_);
+      retries_.insert(retries_.begin(), std::make_move_iterator(retries.begin() + i),
+                      std::make_move_iterator(retries.end()));
+      return sent;
+    }
+  }
+  return Ok{};
 }
 
 Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
@@ -63,16 +102,28 @@ Status Producer::produce(const std::string& topic, std::string_view key, std::st
 }
 
 Status Producer::flush(std::chrono::milliseconds timeout) {
+  if (auto again = produce_again(); !again) return again;
   const rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+    return Error{ErrorCode::kUnavailable,
+                 std::to_string(rd_kafka_outq_len(rk_.get())) +
+                     " message(s) not acknowledged within " + std::to_string(timeout.count()) +
+                     " ms (still queued)",
+                 bootstrap_};
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, bootstrap_);
   if (const int failed = failed_.exchange(0); failed > 0) {
     const std::lock_guard<std::mutex> lock(error_mutex_);
-    const auto permanent = std::exchange(permanent_, RD_KAFKA_RESP_ERR_NO_ERROR);
-    Error error = permanent != RD_KAFKA_RESP_ERR_NO_ERROR
-                      ? kafka_error(permanent, bootstrap_)
-                      : Error{ErrorCode::kUnavailable, last_error_, bootstrap_};
+    Error error = kafka_error(std::exchange(permanent_, RD_KAFKA_RESP_ERR_NO_ERROR), bootstrap_);
     error.message = std::to_string(failed) + " message(s) not delivered: " + error.message;
     return error;
+  }
+  const std::lock_guard<std::mutex> lock(error_mutex_);
+  if (!retries_.empty()) {
+    return Error{ErrorCode::kUnavailable,
+                 std::to_string(retries_.size()) + " message(s) not delivered (" + last_error_ +
+                     "): the next flush sends them again",
+                 bootstrap_};
   }
   return Ok{};
 }

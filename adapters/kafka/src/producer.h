@@ -1,8 +1,11 @@
 // A synchronous-at-flush Kafka producer: produce() queues, flush() waits for every delivery
-// report and fails if any message was not acknowledged. Shared by dead letters, receipts and
-// the publish tool. A message the broker refuses for good (too large, a policy violation) makes
-// flush() fail with a permanent error, and its tag is kept for refused() so the caller can send
-// something else in its place instead of the same bytes again.
+// report. Shared by dead letters, receipts, the pipeline's audit log and the publish tool.
+// A message is queued once: one that failed for a passing reason (the broker was away longer
+// than message.timeout.ms) is queued again by the next flush(), so a failed flush (kUnavailable)
+// is cured by flushing again, never by producing the same messages again, which would send
+// twice what was only late. A message the broker refuses for good (too large, a policy
+// violation) makes flush() fail with a permanent error, and its tag is kept for refused() so the
+// caller can send something else in its place instead of the same bytes again.
 #pragma once
 
 #include "fl/base/result.h"
@@ -15,6 +18,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace fl::kafka {
 
@@ -40,15 +45,26 @@ class Producer {
   Producer(Token, std::string bootstrap) : bootstrap_(std::move(bootstrap)) {}
 
  private:
+  // A message that failed for a passing reason, as it is to be sent again.
+  struct Retry {
+    std::string topic;
+    std::string key;
+    std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::uint64_t tag = 0;
+  };
+
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
+  Status produce_again();
 
   std::string bootstrap_;
-  std::atomic<int> failed_{0};
-  std::mutex error_mutex_;  // guards what librdkafka's callback writes below
+  std::atomic<int> failed_{0};  // refused for good since the last flush
+  std::mutex error_mutex_;      // guards what librdkafka's callback writes below
   std::string last_error_;
   // Since the last flush, the error of a message refused for good, if any.
   rd_kafka_resp_err_t permanent_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   std::vector<std::uint64_t> refused_;
+  std::vector<Retry> retries_;  // failed for a passing reason: the next flush sends them again
   KafkaPtr rk_;  // declared last: destroyed first, while the fields its callback uses live
 };
 

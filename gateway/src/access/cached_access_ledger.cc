@@ -229,7 +229,9 @@ Result<std::optional<ports::RootAnchor>> CachedErasureMarks::root_anchor(
   return inner_.root_anchor(root);
 }
 
-Status CachedErasureMarks::settle() { return inner_.settle(); }
+std::string CachedErasureMarks::sender() const { return inner_.sender(); }
+
+Status CachedErasureMarks::settle(const std::string& account) { return inner_.settle(account); }
 
 Result<ports::AnchorConfirmation> CachedErasureMarks::await(const ports::AnchorTicket& ticket) {
   return inner_.await(ticket);

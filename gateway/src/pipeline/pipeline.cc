@@ -853,9 +853,10 @@ Status Pipeline::skip_anchored_roots(InFlight& batch, const std::atomic<bool>& s
     receipts.push_back(std::move(receipt));
   }
   // Flushed here, whole, before the items go: report() sends only what stays in the batch.
+  std::size_t queued = 0;  // each receipt is queued once (report() says why)
   auto reported = retry(stop, "report", [&]() -> Status {
-    for (const auto& receipt : receipts) {
-      if (auto sent = ports_.receipts.publish(receipt); !sent) return sent;
+    for (; queued < receipts.size(); ++queued) {
+      if (auto sent = ports_.receipts.publish(receipts[queued]); !sent) return sent;
     }
     return ports_.receipts.flush(options_.flush_timeout);
   });
@@ -929,8 +930,8 @@ Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
     }
   }
   // A pending anchor is a root a gateway noted before sending it and stopped before recording
-  // it: on chain, it holds the version; the transaction that put it there (or the one noted,
-  // which may still be waiting in the node's pool) is awaited for its confirmations.
+  // it: on chain (now, or once its sender's transactions are mined), it holds the version, and
+  // the transaction that put it there is awaited for its confirmations.
   auto by_tx = transactions_of_roots(pending, stop);
   if (!by_tx) return by_tx.error();
   // Not retried: one the node never mined would be waited for forever, so any failure
@@ -952,6 +953,7 @@ Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
     }
     for (auto& [at, record] : sent) {
       record.tx_hash = tx_hash;
+      record.sender.clear();  // a pending note's, not the record's
       record.block = mined->transactions.front().block;
       confirmed[record.pointer.region].push_back(
           {.resource_key = to_hex(record.pointer.resource_key),
@@ -986,29 +988,31 @@ Pipeline::transactions_of_roots(
     return read ? Result<std::optional<ports::RootAnchor>>(std::move(where))
                 : Result<std::optional<ports::RootAnchor>>(read.error());
   };
-  bool settled = false;
+  std::set<std::string> settled;  // accounts waited for
   for (auto& [root, sent] : pending) {
     auto where = anchor_of(root);
     if (!where) return where.error();
-    std::string tx_hash = *where ? (*where)->tx_hash : sent.front().second.tx_hash;
-    if (tx_hash.empty()) {
-      // Noted, and stopped before its transaction was: sent or not, nothing says. Once no
-      // transaction of ours waits in the node's pool, the chain does.
-      if (!std::exchange(settled, true)) {
-        if (auto done = ports_.ledger.settle(); !done) {
-          log::warn("anchor.unsettled", {{"error", done.error().message}});
+    if (!*where) {
+      // Noted, and the gateway that noted it stopped (or lost the partition) before recording
+      // it: whether its transaction was sent, and which of them carries the root (the one noted
+      // or one that replaced it with higher fees), only the chain can say, once the account
+      // that sent it has nothing waiting in the node's pool.
+      std::string account = sent.front().second.sender;
+      if (account.empty()) account = ports_.ledger.sender();  // noted by an older gateway
+      if (settled.insert(account).second) {
+        if (auto done = ports_.ledger.settle(account); !done) {
+          log::warn("anchor.unsettled", {{"account", account}, {"error", done.error().message}});
         }
       }
       where = anchor_of(root);
       if (!where) return where.error();
       if (!*where) {
         log::info("anchor.pending_root_never_sent",
-                  {{"root", to_0x_hex(root)}, {"versions", sent.size()}});
+                  {{"root", to_0x_hex(root)}, {"versions", sent.size()}, {"account", account}});
         continue;
       }
-      tx_hash = (*where)->tx_hash;
     }
-    auto& into = by_tx[tx_hash];
+    auto& into = by_tx[(*where)->tx_hash];
     for (auto& entry : sent) into.push_back(std::move(entry));
   }
   return by_tx;
@@ -1027,7 +1031,8 @@ Status Pipeline::note_pending_roots(std::span<const ports::Pointer> pointers,
     const PointerRecord record{.pointer = p,
                                .tx_hash = sent ? ticket.tx_hashes[placement.tx] : "",
                                .block = 0,
-                               .proof = placement.proof};
+                               .proof = placement.proof,
+                               .sender = ports_.ledger.sender()};
     writes[p.region].push_back(
         {.resource_key = to_hex(p.resource_key), .version = p.version, .json = to_json(record)});
   }
@@ -1218,18 +1223,22 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
     }
     receipts.push_back(std::move(receipt));
   }
-  // Each attempt sends everything again: a failed flush does not say which messages were lost,
-  // so only a whole attempt flushed without error makes the batch durable. Consumers may see a
-  // message twice (at least once, as after any restart before the commit), never miss one.
+  // Each message is queued once. A failed flush leaves what was not acknowledged yet queued
+  // (the ports' contract), so queuing it again would publish twice what was only late, as when
+  // the broker is away for a while; the next attempt queues only what was not queued, and flushes.
+  std::size_t receipts_queued = 0;
+  std::size_t letters_queued = 0;
+  bool audits_queued = batch.audits.empty();
   return retry(stop, "report", [&]() -> Status {
-    for (const auto& receipt : receipts) {
-      if (auto sent = ports_.receipts.publish(receipt); !sent) return sent;
+    for (; receipts_queued < receipts.size(); ++receipts_queued) {
+      if (auto sent = ports_.receipts.publish(receipts[receipts_queued]); !sent) return sent;
     }
-    for (const auto& letter : batch.dead) {
-      if (auto sent = ports_.dead_letters.send(letter); !sent) return sent;
+    for (; letters_queued < batch.dead.size(); ++letters_queued) {
+      if (auto sent = ports_.dead_letters.send(batch.dead[letters_queued]); !sent) return sent;
     }
-    if (!batch.audits.empty()) {
+    if (!audits_queued) {
       if (auto sent = ports_.audit->record(batch.audits); !sent) return sent;
+      audits_queued = true;
     }
     if (auto r = ports_.receipts.flush(options_.flush_timeout); !r) return r.error();
     if (!batch.audits.empty()) {

@@ -86,6 +86,7 @@ std::string to_json(const PointerRecord& record) {
   add_string(out, "mode", anchor_mode_name(p.mode));
   add_string(out, "tx", record.tx_hash);
   add_number(out, "block", record.block);
+  if (!record.sender.empty()) add_string(out, "sender", record.sender);
   if (record.proof) {
     const auto& proof = *record.proof;
     out += "\"merkle\":{";
@@ -131,6 +132,9 @@ Result<PointerRecord> parse_pointer_record(std::string_view json) {
   p.mode = *parsed_mode;
   FL_TAKE(record.tx_hash, string_member(doc, "tx", at));
   FL_TAKE(record.block, number_member(doc, "block", at));
+  if (auto sender = doc.FindMember("sender"); sender != doc.MemberEnd()) {
+    FL_TAKE(record.sender, string_member(doc, "sender", at));
+  }
   auto merkle = doc.FindMember("merkle");
   if (merkle != doc.MemberEnd()) {
     if (!merkle->value.IsObject()) return corrupt("merkle must be an object", "/merkle");

@@ -1078,7 +1078,7 @@ TEST(EvmPointerLedger, ARootIsNotedBeforeItIsSentAndFoundByItselfAfterwards) {
   EXPECT_EQ(ticket->placements[0].proof->root, *noted_root);
   auto confirmed = ledger->await(*ticket);
   ASSERT_TRUE(confirmed) << confirmed.error().message;
-  EXPECT_TRUE(ledger->settle());  // nothing of ours waits to be mined
+  EXPECT_TRUE(ledger->settle(ledger->sender()));  // nothing of ours waits to be mined
   auto found = ledger->root_anchor(*noted_root);
   ASSERT_TRUE(found) << found.error().message;
   ASSERT_TRUE(found->has_value());

@@ -143,7 +143,8 @@ class CachedErasureMarks final : public ports::PointerLedger {
   Result<ports::AnchorTicket> submit(std::span<const ports::Pointer> batch,
                                      const ports::BeforeSend& before_send) override;
   Result<std::optional<ports::RootAnchor>> root_anchor(const ports::Hash32& root) override;
-  Status settle() override;
+  std::string sender() const override;
+  Status settle(const std::string& account) override;
   Result<ports::AnchorConfirmation> await(const ports::AnchorTicket& ticket) override;
   Result<std::vector<std::uint64_t>> latest_versions(
       std::span<const ports::Hash32> resource_keys) override;

@@ -18,6 +18,7 @@ struct PointerRecord {
   std::string tx_hash;  // 0x-hex
   std::uint64_t block = 0;
   std::optional<ports::InclusionProof> proof;  // merkle mode only
+  std::string sender;  // pending anchors: the account that sends it (0x-hex); "" in old notes
 };
 
 std::string to_json(const PointerRecord& record);

@@ -26,7 +26,9 @@ class AuditLog {
   // Queues the records; they are durable only after flush() succeeds.
   virtual Status record(std::span<const AuditRecord> records) = 0;
 
-  // Waits until everything recorded so far is acknowledged.
+  // Waits until everything recorded so far is acknowledged. A failed flush loses nothing queued:
+  // kUnavailable means some is not acknowledged yet and stays queued (flush again; queuing it again
+  // would send it twice); any other code means the broker refused a message for good.
   virtual Status flush(std::chrono::milliseconds timeout) = 0;
 };
 

@@ -28,7 +28,9 @@ class DeadLetters {
   // Queues the dead letter; it is durable only after flush() succeeds.
   virtual Status send(const DeadLetter& letter) = 0;
 
-  // Waits until everything sent so far is acknowledged by the broker.
+  // Waits until everything sent so far is acknowledged by the broker. A failed flush loses nothing
+  // queued: kUnavailable means some is not acknowledged yet and stays queued (flush again; queuing
+  // it again would send it twice); any other code means the broker refused a message for good.
   virtual Status flush(std::chrono::milliseconds timeout) = 0;
 };
 

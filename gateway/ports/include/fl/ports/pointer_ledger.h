@@ -106,10 +106,17 @@ class PointerLedger {
   // The transaction and block that anchored a Merkle root, if one did.
   virtual Result<std::optional<RootAnchor>> root_anchor(const Hash32& root) = 0;
 
-  // Waits until no transaction this ledger sent is still waiting to be mined, as far as the
-  // node knows: after a restart, a root sent before the crash is then on chain or never will
-  // be. kUnavailable when some are still waiting after the receipt timeout.
-  virtual Status settle() = 0;
+  // The account this ledger sends from (0x-hex). A pending anchor names it, so that whoever
+  // picks the anchor up (this gateway after a restart, or another that took its partitions)
+  // knows whose transactions to wait for.
+  virtual std::string sender() const = 0;
+
+  // Waits until every transaction `account` (0x-hex) had waiting in the node's pool when asked
+  // is mined, as far as the node knows: a root that account sent before it crashed or lost its
+  // partitions is then on chain or never will be, whichever of its transactions (the one first
+  // sent, or one that replaced it with higher fees) carried it. kUnavailable when some still
+  // wait after the receipt timeout.
+  virtual Status settle(const std::string& account) = 0;
 
   // Waits until every transaction is mined and has the configured confirmations; refused
   // placements stay as they are.

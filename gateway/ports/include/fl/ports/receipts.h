@@ -38,7 +38,11 @@ struct Receipt {
 class Receipts {
  public:
   virtual ~Receipts() = default;
+  // Queues the receipt; it is durable only after flush() succeeds.
   virtual Status publish(const Receipt& receipt) = 0;
+  // Waits until everything published so far is acknowledged. A failed flush loses nothing queued:
+  // kUnavailable means some is not acknowledged yet and stays queued (flush again; queuing it again
+  // would send it twice); any other code means the broker refused a message for good.
   virtual Status flush(std::chrono::milliseconds timeout) = 0;
 };
 
