@@ -57,3 +57,18 @@ function(fl_fuzz)
     set_tests_properties(fuzz.${ARG_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
   endif()
 endfunction()
+
+# fl_geth_binary(<var>): the geth that scripts/install-geth built (or $FL_GETH_BINARY), or ""
+# when there is none; the tests against geth --dev are registered only when it exists.
+function(fl_geth_binary var)
+  if(DEFINED ENV{FL_GETH_BINARY})
+    set(path "$ENV{FL_GETH_BINARY}")
+  else()
+    execute_process(COMMAND ${CMAKE_SOURCE_DIR}/scripts/install-geth --path
+      OUTPUT_VARIABLE path OUTPUT_STRIP_TRAILING_WHITESPACE)
+  endif()
+  if(NOT EXISTS "${path}")
+    set(path "")
+  endif()
+  set(${var} "${path}" PARENT_SCOPE)
+endfunction()

@@ -9,7 +9,11 @@
 #      transaction and, after it, the grant-transaction AuditEvent naming the same transaction;
 #   3. `read --as` the clinic releases the Patient resource with its identifiers pseudonymized;
 #   4. `ledger revoke` takes the grant away (a revocation AuditEvent naming its transaction),
-#      and the same read is refused.
+#      and the same read is refused;
+#   5. the other `ledger` subcommands: status, participants (list), writer (add and remove),
+#      pointer, verify (a pointer-mode and a merkle-mode resource).
+# The node is anvil, or geth --dev with FL_LEDGER_NODE=geth (e2e.access_geth, issue 16: every
+# `ledger` subcommand on both).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
@@ -121,3 +125,31 @@ run_cli 1 read-after "$FL_BIN" read "$patient" --as "$clinic" --purpose TREAT --
 grep -q "no active grant on the ledger" "$run/read-after.err" ||
   fl_die "read after the revocation: $(cat "$run/read-after.err")"
 echo "ok: revoked (audited with its transaction), and the clinic can no longer read"
+
+# 5. The other ledger subcommands, on whichever node runs.
+run_cli 0 status "$FL_BIN" ledger status --config "$config"
+check status '
+s = lines[0]
+assert s["contract"].lower() == "'"$FL_LEDGER_CONTRACT"'".lower() and s["codeBytes"] > 0, s
+assert s["accountIsWriter"] and s["accountIsAdmin"] and s["head"] > 0, s'
+run_cli 0 participants "$FL_BIN" ledger participants --config "$config"
+check participants '
+p = lines[0]["participants"]
+assert [(x["address"].lower(), x["jurisdiction"], x["active"]) for x in p] == \
+    [("'"$clinic"'".lower(), "US", True)], p'
+second_gateway=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC # anvil's third account
+run_cli 0 writer-add "$FL_BIN" ledger writer "$second_gateway" --config "$config"
+run_cli 0 writer-remove "$FL_BIN" ledger writer "$second_gateway" --remove --config "$config"
+for name in writer-add writer-remove; do
+  check "$name" 'assert lines[0]["tx"].startswith("0x") and lines[0]["block"] > 0, lines'
+done
+run_cli 0 pointer "$FL_BIN" ledger pointer "$patient" --config "$config"
+check pointer '
+p = lines[0]
+assert p["latestOnChain"]["version"] == 1, p
+assert [e["version"] for e in p["anchoredEvents"]] == [1], p'
+run_cli 0 verify "$FL_BIN" ledger verify "$patient" --config "$config"
+check verify 'assert lines[0]["verified"] and lines[0]["mode"] == "pointer", lines'
+run_cli 0 verify-merkle "$FL_BIN" ledger verify Observation/obs-de-0001-1 --config "$config"
+check verify-merkle 'assert lines[0]["verified"] and lines[0]["mode"] == "merkle", lines'
+echo "ok: ledger status, participants, writer, pointer and verify on ${FL_LEDGER_NODE:-anvil}"

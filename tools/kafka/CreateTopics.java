@@ -1,10 +1,13 @@
 // Creates Kafka topics on a real broker in one JVM (Kafka's TopicCommand takes one topic per
 // start, about a second each): scripts/services runs it as a single-file source program,
 //   java -cp 'libs/*' tools/kafka/CreateTopics.java BOOTSTRAP PARTITIONS REPLICATION TOPIC...
+// where TOPIC is a name, or NAME:CONFIG=VALUE[,CONFIG=VALUE...] for a topic with configs of its
+// own (max.message.bytes=102400, as a test of a broker that refuses a message needs).
 // A topic that already exists is left as it is, so running it twice is harmless. It returns
 // once the broker reports every topic's partitions with a leader, so clients that start next
 // find them.
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -29,8 +32,22 @@ public class CreateTopics {
     List<NewTopic> topics = new ArrayList<>();
     List<String> names = new ArrayList<>();
     for (int i = 3; i < args.length; i++) {
-      topics.add(new NewTopic(args[i], partitions, replication));
-      names.add(args[i]);
+      String[] nameAndConfigs = args[i].split(":", 2);
+      NewTopic topic = new NewTopic(nameAndConfigs[0], partitions, replication);
+      if (nameAndConfigs.length == 2) {
+        Map<String, String> configs = new HashMap<>();
+        for (String entry : nameAndConfigs[1].split(",")) {
+          String[] kv = entry.split("=", 2);
+          if (kv.length != 2) {
+            System.err.println("CreateTopics: a topic config is CONFIG=VALUE, not '" + entry + "'");
+            System.exit(2);
+          }
+          configs.put(kv[0], kv[1]);
+        }
+        topic.configs(configs);
+      }
+      topics.add(topic);
+      names.add(nameAndConfigs[0]);
     }
     try (Admin admin = Admin.create(props)) {
       for (Map.Entry<String, ? extends org.apache.kafka.common.KafkaFuture<Void>> e :

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 
 namespace fl::kafka {
 namespace {
@@ -89,8 +90,25 @@ void assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions,
   if (recommit->cnt > 0) (void)rd_kafka_commit(rk, recommit.get(), 1);  // async: best effort
 }
 
+// "fhir.events:0,1,2" for the log.
+std::string describe(const rd_kafka_topic_partition_list_t& partitions) {
+  std::map<std::string, std::string> by_topic;
+  for (int i = 0; i < partitions.cnt; ++i) {
+    auto& list = by_topic[partitions.elems[i].topic];
+    if (!list.empty()) list += ',';
+    list += std::to_string(partitions.elems[i].partition);
+  }
+  std::string out;
+  for (const auto& [topic, list] : by_topic) out += (out.empty() ? "" : " ") + topic + ':' + list;
+  return out;
+}
+
 void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                   rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  log::info(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "kafka.partitions.assigned"
+            : rd_kafka_assignment_lost(rk)              ? "kafka.partitions.lost"
+                                                        : "kafka.partitions.revoked",
+            {{"partitions", describe(*partitions)}});
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     assign(rk, partitions, *static_cast<Positions*>(opaque));
     return;

@@ -4,10 +4,6 @@
 // each test makes topics and groups of its own there). Consumer groups, commits, the size limits
 // and the records' headers are the broker's own behaviour, which the mock only imitates.
 //
-// Mock only: KafkaDeadLettersMockOnly, which has the broker refuse a produce request by an error
-// injected into the mock (MockCluster::refuse_next_produce_requests_as_too_large). On a real
-// broker that takes a topic whose max.message.bytes is below the producer's, and
-// tools/kafka/CreateTopics sets no topic config (nor do the pinned jars hold kafka-configs).
 // Broker-independent: KafkaTools.PublishingToNobody... and KafkaLogs, which reach no broker.
 #include "fl/adapters/kafka/kafka_event_source.h"
 #include "fl/adapters/kafka/kafka_producers.h"
@@ -120,15 +116,12 @@ class KafkaTest : public ::testing::TestWithParam<Broker> {
 
 class KafkaEventSource : public KafkaTest {};
 class KafkaDeadLetters : public KafkaTest {};
-class KafkaDeadLettersMockOnly : public KafkaTest {};
 class KafkaReceipts : public KafkaTest {};
 class KafkaTools : public KafkaTest {};
 
 INSTANTIATE_TEST_SUITE_P(Broker, KafkaEventSource, ::testing::Values(Broker::kMock, Broker::kReal),
                          broker_name);
 INSTANTIATE_TEST_SUITE_P(Broker, KafkaDeadLetters, ::testing::Values(Broker::kMock, Broker::kReal),
-                         broker_name);
-INSTANTIATE_TEST_SUITE_P(Broker, KafkaDeadLettersMockOnly, ::testing::Values(Broker::kMock),
                          broker_name);
 INSTANTIATE_TEST_SUITE_P(Broker, KafkaReceipts, ::testing::Values(Broker::kMock, Broker::kReal),
                          broker_name);
@@ -329,10 +322,18 @@ TEST_P(KafkaDeadLetters, ALetterLargerThanTheTopicAllowsIsDeliveredCutAndSaysSo)
   EXPECT_EQ(original->headers, (Headers{{"fhir-source", "adt"}}));
 }
 
-TEST_P(KafkaDeadLettersMockOnly, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone) {
+// The broker's topic limit is lower than ours: it refuses the letter as too large. On the real
+// broker the topic says so (max.message.bytes 100 KiB); the mock is told to refuse once.
+TEST_P(KafkaDeadLetters, ALetterTheBrokerRefusesForGoodIsReplacedByItsHeadersAlone) {
   make_topics();
+  auto limited = config();
+  if (GetParam() == Broker::kReal) {
+    limited.dead_letter_topic = prefix_ + "small-dlq";
+    testing::KafkaBroker::shared().create_topics(
+        1, {limited.dead_letter_topic + ":max.message.bytes=102400"});
+  }
   Sealing sealing;
-  auto dead = make_dead_letters(config(), sealing.sealer);
+  auto dead = make_dead_letters(limited, sealing.sealer);
   ASSERT_TRUE(dead);
   ports::SourceEvent event;
   event.origin = {.topic = "in", .partition = 0, .offset = 9};
@@ -340,13 +341,12 @@ TEST_P(KafkaDeadLettersMockOnly, ALetterTheBrokerRefusesForGoodIsReplacedByItsHe
   event.value = std::string(500 * 1024, 'x');
   ASSERT_TRUE((*dead)->send(
       {.event = event, .error_code = "invalid-input", .error_detail = "invalid JSON"}));
-  // The broker's topic limit is lower than ours: it refuses the letter as too large, once.
-  mock_->mock().refuse_next_produce_requests_as_too_large(1);
+  if (GetParam() == Broker::kMock) mock_->mock().refuse_next_produce_requests_as_too_large(1);
 
   auto flushed = (*dead)->flush(20s);
 
   ASSERT_TRUE(flushed) << flushed.error().message;
-  auto letters = read_topic(bootstrap(), dlq_, 10s);
+  auto letters = read_topic(bootstrap(), limited.dead_letter_topic, 10s);
   ASSERT_TRUE(letters) << letters.error().message;
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_TRUE(letters->front().value.empty());
