@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return fl::cli::serve(rest);
     if (command == "dev-broker") return fl::cli::dev_broker(rest);
     if (command == "publish") return fl::cli::publish(rest);
+    if (command == "import") return fl::cli::import_command(rest);
     if (command == "report") return fl::cli::report(rest);
     if (command == "ledger") return fl::cli::ledger_command(rest);
     if (command == "fhirpath") return fl::cli::fhirpath(rest);

@@ -26,8 +26,14 @@ Result<std::unique_ptr<Producer>> Producer::create(const std::string& bootstrap,
 }
 
 void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   auto* self = static_cast<Producer*>(opaque);
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (self->delivered_) {
+      self->delivered_(reinterpret_cast<std::uintptr_t>(message->_private), message->partition,
+                       message->offset);
+    }
+    return;
+  }
   const std::lock_guard<std::mutex> lock(self->error_mutex_);
   self->last_error_ = rd_kafka_err2str(message->err);
   const auto tag = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(message->_private));

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,11 @@ class Producer {
   Status flush(std::chrono::milliseconds timeout);
   // The tags of the messages refused for good since the last call, and forgets them.
   std::vector<std::uint64_t> refused();
+  // Called, on the thread that produces or flushes, with the tag, partition and offset of each
+  // message the broker acknowledged; set it before the first produce().
+  using Delivered =
+      std::function<void(std::uint64_t tag, std::int32_t partition, std::int64_t offset)>;
+  void on_delivered(Delivered delivered) { delivered_ = std::move(delivered); }
 
   Producer(Token, std::string bootstrap) : bootstrap_(std::move(bootstrap)) {}
 
@@ -65,6 +71,7 @@ class Producer {
   rd_kafka_resp_err_t permanent_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   std::vector<std::uint64_t> refused_;
   std::vector<Retry> retries_;  // failed for a passing reason: the next flush sends them again
+  Delivered delivered_;
   KafkaPtr rk_;  // declared last: destroyed first, while the fields its callback uses live
 };
 

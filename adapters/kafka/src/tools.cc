@@ -3,62 +3,146 @@
 #include "handles.h"
 #include "producer.h"
 
+#include <algorithm>
 #include <map>
+#include <utility>
 
 namespace fl::kafka {
 
-Status publish(const std::string& bootstrap_servers, const std::string& topic,
-               const std::vector<OutgoingMessage>& messages, std::chrono::milliseconds timeout) {
+Result<std::vector<Placed>> publish_placed(const std::string& bootstrap_servers,
+                                           const std::string& topic,
+                                           const std::vector<OutgoingMessage>& messages,
+                                           std::chrono::milliseconds timeout) {
   // The tool sends what it is given (tests publish oversized events on purpose): the broker's
   // limit decides, not librdkafka's default of 1 MB.
   auto producer = Producer::create(bootstrap_servers, "fhir-ledger-publish",
                                    {{"message.max.bytes", "100000000"}});
   if (!producer) return producer.error();
-  for (const auto& m : messages) {
-    if (auto sent = (*producer)->produce(topic, m.key, m.value, m.headers); !sent) return sent;
+  std::vector<Placed> placed(messages.size());
+  (*producer)->on_delivered([&](std::uint64_t tag, std::int32_t partition, std::int64_t offset) {
+    if (tag >= 1 && tag <= placed.size()) placed[tag - 1] = {partition, offset};
+  });
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    if (auto sent = (*producer)->produce(topic, m.key, m.value, m.headers, i + 1); !sent) {
+      return sent.error();
+    }
   }
-  return (*producer)->flush(timeout);
+  if (auto flushed = (*producer)->flush(timeout); !flushed) return flushed.error();
+  return placed;
 }
 
-Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_servers,
-                                                   const std::string& topic,
-                                                   std::chrono::milliseconds timeout) {
-  const int timeout_ms = static_cast<int>(timeout.count());
+Status publish(const std::string& bootstrap_servers, const std::string& topic,
+               const std::vector<OutgoingMessage>& messages, std::chrono::milliseconds timeout) {
+  auto placed = publish_placed(bootstrap_servers, topic, messages, timeout);
+  if (!placed) return placed.error();
+  return Ok{};
+}
+
+namespace {
+
+// A consumer that never joins its group: assign() and offset queries only.
+Result<KafkaPtr> make_reader(const std::string& bootstrap_servers, const std::string& group) {
   auto conf = make_conf({{"bootstrap.servers", bootstrap_servers},
                          {"client.id", "fhir-ledger-reader"},
-                         {"group.id", "fhir-ledger-reader-unused"},  // assign() needs no group
+                         {"group.id", group},
                          {"enable.auto.commit", "false"},
                          {"enable.partition.eof", "true"}});
   if (!conf) return conf.error();
-  auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf), bootstrap_servers);
-  if (!rk) return rk.error();
+  return make_client(RD_KAFKA_CONSUMER, std::move(*conf), bootstrap_servers);
+}
 
-  TopicPtr handle(rd_kafka_topic_new(rk->get(), topic.c_str(), nullptr));
+Result<std::vector<std::int32_t>> partitions_of(rd_kafka_t* rk, const std::string& bootstrap,
+                                                const std::string& topic, int timeout_ms) {
+  TopicPtr handle(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
   const rd_kafka_metadata_t* metadata = nullptr;
-  if (auto err = rd_kafka_metadata(rk->get(), 0, handle.get(), &metadata, timeout_ms);
+  if (auto err = rd_kafka_metadata(rk, 0, handle.get(), &metadata, timeout_ms);
       err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka_error(err, bootstrap_servers);
+    return kafka_error(err, bootstrap);
   }
-  std::vector<int32_t> partitions;
+  std::vector<std::int32_t> partitions;
   if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
       partitions.push_back(metadata->topics[0].partitions[i].id);
     }
   }
   rd_kafka_metadata_destroy(metadata);
+  return partitions;
+}
 
-  // Read each partition from its beginning up to the end it has now.
+// The partition's first and end offsets.
+Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& bootstrap,
+                                               const std::string& topic, std::int32_t partition,
+                                               int timeout_ms) {
+  int64_t low = 0;
+  int64_t high = 0;
+  if (auto err =
+          rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, timeout_ms);
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(err, bootstrap);
+  }
+  return std::pair{low, high};
+}
+
+}  // namespace
+
+Result<PartitionOffsets> end_offsets(const std::string& bootstrap_servers, const std::string& topic,
+                                     std::chrono::milliseconds timeout) {
+  const int timeout_ms = static_cast<int>(timeout.count());
+  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused");
+  if (!rk) return rk.error();
+  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
+  if (!partitions) return partitions.error();
+  PartitionOffsets out;
+  for (std::int32_t p : *partitions) {
+    auto range = watermarks(rk->get(), bootstrap_servers, topic, p, timeout_ms);
+    if (!range) return range.error();
+    out[p] = range->second;
+  }
+  return out;
+}
+
+Result<PartitionOffsets> committed_offsets(const std::string& bootstrap_servers,
+                                           const std::string& group, const std::string& topic,
+                                           std::chrono::milliseconds timeout) {
+  const int timeout_ms = static_cast<int>(timeout.count());
+  auto rk = make_reader(bootstrap_servers, group);
+  if (!rk) return rk.error();
+  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
+  if (!partitions) return partitions.error();
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
+  for (std::int32_t p : *partitions)
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  if (auto err = rd_kafka_committed(rk->get(), list.get(), timeout_ms);
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(err, bootstrap_servers);
+  }
+  PartitionOffsets out;
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].offset >= 0) out[list->elems[i].partition] = list->elems[i].offset;
+  }
+  return out;
+}
+
+Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_servers,
+                                                   const std::string& topic,
+                                                   std::chrono::milliseconds timeout,
+                                                   const PartitionOffsets& from) {
+  const int timeout_ms = static_cast<int>(timeout.count());
+  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused");  // assign(): no group
+  if (!rk) return rk.error();
+  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
+  if (!partitions) return partitions.error();
+
+  // Read each partition from its beginning (or `from`) up to the end it has now.
   std::map<int32_t, int64_t> end;
   PartitionListPtr assignment(
-      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-  for (int32_t p : partitions) {
-    int64_t low = 0;
-    int64_t high = 0;
-    if (auto err =
-            rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &low, &high, timeout_ms);
-        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return kafka_error(err, bootstrap_servers);
-    }
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
+  for (int32_t p : *partitions) {
+    auto range = watermarks(rk->get(), bootstrap_servers, topic, p, timeout_ms);
+    if (!range) return range.error();
+    auto [low, high] = *range;
+    if (auto it = from.find(p); it != from.end()) low = std::max(low, it->second);
     if (high > low) {
       end[p] = high;
       rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset = low;

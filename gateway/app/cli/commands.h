@@ -17,6 +17,9 @@ int ledger_deploy(const std::vector<std::string>& args);
 // ledger deploy | status | pointer | verify | grant | revoke | participants | writer
 int ledger_command(const std::vector<std::string>& args);
 int publish(const std::vector<std::string>& args);
+// import <file.ndjson | bundle.json | dir>... --config FILE [--source NAME] [--jurisdiction CC]
+//        [--timeout S] [--no-wait]: a backfill through the input topic, with a summary.
+int import_command(const std::vector<std::string>& args);
 int report(const std::vector<std::string>& args);
 // fhirpath '<expression>' <resource.json | -> [--strict]: prints the result collection as JSON.
 int fhirpath(const std::vector<std::string>& args);

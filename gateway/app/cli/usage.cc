@@ -49,6 +49,16 @@ commands:
         (admin) allow or remove a gateway account as a writer.
   publish --bootstrap HOST:PORT --topic NAME --manifest FILE
         publish sample events listed in a manifest (config/samples/events.manifest.json).
+  import <file.ndjson | bundle.json | DIR>... --config FILE [--source NAME] [--jurisdiction CC]
+         [--timeout SECONDS] [--no-wait]
+        a backfill: publish FHIR Bulk Data NDJSON (one resource per line; .ndjson, .jsonl) and
+        Bundles or single resources (.json; a directory's, recursively) to the input topic, keyed
+        by patient, with fhir-source NAME (default bulk-import) and fhir-jurisdiction CC; then
+        wait until the running gateways have committed every event, showing progress
+        (resources/s, ETA), and print a JSON summary: anchored, dead-lettered, and each failure
+        with its file:line and reason. A line that is not JSON is reported and not sent; the
+        rest go on. Exit 1 when anything failed or the wait ended first (--timeout, default
+        3600 s). --no-wait only publishes.
   report --config FILE --out FILE
         read the results and dead-letter topics and write a machine-readable run report
         (receipts' sealed references opened with the keyring).

@@ -9,6 +9,8 @@
 #include "fl/ports/event_source.h"
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,9 +28,36 @@ Status publish(const std::string& bootstrap_servers, const std::string& topic,
                const std::vector<OutgoingMessage>& messages,
                std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// Where a published message went.
+struct Placed {
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
+
+// publish(), and where each message went, in the order given.
+Result<std::vector<Placed>> publish_placed(
+    const std::string& bootstrap_servers, const std::string& topic,
+    const std::vector<OutgoingMessage>& messages,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+using PartitionOffsets = std::map<std::int32_t, std::int64_t>;
+
+// Every partition of the topic from `from` (its offset there; a partition not named from its
+// beginning) up to the end it has now.
 Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_servers,
                                                    const std::string& topic,
-                                                   std::chrono::milliseconds timeout);
+                                                   std::chrono::milliseconds timeout,
+                                                   const PartitionOffsets& from = {});
+
+// Each partition's end offset now (the offset the next message will get).
+Result<PartitionOffsets> end_offsets(const std::string& bootstrap_servers, const std::string& topic,
+                                     std::chrono::milliseconds timeout);
+
+// The next offsets `group` committed on the topic's partitions; a partition without a commit
+// is absent. Asks the group's coordinator without joining the group.
+Result<PartitionOffsets> committed_offsets(const std::string& bootstrap_servers,
+                                           const std::string& group, const std::string& topic,
+                                           std::chrono::milliseconds timeout);
 
 // The readiness probe "kafka": the brokers answer a metadata request within the timeout.
 std::unique_ptr<ports::DependencyProbe> make_broker_probe(const KafkaConfig& config);
