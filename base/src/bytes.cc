@@ -12,14 +12,30 @@ int nibble(char c) {
 
 }  // namespace
 
-std::string to_hex(ByteView bytes) {
+namespace {
+
+// Writes 2 * bytes.size() digits at `out` (hashes are hexed per pointer, several times).
+void write_hex(ByteView bytes, char* out) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
   for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0x0f]);
+    *out++ = kDigits[b >> 4];
+    *out++ = kDigits[b & 0x0f];
   }
+}
+
+}  // namespace
+
+std::string to_hex(ByteView bytes) {
+  std::string out(bytes.size() * 2, '\0');
+  write_hex(bytes, out.data());
+  return out;
+}
+
+std::string to_0x_hex(ByteView bytes) {
+  std::string out(2 + bytes.size() * 2, '\0');
+  out[0] = '0';
+  out[1] = 'x';
+  write_hex(bytes, out.data() + 2);
   return out;
 }
 

@@ -69,7 +69,13 @@ std::size_t first_invalid(std::string_view text) {
 }
 
 void append_escaped(std::string& out, std::string_view text) {
-  for (char ch : text) {
+  // Runs that need no escape (nearly everything: hex, ids, base64) are appended whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (static_cast<unsigned char>(ch) >= 0x20 && ch != '"' && ch != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
     switch (ch) {
       case '"':
         out += "\\\"";
@@ -92,16 +98,14 @@ void append_escaped(std::string& out, std::string_view text) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(ch));
-          out += buf;
-        } else {
-          out.push_back(ch);
-        }
+      default: {  // the other control characters
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(ch));
+        out += buf;
+      }
     }
   }
+  out.append(text.data() + run, text.size() - run);
 }
 
 }  // namespace

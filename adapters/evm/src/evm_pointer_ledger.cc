@@ -42,7 +42,8 @@ class EvmPointerLedger final : public ports::PointerLedger {
         signer_(std::move(signer)),
         registry_(*rpc_, *signer_, chain_id, contract, tx_type),
         confirmations_(confirmations),
-        receipt_timeout_(receipt_timeout) {
+        receipt_timeout_(receipt_timeout),
+        sender_(ledger::to_checksum_hex(signer_->address())) {
     registry_.set_fee_policy(fees);
     // check_writer runs at start, and the pipeline checks erasure before each batch: what an
     // estimate would catch early is already known, so anchors skip that extra execution.
@@ -181,7 +182,7 @@ class EvmPointerLedger final : public ports::PointerLedger {
         ports::RootAnchor{.tx_hash = to_0x_hex((*tx)->first), .block = (*tx)->second});
   }
 
-  std::string sender() const override { return ledger::to_checksum_hex(signer_->address()); }
+  std::string sender() const override { return sender_; }
 
   Status settle(const std::string& account) override {
     auto address = ledger::parse_address(account);
@@ -317,6 +318,7 @@ class EvmPointerLedger final : public ports::PointerLedger {
   ledger::PointerRegistry registry_;
   std::uint64_t confirmations_;
   std::chrono::milliseconds receipt_timeout_;
+  std::string sender_;  // checksummed once: a Keccak per call adds up per pointer
   std::optional<std::uint64_t> block_gas_limit_;
   std::chrono::steady_clock::time_point gas_limit_read_at_{};
 };

@@ -1022,6 +1022,7 @@ Status Pipeline::note_pending_roots(std::span<const ports::Pointer> pointers,
                                     const ports::AnchorTicket& ticket,
                                     const std::atomic<bool>& stop) {
   std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
+  const std::string sender = ports_.ledger.sender();
   for (std::size_t i = 0; i < pointers.size() && i < ticket.placements.size(); ++i) {
     const auto& p = pointers[i];
     const auto& placement = ticket.placements[i];
@@ -1032,7 +1033,7 @@ Status Pipeline::note_pending_roots(std::span<const ports::Pointer> pointers,
                                .tx_hash = sent ? ticket.tx_hashes[placement.tx] : "",
                                .block = 0,
                                .proof = placement.proof,
-                               .sender = ports_.ledger.sender()};
+                               .sender = sender};
     writes[p.region].push_back(
         {.resource_key = to_hex(p.resource_key), .version = p.version, .json = to_json(record)});
   }

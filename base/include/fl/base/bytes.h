@@ -16,7 +16,7 @@ using Bytes = std::vector<std::uint8_t>;
 using ByteView = std::span<const std::uint8_t>;
 
 std::string to_hex(ByteView bytes);
-inline std::string to_0x_hex(ByteView bytes) { return "0x" + to_hex(bytes); }
+std::string to_0x_hex(ByteView bytes);
 Result<Bytes> parse_hex(std::string_view text);
 
 inline ByteView as_bytes(std::string_view text) {
