@@ -170,8 +170,9 @@ int import_command(const std::vector<std::string>& argv) {
     return usage_error({ErrorCode::kInvalidInput, "--source must name the sending system", ""});
   }
   if (!options.jurisdiction.empty() &&
-      (options.jurisdiction.size() != 2 || !std::isupper(options.jurisdiction[0]) ||
-       !std::isupper(options.jurisdiction[1]))) {
+      (options.jurisdiction.size() != 2 ||
+       !std::isupper(static_cast<unsigned char>(options.jurisdiction[0])) ||
+       !std::isupper(static_cast<unsigned char>(options.jurisdiction[1])))) {
     return usage_error({ErrorCode::kInvalidInput,
                         "--jurisdiction expects an ISO 3166 alpha-2 code such as US", ""});
   }
