@@ -28,7 +28,16 @@ Result<std::vector<Placed>> publish_placed(const std::string& bootstrap_servers,
       return sent.error();
     }
   }
-  if (auto flushed = (*producer)->flush(timeout); !flushed) return flushed.error();
+  auto flushed = (*producer)->flush(timeout);
+  if (flushed) return placed;
+  // Refused for good: those messages are named, the rest were delivered (flush waits for all).
+  for (std::uint64_t tag : (*producer)->refused()) {
+    if (tag >= 1 && tag <= placed.size()) placed[tag - 1].refused = flushed.error().message;
+  }
+  const bool all_accounted = std::all_of(placed.begin(), placed.end(), [](const Placed& p) {
+    return p.partition >= 0 || !p.refused.empty();
+  });
+  if (flushed.error().code == ErrorCode::kUnavailable || !all_accounted) return flushed.error();
   return placed;
 }
 
@@ -36,6 +45,9 @@ Status publish(const std::string& bootstrap_servers, const std::string& topic,
                const std::vector<OutgoingMessage>& messages, std::chrono::milliseconds timeout) {
   auto placed = publish_placed(bootstrap_servers, topic, messages, timeout);
   if (!placed) return placed.error();
+  for (const auto& p : *placed) {
+    if (!p.refused.empty()) return Error{ErrorCode::kInvalidInput, p.refused, bootstrap_servers};
+  }
   return Ok{};
 }
 

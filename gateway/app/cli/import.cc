@@ -220,14 +220,23 @@ int import_command(const std::vector<std::string>& argv) {
   if (!placed) return failure(placed.error());
   messages.clear();
   std::map<Placement, std::size_t> event_at;  // where each event went -> its index
+  std::size_t sent_resources = resources;
   for (std::size_t i = 0; i < placed->size(); ++i) {
-    event_at[{(*placed)[i].partition, (*placed)[i].offset}] = i;
+    const auto& p = (*placed)[i];
+    if (p.refused.empty()) {
+      event_at[{p.partition, p.offset}] = i;
+      continue;
+    }
+    // Larger than the topic takes, say: this line fails, the others go on.
+    input.failures.push_back({input.events[i].at, "refused-by-broker", p.refused});
+    sent_resources -= input.events[i].resources;
+    std::fprintf(stderr, "%s: not sent: %s\n", input.events[i].at.c_str(), p.refused.c_str());
   }
 
   const bool wait = !args->has("no-wait");
   bool complete = !wait;
   if (wait) {
-    Progress progress(resources);
+    Progress progress(sent_resources);
     install_stop_handlers();
     const auto deadline = started + std::chrono::seconds(timeout_seconds);
     std::size_t done_events = 0;
@@ -246,17 +255,17 @@ int import_command(const std::vector<std::string>& argv) {
           }
         }
         progress.update(done_resources);
-        if (done_events == input.events.size()) break;
+        if (done_events == event_at.size()) break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     progress.finish();
-    complete = done_events == input.events.size();
+    complete = done_events == event_at.size();
     if (!complete) {
       std::fprintf(stderr,
                    "import: the gateway (group %s) handled %zu of %zu event(s) before %s; "
                    "is `fhir-ledger serve` running?\n",
-                   k.group_id.c_str(), done_events, input.events.size(),
+                   k.group_id.c_str(), done_events, event_at.size(),
                    stop_flag().load() ? "the import was stopped" : "--timeout");
     }
   }

@@ -418,6 +418,29 @@ TEST_P(KafkaTools, ReadTopicReadsEveryPartitionToItsEnd) {
   EXPECT_EQ(read->size(), 12u);
 }
 
+// What `fhir-ledger import` sends with: one message the broker refuses for good (larger than
+// its 1 MB limit) is named, and the others are delivered and placed.
+TEST_P(KafkaTools, AMessageTheBrokerRefusesIsNamedAndTheOthersAreDelivered) {
+  if (GetParam() == Broker::kMock) GTEST_SKIP() << "the mock cluster takes messages of any size";
+  make_topics();
+  auto batch = messages(3);
+  batch[1].value = std::string(1536 * 1024, 'x');
+
+  auto placed = publish_placed(bootstrap(), in_, batch, 20s);
+
+  ASSERT_TRUE(placed) << placed.error().message;
+  ASSERT_EQ(placed->size(), 3u);
+  EXPECT_EQ((*placed)[0].refused, "");
+  EXPECT_NE((*placed)[1].refused.find("too large"), std::string::npos) << (*placed)[1].refused;
+  EXPECT_EQ((*placed)[2].refused, "");
+  EXPECT_EQ(std::set<std::int64_t>({(*placed)[0].offset, (*placed)[2].offset}),
+            std::set<std::int64_t>({0, 1}));
+  auto read = read_topic(bootstrap(), in_, 10s);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->size(), 2u);
+  EXPECT_FALSE(publish(bootstrap(), in_, batch, 20s));  // publish() still fails as a whole
+}
+
 TEST(KafkaTools, PublishingToNobodyFailsInBoundedTime) {
   const std::string nobody = "127.0.0.1:" + std::to_string(testing::free_port());
   const auto start = std::chrono::steady_clock::now();

@@ -28,13 +28,16 @@ Status publish(const std::string& bootstrap_servers, const std::string& topic,
                const std::vector<OutgoingMessage>& messages,
                std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// Where a published message went.
+// Where a published message went, or why the broker refused it for good.
 struct Placed {
   std::int32_t partition = -1;
   std::int64_t offset = -1;
+  std::string refused;  // "" when delivered
 };
 
-// publish(), and where each message went, in the order given.
+// publish(), and where each message went, in the order given. A message the broker refuses for
+// good (larger than the topic takes) is named by `refused`, and the others are still sent; any
+// other failure fails the whole.
 Result<std::vector<Placed>> publish_placed(
     const std::string& bootstrap_servers, const std::string& topic,
     const std::vector<OutgoingMessage>& messages,
