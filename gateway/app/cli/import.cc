@@ -8,7 +8,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "cli/import_events.h"
+#include "cli/json_members.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -21,10 +23,8 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -77,14 +77,6 @@ Result<std::vector<fs::path>> input_files(const std::vector<std::string>& named)
   return out;
 }
 
-Result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{ErrorCode::kNotFound, "cannot open " + path.string(), path.string()};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string with_commas(std::size_t n) {
   std::string digits = std::to_string(n);
   for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
@@ -134,13 +126,6 @@ class Progress {
 
 using Placement = std::pair<std::int32_t, std::int64_t>;  // partition, offset
 
-std::string header(const ports::SourceEvent& e, std::string_view name) {
-  for (const auto& [n, v] : e.headers) {
-    if (n == name) return v;
-  }
-  return "";
-}
-
 void string_field(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* name,
                   const std::string& value) {
   w.Key(name);
@@ -189,7 +174,7 @@ int import_command(const std::vector<std::string>& argv) {
   if (!files) return usage_error(files.error());
   ImportInput input;
   for (const auto& path : *files) {
-    auto text = read_file(path);
+    auto text = read_text(path);
     if (!text) return failure(text.error());
     if (is_ndjson(path)) {
       add_ndjson(path.string(), *text, options, input);
@@ -282,33 +267,27 @@ int import_command(const std::vector<std::string>& argv) {
     for (const auto& r : *receipts) {
       rapidjson::Document doc;
       doc.Parse(r.value.data(), r.value.size());
-      if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("origin")) continue;
-      const auto& o = doc["origin"];
-      if (!o.IsObject() || !o.HasMember("topic") || !o["topic"].IsString() ||
-          o["topic"].GetString() != topic || !o.HasMember("partition") || !o["partition"].IsInt() ||
-          !o.HasMember("offset") || !o["offset"].IsInt64()) {
-        continue;
-      }
-      auto it = event_at.find({o["partition"].GetInt(), o["offset"].GetInt64()});
+      if (doc.HasParseError() || !doc.IsObject()) continue;
+      auto origin = doc.FindMember("origin");
+      if (origin == doc.MemberEnd() || member_string(origin->value, "topic") != topic) continue;
+      const auto partition = member_int64(origin->value, "partition");
+      const auto offset = member_int64(origin->value, "offset");
+      if (!partition || !offset) continue;
+      auto it = event_at.find({static_cast<std::int32_t>(*partition), *offset});
       if (it == event_at.end()) continue;
-      const std::string resource_key = doc.HasMember("resourceKey") && doc["resourceKey"].IsString()
-                                           ? doc["resourceKey"].GetString()
-                                           : "";
-      const std::uint64_t version =
-          doc.HasMember("version") && doc["version"].IsUint64() ? doc["version"].GetUint64() : 0;
-      anchored.emplace(it->second, resource_key, version);
+      anchored.emplace(it->second, member_string(doc, "resourceKey"), member_uint(doc, "version"));
     }
     auto letters =
         kafka::read_topic(k.bootstrap_servers, k.dead_letter_topic, kReadTimeout, *letters_from);
     if (!letters) return failure(letters.error());
     for (const auto& l : *letters) {
-      if (header(l, kafka::kOriginTopicHeader) != topic) continue;
+      if (l.header(kafka::kOriginTopicHeader) != topic) continue;
       try {
-        auto it = event_at.find({std::stoi(header(l, kafka::kOriginPartitionHeader)),
-                                 std::stoll(header(l, kafka::kOriginOffsetHeader))});
+        auto it = event_at.find({std::stoi(l.header(kafka::kOriginPartitionHeader)),
+                                 std::stoll(l.header(kafka::kOriginOffsetHeader))});
         if (it == event_at.end()) continue;
-        dead.push_back({input.events[it->second].at, header(l, kafka::kErrorCodeHeader),
-                        header(l, kafka::kErrorDetailHeader)});
+        dead.push_back({input.events[it->second].at, l.header(kafka::kErrorCodeHeader),
+                        l.header(kafka::kErrorDetailHeader)});
       } catch (const std::exception&) {
         continue;  // not one of ours: its origin headers are not numbers
       }

@@ -1,5 +1,7 @@
 #include "cli/import_events.h"
 
+#include "cli/json_members.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -9,28 +11,20 @@ namespace {
 // Iterative: a line of a million '[' is an error, not a stack overflow.
 constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag;
 
-std::string string_member(const rapidjson::Value& v, const char* name) {
-  if (!v.IsObject()) return "";
-  auto it = v.FindMember(name);
-  return it != v.MemberEnd() && it->value.IsString()
-             ? std::string(it->value.GetString(), it->value.GetStringLength())
-             : "";
-}
-
 // "Patient/<id>" when `reference` is a relative reference to a Patient (not a URL, not urn:).
 std::string patient_reference(const rapidjson::Value& resource, const char* element) {
   if (!resource.IsObject()) return "";
   auto it = resource.FindMember(element);
   if (it == resource.MemberEnd()) return "";
-  std::string ref = string_member(it->value, "reference");
+  std::string ref = member_string(it->value, "reference");
   if (!ref.starts_with("Patient/") || ref.size() == 8) return "";
   if (auto history = ref.find("/_history/"); history != std::string::npos) ref.resize(history);
   return ref;
 }
 
 std::string key_of_resource(const rapidjson::Value& resource) {
-  const std::string type = string_member(resource, "resourceType");
-  const std::string id = string_member(resource, "id");
+  const std::string type = member_string(resource, "resourceType");
+  const std::string id = member_string(resource, "id");
   if (type == "Patient" && !id.empty()) return "Patient/" + id;
   for (const char* element : {"subject", "patient", "beneficiary"}) {
     if (auto ref = patient_reference(resource, element); !ref.empty()) return ref;
@@ -40,14 +34,14 @@ std::string key_of_resource(const rapidjson::Value& resource) {
 }
 
 std::string key_of(const rapidjson::Value& json, std::string_view fallback) {
-  if (string_member(json, "resourceType") == "Bundle") {
+  if (member_string(json, "resourceType") == "Bundle") {
     auto entries = json.FindMember("entry");
     if (entries != json.MemberEnd() && entries->value.IsArray()) {
       for (const auto& entry : entries->value.GetArray()) {
         if (!entry.IsObject()) continue;
         auto resource = entry.FindMember("resource");
         if (resource == entry.MemberEnd()) continue;
-        if (string_member(resource->value, "resourceType") == "Patient") {
+        if (member_string(resource->value, "resourceType") == "Patient") {
           if (auto key = key_of_resource(resource->value); !key.empty()) return key;
         }
       }
@@ -58,7 +52,7 @@ std::string key_of(const rapidjson::Value& json, std::string_view fallback) {
 }
 
 std::size_t resources_in(const rapidjson::Value& json) {
-  if (string_member(json, "resourceType") != "Bundle") return 1;
+  if (member_string(json, "resourceType") != "Bundle") return 1;
   auto entries = json.FindMember("entry");
   if (entries == json.MemberEnd() || !entries->value.IsArray()) return 0;
   return entries->value.Size();

@@ -8,6 +8,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/files.h"
+#include "cli/json_members.h"
 #include "cli/unseal.h"
 #include "cli/wiring.h"
 
@@ -50,14 +52,6 @@ Result<int> parse_count(const std::string& option, const std::string& text, int 
                  "--" + option + " expects a whole number from 1 to " + std::to_string(max), text};
   }
   return value;
-}
-
-Result<std::string> read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{ErrorCode::kNotFound, "cannot open " + path.string(), path.string()};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 }  // namespace
@@ -154,16 +148,6 @@ void write_string(rapidjson::PrettyWriter<rapidjson::StringBuffer>& w, const cha
                   const std::string& value) {
   w.Key(name);
   w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-std::string member_string(const rapidjson::Value& v, const char* name) {
-  auto it = v.FindMember(name);
-  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-}
-
-std::uint64_t member_uint(const rapidjson::Value& v, const char* name) {
-  auto it = v.FindMember(name);
-  return it != v.MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : 0;
 }
 
 }  // namespace
