@@ -135,6 +135,9 @@ Properties producer_properties(const KafkaConfig& config) {
   return properties;
 }
 
+// How long a new producer waits to be connected before the gateway goes on without it.
+constexpr std::chrono::milliseconds kConnectTimeout{1000};
+
 }  // namespace
 
 std::string receipt_reference_json(const ports::Receipt& r) {
@@ -206,6 +209,7 @@ Result<std::unique_ptr<ports::DeadLetters>> make_dead_letters(
   auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-dlq",
                                    producer_properties(config));
   if (!producer) return producer.error();
+  (*producer)->connect(config.dead_letter_topic, kConnectTimeout);
   return std::unique_ptr<ports::DeadLetters>(std::make_unique<KafkaDeadLetters>(
       std::move(*producer), config.dead_letter_topic, config.max_message_bytes, std::move(sealer)));
 }
@@ -216,6 +220,7 @@ Result<std::unique_ptr<ports::Receipts>> make_receipts(const KafkaConfig& config
   auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-receipts",
                                    producer_properties(config));
   if (!producer) return producer.error();
+  (*producer)->connect(config.results_topic, kConnectTimeout);
   return std::unique_ptr<ports::Receipts>(std::make_unique<KafkaReceipts>(
       std::move(*producer), config.results_topic, std::move(sealer)));
 }
@@ -224,6 +229,7 @@ Result<std::unique_ptr<ports::AuditLog>> make_audit_log(const KafkaConfig& confi
   auto producer = Producer::create(config.bootstrap_servers, config.client_id + "-audit",
                                    producer_properties(config));
   if (!producer) return producer.error();
+  (*producer)->connect(config.audit_topic, kConnectTimeout);
   return std::unique_ptr<ports::AuditLog>(
       std::make_unique<KafkaAuditLog>(std::move(*producer), config.audit_topic));
 }

@@ -134,6 +134,15 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
   return Ok{};
 }
 
+void Producer::connect(const std::string& topic, std::chrono::milliseconds timeout) {
+  TopicPtr handle(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(rk_.get(), 0, handle.get(), &metadata, static_cast<int>(timeout.count())) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_metadata_destroy(metadata);
+  }
+}
+
 std::vector<std::uint64_t> Producer::refused() {
   const std::lock_guard<std::mutex> lock(error_mutex_);
   return std::exchange(refused_, {});

@@ -166,6 +166,14 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
     if (!regions_down.empty()) regions_down += ",";
     append_json_string(regions_down, region);
   }
+  std::string stages;
+  for (const auto& [stage, seconds] : s.stage_seconds) {
+    if (!stages.empty()) stages += ",";
+    append_json_string(stages, stage);
+    char figure[32];
+    std::snprintf(figure, sizeof figure, ":%.3f", seconds);
+    stages += figure;
+  }
   std::printf(
       "{\"consumed\":%llu,\"resources\":%llu,\"deadLettered\":%llu,\"batches\":%llu,"
       "\"transactions\":%llu,\"pointers\":%llu,\"alreadyAnchored\":%llu,\"gasUsed\":%llu,"
@@ -174,7 +182,7 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
       "\"latencyP99Ms\":%.1f,\"peakRssMiB\":%.1f,\"shadowDecisions\":%llu,"
       "\"shadowDifferences\":%llu,\"shadowAuditFailures\":%llu,\"parked\":%llu,"
       "\"waiting\":%llu,\"regionsDown\":[%s],\"consentsApplied\":%llu,"
-      "\"consentsFailed\":%llu}\n",
+      "\"consentsFailed\":%llu,\"stageSeconds\":{%s}}\n",
       static_cast<unsigned long long>(s.consumed), static_cast<unsigned long long>(s.resources),
       static_cast<unsigned long long>(s.dead_lettered), static_cast<unsigned long long>(s.batches),
       static_cast<unsigned long long>(s.transactions), static_cast<unsigned long long>(s.pointers),
@@ -189,7 +197,7 @@ void print_summary(const gateway::PipelineStats& s, const LoadedPolicy& policy) 
                                                     : 0),
       static_cast<unsigned long long>(s.parked), static_cast<unsigned long long>(s.waiting),
       regions_down.c_str(), static_cast<unsigned long long>(s.consents_applied),
-      static_cast<unsigned long long>(s.consents_failed));
+      static_cast<unsigned long long>(s.consents_failed), stages.c_str());
   std::fflush(stdout);
 }
 

@@ -54,6 +54,17 @@ struct Pipeline::InFlight {
   std::set<std::size_t> parked;
 };
 
+struct Pipeline::Reported {
+  std::vector<ports::Origin> committable;  // what ParkedEvents let this batch commit
+  std::size_t handled = 0;                 // its events, but the parked ones
+  std::size_t parked = 0;
+  std::size_t resources = 0;
+  std::size_t dead_lettered = 0;
+  std::size_t transactions = 0;
+  bool audits = false;  // it recorded AuditEvents: the audit log is flushed too
+  std::chrono::steady_clock::time_point polled_at{};
+};
+
 namespace {
 
 // The patient's pseudonym as the stores index it; "" for a resource without a patient.
@@ -103,10 +114,14 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& po
       parked_(options.retry_backoff, options.retry_backoff * 16),
       metrics_(ports.metrics != nullptr ? *ports.metrics : no_metrics_) {}
 
-std::chrono::steady_clock::time_point Pipeline::timed(
-    std::string_view stage, std::chrono::steady_clock::time_point start) const {
+std::chrono::steady_clock::time_point Pipeline::timed(std::string_view stage,
+                                                      std::chrono::steady_clock::time_point start) {
   const auto now = ports_.clock.now();
-  metrics_.stage_seconds(stage, std::chrono::duration<double>(now - start).count());
+  const double seconds = std::chrono::duration<double>(now - start).count();
+  metrics_.stage_seconds(stage, seconds);
+  auto it = stats_.stage_seconds.find(stage);
+  if (it == stats_.stage_seconds.end()) it = stats_.stage_seconds.emplace(stage, 0.0).first;
+  it->second += seconds;
   return now;
 }
 
@@ -138,7 +153,9 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
     // While batches are in flight, a poll only picks up what is already there.
     const auto wait =
         in_flight_.empty() && !rerun ? options_.batch_max_wait : std::chrono::milliseconds(0);
+    const auto poll_start = ports_.clock.now();
     auto got = ports_.source.poll(options_.batch_max_events, wait);
+    if (got && !got->empty()) timed("poll", poll_start);
     if (!got) {
       health_.retrying("consume", got.error(), ports_.clock.now());
       metrics_.retried("consume");
@@ -169,6 +186,13 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
   while (!in_flight_.empty() && (in_flight_.size() >= window || handled == 0)) {
     if (auto done = finish(stop); !done) return done.error();
     if (handled == 0) break;
+  }
+  // Reported batches are committed as soon as their messages are delivered (finish asks);
+  // waited for when idle, or when as many wait as may be in flight.
+  if (handled == 0 || reported_.size() >= window) {
+    if (auto committed = commit_reported(stop, /*wait=*/true); !committed) {
+      return committed.error();
+    }
   }
   return handled;
 }
@@ -788,18 +812,17 @@ Status Pipeline::submit(InFlight& batch, const std::atomic<bool>& stop) {
   if (auto skipped = skip_anchored_roots(batch, stop); !skipped) return skipped;
   if (batch.pointers.empty()) return Ok{};
   // Merkle roots are noted before they are sent, so that a crash right after the send finds
-  // its root, and again with their transaction once sent.
+  // its root. Not again once sent: a re-delivery finds the transaction through the root on
+  // chain, after the sender's pool has settled (transactions_of_roots), never by a noted hash.
   const ports::BeforeSend note_roots = [&](const ports::AnchorTicket& planned) {
     return note_pending_roots(batch.pointers, planned, stop);
   };
-  auto sent = retry(stop, "anchor", [&]() -> Status {
+  return retry(stop, "anchor", [&]() -> Status {
     auto ticket = ports_.ledger.submit(batch.pointers, note_roots);
     if (!ticket) return ticket.error();
     batch.ticket = std::move(*ticket);
     return Ok{};
   });
-  if (!sent) return sent;
-  return note_pending_roots(batch.pointers, batch.ticket, stop);
 }
 
 Status Pipeline::skip_anchored_roots(InFlight& batch, const std::atomic<bool>& stop) {
@@ -1028,12 +1051,8 @@ Status Pipeline::note_pending_roots(std::span<const ports::Pointer> pointers,
     const auto& placement = ticket.placements[i];
     if (p.mode != ports::AnchorMode::kMerkle || placement.refused || !placement.proof) continue;
     // Before the send the transaction is not known yet: the root alone finds it.
-    const bool sent = placement.tx < ticket.tx_hashes.size();
-    const PointerRecord record{.pointer = p,
-                               .tx_hash = sent ? ticket.tx_hashes[placement.tx] : "",
-                               .block = 0,
-                               .proof = placement.proof,
-                               .sender = sender};
+    const PointerRecord record{
+        .pointer = p, .tx_hash = "", .block = 0, .proof = placement.proof, .sender = sender};
     writes[p.region].push_back(
         {.resource_key = to_hex(p.resource_key), .version = p.version, .json = to_json(record)});
   }
@@ -1055,14 +1074,11 @@ Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
   bool first = true;
   auto anchored = retry(stop, "confirm", [&]() -> Status {
     if (!first) {
-      // The same pointers make the same root: its pending anchors stay right, and get the
-      // new transaction.
+      // The same pointers make the same root: the pending anchors noted before the first send
+      // stay right.
       auto ticket = ports_.ledger.submit(batch.pointers, {});
       if (!ticket) return ticket.error();
       batch.ticket = std::move(*ticket);
-      if (auto noted = note_pending_roots(batch.pointers, batch.ticket, stop); !noted) {
-        return noted;
-      }
     }
     first = false;
     auto confirmed = ports_.ledger.await(batch.ticket);
@@ -1224,9 +1240,9 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
     }
     receipts.push_back(std::move(receipt));
   }
-  // Each message is queued once. A failed flush leaves what was not acknowledged yet queued
+  // Each message is queued once: a failed flush leaves what was not acknowledged yet queued
   // (the ports' contract), so queuing it again would publish twice what was only late, as when
-  // the broker is away for a while; the next attempt queues only what was not queued, and flushes.
+  // the broker is away for a while. An attempt after a failure queues only what was not queued.
   std::size_t receipts_queued = 0;
   std::size_t letters_queued = 0;
   bool audits_queued = batch.audits.empty();
@@ -1241,12 +1257,68 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
       if (auto sent = ports_.audit->record(batch.audits); !sent) return sent;
       audits_queued = true;
     }
-    if (auto r = ports_.receipts.flush(options_.flush_timeout); !r) return r.error();
-    if (!batch.audits.empty()) {
-      if (auto r = ports_.audit->flush(options_.flush_timeout); !r) return r.error();
-    }
-    return ports_.dead_letters.flush(options_.flush_timeout);
+    return Ok{};
   });
+}
+
+Status Pipeline::delivered(bool audits, std::chrono::milliseconds timeout) {
+  if (auto r = ports_.receipts.flush(timeout); !r) return r.error();
+  if (audits) {
+    if (auto r = ports_.audit->flush(timeout); !r) return r.error();
+  }
+  return ports_.dead_letters.flush(timeout);
+}
+
+Status Pipeline::commit_reported(const std::atomic<bool>& stop, bool wait) {
+  if (reported_.empty()) return Ok{};
+  const bool audits =
+      std::any_of(reported_.begin(), reported_.end(), [](const Reported& r) { return r.audits; });
+  auto stage_start = ports_.clock.now();
+  if (!wait) {
+    // Not delivered yet is no failure: the producers deliver in the background while the next
+    // batch is worked on, and a later call commits.
+    Status now = delivered(audits, std::chrono::milliseconds(0));
+    if (!now && now.error().code == ErrorCode::kUnavailable) return Ok{};
+    if (!now) return now;
+    health_.recovered("report");
+  } else {
+    auto flushed = retry(stop, "report", [&] { return delivered(audits, options_.flush_timeout); });
+    if (!flushed) return flushed;
+  }
+  // 8. Commit: only now are the batches done. They were reported in the order they were
+  // polled, so offsets are committed in order; never at or past an event that is parked (or
+  // running again in a later batch): ParkedEvents held what comes after it.
+  std::vector<ports::Origin> committable;
+  for (const Reported& r : reported_) {
+    committable.insert(committable.end(), r.committable.begin(), r.committable.end());
+  }
+  if (!committable.empty()) {
+    auto committed = retry(stop, "commit", [&] { return ports_.source.commit(committable); });
+    if (!committed) return committed;
+  }
+  timed("commit", stage_start);
+  const auto done = ports_.clock.now();
+  for (const Reported& r : reported_) {
+    const double seconds = std::chrono::duration<double>(done - r.polled_at).count();
+    metrics_.events("committed", r.committable.size());
+    metrics_.events("dead-lettered", r.dead_lettered);
+    metrics_.resources_anchored(r.resources);
+    metrics_.event_latency_seconds(seconds, r.handled);
+    stats_.resources += r.resources;
+    stats_.dead_lettered += r.dead_lettered;
+    ++stats_.batches;
+    // Bounded: a long-running gateway keeps the latest million samples (8 MB).
+    if (stats_.latencies.size() + r.handled > 1'000'000) stats_.latencies.clear();
+    stats_.latencies.insert(stats_.latencies.end(), r.handled, seconds);
+    log::debug("batch.committed", {{"events", r.handled},
+                                   {"parked", r.parked},
+                                   {"resources", r.resources},
+                                   {"deadLettered", r.dead_lettered},
+                                   {"transactions", r.transactions}});
+  }
+  stats_.busy_seconds = std::chrono::duration<double>(done - first_event_).count();
+  reported_.clear();
+  return Ok{};
 }
 
 Status Pipeline::resolve_deletes(std::vector<Item>& items, const std::atomic<bool>& stop) {
@@ -1372,44 +1444,28 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
     if (auto applied = apply_consents(batch, stop); !applied) return applied;
     stage_start = timed("consent", stage_start);
   }
-  // 9. Report before committing: receipts, dead letters and AuditEvents must be durable first.
+  // What earlier batches queued has had this batch's time to be delivered: they are committed
+  // before this batch's messages join the producers' queues.
+  if (auto committed = commit_reported(stop, /*wait=*/false); !committed) return committed;
+  // 9. Report before committing: receipts, dead letters and AuditEvents are queued here and
+  // must be delivered before the batch's offsets are committed (commit_reported).
   if (auto reported = report(batch, *confirmation, stop); !reported) return reported;
-  stage_start = timed("report", stage_start);
-  // 8. Commit: only now is the batch done. Batches finish in the order they were polled, so
-  // offsets are committed in order; never at or past an event that is parked (or running again
-  // in a later batch): what comes after it is held and committed with it.
+  timed("report", stage_start);
   std::vector<ports::Origin> handled;
   handled.reserve(batch.events.size());
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
     if (!batch.parked.contains(i)) handled.push_back(batch.events[i].origin);
   }
-  const std::vector<ports::Origin> committable = parked_.committable(handled);
-  if (!committable.empty()) {
-    auto committed = retry(stop, "commit", [&] { return ports_.source.commit(committable); });
-    if (!committed) return committed;
-  }
-  timed("commit", stage_start);
-  metrics_.events("committed", committable.size());
-  metrics_.events("dead-lettered", batch.dead.size());
-  metrics_.resources_anchored(batch.items.size());
-  metrics_.event_latency_seconds(
-      std::chrono::duration<double>(ports_.clock.now() - batch.polled_at).count(), handled.size());
-
-  stats_.resources += batch.items.size();
-  stats_.dead_lettered += batch.dead.size();
-  ++stats_.batches;
+  // Asked in the order batches finish, which is the order they were polled.
+  reported_.push_back({.committable = parked_.committable(handled),
+                       .handled = handled.size(),
+                       .parked = batch.parked.size(),
+                       .resources = batch.items.size(),
+                       .dead_lettered = batch.dead.size(),
+                       .transactions = confirmation->transactions.size(),
+                       .audits = !batch.audits.empty(),
+                       .polled_at = batch.polled_at});
   note_regions_down();
-  const auto done = ports_.clock.now();
-  stats_.busy_seconds = std::chrono::duration<double>(done - first_event_).count();
-  // Bounded: a long-running gateway keeps the latest million samples (8 MB).
-  if (stats_.latencies.size() + handled.size() > 1'000'000) stats_.latencies.clear();
-  stats_.latencies.insert(stats_.latencies.end(), handled.size(),
-                          std::chrono::duration<double>(done - batch.polled_at).count());
-  log::debug("batch.committed", {{"events", handled.size()},
-                                 {"parked", batch.parked.size()},
-                                 {"resources", batch.items.size()},
-                                 {"deadLettered", batch.dead.size()},
-                                 {"transactions", confirmation->transactions.size()}});
   in_flight_.pop_front();
   metrics_.batches_in_flight(in_flight_.size());
   return Ok{};
@@ -1561,7 +1617,7 @@ Status Pipeline::drain(const std::atomic<bool>& stop) {
   while (!in_flight_.empty()) {
     if (auto done = finish(stop); !done) return done;
   }
-  return Ok{};
+  return commit_reported(stop, /*wait=*/true);
 }
 
 Status Pipeline::retry(const std::atomic<bool>& stop, const char* step,

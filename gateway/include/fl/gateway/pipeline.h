@@ -5,7 +5,11 @@
 // transaction is confirmed, and receipts and dead letters are acknowledged; a crash anywhere
 // before that re-delivers the batch, and content addressing plus idempotent anchors make the
 // replay a no-op. Environment failures (kUnavailable) are retried with backoff until stop is
-// requested; data failures send the event to the dead-letter topic. Runs on one thread.
+// requested; data failures send the event to the dead-letter topic. Runs on one thread; what
+// overlaps is what others do meanwhile: up to max_in_flight batches' transactions are mined
+// while later batches are prepared and stored, and a reported batch's messages are delivered
+// by the producers while the next batch is worked on (it is committed, in order with the
+// batches before it, once they are: commit_reported).
 // One region's Redis down stops only its own events (issue 14): after a short retry they are
 // parked (ParkedEvents), with every later event about the same resources or patients, and the
 // rest of the batch goes on; parked events run again, oldest first, with a capped backoff, and
@@ -141,6 +145,9 @@ struct PipelineStats {
   std::uint64_t consents_failed = 0;
   std::uint64_t gas_used = 0;  // by all anchoring transactions
   double busy_seconds = 0;     // from the first event polled to the last commit
+  // Seconds spent in each stage over every batch ("poll" is waiting for events), where the
+  // gateway's time goes for its summary; the metrics have the same per batch.
+  std::map<std::string, double, std::less<>> stage_seconds;
   // Per event: from the poll that returned it to the commit that covered it, in seconds.
   std::vector<double> latencies;
 
@@ -256,9 +263,9 @@ class Pipeline {
   transactions_of_roots(
       std::map<ports::Hash32, std::vector<std::pair<std::size_t, PointerRecord>>>& pending,
       const std::atomic<bool>& stop);
-  // Records the merkle-mode anchors of `ticket` as pending (PointerRecord with block 0): before
-  // the send with the root alone, after it with the transaction too. A crash before keep_records
-  // then leaves a root to look for rather than nothing.
+  // Records the merkle-mode anchors of `ticket` as pending (PointerRecord with block 0, the
+  // root in its proof, the sending account), before the send. A crash before keep_records then
+  // leaves a root to look for rather than nothing; the chain names its transaction.
   Status note_pending_roots(std::span<const ports::Pointer> pointers,
                             const ports::AnchorTicket& ticket, const std::atomic<bool>& stop);
   Result<ports::AnchorConfirmation> confirm(InFlight& batch, const std::atomic<bool>& stop);
@@ -273,9 +280,16 @@ class Pipeline {
   // The AuditEvent of a Consent anchored but not applied.
   ports::AuditRecord consent_failure_record(const Item& item, const ports::SourceEvent& event,
                                             const Error& error) const;
-  // Stage 9: receipts, dead letters and AuditEvents, durable before the commit.
+  // Stage 9: queues the batch's receipts, dead letters and AuditEvents with their producers.
   Status report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
                 const std::atomic<bool>& stop);
+  // Flushes the producers (the audit log's too when `audits`) for up to `timeout`.
+  Status delivered(bool audits, std::chrono::milliseconds timeout);
+  // Stage 8 for the batches reported: once every message they queued is delivered, commits
+  // their offsets, in one call, in order. Without `wait` it only looks (flushes for no time)
+  // and leaves them for a later call while messages are on their way, so that the next batch
+  // is worked on meanwhile; with it, the flush is retried until it succeeds or stop.
+  Status commit_reported(const std::atomic<bool>& stop, bool wait);
   // Stages 2-7 up to sending the transactions; the batch joins in_flight_. The first `reruns`
   // events are parked ones run again (older than every event polled).
   Status begin(std::vector<ports::SourceEvent>& events, std::size_t reruns,
@@ -317,8 +331,10 @@ class Pipeline {
   // - above max_parked_bytes of parked events, nothing new is polled until they have run.
   Result<bool> in_region(const std::atomic<bool>& stop, std::string_view step,
                          const std::string& region, const std::function<Status()>& op);
-  // The oldest batch in flight: confirmation, pointer records, report, commit.
+  // The oldest batch in flight: confirmation, pointer records, report; committed when its
+  // messages are delivered (commit_reported).
   Status finish(const std::atomic<bool>& stop);
+  // Finishes every batch in flight and commits every batch reported.
   Status drain(const std::atomic<bool>& stop);
   Status retry(const std::atomic<bool>& stop, const char* step,
                const std::function<Status()>& op) const;
@@ -335,10 +351,13 @@ class Pipeline {
   mutable Health health_;
   // Records the seconds since `start` as one batch's time in `stage`; returns now.
   std::chrono::steady_clock::time_point timed(std::string_view stage,
-                                              std::chrono::steady_clock::time_point start) const;
+                                              std::chrono::steady_clock::time_point start);
   std::chrono::steady_clock::time_point first_event_{};
   std::list<InFlight> in_flight_;  // oldest first (a list: InFlight is defined in the .cc)
-  ParkedEvents parked_;            // events waiting for a region that is down
+  // Finished batches whose messages may still be on their way, oldest first.
+  struct Reported;
+  std::list<Reported> reported_;
+  ParkedEvents parked_;  // events waiting for a region that is down
   ports::NoMetrics no_metrics_;
   ports::Metrics& metrics_;  // ports_.metrics, or no_metrics_
   // This batch's directory look-up (look_up_countries), for decide.

@@ -565,6 +565,66 @@ TEST_F(PipelineTest, SeveralBatchesAreInFlightAndCommittedInOrderWhenConfirmed) 
   EXPECT_EQ(receipts.receipts[4].tx_hash, "0xtx5");
 }
 
+// Receipts that the broker acknowledges only once `delivered` is set: a flush that does not
+// wait says they are still queued, as the Kafka producer's does.
+class LateReceipts final : public ports::Receipts {
+ public:
+  Status publish(const ports::Receipt& receipt) override {
+    receipts.push_back(receipt);
+    return Ok{};
+  }
+  Status flush(std::chrono::milliseconds timeout) override {
+    if (timeout.count() > 0) delivered = true;  // a flush that waits sees them through
+    if (!delivered) return Error{ErrorCode::kUnavailable, "still queued", "fake-broker"};
+    return Ok{};
+  }
+  std::vector<ports::Receipt> receipts;
+  bool delivered = false;
+};
+
+// Two batches in flight, the later one about a newer version of the same resource: the later
+// batch is polled, sealed and sent while the earlier one's receipts are on their way, its
+// versions reach the ledger after the earlier ones, and no offset is committed past a batch
+// whose receipts are not delivered; once they are, both are committed, in order.
+TEST_F(PipelineTest, ABatchWhoseReceiptsAreOnTheirWayIsCommittedLaterAndTheNextGoesOnMeanwhile) {
+  source.push(R"({"resourceType":"Observation","id":"o1","meta":{"versionId":"1"}})");
+  source.push(R"({"resourceType":"Observation","id":"o1","meta":{"versionId":"2"}})");
+  source.push(R"({"resourceType":"Observation","id":"o2","meta":{"versionId":"1"}})");
+  source.push(R"({"resourceType":"Observation","id":"o3","meta":{"versionId":"1"}})");
+  LateReceipts late;
+  PipelineOptions options{.batch_max_events = 1, .max_in_flight = 3};
+  Pipeline pipeline = make_on(source, late, options);
+
+  ASSERT_TRUE(pipeline.run_once(stop));  // o1 v1 sent
+  ASSERT_TRUE(pipeline.run_once(stop));  // o1 v2 sent
+  ASSERT_TRUE(pipeline.run_once(stop));  // o2 sent; o1 v1 confirmed and reported
+  ASSERT_EQ(late.receipts.size(), 1u);
+  ASSERT_TRUE(pipeline.run_once(stop));  // o3 sent; o1 v2 confirmed and reported
+
+  EXPECT_EQ(ledger.calls, (std::vector<std::string>{"submit 1", "submit 2", "submit 3", "await 1",
+                                                    "submit 4", "await 2"}));
+  EXPECT_EQ(late.receipts.size(), 2u);
+  EXPECT_EQ(source.committed(), 0);  // nothing delivered: nothing committed
+
+  late.delivered = true;
+  ASSERT_TRUE(pipeline.run_once(stop));  // nothing new: o2 finishes, and what is delivered commits
+  EXPECT_EQ(source.committed(), 3);
+  ASSERT_TRUE(pipeline.run_once(stop));
+  EXPECT_EQ(source.committed(), 4);
+
+  ASSERT_EQ(ledger.submitted.size(), 4u);
+  const auto o1 = Pseudonyms(keys).resource_key("default", "Observation/o1").value();
+  EXPECT_EQ(ledger.submitted[0].resource_key, o1);
+  EXPECT_EQ(ledger.submitted[0].version, 1u);
+  EXPECT_EQ(ledger.submitted[1].resource_key, o1);
+  EXPECT_EQ(ledger.submitted[1].version, 2u);
+  ASSERT_EQ(late.receipts.size(), 4u);
+  EXPECT_EQ(late.receipts[0].version, 1u);
+  EXPECT_EQ(late.receipts[1].version, 2u);
+  EXPECT_EQ(late.receipts[2].reference, "Observation/o2");
+  EXPECT_EQ(pipeline.stats().resources, 4u);
+}
+
 TEST_F(PipelineTest, ATransactionTheNodeLostIsSentAgainBeforeItsBatchIsCommitted) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
   ledger.await_failures_left = 1;
