@@ -63,6 +63,9 @@ struct TypeSpec {
   std::string ns;
   std::string name;
   bool known = true;
+  // A FHIR type no other type derives from (Reference, HumanName, Patient): an item is of it
+  // exactly when its type has its name, with no walk up the hierarchy.
+  bool leaf = false;
 };
 
 struct Ast {
@@ -75,6 +78,8 @@ struct Ast {
   // For a literal, the one-item collection it evaluates to, built once after parsing so that
   // operators can compare against it without copying it per evaluation.
   Collection literal_items;
+  // The type of `is`, `as` and ofType(); for an identifier that names a FHIR type, that type
+  // (empty name otherwise).
   TypeSpec type;
   const FunctionDef* function = nullptr;  // resolved at compile time
   std::unique_ptr<Ast> receiver;          // the part before '.', or null

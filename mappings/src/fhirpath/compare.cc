@@ -98,31 +98,14 @@ bool system_equivalent(const Value& x, const Value& y) {
   }
 }
 
-// The text of a String, or of a node that operand() would turn into a String: a primitive
-// whose JSON is a string and whose type is not one of the date and time types (those compare
-// as temporal values). Nullopt for anything else.
-std::optional<std::string_view> plain_string(const Value& v) {
-  if (v.kind() == Kind::kString) return std::string_view(v.as_string());
-  if (!v.is_node()) return std::nullopt;
-  const Node& node = v.as_node();
-  if (node.json == nullptr || !node.json->IsString() || !is_primitive_node(node)) {
-    return std::nullopt;
-  }
-  const std::string_view type = node.type;
-  if (type == "date" || type == "dateTime" || type == "instant" || type == "time") {
-    return std::nullopt;
-  }
-  return std::string_view(node.json->GetString(), node.json->GetStringLength());
-}
-
 }  // namespace
 }  // namespace fl::mappings::fhirpath
 
 std::optional<bool> fl::mappings::fhirpath::items_equal(const Value& a, const Value& b) {
   // String against string (system = '…', code = '…', distinct() of codes) is most of what
   // rules compare; it is answered on the text in place, without converting either side.
-  if (auto x = plain_string(a)) {
-    if (auto y = plain_string(b)) return *x == *y;
+  if (auto x = string_in_place(a)) {
+    if (auto y = string_in_place(b)) return *x == *y;
   }
   const Value x = operand(a);
   const Value y = operand(b);

@@ -98,6 +98,10 @@ std::optional<std::string> fl::mappings::fhirpath::string_of(const Value& item) 
   return std::nullopt;
 }
 
+std::string_view fl::mappings::fhirpath::fhir_type_name(const Node& node) {
+  return node.type.empty() ? json_type(node) : node.type;
+}
+
 fl::mappings::fhirpath::TypeName fl::mappings::fhirpath::type_of(const Value& item) {
   switch (item.kind()) {
     case Value::Kind::kBoolean:
@@ -118,10 +122,8 @@ fl::mappings::fhirpath::TypeName fl::mappings::fhirpath::type_of(const Value& it
       return {kSystem, "Quantity"};
     case Value::Kind::kTypeName:
       return {kSystem, "TypeInfo"};
-    case Value::Kind::kNode: {
-      const Node& node = item.as_node();
-      return {kFhir, node.type.empty() ? json_type(node) : node.type};
-    }
+    case Value::Kind::kNode:
+      return {kFhir, fhir_type_name(item.as_node())};
   }
   return {kSystem, "Any"};
 }

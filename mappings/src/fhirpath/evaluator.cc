@@ -1,5 +1,7 @@
 #include "fhirpath/evaluator.h"
 
+#include "fl/base/assert.h"
+
 #include "fhirpath/convert.h"
 #include "fhirpath/functions.h"
 #include "fhirpath/lexer.h"
@@ -9,6 +11,7 @@
 #include "fhirpath/types.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <ctime>
 
@@ -83,9 +86,9 @@ const Temporal& Evaluator::now() {
 Result<Collection> Evaluator::eval(const Ast& node, const Frame& frame) {
   Result<Collection> result = dispatch(node, frame);
   // Errors raised below a part of the expression that has no position yet get this one's.
-  if (!result && result.error().where.empty()) {
-    return error_at(node, result.error().message);
-  }
+  // Assigned, not returned, so that the one return is of `result` itself: built in place by
+  // dispatch(), where a second return made every node's result a move through the stack.
+  if (!result && result.error().where.empty()) result = error_at(node, result.error().message);
   return result;
 }
 
@@ -130,12 +133,16 @@ Result<Collection> Evaluator::dispatch(const Ast& node, const Frame& frame) {
 
 Result<Collection> Evaluator::identifier(const Ast& node, const Collection& focus) {
   const std::string_view name = node.name;
-  const model::TypeRow* type = name[0] >= 'A' && name[0] <= 'Z' ? model::find_type(name) : nullptr;
-  if (type == nullptr) return navigate(node, focus, name);
+  if (node.type.name.empty()) return navigate(node, focus, name);
   // A type name at the start of a path (Patient.name) keeps the focus items of that type.
   Collection out;
+  out.reserve(focus.size());
   for (const Value& item : focus) {
-    if (item.is_node() && model::is_subtype(item.as_node().type, type->name)) out.push_back(item);
+    if (!item.is_node()) continue;
+    const std::string_view type = item.as_node().type;
+    if (node.type.leaf ? type == node.type.name : model::is_subtype(type, node.type.name)) {
+      out.push_back(item);
+    }
   }
   if (out.empty() && options_.strict && !focus.empty()) {
     return eval_error("the input is " + kind_name(focus.front()) + ", not " + std::string(name));
@@ -186,6 +193,8 @@ Status Evaluator::check_ordered(const Ast& node) const {
 Result<Collection> Evaluator::navigate(const Ast& node, const Collection& input,
                                        std::string_view name) {
   Collection out;
+  // Most steps give an item or more per input item; growing from empty reallocated each time.
+  out.reserve(input.size());
   for (const Value& item : input) {
     switch (item.kind()) {
       case Value::Kind::kNode: {
@@ -217,10 +226,44 @@ Result<Collection> Evaluator::navigate(const Ast& node, const Collection& input,
   return out;
 }
 
+namespace {
+
+// X.descendants().ofType(T), the usual way to find every element of a type (every Reference,
+// every Coding): the walk keeps only the nodes of type T, where descendants() alone makes a Value
+// of every node of the resource for ofType() to copy the few it keeps. Same items, same order.
+bool is_descendants_of_type(const Ast& node) {
+  static const FunctionDef* const kOfType = find_function("ofType");
+  static const FunctionDef* const kDescendants = find_function("descendants");
+  return node.function == kOfType && node.receiver != nullptr &&
+         node.receiver->kind == AstKind::kFunction && node.receiver->function == kDescendants;
+}
+
+}  // namespace
+
+Result<Collection> Evaluator::descendants_of_type(const Ast& node, const Frame& frame) {
+  const Ast& walk = *node.receiver;
+  Collection receiver;
+  const Collection* input = frame.focus;
+  if (walk.receiver) {
+    auto r = eval(*walk.receiver, frame);
+    if (!r) return r;
+    receiver = std::move(r.value());
+    input = &receiver;
+  }
+  std::vector<Node> nodes;
+  descendant_nodes(*input, nodes);
+  Collection out;
+  for (const Node& n : nodes) {
+    if (is_exactly_of_type(n, node.type)) out.push_back(Value::node(n));
+  }
+  return out;
+}
+
 Result<Collection> Evaluator::function(const Ast& node, const Frame& frame) {
   if (options_.strict) {
     if (auto s = check_ordered(node); !s) return s.error();
   }
+  if (is_descendants_of_type(node)) return descendants_of_type(node, frame);
   Collection receiver;
   const Collection* input = frame.focus;
   if (node.receiver) {
@@ -229,16 +272,27 @@ Result<Collection> Evaluator::function(const Ast& node, const Frame& frame) {
     receiver = std::move(r.value());
     input = &receiver;
   }
-  std::vector<Collection> args;
+  // Eager arguments live on the stack, and a literal one is read where it stands: a vector of
+  // them, and a copy of each literal, cost allocations on every call.
+  std::array<Collection, kMaxEagerArgs> values;
+  std::array<const Collection*, kMaxEagerArgs> args{};
+  std::size_t arg_count = 0;
   if (node.function->mode == ArgMode::kEager) {
-    args.reserve(node.args.size());
+    FL_ASSERT(node.args.size() <= kMaxEagerArgs, "the parser checks each function's arguments");
     for (const auto& arg : node.args) {
+      if (arg->kind == AstKind::kLiteral) {
+        args[arg_count++] = &arg->literal_items;
+        continue;
+      }
       auto value = eval(*arg, frame);
       if (!value) return value;
-      args.push_back(std::move(value.value()));
+      values[arg_count] = std::move(value.value());
+      args[arg_count] = &values[arg_count];
+      ++arg_count;
     }
   }
-  const Call call(*this, node, *input, frame, args);
+  const Call call(*this, node, *input, frame,
+                  std::span<const Collection* const>(args.data(), arg_count));
   return node.function->impl(call);
 }
 
@@ -266,7 +320,7 @@ Result<Collection> Evaluator::variable(const Ast& node) {
   if (name == "resource" || name == "rootResource") return resource_;
   if (name == "context") return context_;
   if (auto it = options_.variables.find(name); it != options_.variables.end()) return it->second;
-  if (auto constant = builtin_constant(name)) return Collection{Value::string(*constant)};
+  if (auto constant = builtin_constant(name)) return one_item(Value::string(*constant));
   return eval_error("unknown variable %" + std::string(name));
 }
 

@@ -45,6 +45,7 @@ class Evaluator {
   Result<Collection> identifier(const Ast& node, const Collection& focus);
   Result<Collection> member(const Ast& node, const Frame& frame);
   Result<Collection> function(const Ast& node, const Frame& frame);
+  Result<Collection> descendants_of_type(const Ast& node, const Frame& frame);
   Result<Collection> indexer(const Ast& node, const Frame& frame);
   Result<Collection> variable(const Ast& node);
   Result<Collection> navigate(const Ast& node, const Collection& input, std::string_view name);

@@ -27,7 +27,7 @@ enum class ArgMode : std::uint8_t {
 class Call {
  public:
   Call(Evaluator& evaluator, const Ast& node, const Collection& input, const Frame& frame,
-       std::span<const Collection> args)
+       std::span<const Collection* const> args)
       : evaluator_(evaluator), node_(node), input_(input), frame_(frame), args_(args) {}
 
   const Collection& input() const { return input_; }
@@ -36,7 +36,7 @@ class Call {
   Evaluator& evaluator() const { return evaluator_; }
   std::size_t arg_count() const { return node_.args.size(); }
   // kEager: the value of argument i.
-  const Collection& arg(std::size_t i) const { return args_[i]; }
+  const Collection& arg(std::size_t i) const { return *args_[i]; }
   // kLazy: evaluates argument i in `frame`.
   Result<Collection> eval_arg(std::size_t i, const Frame& frame) const {
     return evaluator_.eval(*node_.args[i], frame);
@@ -49,10 +49,13 @@ class Call {
   const Ast& node_;
   const Collection& input_;
   const Frame& frame_;
-  std::span<const Collection> args_;
+  std::span<const Collection* const> args_;
 };
 
 using FunctionImpl = Result<Collection> (*)(const Call& call);
+
+// No kEager function takes more arguments than this (the evaluator keeps them on its stack).
+inline constexpr std::size_t kMaxEagerArgs = 2;
 
 struct FunctionDef {
   std::string_view name;

@@ -213,7 +213,7 @@ Result<Collection> convert(const Call& call, Converter converter, bool test_only
   std::optional<Value> converted = converter(*item.value());
   if (test_only) return Collection{Value::boolean(converted.has_value())};
   if (!converted) return Collection{};
-  return Collection{std::move(*converted)};
+  return one_item(std::move(*converted));
 }
 
 // toQuantity(unit): the quantity in `unit` when the units convert.

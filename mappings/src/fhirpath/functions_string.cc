@@ -33,16 +33,24 @@ std::size_t char_index(std::string_view s, std::size_t byte) {
   return n;
 }
 
-// The input as a single String: nullopt when empty, an error when it is not a String.
-Result<std::optional<std::string>> string_input(const Call& call) {
+// The input as a single String: nullopt when empty, an error when it is not a String. A String
+// or a string node is read in place; anything else that converts is kept in `storage`. Copying
+// every input (a system URI, an identifier) cost an allocation per call.
+Result<std::optional<std::string_view>> string_input(const Call& call, std::string& storage) {
+  if (call.input().size() == 1) {
+    if (auto text = string_in_place(call.input().front())) {
+      return std::optional<std::string_view>(*text);
+    }
+  }
   auto item = single_operand_of(call, call.input(), "()");
   if (!item) return item.error();
-  if (!item.value()) return std::optional<std::string>();
+  if (!item.value()) return std::optional<std::string_view>();
   if (item.value()->kind() != Kind::kString) {
     return call.error(std::string(call.node().name) + "() expects a String input, got " +
                       kind_name(*item.value()));
   }
-  return std::optional<std::string>(item.value()->as_string());
+  storage = item.value()->as_string();
+  return std::optional<std::string_view>(storage);
 }
 
 // Argument i as a String: nullopt when empty.
@@ -66,30 +74,34 @@ Result<std::optional<std::int64_t>> integer_arg(const Call& call, std::size_t i)
   return std::optional<std::int64_t>(item.value()->as_integer());
 }
 
-// The input string and every argument as strings, or an empty result when any is empty.
+// The input string and every argument as strings, or an empty result when any is empty. No
+// string function takes more than two arguments.
 struct Strings {
-  std::string input;
-  std::vector<std::string> args;
+  std::string_view input;
+  std::array<std::string, 2> args;
 };
 
-Result<std::optional<Strings>> strings(const Call& call) {
-  auto input = string_input(call);
+// `storage` keeps the input when it cannot be read in place; it outlives the Strings.
+Result<std::optional<Strings>> strings(const Call& call, std::string& storage) {
+  std::optional<Strings> out(std::in_place);
+  auto input = string_input(call, storage);
   if (!input) return input.error();
   if (!input.value()) return std::optional<Strings>();
-  Strings out{.input = std::move(*input.value())};
+  out->input = *input.value();
   for (std::size_t i = 0; i < call.arg_count(); ++i) {
     auto arg = string_arg(call, i);
     if (!arg) return arg.error();
     if (!arg.value()) return std::optional<Strings>();
-    out.args.push_back(std::move(*arg.value()));
+    out->args[i] = std::move(*arg.value());
   }
-  return std::optional<Strings>(std::move(out));
+  return out;
 }
 
 // Runs `fn(strings)` when the input and all arguments are present, else returns empty.
 template <typename Fn>
 Result<Collection> with_strings(const Call& call, Fn&& fn) {
-  auto s = strings(call);
+  std::string storage;
+  auto s = strings(call, storage);
   if (!s) return s.error();
   if (!s.value()) return Collection{};
   return fn(*s.value());
@@ -103,14 +115,27 @@ Result<Collection> index_of(const Call& call) {
   });
 }
 
+// Where character `n` of `s` starts, in bytes; the size of `s` when it has n characters or
+// fewer. Found by one walk, where substring() used to build the offsets of every character.
+std::size_t byte_of_char(std::string_view s, std::int64_t n) {
+  std::int64_t seen = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) == 0x80) continue;
+    if (seen == n) return i;
+    ++seen;
+  }
+  return s.size();
+}
+
 Result<Collection> substring(const Call& call) {
-  auto input = string_input(call);
+  std::string storage;
+  auto input = string_input(call, storage);
   if (!input) return input.error();
   auto start = integer_arg(call, 0);
   if (!start) return start.error();
   if (!input.value() || !start.value()) return Collection{};
-  const std::vector<std::size_t> chars = char_offsets(*input.value());
-  const std::int64_t count = static_cast<std::int64_t>(chars.size()) - 1;
+  const std::string_view text = *input.value();
+  const auto count = static_cast<std::int64_t>(char_index(text, text.size()));
   const std::int64_t from = *start.value();
   if (from < 0 || from >= count) return Collection{};
   std::int64_t to = count;
@@ -119,9 +144,9 @@ Result<Collection> substring(const Call& call) {
     if (!length) return length.error();
     if (length.value()) to = std::min(count, from + std::max<std::int64_t>(0, *length.value()));
   }
-  const std::size_t begin = chars[static_cast<std::size_t>(from)];
-  const std::size_t end = chars[static_cast<std::size_t>(to)];
-  return Collection{Value::string(input.value()->substr(begin, end - begin))};
+  const std::size_t begin = byte_of_char(text, from);
+  const std::size_t end = byte_of_char(text, to);
+  return one_item(Value::string(std::string(text.substr(begin, end - begin))));
 }
 
 Result<Collection> starts_with(const Call& call) {
@@ -147,12 +172,12 @@ Result<Collection> contains(const Call& call) {
 
 Result<Collection> change_case(const Call& call, bool upper) {
   return with_strings(call, [upper](const Strings& s) -> Result<Collection> {
-    std::string out = s.input;
+    std::string out(s.input);
     for (char& c : out) {
       if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
       if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
-    return Collection{Value::string(std::move(out))};
+    return one_item(Value::string(std::move(out)));
   });
 }
 
@@ -168,18 +193,20 @@ Result<Collection> replace(const Call& call) {
       const std::vector<std::size_t> chars = char_offsets(s.input);
       out = with;
       for (std::size_t i = 0; i + 1 < chars.size(); ++i) {
-        out += s.input.substr(chars[i], chars[i + 1] - chars[i]) + with;
+        out += s.input.substr(chars[i], chars[i + 1] - chars[i]);
+        out += with;
       }
-      return Collection{Value::string(std::move(out))};
+      return one_item(Value::string(std::move(out)));
     }
     std::size_t from = 0;
     for (std::size_t at = s.input.find(pattern); at != std::string::npos;
          at = s.input.find(pattern, from)) {
-      out += s.input.substr(from, at - from) + with;
+      out += s.input.substr(from, at - from);
+      out += with;
       from = at + pattern.size();
     }
     out += s.input.substr(from);
-    return Collection{Value::string(std::move(out))};
+    return one_item(Value::string(std::move(out)));
   });
 }
 
@@ -233,16 +260,16 @@ std::string re2_rewrite(const std::string& substitution) {
 
 Result<Collection> replace_matches(const Call& call) {
   return with_strings(call, [&](const Strings& s) -> Result<Collection> {
-    if (s.args[0].empty()) return Collection{Value::string(s.input)};
+    if (s.args[0].empty()) return one_item(Value::string(std::string(s.input)));
     return with_regex(call, s.args[0], [&](const RE2& re) -> Result<Collection> {
       const std::string rewrite = re2_rewrite(s.args[1]);
       std::string why;
       if (!re.CheckRewriteString(rewrite, &why)) {
         return call.error("invalid substitution '" + s.args[1] + "': " + why);
       }
-      std::string out = s.input;
+      std::string out(s.input);
       RE2::GlobalReplace(&out, re, rewrite);
-      return Collection{Value::string(std::move(out))};
+      return one_item(Value::string(std::move(out)));
     });
   });
 }
@@ -258,7 +285,7 @@ Result<Collection> to_chars(const Call& call) {
     const std::vector<std::size_t> chars = char_offsets(s.input);
     Collection out;
     for (std::size_t i = 0; i + 1 < chars.size(); ++i) {
-      out.push_back(Value::string(s.input.substr(chars[i], chars[i + 1] - chars[i])));
+      out.push_back(Value::string(std::string(s.input.substr(chars[i], chars[i + 1] - chars[i]))));
     }
     return out;
   });
@@ -268,9 +295,9 @@ Result<Collection> trim(const Call& call) {
   return with_strings(call, [](const Strings& s) -> Result<Collection> {
     const char* space = " \t\r\n";
     const std::size_t first = s.input.find_first_not_of(space);
-    if (first == std::string::npos) return Collection{Value::string("")};
+    if (first == std::string::npos) return one_item(Value::string(""));
     const std::size_t last = s.input.find_last_not_of(space);
-    return Collection{Value::string(s.input.substr(first, last - first + 1))};
+    return one_item(Value::string(std::string(s.input.substr(first, last - first + 1))));
   });
 }
 
@@ -279,16 +306,16 @@ Result<Collection> split(const Call& call) {
     const std::string& sep = s.args[0];
     Collection out;
     if (sep.empty()) {
-      out.push_back(Value::string(s.input));
+      out.push_back(Value::string(std::string(s.input)));
       return out;
     }
     std::size_t from = 0;
     for (std::size_t at = s.input.find(sep); at != std::string::npos;
          at = s.input.find(sep, from)) {
-      out.push_back(Value::string(s.input.substr(from, at - from)));
+      out.push_back(Value::string(std::string(s.input.substr(from, at - from))));
       from = at + sep.size();
     }
-    out.push_back(Value::string(s.input.substr(from)));
+    out.push_back(Value::string(std::string(s.input.substr(from))));
     return out;
   });
 }
@@ -307,7 +334,7 @@ Result<Collection> join(const Call& call) {
     if (i > 0) out += sep;
     out += *text;
   }
-  return Collection{Value::string(std::move(out))};
+  return one_item(Value::string(std::move(out)));
 }
 
 constexpr std::string_view kBase64 =
@@ -363,9 +390,9 @@ std::optional<std::string> hex_decode(std::string_view in) {
 Result<Collection> encode(const Call& call) {
   return with_strings(call, [&](const Strings& s) -> Result<Collection> {
     const std::string& format = s.args[0];
-    if (format == "base64") return Collection{Value::string(base64_encode(s.input, kBase64))};
+    if (format == "base64") return one_item(Value::string(base64_encode(s.input, kBase64)));
     if (format == "urlbase64") {
-      return Collection{Value::string(base64_encode(s.input, kBase64Url))};
+      return one_item(Value::string(base64_encode(s.input, kBase64Url)));
     }
     if (format == "hex") {
       std::string out;
@@ -373,7 +400,7 @@ Result<Collection> encode(const Call& call) {
         out.push_back(kHex[(static_cast<unsigned char>(c) >> 4) & 15]);
         out.push_back(kHex[static_cast<unsigned char>(c) & 15]);
       }
-      return Collection{Value::string(std::move(out))};
+      return one_item(Value::string(std::move(out)));
     }
     return call.error("encode() knows base64, urlbase64 and hex, not '" + format + "'");
   });
@@ -393,7 +420,7 @@ Result<Collection> decode(const Call& call) {
       return call.error("decode() knows base64, urlbase64 and hex, not '" + format + "'");
     }
     if (!out) return Collection{};
-    return Collection{Value::string(std::move(*out))};
+    return one_item(Value::string(std::move(*out)));
   });
 }
 
@@ -410,7 +437,7 @@ Result<Collection> escape(const Call& call) {
     std::string out;
     if (target == "json") {
       append_json_string(out, s.input);
-      return Collection{Value::string(out.substr(1, out.size() - 2))};
+      return one_item(Value::string(out.substr(1, out.size() - 2)));
     }
     if (target != "html") return call.error("escape() knows html and json, not '" + target + "'");
     for (char c : s.input) {
@@ -423,7 +450,7 @@ Result<Collection> escape(const Call& call) {
       }
       if (!replaced) out.push_back(c);
     }
-    return Collection{Value::string(std::move(out))};
+    return one_item(Value::string(std::move(out)));
   });
 }
 
@@ -440,7 +467,7 @@ Result<Collection> unescape(const Call& call) {
         const char c = s.input[++i];
         out.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c);
       }
-      return Collection{Value::string(std::move(out))};
+      return one_item(Value::string(std::move(out)));
     }
     if (target != "html") {
       return call.error("unescape() knows html and json, not '" + target + "'");
@@ -457,7 +484,7 @@ Result<Collection> unescape(const Call& call) {
       }
       if (!replaced) out.push_back(s.input[i]);
     }
-    return Collection{Value::string(std::move(out))};
+    return one_item(Value::string(std::move(out)));
   });
 }
 

@@ -2,6 +2,8 @@
 #include "fhirpath/functions.h"
 #include "fhirpath/navigation.h"
 
+#include <vector>
+
 namespace fl::mappings::fhirpath {
 namespace {
 
@@ -15,16 +17,13 @@ Collection children_of(const Collection& input) {
 
 Result<Collection> children(const Call& call) { return children_of(call.input()); }
 
-// Every node below the input, level by level.
+// Every node below the input, level by level: walked as bare nodes, then made Values once.
 Result<Collection> descendants(const Call& call) {
+  std::vector<Node> nodes;
+  descendant_nodes(call.input(), nodes);
   Collection out;
-  Collection level = children_of(call.input());
-  while (!level.empty()) {
-    Collection next = children_of(level);
-    out.insert(out.end(), std::make_move_iterator(level.begin()),
-               std::make_move_iterator(level.end()));
-    level = std::move(next);
-  }
+  out.reserve(nodes.size());
+  for (const Node& node : nodes) out.push_back(Value::node(node));
   return out;
 }
 

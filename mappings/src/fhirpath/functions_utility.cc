@@ -102,7 +102,7 @@ Result<Collection> get_value(const Call& call) {
   if (!is_primitive_node(node)) return Collection{};
   auto v = primitive_value(node);
   if (!v) return Collection{};
-  return Collection{std::move(*v)};
+  return one_item(std::move(*v));
 }
 
 // conformsTo(url): for the base profiles of FHIR resources and types, whether the item is of

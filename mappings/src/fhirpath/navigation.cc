@@ -3,6 +3,7 @@
 #include "fhirpath/model/model.h"
 #include "fhirpath/temporal.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -23,22 +24,28 @@ const Json* member(const Json& object, std::string_view key) {
 
 const Json* non_null(const Json* v) { return v == nullptr || v->IsNull() ? nullptr : v; }
 
+// An object typed by its resourceType when it has one: out of line, so that make_node's common
+// path stays small enough to be inlined where nodes are appended.
+[[gnu::noinline]] Node resource_typed_node(const Json* value, const Json* extras,
+                                           std::string_view type, std::string_view model_key) {
+  if (const Json* rt = member(*value, "resourceType"); rt != nullptr && rt->IsString()) {
+    const model::TypeRow* row = model::find_type(view(*rt));
+    const std::string_view resource_type = row != nullptr ? row->name : view(*rt);
+    return Node{
+        .json = value, .extras = nullptr, .type = resource_type, .model_key = resource_type};
+  }
+  return Node{.json = value, .extras = extras, .type = type, .model_key = model_key};
+}
+
 // A node of a known or unknown type; an object with a resourceType is typed by it when the
 // element's type is Resource (contained, Bundle.entry.resource) or unknown.
-Node make_node(const Json* value, const Json* extras, std::string_view type,
-               std::string_view child_key) {
-  if (value != nullptr && value->IsObject() && (type.empty() || type == "Resource")) {
-    if (const Json* rt = member(*value, "resourceType"); rt != nullptr && rt->IsString()) {
-      const model::TypeRow* row = model::find_type(view(*rt));
-      const std::string_view resource_type = row != nullptr ? row->name : view(*rt);
-      return Node{
-          .json = value, .extras = nullptr, .type = resource_type, .model_key = resource_type};
-    }
+[[gnu::always_inline]] inline Node make_node(const Json* value, const Json* extras,
+                                             std::string_view type, std::string_view child_key) {
+  const std::string_view model_key = child_key.empty() ? type : child_key;
+  if (value != nullptr && (type.empty() || type == "Resource") && value->IsObject()) {
+    return resource_typed_node(value, extras, type, model_key);
   }
-  return Node{.json = value,
-              .extras = extras,
-              .type = type,
-              .model_key = child_key.empty() ? type : child_key};
+  return Node{.json = value, .extras = extras, .type = type, .model_key = model_key};
 }
 
 // `key` and its "_key" twin in one pass over the members, without building "_key": this runs
@@ -53,7 +60,9 @@ MemberPair member_pair(const Json& object, std::string_view key) {
   for (const auto& m : object.GetObject()) {
     const std::size_t n = m.name.GetStringLength();
     const char* name = m.name.GetString();
-    if (found.value == nullptr && n == key.size() && std::memcmp(name, key.data(), n) == 0) {
+    // The first byte is compared before memcmp is called: most members differ there.
+    if (found.value == nullptr && n == key.size() && (n == 0 || name[0] == key[0]) &&
+        std::memcmp(name, key.data(), n) == 0) {
       found.value = &m.value;
     } else if (found.extras == nullptr && n == key.size() + 1 && name[0] == '_' &&
                std::memcmp(name + 1, key.data(), key.size()) == 0) {
@@ -63,35 +72,52 @@ MemberPair member_pair(const Json& object, std::string_view key) {
   return found;
 }
 
+// Appending a node to a result collection, or to a list of bare nodes (descendants() walks
+// those, half the size of Values and copied without a visit of the variant). The Value is built
+// where it is stored: a Value temporary moved in was written field by field and read back at
+// once in 16-byte moves, a stalled store-to-load forward on every node.
+[[gnu::always_inline]] inline void append(Collection& out, const Node& node) {
+  out.emplace_back(node);
+}
+[[gnu::always_inline]] inline void append(std::vector<Node>& out, const Node& node) {
+  out.push_back(node);
+}
+
 // The nodes of a member's value and of its "_key" twin, arrays flattened and matched by index.
+template <typename Out>
 void add_nodes(const Json* value, const Json* extras, std::string_view type,
-               std::string_view child_key, Collection& out) {
+               std::string_view child_key, Out& out) {
   if (value != nullptr && value->IsArray()) {
     const rapidjson::SizeType n = value->Size();
     const rapidjson::SizeType m = extras != nullptr && extras->IsArray() ? extras->Size() : 0;
+    // Room for the whole array at once, growing geometrically: navigation appends one array
+    // per input item, and an exact reserve per array would copy the collection each time.
+    const std::size_t needed = out.size() + std::max(n, m);
+    if (needed > out.capacity()) out.reserve(std::max(needed, 2 * out.capacity()));
     for (rapidjson::SizeType i = 0; i < std::max(n, m); ++i) {
       const Json* v = i < n ? non_null(&(*value)[i]) : nullptr;
       const Json* x = i < m ? non_null(&(*extras)[i]) : nullptr;
       if (v == nullptr && x == nullptr) continue;
-      out.push_back(Value::node(make_node(v, x, type, child_key)));
+      append(out, make_node(v, x, type, child_key));
     }
     return;
   }
   if (extras != nullptr && extras->IsArray()) {  // values absent, extensions present
     for (const Json& x : extras->GetArray()) {
-      if (!x.IsNull()) out.push_back(Value::node(make_node(nullptr, &x, type, child_key)));
+      if (!x.IsNull()) append(out, make_node(nullptr, &x, type, child_key));
     }
     return;
   }
   value = non_null(value);
   extras = non_null(extras);
   if (value == nullptr && extras == nullptr) return;
-  out.push_back(Value::node(make_node(value, extras, type, child_key)));
+  append(out, make_node(value, extras, type, child_key));
 }
 
 // The nodes of `key` in `object` and of its "_key" twin.
+template <typename Out>
 void add_member(const Json& object, std::string_view key, std::string_view type,
-                std::string_view child_key, Collection& out) {
+                std::string_view child_key, Out& out) {
   const MemberPair pair = member_pair(object, key);
   add_nodes(pair.value, pair.extras, type, child_key, out);
 }
@@ -123,6 +149,52 @@ void add_choices(const Json& object, std::string_view name, std::string_view cho
     if (!is_upper(suffix[0])) continue;
     if (!choices.empty() && !model::has_choice(choices, suffix)) continue;
     add_member(object, key, model::choice_suffix_type(suffix), "", out);
+  }
+}
+
+// Every child element of `parent`, appended to `out` (children(), descendants()).
+template <typename Out>
+void append_children(const Node& parent, Out& out) {
+  if (parent.json == nullptr || !parent.json->IsObject()) {
+    if (parent.extras != nullptr && parent.extras->IsObject()) {
+      add_member(*parent.extras, "id", "string", "", out);
+      add_member(*parent.extras, "extension", "Extension", "", out);
+    }
+    return;
+  }
+  // Each member is read where it stands; its "_key" twin is looked for only when the object
+  // has any (most have none), so children() is one pass, not a search per member.
+  const Json& object = *parent.json;
+  bool any_extras = false;
+  for (const auto& m : object.GetObject()) {
+    if (m.name.GetStringLength() > 0 && m.name.GetString()[0] == '_') any_extras = true;
+  }
+  for (const auto& m : object.GetObject()) {
+    std::string_view key = view(m.name);
+    if (key.empty() || key == "resourceType") continue;
+    MemberPair pair{.value = &m.value};
+    if (key[0] == '_') {
+      key.remove_prefix(1);
+      if (member(object, key) != nullptr) continue;  // read with its value
+      pair = MemberPair{.extras = &m.value};
+    } else if (any_extras) {
+      pair.extras = member_pair(object, key).extras;
+    }
+    if (parent.type.empty()) {
+      add_nodes(pair.value, pair.extras, "", "", out);
+      continue;
+    }
+    if (const model::ElementRow* row = model::find_element(parent.model_key, parent.type, key);
+        row != nullptr && row->choices.empty()) {
+      add_nodes(pair.value, pair.extras, row->type, row->child_key, out);
+      continue;
+    }
+    std::string_view suffix;
+    if (choice_of(parent, key, &suffix) != nullptr) {
+      add_nodes(pair.value, pair.extras, model::choice_suffix_type(suffix), "", out);
+      continue;
+    }
+    add_nodes(pair.value, pair.extras, "", "", out);
   }
 }
 
@@ -169,46 +241,18 @@ fl::mappings::fhirpath::Lookup fl::mappings::fhirpath::child_nodes(const Node& p
 }
 
 void fl::mappings::fhirpath::all_children(const Node& parent, Collection& out) {
-  if (parent.json == nullptr || !parent.json->IsObject()) {
-    if (parent.extras != nullptr && parent.extras->IsObject()) {
-      add_member(*parent.extras, "id", "string", "", out);
-      add_member(*parent.extras, "extension", "Extension", "", out);
-    }
-    return;
+  append_children(parent, out);
+}
+
+void fl::mappings::fhirpath::descendant_nodes(const Collection& input, std::vector<Node>& out) {
+  for (const Value& item : input) {
+    if (item.is_node()) append_children(item.as_node(), out);
   }
-  // Each member is read where it stands; its "_key" twin is looked for only when the object
-  // has any (most have none), so children() is one pass, not a search per member.
-  const Json& object = *parent.json;
-  bool any_extras = false;
-  for (const auto& m : object.GetObject()) {
-    if (m.name.GetStringLength() > 0 && m.name.GetString()[0] == '_') any_extras = true;
-  }
-  for (const auto& m : object.GetObject()) {
-    std::string_view key = view(m.name);
-    if (key.empty() || key == "resourceType") continue;
-    MemberPair pair{.value = &m.value};
-    if (key[0] == '_') {
-      key.remove_prefix(1);
-      if (member(object, key) != nullptr) continue;  // read with its value
-      pair = MemberPair{.extras = &m.value};
-    } else if (any_extras) {
-      pair.extras = member_pair(object, key).extras;
-    }
-    if (parent.type.empty()) {
-      add_nodes(pair.value, pair.extras, "", "", out);
-      continue;
-    }
-    if (const model::ElementRow* row = model::find_element(parent.model_key, parent.type, key);
-        row != nullptr && row->choices.empty()) {
-      add_nodes(pair.value, pair.extras, row->type, row->child_key, out);
-      continue;
-    }
-    std::string_view suffix;
-    if (choice_of(parent, key, &suffix) != nullptr) {
-      add_nodes(pair.value, pair.extras, model::choice_suffix_type(suffix), "", out);
-      continue;
-    }
-    add_nodes(pair.value, pair.extras, "", "", out);
+  // The list is its own work queue: each node's children are appended behind the level being
+  // read, which is the level-by-level order with no collection per level.
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const Node parent = out[i];  // a copy: appending may move the list
+    append_children(parent, out);
   }
 }
 

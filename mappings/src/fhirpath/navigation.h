@@ -6,6 +6,7 @@
 #include "fl/mappings/fhirpath_value.h"
 
 #include <string_view>
+#include <vector>
 
 namespace fl::mappings::fhirpath {
 
@@ -27,6 +28,10 @@ Lookup child_nodes(const Node& parent, std::string_view name, Collection& out);
 // Appends every child element of `parent` (children()): all elements, choice elements under
 // their own type, primitives with their extensions.
 void all_children(const Node& parent, Collection& out);
+
+// Appends every node below the items of `input` (descendants()), level by level: the children
+// of the input, then their children, each node's in order.
+void descendant_nodes(const Collection& input, std::vector<Node>& out);
 
 // A primitive node as its System value (Boolean, Integer, Decimal, String, Date, DateTime,
 // Time); nullopt for complex nodes and for primitives with only extensions.

@@ -5,7 +5,12 @@
 #include "fhirpath/quantity.h"
 #include "fhirpath/temporal.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
 
 namespace fl::mappings::fhirpath {
 namespace {
@@ -161,8 +166,30 @@ Result<Collection> quantities(BinaryOp op, const Value& x, const Value& y) {
   return Collection{Value::quantity(std::move(*r))};
 }
 
+// A string view without a constructor, so that an array of them on the stack is not zeroed
+// first: union_of() cleared 512 bytes for every distinct().
+struct Text {
+  const char* data;
+  std::size_t size;
+  std::string_view view() const { return {data, size}; }
+};
+
 Result<Collection> concatenate(const Collection& left, const Collection& right) {
   std::string out;
+  // Strings and string nodes are appended where they stand; converting each side to a Value
+  // first copied its text once more.
+  if (left.size() <= 1 && right.size() <= 1) {
+    const auto text = [](const Collection& side) {
+      return side.empty() ? std::optional<std::string_view>("") : string_in_place(side.front());
+    };
+    const auto l = text(left);
+    const auto r = l ? text(right) : std::nullopt;
+    if (l && r) {
+      out.reserve(l->size() + r->size());
+      out.append(*l).append(*r);
+      return one_item(Value::string(std::move(out)));
+    }
+  }
   for (const Collection* side : {&left, &right}) {
     auto item = single_operand(*side, "'&'");
     if (!item) return item.error();
@@ -172,7 +199,7 @@ Result<Collection> concatenate(const Collection& left, const Collection& right) 
     }
     out += item.value()->as_string();
   }
-  return Collection{Value::string(std::move(out))};
+  return one_item(Value::string(std::move(out)));
 }
 
 }  // namespace
@@ -191,7 +218,7 @@ fl::Result<fl::mappings::fhirpath::Collection> fl::mappings::fhirpath::arithmeti
   const Value& y = *rhs.value();
   if (is_number(x.kind()) && is_number(y.kind())) return numbers(op, x, y);
   if (x.kind() == Kind::kString && y.kind() == Kind::kString && op == BinaryOp::kAdd) {
-    return Collection{Value::string(x.as_string() + y.as_string())};
+    return one_item(Value::string(x.as_string() + y.as_string()));
   }
   const bool temporal =
       x.kind() == Kind::kDate || x.kind() == Kind::kDateTime || x.kind() == Kind::kTime;
@@ -282,6 +309,48 @@ fl::Result<fl::mappings::fhirpath::Collection> fl::mappings::fhirpath::membershi
 fl::mappings::fhirpath::Collection fl::mappings::fhirpath::union_of(const Collection& left,
                                                                     const Collection& right) {
   Collection out;
+  const std::size_t total = left.size() + right.size();
+  out.reserve(total);
+  // Strings and string nodes (codes, systems, ids: what distinct() and | mostly see) are equal
+  // exactly when their texts are, so they are deduplicated on their texts, read once, instead
+  // of converting both sides of every pair: on the stack for a few, by a hash set for many.
+  // Anything else can equal a string in ways text does not show (a date node that does not
+  // parse is a String), so a collection with any other item takes the general path.
+  constexpr std::size_t kOnStack = 32;
+  Text stack_texts[kOnStack];  // not zeroed: only what is written is read
+  std::vector<Text> heap_texts(total > kOnStack ? total : 0);
+  Text* const texts = total > kOnStack ? heap_texts.data() : stack_texts;
+  std::size_t n = 0;
+  for (const Collection* side : {&left, &right}) {
+    for (const Value& v : *side) {
+      const auto text = string_in_place(v);
+      if (!text) break;
+      texts[n++] = Text{.data = text->data(), .size = text->size()};
+    }
+  }
+  if (n == total) {
+    std::unordered_set<std::string_view> seen;
+    std::size_t kept = 0;  // texts[0, kept) are the distinct ones so far
+    std::size_t i = 0;
+    for (const Collection* side : {&left, &right}) {
+      for (const Value& v : *side) {
+        const Text text = texts[i++];
+        // Codes of one system share a length, so their ends are compared before memcmp is.
+        const auto same = [&](const Text& other) {
+          return other.size == text.size &&
+                 (text.size == 0 || (other.data[0] == text.data[0] &&
+                                     other.data[text.size - 1] == text.data[text.size - 1] &&
+                                     other.view() == text.view()));
+        };
+        const bool fresh = total > kOnStack ? seen.insert(text.view()).second
+                                            : std::none_of(texts, texts + kept, same);
+        if (!fresh) continue;
+        texts[kept++] = text;
+        out.push_back(v);
+      }
+    }
+    return out;
+  }
   for (const Collection* side : {&left, &right}) {
     for (const Value& v : *side) {
       if (!contains_equal(out, v)) out.push_back(v);

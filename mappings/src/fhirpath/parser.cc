@@ -383,6 +383,12 @@ class Parser {
       AstPtr n = node(receiver ? AstKind::kMember : AstKind::kIdentifier, t.offset);
       n->name = t.text;
       n->receiver = std::move(receiver);
+      // A type name at the start of a path (Patient.name) is resolved here, once, rather than
+      // looked up in the model on every evaluation.
+      if (n->kind == AstKind::kIdentifier && !n->name.empty() && n->name[0] >= 'A' &&
+          n->name[0] <= 'Z' && model::find_type(n->name) != nullptr) {
+        n->type = TypeSpec{.ns = "FHIR", .name = n->name, .leaf = !model::has_subtypes(n->name)};
+      }
       return finish(std::move(n));
     }
     advance();
@@ -463,7 +469,8 @@ class Parser {
     }
     if (ns == "FHIR" || ns.empty()) {
       if (model::find_type(name) != nullptr) {
-        return TypeSpec{.ns = "FHIR", .name = std::string(name)};
+        return TypeSpec{
+            .ns = "FHIR", .name = std::string(name), .leaf = !model::has_subtypes(name)};
       }
       if (ns.empty() && is_system_type(name)) {
         return TypeSpec{.ns = "System", .name = std::string(name)};

@@ -1,7 +1,6 @@
 #include "fhirpath/temporal.h"
 
 #include <array>
-#include <cstdio>
 #include <cstdlib>
 
 namespace fl::mappings::fhirpath {
@@ -172,6 +171,25 @@ void append_2(std::string& out, int v) {
   out.push_back(static_cast<char>('0' + v % 10));
 }
 
+// `v` in at least `width` characters, zero-padded, as "%0*d" writes it: by hand, because
+// snprintf's format parsing cost more than the rest of toString() on a date.
+void append_digits(std::string& out, int v, int width) {
+  unsigned u = static_cast<unsigned>(v);
+  if (v < 0) {
+    out.push_back('-');
+    --width;
+    u = 0u - u;
+  }
+  char digits[12];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u > 0);
+  for (int i = n; i < width; ++i) out.push_back('0');
+  while (n > 0) out.push_back(digits[--n]);
+}
+
 void append_time(std::string& out, const Temporal& t) {
   append_2(out, t.hour);
   if (t.precision < P::kMinute) return;
@@ -181,9 +199,8 @@ void append_time(std::string& out, const Temporal& t) {
   out.push_back(':');
   append_2(out, t.second);
   if (t.precision < P::kMillisecond) return;
-  std::array<char, 8> ms{};
-  std::snprintf(ms.data(), ms.size(), ".%03d", t.millisecond);
-  out += ms.data();
+  out.push_back('.');
+  append_digits(out, t.millisecond, 3);
 }
 
 }  // namespace
@@ -246,9 +263,8 @@ std::string fl::mappings::fhirpath::format_temporal(const Temporal& t, TemporalK
     append_time(out, t);
     return out;
   }
-  std::array<char, 16> year{};
-  std::snprintf(year.data(), year.size(), "%04d", t.year);
-  out += year.data();
+  out.reserve(32);
+  append_digits(out, t.year, 4);
   if (t.precision >= P::kMonth) {
     out.push_back('-');
     append_2(out, t.month);

@@ -16,4 +16,7 @@ bool is_of_type(const Value& item, const TypeSpec& type);
 // is not returned as a string), as the FHIR R4 test suite expects.
 bool is_exactly_of_type(const Value& item, const TypeSpec& type);
 
+// is_exactly_of_type() of a node, without making it a Value first.
+bool is_exactly_of_type(const Node& node, const TypeSpec& type);
+
 }  // namespace fl::mappings::fhirpath

@@ -150,6 +150,10 @@ class Value {
   static Value time(Temporal value) { return Value(Kind::kTime, value); }
   static Value quantity(Quantity value) { return Value(Kind::kQuantity, std::move(value)); }
   static Value node(Node value) { return Value(Kind::kNode, value); }
+  // The same as node(value), for building a node item where it is stored
+  // (collection.emplace_back(node)) rather than moving a temporary there: navigation makes one
+  // per element it reads.
+  explicit Value(const Node& value) : kind_(Kind::kNode), data_(std::in_place_type<Node>, value) {}
   static Value type_name(TypeName value) { return Value(Kind::kTypeName, value); }
 
   Kind kind() const { return kind_; }

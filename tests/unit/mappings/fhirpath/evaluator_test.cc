@@ -162,6 +162,53 @@ TEST(FhirPathEvaluator, StringEqualityKeepsDatesAsDates) {
   EXPECT_EQ(eval("('a' | 'b' | 'a').count()"), "[2]");
 }
 
+// distinct() and | compare strings by their text, by a hash set when there are many; any other
+// item sends the collection through the general comparison, where a date that does not parse
+// is a String and equals one.
+TEST(FhirPathEvaluator, DistinctKeepsTheFirstOfEachEqualItemInOrder) {
+  const auto odd_date = parse(R"({"resourceType": "Patient", "birthDate": "not-a-date"})");
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += (i > 0 ? "," : "") + std::string(1, "edcba"[i % 5]);
+
+  EXPECT_EQ(eval("'b'.combine('a').combine('b').combine('a').distinct()"), R"(["b","a"])");
+  EXPECT_EQ(eval("'" + many + "'.split(',').distinct()"), R"(["e","d","c","b","a"])");
+  EXPECT_EQ(eval("'" + many + "'.split(',').isDistinct()"), "[false]");
+  EXPECT_EQ(eval("(Patient.birthDate | 'not-a-date').count()", odd_date), "[1]");
+  EXPECT_EQ(eval("('1' | 1 | 'a' | 'a').count()"), "[3]");
+}
+
+// descendants().ofType(T) walks once and keeps the nodes of T; it must give what filtering
+// every descendant gives, in the same order, for leaf, primitive and derived types alike.
+TEST(FhirPathEvaluator, DescendantsOfTypeIsDescendantsFiltered) {
+  const auto obs = parse(kObservation);
+  const auto patient = parse(kPatient);
+
+  for (const char* type : {"Coding", "code", "string", "Quantity", "Extension", "uri"}) {
+    const std::string fused = std::string("descendants().ofType(") + type + ")";
+    const std::string filtered = std::string("descendants().select($this).ofType(") + type + ")";
+    EXPECT_EQ(eval(fused, obs), eval(filtered, obs)) << type;
+    EXPECT_EQ(eval(fused, patient), eval(filtered, patient)) << type;
+  }
+  EXPECT_EQ(eval("descendants().ofType(Coding).code", obs), R"(["29463-7"])");
+  EXPECT_EQ(eval("component.descendants().ofType(string)", obs), R"(["x","a","b"])");
+}
+
+// String functions read a string node's text in place; dates are still not Strings.
+TEST(FhirPathEvaluator, StringFunctionsReadNodesInPlaceAndCountCharacters) {
+  const auto obs = parse(kObservation);
+  const auto patient = parse(kPatient);
+
+  EXPECT_EQ(eval("Observation.code.coding.system.startsWith('http://')", obs), "[true]");
+  EXPECT_EQ(eval("Observation.effective.toString().substring(0, 4)", obs), R"(["2016"])");
+  EXPECT_EQ(eval("Observation.effective.toString()", obs), R"(["2016-03-28T09:30:00+02:00"])");
+  EXPECT_EQ(eval("'a\u00f1b\u20acc'.substring(1, 3)"), "[\"\u00f1b\u20ac\"]");
+  EXPECT_EQ(eval("'a\u00f1b'.substring(3)"), "[]");
+  EXPECT_EQ(eval("'a\u00f1b'.substring(1)"), "[\"\u00f1b\"]");
+  EXPECT_EQ(eval("Patient.name[1].given.first() & ' ' & Patient.name[1].family", patient),
+            R"(["Peter Windsor"])");
+  EXPECT_EQ(eval("Patient.birthDate.startsWith('1974')", patient).rfind("error", 0), 0u);
+}
+
 TEST(FhirPathEvaluator, EqualityIsExactAndEquivalenceIsLenient) {
   EXPECT_EQ(eval("'Abc  d' = 'abc d'"), "[false]");
   EXPECT_EQ(eval("'Abc  d' ~ 'abc d'"), "[true]");
