@@ -145,8 +145,8 @@ struct PipelineStats {
   std::uint64_t consents_failed = 0;
   std::uint64_t gas_used = 0;  // by all anchoring transactions
   double busy_seconds = 0;     // from the first event polled to the last commit
-  // Seconds spent in each stage over every batch ("poll" is waiting for events), where the
-  // gateway's time goes for its summary; the metrics have the same per batch.
+  // Seconds spent in each stage over every batch ("poll": the polls that returned events),
+  // where the gateway's time goes for its summary; the metrics have the same per batch.
   std::map<std::string, double, std::less<>> stage_seconds;
   // Per event: from the poll that returned it to the commit that covered it, in seconds.
   std::vector<double> latencies;
