@@ -240,18 +240,21 @@ bool is_descendants_of_type(const Ast& node) {
 
 }  // namespace
 
+Result<const Collection*> Evaluator::input_of(const Ast* receiver, const Frame& frame,
+                                              Collection& storage) {
+  if (receiver == nullptr) return frame.focus;
+  auto r = eval(*receiver, frame);
+  if (!r) return r.error();
+  storage = std::move(r.value());
+  return &storage;
+}
+
 Result<Collection> Evaluator::descendants_of_type(const Ast& node, const Frame& frame) {
-  const Ast& walk = *node.receiver;
   Collection receiver;
-  const Collection* input = frame.focus;
-  if (walk.receiver) {
-    auto r = eval(*walk.receiver, frame);
-    if (!r) return r;
-    receiver = std::move(r.value());
-    input = &receiver;
-  }
+  auto input = input_of(node.receiver->receiver.get(), frame, receiver);
+  if (!input) return input.error();
   std::vector<Node> nodes;
-  descendant_nodes(*input, nodes);
+  descendant_nodes(**input, nodes);
   Collection out;
   for (const Node& n : nodes) {
     if (is_exactly_of_type(n, node.type)) out.push_back(Value::node(n));
@@ -265,13 +268,9 @@ Result<Collection> Evaluator::function(const Ast& node, const Frame& frame) {
   }
   if (is_descendants_of_type(node)) return descendants_of_type(node, frame);
   Collection receiver;
-  const Collection* input = frame.focus;
-  if (node.receiver) {
-    auto r = eval(*node.receiver, frame);
-    if (!r) return r;
-    receiver = std::move(r.value());
-    input = &receiver;
-  }
+  auto received = input_of(node.receiver.get(), frame, receiver);
+  if (!received) return received.error();
+  const Collection* input = *received;
   // Eager arguments live on the stack, and a literal one is read where it stands: a vector of
   // them, and a copy of each literal, cost allocations on every call.
   std::array<Collection, kMaxEagerArgs> values;

@@ -46,6 +46,8 @@ class Evaluator {
   Result<Collection> member(const Ast& node, const Frame& frame);
   Result<Collection> function(const Ast& node, const Frame& frame);
   Result<Collection> descendants_of_type(const Ast& node, const Frame& frame);
+  // What a function applies to: its receiver evaluated into `storage`, or the focus.
+  Result<const Collection*> input_of(const Ast* receiver, const Frame& frame, Collection& storage);
   Result<Collection> indexer(const Ast& node, const Frame& frame);
   Result<Collection> variable(const Ast& node);
   Result<Collection> navigate(const Ast& node, const Collection& input, std::string_view name);
