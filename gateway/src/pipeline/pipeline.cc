@@ -2,6 +2,7 @@
 
 #include "fl/base/log.h"
 #include "fl/gateway/audit_event.h"
+#include "fl/gateway/batch.h"
 #include "fl/gateway/crypto/hash.h"
 #include "fl/gateway/pointer_record.h"
 
@@ -18,41 +19,6 @@
 #include <tuple>
 
 namespace fl::gateway {
-
-struct Pipeline::Item {
-  std::size_t event = 0;  // index into the batch
-  std::string source;     // whose id space `reference` is in (pseudonyms.h)
-  std::string reference;
-  std::string resource_type;
-  const rapidjson::Value* json = nullptr;  // into the event's document, until decided
-  ports::Pointer pointer;
-  bool deleted = false;
-  std::string country;    // a Patient's, recorded in the directory once it is stored
-  std::string plaintext;  // canonical JSON until sealed; empty for a delete
-  // A Consent's canonical JSON, kept past sealing for the ConsentSink (with one), until applied.
-  std::string consent;
-  std::size_t placement = 0;  // index of its pointer in the anchored batch
-  // This delivery stored the blob and claimed the version (not a claim found and reused): what
-  // Pipeline::release gives up if the event is refused after all.
-  bool claimed = false;
-  // The key of the patient record the resource names within its source (zero for none), and
-  // the person its linking identifier names: pointer.patient_key is the person once
-  // resolve_persons has looked the record's link up, else the record's own key.
-  ports::Hash32 record_key{};
-  std::optional<ports::Hash32> person;
-};
-
-struct Pipeline::InFlight {
-  std::vector<ports::SourceEvent> events;
-  std::vector<Item> items;
-  std::vector<ports::DeadLetter> dead;
-  std::vector<ports::AuditRecord> audits;  // the resources the policy refused
-  std::vector<ports::Pointer> pointers;
-  ports::AnchorTicket ticket;
-  std::chrono::steady_clock::time_point polled_at{};
-  // Events parked (ParkedEvents) with their items: neither reported nor committed with the batch.
-  std::set<std::size_t> parked;
-};
 
 struct Pipeline::Reported {
   std::vector<ports::Origin> committable;  // what ParkedEvents let this batch commit
@@ -72,21 +38,10 @@ std::string patient_hex(const ports::Pointer& pointer) {
   return pointer.patient_key == ports::Hash32{} ? std::string() : to_hex(pointer.patient_key);
 }
 
-std::string detail_of(const Error& error) {
-  return error.where.empty() ? error.message : error.message + " (at " + error.where + ")";
-}
-
 // Data errors send the event to the dead-letter topic; any other error stops the batch.
 bool is_data_error(const Error& error) {
   return error.code == ErrorCode::kInvalidInput || error.code == ErrorCode::kPolicyDenied ||
          error.code == ErrorCode::kErased;
-}
-
-ports::DeadLetter dead_letter(const ports::SourceEvent& event, const Error& error) {
-  return ports::DeadLetter{.event = event,
-                           .error_code = std::string(error_code_name(error.code)),
-                           .error_detail = detail_of(error),
-                           .original_sha256 = to_hex(crypto::sha256(as_bytes(event.value)))};
 }
 
 }  // namespace
@@ -292,10 +247,9 @@ Result<std::optional<ports::Hash32>> Pipeline::linked_person(const ResourceView&
   return std::optional(*person);
 }
 
-Status Pipeline::resolve_persons(const std::vector<ports::SourceEvent>& events,
-                                 std::vector<Item>& items, std::vector<ports::DeadLetter>& dead,
-                                 const std::atomic<bool>& stop) {
+Status Pipeline::resolve_persons(Batch& batch, const std::atomic<bool>& stop) {
   if (options_.identity.linking_identifier_system.empty()) return Ok{};
+  std::vector<Item>& items = batch.items;
   std::vector<ports::Hash32> records;
   for (const Item& item : items) {
     if (item.record_key != ports::Hash32{}) records.push_back(item.record_key);
@@ -335,47 +289,34 @@ Status Pipeline::resolve_persons(const std::vector<ports::SourceEvent>& events,
 
   // Every resource about a linked record is about its person; one naming another person by
   // the identifier contradicts the link, and is refused rather than moved.
-  std::set<std::size_t> refused;
   for (Item& item : items) {
     if (item.record_key == ports::Hash32{}) continue;
     auto link = linked.find(item.record_key);
     if (link == linked.end()) continue;
     if (item.person && *item.person != link->second) {
-      refused.insert(item.event);
+      batch.reject(
+          item.event,
+          Error{ErrorCode::kInvalidInput,
+                "the patient record is linked to another person by its linking identifier "
+                "(identity.linkingIdentifierSystem); a record's data never moves to another person",
+                "identity"});
       continue;
     }
     item.pointer.patient_key = link->second;
   }
-  for (std::size_t event : refused) {
-    dead.push_back(dead_letter(
-        events[event],
-        Error{ErrorCode::kInvalidInput,
-              "the patient record is linked to another person by its linking identifier "
-              "(identity.linkingIdentifierSystem); a record's data never moves to another person",
-              "identity"}));
-  }
-  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  batch.prune();
   return Ok{};
 }
 
-Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                        std::vector<ports::DeadLetter>& dead,
-                        std::vector<ports::AuditRecord>& audits) {
-  // What the directory recorded for the batch's patients; a Patient decided in this batch
-  // replaces its own record below.
-  std::vector<ports::Hash32> asked;
-  for (const Item& item : items) {
-    if (item.pointer.patient_key != ports::Hash32{}) asked.push_back(item.pointer.patient_key);
-  }
-  std::sort(asked.begin(), asked.end());
-  asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
-  // look_up_countries read them from the directory before.
+Status Pipeline::decide(Batch& batch) {
+  const std::vector<ports::SourceEvent>& events = batch.events;
+  std::vector<Item>& items = batch.items;
+  // What the directory recorded for the batch's patients (look_up_countries read them before);
+  // a Patient decided in this batch replaces its own record below.
   std::map<ports::Hash32, std::string> countries;
-  for (const auto& key : asked) {
-    if (auto it = looked_up_.find(key); it != looked_up_.end()) countries[key] = it->second.country;
-  }
+  for (const auto& [key, found] : looked_up_) countries.emplace(key, found.country);
 
-  std::map<std::size_t, Error> refused;  // event -> the first denial
+  // An event gets the first denial of its resources (Patients first).
   auto run = [&](Item& item) -> Status {
     const ports::SourceEvent& event = events[item.event];
     const auto known = countries.find(item.pointer.patient_key);
@@ -388,13 +329,13 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
          .resource_key = item.pointer.resource_key});
     if (!decision) {
       if (!is_data_error(decision.error())) return decision.error();
-      refused.try_emplace(item.event, decision.error());
+      batch.reject(item.event, decision.error());
       return Ok{};
     }
     if (!decision->permit) {
-      if (ports_.audit != nullptr) audits.push_back(denial_record(item, event, *decision));
+      if (ports_.audit != nullptr) batch.audit(denial_record(item, event, *decision));
       const std::string rules = policy::join(decision->rule_ids);
-      refused.try_emplace(
+      batch.reject(
           item.event,
           Error{ErrorCode::kPolicyDenied,
                 "storage of " + item.resource_type + " denied by policy " +
@@ -425,8 +366,7 @@ Status Pipeline::decide(const std::vector<ports::SourceEvent>& events, std::vect
     }
   }
   for (Item& item : items) item.json = nullptr;  // the documents go after this step
-  for (const auto& [event, error] : refused) dead.push_back(dead_letter(events[event], error));
-  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  batch.prune();
   return Ok{};
 }
 
@@ -484,7 +424,7 @@ ports::AuditRecord Pipeline::denial_record(const Item& item, const ports::Source
   return record;
 }
 
-Status Pipeline::record_countries(InFlight& batch, const std::atomic<bool>& stop) {
+Status Pipeline::record_countries(Batch& batch, const std::atomic<bool>& stop) {
   // The last Patient of each patient in the batch decides its record: written per region, a
   // patient who moved within the batch must not be recorded in the region it left.
   std::map<ports::Hash32, const Item*> latest;
@@ -546,14 +486,9 @@ Status Pipeline::forget_moved_countries(const std::atomic<bool>& stop) {
   return Ok{};
 }
 
-Status Pipeline::look_up_countries(InFlight& batch, const std::atomic<bool>& stop) {
+Status Pipeline::look_up_countries(Batch& batch, const std::atomic<bool>& stop) {
   looked_up_.clear();
-  std::vector<ports::Hash32> asked;
-  for (const Item& item : batch.items) {
-    if (item.pointer.patient_key != ports::Hash32{}) asked.push_back(item.pointer.patient_key);
-  }
-  std::sort(asked.begin(), asked.end());
-  asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
+  const std::vector<ports::Hash32>& asked = batch.patient_keys();
   if (asked.empty()) return Ok{};
   const auto now = ports_.clock.now();
   const std::vector<std::string> skip = parked_.unusable(now);
@@ -606,7 +541,7 @@ Status Pipeline::look_up_countries(InFlight& batch, const std::atomic<bool>& sto
   return Ok{};
 }
 
-Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
+Status Pipeline::protect(Batch& batch, const std::atomic<bool>& stop) {
   std::vector<Item>& items = batch.items;
   std::vector<Sealing> sealings(items.size());
   std::map<std::string, std::vector<Sealing*>> by_region;
@@ -651,9 +586,7 @@ Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
     item.pointer.key_id = sealed.key_id;
     item.claimed = !sealed.reused;
   }
-  for (const auto& [event, error] : refused) {
-    batch.dead.push_back(dead_letter(batch.events[event], error));
-  }
+  for (const auto& [event, error] : refused) batch.reject(event, error);
   if (refused.empty() && waiting.empty()) return Ok{};
   // Nothing of a refused event stays: what its other resources stored would keep their
   // versions claimed with nothing on chain, and refuse a corrected copy later. Nor of a waiting
@@ -664,7 +597,7 @@ Status Pipeline::protect(InFlight& batch, const std::atomic<bool>& stop) {
   }
   if (auto released = release(items, dropped, stop); !released) return released;
   park(batch, waiting, "store", joined(down));
-  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  batch.prune();
   return Ok{};
 }
 
@@ -681,7 +614,7 @@ Status Pipeline::release(const std::vector<Item>& items, const std::vector<bool>
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!dropped[i]) in_use.insert(claim_of(items[i]));
   }
-  for (const InFlight& other : in_flight_) {
+  for (const Batch& other : in_flight_) {
     if (&other.items == &items) continue;
     for (const Item& item : other.items) in_use.insert(claim_of(item));
   }
@@ -704,17 +637,9 @@ Status Pipeline::release(const std::vector<Item>& items, const std::vector<bool>
   return Ok{};
 }
 
-Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
-                             std::vector<Item>& items, std::vector<ports::DeadLetter>& dead,
-                             const std::atomic<bool>& stop) {
+Status Pipeline::drop_erased(Batch& batch, const std::atomic<bool>& stop) {
   // A record erased before it was linked stays erased once linked: both keys are checked.
-  std::vector<ports::Hash32> patients;
-  for (const Item& item : items) {
-    if (item.pointer.patient_key != ports::Hash32{}) patients.push_back(item.pointer.patient_key);
-    if (item.record_key != ports::Hash32{}) patients.push_back(item.record_key);
-  }
-  std::sort(patients.begin(), patients.end());
-  patients.erase(std::unique(patients.begin(), patients.end()), patients.end());
+  const std::vector<ports::Hash32>& patients = batch.patient_and_record_keys();
   if (patients.empty()) return Ok{};
   std::vector<bool> erased;
   auto checked = retry(stop, "erasure check", [&]() -> Status {
@@ -729,23 +654,19 @@ Status Pipeline::drop_erased(const std::vector<ports::SourceEvent>& events,
     if (erased[i]) gone.insert(patients[i]);
   }
   if (gone.empty()) return Ok{};
-  std::set<std::size_t> refused;
-  for (const Item& item : items) {
+  for (const Item& item : batch.items) {
     if (gone.contains(item.pointer.patient_key) || gone.contains(item.record_key)) {
-      refused.insert(item.event);
+      batch.reject(item.event, Error{ErrorCode::kErased,
+                                     "the patient was erased: no new data is stored or anchored "
+                                     "for them",
+                                     "erasure"});
     }
   }
-  for (std::size_t event : refused) {
-    dead.push_back(dead_letter(
-        events[event],
-        Error{ErrorCode::kErased,
-              "the patient was erased: no new data is stored or anchored for them", "erasure"}));
-  }
-  std::erase_if(items, [&](const Item& item) { return refused.contains(item.event); });
+  batch.prune();
   return Ok{};
 }
 
-void Pipeline::drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation) {
+void Pipeline::drop_conflicts(Batch& batch, const ports::AnchorConfirmation& confirmation) {
   std::map<std::size_t, std::string> conflicts;  // event -> why
   // event -> (how many of its resources, why): a Bundle of thousands refused alike gets one
   // sentence, not thousands.
@@ -785,13 +706,11 @@ void Pipeline::drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& 
     if (auto it = letters.find(event); it != letters.end()) detail += "; " + it->second.message;
     letters.insert_or_assign(event, Error{ErrorCode::kInvalidInput, detail, "anchor"});
   }
-  for (const auto& [event, error] : letters) {
-    batch.dead.push_back(dead_letter(batch.events[event], error));
-  }
   std::erase_if(batch.items, [&](const Item& item) {
     const auto& placement = confirmation.placements.at(item.placement);
     return placement.conflict.has_value() || placement.refused.has_value();
   });
+  for (const auto& [event, error] : letters) batch.reject_part(event, error);
 }
 
 std::vector<ports::Pointer> Pipeline::pointers_of(std::vector<Item>& items) {
@@ -808,7 +727,7 @@ std::vector<ports::Pointer> Pipeline::pointers_of(std::vector<Item>& items) {
   return pointers;
 }
 
-Status Pipeline::submit(InFlight& batch, const std::atomic<bool>& stop) {
+Status Pipeline::submit(Batch& batch, const std::atomic<bool>& stop) {
   if (auto skipped = skip_anchored_roots(batch, stop); !skipped) return skipped;
   if (batch.pointers.empty()) return Ok{};
   // Merkle roots are noted before they are sent, so that a crash right after the send finds
@@ -825,7 +744,7 @@ Status Pipeline::submit(InFlight& batch, const std::atomic<bool>& stop) {
   });
 }
 
-Status Pipeline::skip_anchored_roots(InFlight& batch, const std::atomic<bool>& stop) {
+Status Pipeline::skip_anchored_roots(Batch& batch, const std::atomic<bool>& stop) {
   using Version = std::tuple<ports::Hash32, std::uint64_t, ports::Hash32>;
   const auto version_of = [](const ports::Pointer& p) {
     return Version{p.resource_key, p.version, p.content_hash};
@@ -837,7 +756,7 @@ Status Pipeline::skip_anchored_roots(InFlight& batch, const std::atomic<bool>& s
   if (merkle.empty()) return Ok{};
   // A version's record is written once its batch is confirmed: an earlier batch still in
   // flight with one of these versions is confirmed (and committed, in order) first.
-  const bool in_flight = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const InFlight& b) {
+  const bool in_flight = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const Batch& b) {
     return std::any_of(b.pointers.begin(), b.pointers.end(), [&](const ports::Pointer& p) {
       return p.mode == ports::AnchorMode::kMerkle && merkle.contains(version_of(p));
     });
@@ -918,7 +837,7 @@ std::optional<PointerRecord> root_holding(const std::optional<std::string>& json
 }  // namespace
 
 Result<std::map<std::size_t, PointerRecord>> Pipeline::anchored_roots(
-    const InFlight& batch, const std::atomic<bool>& stop) {
+    const Batch& batch, const std::atomic<bool>& stop) {
   std::map<std::string, std::vector<std::size_t>> by_region;
   for (std::size_t i = 0; i < batch.pointers.size(); ++i) {
     const auto& p = batch.pointers[i];
@@ -1065,8 +984,7 @@ Status Pipeline::note_pending_roots(std::span<const ports::Pointer> pointers,
   return Ok{};
 }
 
-Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
-                                                    const std::atomic<bool>& stop) {
+Result<ports::AnchorConfirmation> Pipeline::confirm(Batch& batch, const std::atomic<bool>& stop) {
   ports::AnchorConfirmation confirmation;
   if (batch.pointers.empty()) return confirmation;
   // A transaction the node lost is sent again (the contract ignores repeated anchors); so is
@@ -1107,7 +1025,7 @@ Result<ports::AnchorConfirmation> Pipeline::confirm(InFlight& batch,
   return confirmation;
 }
 
-Status Pipeline::keep_records(InFlight& batch, const ports::AnchorConfirmation& confirmation,
+Status Pipeline::keep_records(Batch& batch, const ports::AnchorConfirmation& confirmation,
                               const std::atomic<bool>& stop) {
   std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
   for (const Item& item : batch.items) {
@@ -1134,7 +1052,7 @@ Status Pipeline::keep_records(InFlight& batch, const ports::AnchorConfirmation& 
   return Ok{};
 }
 
-Status Pipeline::apply_consents(InFlight& batch, const std::atomic<bool>& stop) {
+Status Pipeline::apply_consents(Batch& batch, const std::atomic<bool>& stop) {
   for (Item& item : batch.items) {
     if (item.resource_type != "Consent") continue;
     ports::ConsentDelivery delivery{.source = item.source,
@@ -1168,8 +1086,7 @@ Status Pipeline::apply_consents(InFlight& batch, const std::atomic<bool>& stop) 
                                         {"detail", done.error().message},
                                         {"where", done.error().where}});
       if (ports_.audit != nullptr) {
-        batch.audits.push_back(
-            consent_failure_record(item, batch.events[item.event], done.error()));
+        batch.audit(consent_failure_record(item, batch.events[item.event], done.error()));
       }
       continue;
     }
@@ -1209,7 +1126,7 @@ ports::AuditRecord Pipeline::consent_failure_record(const Item& item,
   return record;
 }
 
-Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
+Status Pipeline::report(const Batch& batch, const ports::AnchorConfirmation& confirmation,
                         const std::atomic<bool>& stop) {
   const auto& events = batch.events;
   const auto& items = batch.items;
@@ -1245,16 +1162,17 @@ Status Pipeline::report(const InFlight& batch, const ports::AnchorConfirmation& 
   // the broker is away for a while. An attempt after a failure queues only what was not queued.
   std::size_t receipts_queued = 0;
   std::size_t letters_queued = 0;
-  bool audits_queued = batch.audits.empty();
+  bool audits_queued = batch.audits().empty();
   return retry(stop, "report", [&]() -> Status {
     for (; receipts_queued < receipts.size(); ++receipts_queued) {
       if (auto sent = ports_.receipts.publish(receipts[receipts_queued]); !sent) return sent;
     }
-    for (; letters_queued < batch.dead.size(); ++letters_queued) {
-      if (auto sent = ports_.dead_letters.send(batch.dead[letters_queued]); !sent) return sent;
+    const auto& letters = batch.dead_letters();
+    for (; letters_queued < letters.size(); ++letters_queued) {
+      if (auto sent = ports_.dead_letters.send(letters[letters_queued]); !sent) return sent;
     }
     if (!audits_queued) {
-      if (auto sent = ports_.audit->record(batch.audits); !sent) return sent;
+      if (auto sent = ports_.audit->record(batch.audits()); !sent) return sent;
       audits_queued = true;
     }
     return Ok{};
@@ -1358,7 +1276,7 @@ Status Pipeline::resolve_deletes(std::vector<Item>& items, const std::atomic<boo
 
 Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reruns,
                        const std::atomic<bool>& stop) {
-  InFlight batch;
+  Batch batch;
   batch.polled_at = ports_.clock.now();
   stats_.consumed += events.size() - reruns;
   metrics_.events("consumed", events.size() - reruns);
@@ -1374,36 +1292,31 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
   // 2-3. Validate and normalize each event; an event is all or nothing, so a Bundle with one
   // bad entry is dead-lettered whole.
   std::vector<std::unique_ptr<rapidjson::Document>> documents;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    auto prepared = prepare(events[i], i, documents);
+  batch.events = std::move(events);
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    auto prepared = prepare(batch.events[i], i, documents);
     if (!prepared && !is_data_error(prepared.error())) return prepared.error();
     if (!prepared) {
-      batch.dead.push_back(dead_letter(events[i], prepared.error()));
+      batch.reject(i, prepared.error());
       continue;
     }
     std::move(prepared->begin(), prepared->end(), std::back_inserter(batch.items));
   }
-  batch.events = std::move(events);
+  batch.prune();
   stage_start = timed("validate", stage_start);
 
   // Resources about a linked patient record are about its person.
-  if (auto linked = resolve_persons(batch.events, batch.items, batch.dead, stop); !linked) {
-    return linked;
-  }
+  if (auto linked = resolve_persons(batch, stop); !linked) return linked;
   stage_start = timed("identity", stage_start);
   // Nothing overtakes a parked event (before deletes are resolved: a parked version is the
   // one a delete may follow).
   park_behind_parked(batch, reruns);
   if (auto resolved = resolve_deletes(batch.items, stop); !resolved) return resolved;
   // Erased patients get nothing new, off chain or on (and are not decided on).
-  if (auto dropped = drop_erased(batch.events, batch.items, batch.dead, stop); !dropped) {
-    return dropped;
-  }
+  if (auto dropped = drop_erased(batch, stop); !dropped) return dropped;
   // 4. Decide, for the whole batch at once (one directory look-up, in the regions that answer).
   if (auto looked_up = look_up_countries(batch, stop); !looked_up) return looked_up;
-  if (auto decided = decide(batch.events, batch.items, batch.dead, batch.audits); !decided) {
-    return decided;
-  }
+  if (auto decided = decide(batch); !decided) return decided;
   stage_start = timed("decide", stage_start);
   documents.clear();
   // 5-6. Encrypt and store off-chain, per region, content-addressed; nothing is asked of a
@@ -1423,7 +1336,7 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
 }
 
 Status Pipeline::finish(const std::atomic<bool>& stop) {
-  InFlight& batch = in_flight_.front();
+  Batch& batch = in_flight_.front();
   auto stage_start = ports_.clock.now();
   auto confirmation = confirm(batch, stop);
   if (!confirmation) return confirmation.error();
@@ -1461,9 +1374,9 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
                        .handled = handled.size(),
                        .parked = batch.parked.size(),
                        .resources = batch.items.size(),
-                       .dead_lettered = batch.dead.size(),
+                       .dead_lettered = batch.dead_letters().size(),
                        .transactions = confirmation->transactions.size(),
-                       .audits = !batch.audits.empty(),
+                       .audits = !batch.audits().empty(),
                        .polled_at = batch.polled_at});
   note_regions_down();
   in_flight_.pop_front();
@@ -1471,7 +1384,7 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   return Ok{};
 }
 
-void Pipeline::park_behind_parked(InFlight& batch, std::size_t reruns) {
+void Pipeline::park_behind_parked(Batch& batch, std::size_t reruns) {
   if (parked_.size() == 0) return;
   std::map<std::size_t, std::vector<ports::Hash32>> keys;
   for (const Item& item : batch.items) {
@@ -1485,7 +1398,7 @@ void Pipeline::park_behind_parked(InFlight& batch, std::size_t reruns) {
   park(batch, behind(batch, seeds), "behind a parked event", "");
 }
 
-void Pipeline::park_for_regions(InFlight& batch) {
+void Pipeline::park_for_regions(Batch& batch) {
   const auto now = ports_.clock.now();
   std::set<std::string> down;
   for (const Item& item : batch.items) {
@@ -1500,7 +1413,7 @@ void Pipeline::append_keys(const Item& item, std::vector<ports::Hash32>& keys) {
   if (item.record_key != ports::Hash32{}) keys.push_back(item.record_key);
 }
 
-std::set<std::size_t> Pipeline::events_in(const InFlight& batch,
+std::set<std::size_t> Pipeline::events_in(const Batch& batch,
                                           const std::set<std::string>& regions) {
   std::set<std::size_t> events;
   for (const Item& item : batch.items) {
@@ -1522,7 +1435,7 @@ void Pipeline::note_regions_down() {
   metrics_.regions_down(stats_.regions_down.size(), parked_.size());
 }
 
-std::set<std::size_t> Pipeline::behind(const InFlight& batch, const std::set<std::size_t>& seeds) {
+std::set<std::size_t> Pipeline::behind(const Batch& batch, const std::set<std::size_t>& seeds) {
   if (seeds.empty()) return {};
   std::map<std::size_t, std::vector<ports::Hash32>> keys;  // event -> what its items touch
   for (const Item& item : batch.items) {
@@ -1541,7 +1454,7 @@ std::set<std::size_t> Pipeline::behind(const InFlight& batch, const std::set<std
   return out;
 }
 
-void Pipeline::park(InFlight& batch, const std::set<std::size_t>& events, std::string_view step,
+void Pipeline::park(Batch& batch, const std::set<std::size_t>& events, std::string_view step,
                     const std::string& regions) {
   if (events.empty()) return;
   std::map<std::size_t, std::vector<ports::Hash32>> keys;

@@ -21,6 +21,7 @@
 
 #include "fl/base/result.h"
 #include "fl/gateway/audit_event.h"
+#include "fl/gateway/batch.h"
 #include "fl/gateway/health.h"
 #include "fl/gateway/parked_events.h"
 #include "fl/gateway/pointer_record.h"
@@ -175,9 +176,8 @@ class Pipeline {
   Health& health() { return health_; }
 
  private:
-  struct Item;
-  // A batch whose transactions were sent: what it needs to be confirmed, reported, committed.
-  struct InFlight;
+  // A resource of a batch (batch.h).
+  using Item = BatchItem;
   // Stages 2-3 for one event: its resources, normalized (their JSON in the event's document,
   // which joins `documents`), or the error that rejects it.
   Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index,
@@ -188,13 +188,11 @@ class Pipeline {
   // Gives each resource about a patient record linked to a person the person's key, linking
   // the records of this batch's Patients that carry the linking identifier first (the first
   // link of a record wins); an event that contradicts a record's link is dead-lettered.
-  Status resolve_persons(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                         std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
+  Status resolve_persons(Batch& batch, const std::atomic<bool>& stop);
   // Stage 4 for the batch: each resource's policy decision, with the patient's country from a
   // Patient in the batch or the directory; moves events with a denied resource to the dead
   // letters, naming the rules, and adds an AuditEvent per denied resource to `audits`.
-  Status decide(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                std::vector<ports::DeadLetter>& dead, std::vector<ports::AuditRecord>& audits);
+  Status decide(Batch& batch);
   // The AuditEvent of a resource the policy refused at ingest.
   audit::Common event_audit_common(const Item& item, const ports::SourceEvent& event,
                                    std::string_view kind) const;
@@ -207,30 +205,29 @@ class Pipeline {
   // Records the countries of the Patients stored in this batch, in their regions; the events
   // of a region that stops answering are parked. Older records in other regions that are down
   // are removed once they answer (forget_moved_countries).
-  Status record_countries(InFlight& batch, const std::atomic<bool>& stop);
+  Status record_countries(Batch& batch, const std::atomic<bool>& stop);
   // Removes the older records record_countries left in regions that were down, where they answer.
   Status forget_moved_countries(const std::atomic<bool>& stop);
   // The directory's records of the batch's patients, from the regions that answer (kept for
   // decide). Events about a patient found in none of them, while a region did not answer, are
   // parked (the record may be there), unless the batch has the patient's Patient to decide by.
-  Status look_up_countries(InFlight& batch, const std::atomic<bool>& stop);
+  Status look_up_countries(Batch& batch, const std::atomic<bool>& stop);
   // Moves the events whose patient was erased to the dead letters, with their items.
-  Status drop_erased(const std::vector<ports::SourceEvent>& events, std::vector<Item>& items,
-                     std::vector<ports::DeadLetter>& dead, const std::atomic<bool>& stop);
+  Status drop_erased(Batch& batch, const std::atomic<bool>& stop);
   // Stages 5-6: seals and stores the items per region; moves the events with a refused item
   // (an erased patient, a version stored with other content) to the dead letters, and parks the
   // events with an item in a region that does not answer (what they stored elsewhere released).
-  Status protect(InFlight& batch, const std::atomic<bool>& stop);
+  Status protect(Batch& batch, const std::atomic<bool>& stop);
   // Moves the items the ledger refused to the dead letters, one letter per event: a version
   // anchored with other content (kConflict), or a pointer no transaction the chain takes can
   // carry (kInvalidInput, with the ledger's reason). The event's other resources keep their
   // receipts.
-  static void drop_conflicts(InFlight& batch, const ports::AnchorConfirmation& confirmation);
+  static void drop_conflicts(Batch& batch, const ports::AnchorConfirmation& confirmation);
   // Writes each item's pointer record (with its transaction and proof) beside its blob. The
   // events with an item in a region that does not answer are parked, anchored: run again, they
   // find their anchors (idempotent on chain; a merkle root through its pending record) and
   // write their records then.
-  Status keep_records(InFlight& batch, const ports::AnchorConfirmation& confirmation,
+  Status keep_records(Batch& batch, const ports::AnchorConfirmation& confirmation,
                       const std::atomic<bool>& stop);
   // Gives up what this delivery stored for items whose events are dead-lettered after protect
   // (`dropped[i]` for items[i]): the version claims it made and their blobs, so that nothing of
@@ -245,16 +242,16 @@ class Pipeline {
   // The distinct pointers of a batch; each item learns its pointer's index.
   static std::vector<ports::Pointer> pointers_of(std::vector<Item>& items);
   // Stage 7: sends the batch's pointers, except merkle-mode versions an earlier root holds.
-  Status submit(InFlight& batch, const std::atomic<bool>& stop);
+  Status submit(Batch& batch, const std::atomic<bool>& stop);
   // Merkle mode anchors one root per batch, so a version sent again (re-delivered, re-published)
   // would go under a second root. The merkle-mode versions whose pointer record names a root
   // (or whose pending anchor's root is found on chain) leave the batch instead: their
   // receipts name that root and are made durable here. A version still in flight in an earlier
   // batch has that batch confirmed first.
-  Status skip_anchored_roots(InFlight& batch, const std::atomic<bool>& stop);
+  Status skip_anchored_roots(Batch& batch, const std::atomic<bool>& stop);
   // Merkle-mode versions of `batch` that an earlier root holds: pointer index -> the record of
   // that anchoring (with its block).
-  Result<std::map<std::size_t, PointerRecord>> anchored_roots(const InFlight& batch,
+  Result<std::map<std::size_t, PointerRecord>> anchored_roots(const Batch& batch,
                                                               const std::atomic<bool>& stop);
   // The transaction to await for each root of `pending` (versions with a pending anchor, by
   // root): the one that anchored it, else the one noted with it. A root noted without its
@@ -268,7 +265,7 @@ class Pipeline {
   // leaves a root to look for rather than nothing; the chain names its transaction.
   Status note_pending_roots(std::span<const ports::Pointer> pointers,
                             const ports::AnchorTicket& ticket, const std::atomic<bool>& stop);
-  Result<ports::AnchorConfirmation> confirm(InFlight& batch, const std::atomic<bool>& stop);
+  Result<ports::AnchorConfirmation> confirm(Batch& batch, const std::atomic<bool>& stop);
   // After confirmation, before the report: hands each Consent of the batch (its normalized
   // JSON, or its deletion) to ports_.consents, in batch order. kUnavailable is retried with the
   // capped backoff until it succeeds or stop is requested (then the error stops the pipeline and
@@ -276,12 +273,12 @@ class Pipeline {
   // other error cannot change by retrying: the Consent stays anchored, the failure is logged by
   // pseudonym, counted, and (with an AuditLog) recorded as an AuditEvent that the report makes
   // durable before the commit; the partition moves on.
-  Status apply_consents(InFlight& batch, const std::atomic<bool>& stop);
+  Status apply_consents(Batch& batch, const std::atomic<bool>& stop);
   // The AuditEvent of a Consent anchored but not applied.
   ports::AuditRecord consent_failure_record(const Item& item, const ports::SourceEvent& event,
                                             const Error& error) const;
   // Stage 9: queues the batch's receipts, dead letters and AuditEvents with their producers.
-  Status report(const InFlight& batch, const ports::AnchorConfirmation& confirmation,
+  Status report(const Batch& batch, const ports::AnchorConfirmation& confirmation,
                 const std::atomic<bool>& stop);
   // Flushes the producers (the audit log's too when `audits`) for up to `timeout`.
   Status delivered(bool audits, std::chrono::milliseconds timeout);
@@ -296,18 +293,17 @@ class Pipeline {
                const std::atomic<bool>& stop);
   // Parks the polled events (from `reruns` on) that touch a resource or patient of an event
   // still parked: they must not overtake it.
-  void park_behind_parked(InFlight& batch, std::size_t reruns);
+  void park_behind_parked(Batch& batch, std::size_t reruns);
   // Parks the events with an item in a region that is down and not yet due to be tried again.
-  void park_for_regions(InFlight& batch);
+  void park_for_regions(Batch& batch);
   // The events `seeds` and every later event of the batch that touches a resource or patient
   // one of them touches: an event waits whole, and nothing about the same resource or patient
   // overtakes it.
-  static std::set<std::size_t> behind(const InFlight& batch, const std::set<std::size_t>& seeds);
+  static std::set<std::size_t> behind(const Batch& batch, const std::set<std::size_t>& seeds);
   // What an item's event would overtake if it ran first: its resource, patient and record keys.
   static void append_keys(const Item& item, std::vector<ports::Hash32>& keys);
   // The events with an item stored in one of `regions`.
-  static std::set<std::size_t> events_in(const InFlight& batch,
-                                         const std::set<std::string>& regions);
+  static std::set<std::size_t> events_in(const Batch& batch, const std::set<std::string>& regions);
   // "eu,us": region names for the log.
   static std::string joined(const std::set<std::string>& regions);
   // After parking or a region's answer: the stats, the health and the metrics say which
@@ -315,7 +311,7 @@ class Pipeline {
   void note_regions_down();
   // Moves these events (from behind()) to parked_, in batch order, and their items out of the
   // batch; `step` and `regions` say why, in the log.
-  void park(InFlight& batch, const std::set<std::size_t>& events, std::string_view step,
+  void park(Batch& batch, const std::set<std::size_t>& events, std::string_view step,
             const std::string& regions);
   // One region's step: `op` is tried while it answers kUnavailable, region_attempts times (once
   // when the region is down already, and not at all before it is due again). False when the
@@ -353,7 +349,7 @@ class Pipeline {
   std::chrono::steady_clock::time_point timed(std::string_view stage,
                                               std::chrono::steady_clock::time_point start);
   std::chrono::steady_clock::time_point first_event_{};
-  std::list<InFlight> in_flight_;  // oldest first (a list: InFlight is defined in the .cc)
+  std::list<Batch> in_flight_;  // sent, oldest first
   // Finished batches whose messages may still be on their way, oldest first.
   struct Reported;
   std::list<Reported> reported_;
