@@ -65,6 +65,7 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& po
       policy_(policy),
       pseudonyms_(ports.keys),
       protect_(ports.keys, ports.master_keys, ports.blobs),
+      report_(ports.receipts, ports.dead_letters, ports.audit, ports.blobs),
       options_(options),
       parked_(options.retry_backoff, options.retry_backoff * 16),
       metrics_(ports.metrics != nullptr ? *ports.metrics : no_metrics_) {}
@@ -774,39 +775,19 @@ Status Pipeline::skip_anchored_roots(Batch& batch, const std::atomic<bool>& stop
     auto it = anchored->find(item.placement);
     if (it == anchored->end()) continue;
     const PointerRecord& record = it->second;
-    const auto& p = item.pointer;
-    const std::string key = to_hex(p.content_hash);
-    ports::Receipt receipt{.source = item.source,
-                           .reference = item.reference,
-                           .resource_key = to_0x_hex(p.resource_key),
-                           .version = p.version,
-                           .content_hash = "0x" + key,
-                           .redis_key = item.deleted ? "" : ports_.blobs.storage_key(key),
-                           .region = p.region,
-                           .tx_hash = record.tx_hash,
-                           .block = record.block,
-                           .origin = batch.events[item.event].origin,
-                           .anchor_mode = std::string(anchor_mode_name(p.mode)),
-                           .deleted = item.deleted};
-    receipt.merkle_root = to_0x_hex(record.proof->root);
-    receipt.merkle_index = record.proof->index;
-    receipt.merkle_leaf_count = record.proof->leaf_count;
-    for (const auto& h : record.proof->siblings) receipt.merkle_proof.push_back(to_0x_hex(h));
-    receipts.push_back(std::move(receipt));
+    receipts.push_back(report_.receipt(batch, item, record.tx_hash, record.block, record.proof));
   }
   // Flushed here, whole, before the items go: report() sends only what stays in the batch.
-  std::size_t queued = 0;  // each receipt is queued once (report() says why)
+  const std::size_t count = receipts.size();
+  ReportStage::Queue queue(report_, std::move(receipts), {}, {});
   auto reported = retry(stop, "report", [&]() -> Status {
-    for (; queued < receipts.size(); ++queued) {
-      if (auto sent = ports_.receipts.publish(receipts[queued]); !sent) return sent;
-    }
+    if (auto queued = queue.next(); !queued) return queued;
     return ports_.receipts.flush(options_.flush_timeout);
   });
   if (!reported) return reported;
-  log::info("anchor.already_in_root",
-            {{"versions", anchored->size()}, {"resources", receipts.size()}});
+  log::info("anchor.already_in_root", {{"versions", anchored->size()}, {"resources", count}});
   stats_.already_anchored += anchored->size();
-  stats_.resources += receipts.size();
+  stats_.resources += count;
   std::erase_if(batch.items, [&](const Item& item) { return anchored->contains(item.placement); });
   batch.pointers = pointers_of(batch.items);
   return Ok{};
@@ -1128,63 +1109,9 @@ ports::AuditRecord Pipeline::consent_failure_record(const Item& item,
 
 Status Pipeline::report(const Batch& batch, const ports::AnchorConfirmation& confirmation,
                         const std::atomic<bool>& stop) {
-  const auto& events = batch.events;
-  const auto& items = batch.items;
-  std::vector<ports::Receipt> receipts;
-  receipts.reserve(items.size());
-  for (const Item& item : items) {
-    const auto& p = item.pointer;
-    const auto& placement = confirmation.placements.at(item.placement);
-    const auto& tx = confirmation.transactions.at(placement.tx);
-    const std::string key = to_hex(p.content_hash);
-    ports::Receipt receipt{.source = item.source,
-                           .reference = item.reference,
-                           .resource_key = to_0x_hex(p.resource_key),
-                           .version = p.version,
-                           .content_hash = "0x" + key,
-                           .redis_key = item.deleted ? "" : ports_.blobs.storage_key(key),
-                           .region = p.region,
-                           .tx_hash = tx.tx_hash,
-                           .block = tx.block,
-                           .origin = events[item.event].origin,
-                           .anchor_mode = std::string(anchor_mode_name(p.mode)),
-                           .deleted = item.deleted};
-    if (placement.proof) {
-      receipt.merkle_root = to_0x_hex(placement.proof->root);
-      receipt.merkle_index = placement.proof->index;
-      receipt.merkle_leaf_count = placement.proof->leaf_count;
-      for (const auto& h : placement.proof->siblings) receipt.merkle_proof.push_back(to_0x_hex(h));
-    }
-    receipts.push_back(std::move(receipt));
-  }
-  // Each message is queued once: a failed flush leaves what was not acknowledged yet queued
-  // (the ports' contract), so queuing it again would publish twice what was only late, as when
-  // the broker is away for a while. An attempt after a failure queues only what was not queued.
-  std::size_t receipts_queued = 0;
-  std::size_t letters_queued = 0;
-  bool audits_queued = batch.audits().empty();
-  return retry(stop, "report", [&]() -> Status {
-    for (; receipts_queued < receipts.size(); ++receipts_queued) {
-      if (auto sent = ports_.receipts.publish(receipts[receipts_queued]); !sent) return sent;
-    }
-    const auto& letters = batch.dead_letters();
-    for (; letters_queued < letters.size(); ++letters_queued) {
-      if (auto sent = ports_.dead_letters.send(letters[letters_queued]); !sent) return sent;
-    }
-    if (!audits_queued) {
-      if (auto sent = ports_.audit->record(batch.audits()); !sent) return sent;
-      audits_queued = true;
-    }
-    return Ok{};
-  });
-}
-
-Status Pipeline::delivered(bool audits, std::chrono::milliseconds timeout) {
-  if (auto r = ports_.receipts.flush(timeout); !r) return r.error();
-  if (audits) {
-    if (auto r = ports_.audit->flush(timeout); !r) return r.error();
-  }
-  return ports_.dead_letters.flush(timeout);
+  ReportStage::Queue queue(report_, report_.receipts(batch, confirmation), batch.dead_letters(),
+                           batch.audits());
+  return retry(stop, "report", [&] { return queue.next(); });
 }
 
 Status Pipeline::commit_reported(const std::atomic<bool>& stop, bool wait) {
@@ -1195,12 +1122,13 @@ Status Pipeline::commit_reported(const std::atomic<bool>& stop, bool wait) {
   if (!wait) {
     // Not delivered yet is no failure: the producers deliver in the background while the next
     // batch is worked on, and a later call commits.
-    Status now = delivered(audits, std::chrono::milliseconds(0));
+    Status now = report_.delivered(audits, std::chrono::milliseconds(0));
     if (!now && now.error().code == ErrorCode::kUnavailable) return Ok{};
     if (!now) return now;
     health_.recovered("report");
   } else {
-    auto flushed = retry(stop, "report", [&] { return delivered(audits, options_.flush_timeout); });
+    auto flushed =
+        retry(stop, "report", [&] { return report_.delivered(audits, options_.flush_timeout); });
     if (!flushed) return flushed;
   }
   // 8. Commit: only now are the batches done. They were reported in the order they were

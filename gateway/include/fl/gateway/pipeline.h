@@ -29,6 +29,7 @@
 #include "fl/gateway/stages/decide_stage.h"
 #include "fl/gateway/stages/normalize_stage.h"
 #include "fl/gateway/stages/protect_stage.h"
+#include "fl/gateway/stages/report_stage.h"
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/ports/audit_log.h"
 #include "fl/ports/blob_store.h"
@@ -277,11 +278,10 @@ class Pipeline {
   // The AuditEvent of a Consent anchored but not applied.
   ports::AuditRecord consent_failure_record(const Item& item, const ports::SourceEvent& event,
                                             const Error& error) const;
-  // Stage 9: queues the batch's receipts, dead letters and AuditEvents with their producers.
+  // Stage 9: queues the batch's receipts, dead letters and AuditEvents with their producers
+  // (report_); retried while they cannot be queued, until stop.
   Status report(const Batch& batch, const ports::AnchorConfirmation& confirmation,
                 const std::atomic<bool>& stop);
-  // Flushes the producers (the audit log's too when `audits`) for up to `timeout`.
-  Status delivered(bool audits, std::chrono::milliseconds timeout);
   // Stage 8 for the batches reported: once every message they queued is delivered, commits
   // their offsets, in one call, in order. Without `wait` it only looks (flushes for no time)
   // and leaves them for a later call while messages are on their way, so that the next batch
@@ -341,6 +341,7 @@ class Pipeline {
   IngestPolicy& policy_;
   Pseudonyms pseudonyms_;
   ProtectStage protect_;
+  ReportStage report_;
   PipelineOptions options_;
   PipelineStats stats_;
   // Written as steps fail and recover; retry() is const, and the health is observation only.
