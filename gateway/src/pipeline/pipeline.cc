@@ -143,13 +143,11 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
     if (auto done = finish(stop); !done) return done.error();
     if (handled == 0) break;
   }
-  // Reported batches are committed as soon as their messages are delivered (finish asks);
-  // waited for when idle, or when as many wait as may be in flight.
-  if (handled == 0 || reported_.size() >= window) {
-    if (auto committed = commit_reported(stop, /*wait=*/true); !committed) {
-      return committed.error();
-    }
-  }
+  // Reported batches are committed as soon as their messages are delivered (here and in
+  // finish); waited for when idle, or when max_reported wait.
+  const bool wait =
+      handled == 0 || reported_.size() >= std::max<std::size_t>(options_.max_reported, 1);
+  if (auto committed = commit_reported(stop, wait); !committed) return committed.error();
   return handled;
 }
 
@@ -1131,6 +1129,7 @@ Status Pipeline::commit_reported(const std::atomic<bool>& stop, bool wait) {
         retry(stop, "report", [&] { return report_.delivered(audits, options_.flush_timeout); });
     if (!flushed) return flushed;
   }
+  stage_start = timed("deliver", stage_start);
   // 8. Commit: only now are the batches done. They were reported in the order they were
   // polled, so offsets are committed in order; never at or past an event that is parked (or
   // running again in a later batch): ParkedEvents held what comes after it.

@@ -106,6 +106,12 @@ struct PipelineOptions {
   // and committed before another is sent beyond this.
   // 1: each batch is confirmed before the next is polled.
   std::size_t max_in_flight = 1;
+  // Batches reported whose messages the broker has not yet acknowledged; beyond this the
+  // pipeline waits for the acknowledgements before it goes on. Not max_in_flight: a broker
+  // that takes longer to acknowledge than a batch takes to work (the mock cluster takes
+  // 50-70 ms) would stall every batch. The cost is what a crash re-delivers: at most this many
+  // batches more.
+  std::size_t max_reported = 16;
   std::chrono::milliseconds batch_max_wait{250};
   std::chrono::milliseconds retry_backoff{500};
   // A region that stops answering (kUnavailable) is tried this many times in a row, with

@@ -625,6 +625,30 @@ TEST_F(PipelineTest, ABatchWhoseReceiptsAreOnTheirWayIsCommittedLaterAndTheNextG
   EXPECT_EQ(pipeline.stats().resources, 4u);
 }
 
+// A broker slower to acknowledge than a batch is to work does not stall the batches: they go
+// on, reported and uncommitted, until max_reported wait, and only then does the pipeline wait
+// for the acknowledgements (and commit all of them, in order).
+TEST_F(PipelineTest, BatchesGoOnWhileTheBrokerIsSlowToAcknowledgeUntilMaxReportedWait) {
+  for (int i = 0; i < 3; ++i) {
+    source.push(R"({"resourceType":"Observation","id":"o)" + std::to_string(i) + R"("})");
+  }
+  LateReceipts late;
+  PipelineOptions options{.batch_max_events = 1, .max_in_flight = 1};
+  options.max_reported = 3;
+  Pipeline pipeline = make_on(source, late, options);
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+  ASSERT_TRUE(pipeline.run_once(stop));
+  EXPECT_EQ(late.receipts.size(), 2u);  // two batches confirmed and reported
+  EXPECT_FALSE(late.delivered);         // without waiting for the broker
+  EXPECT_EQ(source.committed(), 0);
+
+  ASSERT_TRUE(pipeline.run_once(stop));  // the third: as many as may wait
+  EXPECT_TRUE(late.delivered);           // waited for
+  EXPECT_EQ(source.committed(), 3);
+  EXPECT_EQ(pipeline.stats().resources, 3u);
+}
+
 TEST_F(PipelineTest, ATransactionTheNodeLostIsSentAgainBeforeItsBatchIsCommitted) {
   source.push(R"({"resourceType":"Patient","id":"p1"})");
   ledger.await_failures_left = 1;
