@@ -143,11 +143,16 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
     if (auto done = finish(stop); !done) return done.error();
     if (handled == 0) break;
   }
-  // Reported batches are committed as soon as their messages are delivered (here and in
-  // finish); waited for when idle, or when max_reported wait.
+  // Reported batches are committed once their messages are delivered, which finish looks at
+  // before it reports, and so does this when as many wait as may be in flight (not at each
+  // round: a look is a flush, which sends at once what linger.ms would have gathered; on the
+  // real broker looking each round measured slower); waited for when idle, or when
+  // max_reported wait.
   const bool wait =
       handled == 0 || reported_.size() >= std::max<std::size_t>(options_.max_reported, 1);
-  if (auto committed = commit_reported(stop, wait); !committed) return committed.error();
+  if (wait || reported_.size() >= window) {
+    if (auto committed = commit_reported(stop, wait); !committed) return committed.error();
+  }
   return handled;
 }
 
