@@ -198,7 +198,7 @@ class Pipeline {
   Status resolve_persons(Batch& batch, const std::atomic<bool>& stop);
   // Stage 4 for the batch: each resource's policy decision, with the patient's country from a
   // Patient in the batch or the directory; moves events with a denied resource to the dead
-  // letters, naming the rules, and adds an AuditEvent per denied resource to `audits`.
+  // letters, naming the rules, and records an AuditEvent per denied resource (Batch::audit).
   Status decide(Batch& batch);
   // The AuditEvent of a resource the policy refused at ingest.
   audit::Common event_audit_common(const Item& item, const ports::SourceEvent& event,
