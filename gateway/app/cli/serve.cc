@@ -321,7 +321,8 @@ int serve(const std::vector<std::string>& argv) {
                               .clock = clock,
                               .audit = adapters->audit.get(),
                               .metrics = &metrics,
-                              .consents = (*consents)->sink.get()},
+                              .consents = (*consents)->sink.get(),
+                              .record_blobs = adapters->record_blobs.get()},
                              normalizer, *policy.policy, options);
   std::unique_ptr<HealthServer> probes;
   if (config->health_port > 0) {

@@ -113,6 +113,9 @@ Result<Adapters> build_adapters(const gateway::GatewayConfig& config) {
   out.master_keys = std::move(stores->master_keys);
   out.directory = std::move(stores->directory);
   out.consents = std::move(stores->consents);
+  auto record_stores = build_stores(config);
+  if (!record_stores) return record_stores.error();
+  out.record_blobs = std::move(record_stores->blobs);
 
   auto ledger = build_ledger(config);
   if (!ledger) return ledger.error();

@@ -38,6 +38,8 @@ struct Adapters {
   std::shared_ptr<ports::MasterKeyStore> master_keys;
   std::shared_ptr<ports::PatientDirectory> directory;
   std::shared_ptr<ports::ConsentRecords> consents;  // what each Consent from Kafka holds
+  // The same stores on connections of their own, for the pipeline's recording thread.
+  std::shared_ptr<ports::BlobStore> record_blobs;
   std::unique_ptr<ports::PointerLedger> ledger;
   std::unique_ptr<ports::KeyProvider> keys;
 };

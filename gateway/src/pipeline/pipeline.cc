@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <set>
 #include <thread>
@@ -68,17 +69,25 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& po
       report_(ports.receipts, ports.dead_letters, ports.audit, ports.blobs),
       options_(options),
       parked_(options.retry_backoff, options.retry_backoff * 16),
-      metrics_(ports.metrics != nullptr ? *ports.metrics : no_metrics_) {}
+      metrics_(ports.metrics != nullptr ? *ports.metrics : no_metrics_) {
+  if (ports.record_blobs != nullptr) {
+    recorder_ = std::make_unique<RecordAndReport>(*ports.record_blobs, report_, health_,
+                                                  ports.clock, options_.retry_backoff);
+  }
+}
 
 std::chrono::steady_clock::time_point Pipeline::timed(std::string_view stage,
                                                       std::chrono::steady_clock::time_point start) {
   const auto now = ports_.clock.now();
-  const double seconds = std::chrono::duration<double>(now - start).count();
+  stage_seconds(stage, std::chrono::duration<double>(now - start).count());
+  return now;
+}
+
+void Pipeline::stage_seconds(std::string_view stage, double seconds) {
   metrics_.stage_seconds(stage, seconds);
   auto it = stats_.stage_seconds.find(stage);
   if (it == stats_.stage_seconds.end()) it = stats_.stage_seconds.emplace(stage, 0.0).first;
   it->second += seconds;
-  return now;
 }
 
 Status Pipeline::run(const std::atomic<bool>& stop) {
@@ -87,7 +96,7 @@ Status Pipeline::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     auto handled = run_once(stop);
     if (!handled) return handled.error();
-    if (*handled == 0 && !in_flight_.empty()) continue;
+    if (*handled == 0 && (!in_flight_.empty() || !recording_.empty())) continue;
     if (*handled > 0) {
       idle_since = ports_.clock.now();
       continue;
@@ -142,6 +151,11 @@ Result<std::size_t> Pipeline::run_once(const std::atomic<bool>& stop) {
   while (!in_flight_.empty() && (in_flight_.size() >= window || handled == 0)) {
     if (auto done = finish(stop); !done) return done.error();
     if (handled == 0) break;
+  }
+  // What the recording thread is done with joins the reported batches; all of it when idle.
+  if (auto collected = collect(stop, handled == 0 ? 0 : std::numeric_limits<std::size_t>::max());
+      !collected) {
+    return collected.error();
   }
   // Reported batches are committed once their messages are delivered, which finish looks at
   // before it reports, and so does this when as many wait as may be in flight (not at each
@@ -622,6 +636,11 @@ Status Pipeline::release(const std::vector<Item>& items, const std::vector<bool>
     if (&other.items == &items) continue;
     for (const Item& item : other.items) in_use.insert(claim_of(item));
   }
+  // Confirmed, their records perhaps not yet written: only read here, as on the recording
+  // thread.
+  for (const Recording& other : recording_) {
+    for (const Item& item : other.batch.items) in_use.insert(claim_of(item));
+  }
   std::map<std::string, std::vector<ports::ClaimedBlob>> by_region;
   std::set<Claim> released;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -760,11 +779,14 @@ Status Pipeline::skip_anchored_roots(Batch& batch, const std::atomic<bool>& stop
   if (merkle.empty()) return Ok{};
   // A version's record is written once its batch is confirmed: an earlier batch still in
   // flight with one of these versions is confirmed (and committed, in order) first.
-  const bool in_flight = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const Batch& b) {
+  const auto holds = [&](const Batch& b) {
     return std::any_of(b.pointers.begin(), b.pointers.end(), [&](const ports::Pointer& p) {
       return p.mode == ports::AnchorMode::kMerkle && merkle.contains(version_of(p));
     });
-  });
+  };
+  const bool in_flight = std::any_of(in_flight_.begin(), in_flight_.end(), holds) ||
+                         std::any_of(recording_.begin(), recording_.end(),
+                                     [&](const Recording& r) { return holds(r.batch); });
   if (in_flight) {
     if (auto drained = drain(stop); !drained) return drained;
   }
@@ -785,7 +807,7 @@ Status Pipeline::skip_anchored_roots(Batch& batch, const std::atomic<bool>& stop
   ReportStage::Queue queue(report_, std::move(receipts), {}, {});
   auto reported = retry(stop, "report", [&]() -> Status {
     if (auto queued = queue.next(); !queued) return queued;
-    return ports_.receipts.flush(options_.flush_timeout);
+    return report_.delivered(/*audits=*/false, options_.flush_timeout);
   });
   if (!reported) return reported;
   log::info("anchor.already_in_root", {{"versions", anchored->size()}, {"resources", count}});
@@ -1011,19 +1033,7 @@ Result<ports::AnchorConfirmation> Pipeline::confirm(Batch& batch, const std::ato
 
 Status Pipeline::keep_records(Batch& batch, const ports::AnchorConfirmation& confirmation,
                               const std::atomic<bool>& stop) {
-  std::map<std::string, std::vector<ports::PointerRecordWrite>> writes;
-  for (const Item& item : batch.items) {
-    const auto& placement = confirmation.placements.at(item.placement);
-    const auto& tx = confirmation.transactions.at(placement.tx);
-    const PointerRecord record{.pointer = item.pointer,
-                               .tx_hash = tx.tx_hash,
-                               .block = tx.block,
-                               .proof = placement.proof};
-    writes[item.pointer.region].push_back({.resource_key = to_hex(item.pointer.resource_key),
-                                           .version = item.pointer.version,
-                                           .json = to_json(record),
-                                           .patient_key = patient_hex(item.pointer)});
-  }
+  const auto writes = pointer_record_writes(batch, confirmation);
   std::set<std::string> down;
   for (const auto& [region, records] : writes) {
     auto kept = in_region(stop, "keep records", region, [&, &r = region, &w = records] {
@@ -1283,9 +1293,30 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
     if (auto released = release(batch.items, refused, stop); !released) return released;
   }
   drop_conflicts(batch, *confirmation);
-  if (auto kept = keep_records(batch, *confirmation, stop); !kept) return kept;
+  const bool consents = ports_.consents != nullptr &&
+                        std::any_of(batch.items.begin(), batch.items.end(), [](const Item& item) {
+                          return item.resource_type == "Consent";
+                        });
+  if (recorder_ && !consents) {
+    // Records and report on the recording thread; the batch is not touched here until done.
+    Recording& handed = recording_.emplace_back(std::move(batch));
+    in_flight_.pop_front();
+    metrics_.batches_in_flight(in_flight_.size());
+    handed.job.batch = &handed.batch;
+    handed.job.confirmation = std::move(*confirmation);
+    handed.job.stop = &stop;
+    recorder_->add(handed.job);
+    timed("confirm", stage_start);
+    // As many may wait for their records as for their confirmation.
+    return collect(stop, std::max<std::size_t>(options_.max_in_flight, 1));
+  }
   stage_start = timed("confirm", stage_start);
-  if (ports_.consents != nullptr) {
+  // On this thread, after what was handed over: batches are reported in the order polled.
+  if (auto collected = collect(stop, 0); !collected) return collected;
+  stage_start = ports_.clock.now();
+  if (auto kept = keep_records(batch, *confirmation, stop); !kept) return kept;
+  stage_start = timed("record", stage_start);
+  if (consents) {
     if (auto applied = apply_consents(batch, stop); !applied) return applied;
     stage_start = timed("consent", stage_start);
   }
@@ -1296,6 +1327,13 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
   // must be delivered before the batch's offsets are committed (commit_reported).
   if (auto reported = report(batch, *confirmation, stop); !reported) return reported;
   timed("report", stage_start);
+  reported(batch, *confirmation);
+  in_flight_.pop_front();
+  metrics_.batches_in_flight(in_flight_.size());
+  return Ok{};
+}
+
+void Pipeline::reported(const Batch& batch, const ports::AnchorConfirmation& confirmation) {
   std::vector<ports::Origin> handled;
   handled.reserve(batch.events.size());
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
@@ -1307,12 +1345,38 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
                        .parked = batch.parked.size(),
                        .resources = batch.items.size(),
                        .dead_lettered = batch.dead_letters().size(),
-                       .transactions = confirmation->transactions.size(),
+                       .transactions = confirmation.transactions.size(),
                        .audits = !batch.audits().empty(),
                        .polled_at = batch.polled_at});
   note_regions_down();
-  in_flight_.pop_front();
-  metrics_.batches_in_flight(in_flight_.size());
+}
+
+Status Pipeline::collect(const std::atomic<bool>& stop, std::size_t keep) {
+  while (!recording_.empty()) {
+    Recording& front = recording_.front();
+    if (!recorder_->done(front.job, /*wait=*/recording_.size() > keep)) break;
+    RecordAndReport::Job& job = front.job;
+    if (!job.reported) return job.reported;
+    if (!job.records_kept) {
+      // A region did not answer: its records are kept here, with the retries and the parking
+      // of every region step, and the batch is reported here; then the thread goes on.
+      log::warn("pipeline.records_retried",
+                {{"error", job.record_error.message}, {"where", job.record_error.where}});
+      auto stage_start = ports_.clock.now();
+      if (auto kept = keep_records(front.batch, job.confirmation, stop); !kept) return kept;
+      stage_start = timed("record", stage_start);
+      if (auto reported = report(front.batch, job.confirmation, stop); !reported) {
+        return reported;
+      }
+      timed("report", stage_start);
+      recorder_->resume();
+    } else {
+      stage_seconds("record", job.record_seconds);
+      stage_seconds("report", job.report_seconds);
+    }
+    reported(front.batch, job.confirmation);
+    recording_.pop_front();
+  }
   return Ok{};
 }
 
@@ -1462,6 +1526,7 @@ Status Pipeline::drain(const std::atomic<bool>& stop) {
   while (!in_flight_.empty()) {
     if (auto done = finish(stop); !done) return done;
   }
+  if (auto collected = collect(stop, 0); !collected) return collected;
   return commit_reported(stop, /*wait=*/true);
 }
 

@@ -46,6 +46,7 @@ std::vector<ports::Receipt> ReportStage::receipts(
 }
 
 Status ReportStage::Queue::next() {
+  const std::lock_guard<std::mutex> lock(stage_.producers_);
   for (; receipts_queued_ < receipts_.size(); ++receipts_queued_) {
     if (auto sent = stage_.receipts_.publish(receipts_[receipts_queued_]); !sent) return sent;
   }
@@ -61,6 +62,7 @@ Status ReportStage::Queue::next() {
 }
 
 Status ReportStage::delivered(bool audits, std::chrono::milliseconds timeout) {
+  const std::lock_guard<std::mutex> lock(producers_);
   if (auto r = receipts_.flush(timeout); !r) return r.error();
   if (audits && audit_ != nullptr) {
     if (auto r = audit_->flush(timeout); !r) return r.error();

@@ -178,9 +178,10 @@ class RegionOutage : public ::testing::Test {
 
   // Runs the gateway while events of every region are published, with eu's Redis taken down by
   // `take_down` 3 s in and brought back by `bring_back` `outage` later, and checks what
-  // acceptance 4 asks.
+  // acceptance 4 asks. With `recording_thread`, pointer records and reports are written by the
+  // pipeline's recording thread on connections of its own (as `serve` runs it).
   void run_outage(const std::function<void()>& take_down, const std::function<void()>& bring_back,
-                  std::chrono::seconds outage, int eu_timeout_ms);
+                  std::chrono::seconds outage, int eu_timeout_ms, bool recording_thread = false);
 
   void publish(const std::vector<kafka::OutgoingMessage>& messages,
                const std::vector<Published>& what) {
@@ -208,7 +209,7 @@ class RegionOutage : public ::testing::Test {
 
 void RegionOutage::run_outage(const std::function<void()>& take_down,
                               const std::function<void()>& bring_back, std::chrono::seconds outage,
-                              int eu_timeout_ms) {
+                              int eu_timeout_ms, bool recording_thread) {
   // Patients: four per region, and us-x, whose data a Bundle shares with an eu patient.
   const std::map<std::string, std::pair<std::string, std::string>> patients{
       {"eu-0", {"DE", "eu"}},      {"eu-1", {"DE", "eu"}},      {"eu-2", {"DE", "eu"}},
@@ -237,6 +238,8 @@ void RegionOutage::run_outage(const std::function<void()>& take_down,
   auto dead = kafka::make_dead_letters(kafka_config_, sealer);
   auto receipts = kafka::make_receipts(kafka_config_, sealer);
   auto stores = redis::make_region_stores(redis_config(eu_timeout_ms));
+  auto record_stores = redis::make_region_stores(redis_config(eu_timeout_ms));
+  ASSERT_TRUE(record_stores);
   auto ledger = evm::make_pointer_ledger(
       {.rpc_url = anvil_.rpc_url(),
        .contract_address = contract_,
@@ -259,7 +262,8 @@ void RegionOutage::run_outage(const std::function<void()>& take_down,
                      .directory = **stores,
                      .ledger = **ledger,
                      .keys = **keys,
-                     .clock = clock},
+                     .clock = clock,
+                     .record_blobs = recording_thread ? record_stores->get() : nullptr},
                     normalizer, policy, options);
   std::atomic<bool> stop{false};
   std::atomic<bool> done{false};
@@ -413,6 +417,12 @@ void RegionOutage::run_outage(const std::function<void()>& take_down,
 // A killed Redis refuses connections at once.
 TEST_F(RegionOutage, OtherRegionsKeepFlowingWhileEuIsKilledAndEuCatchesUpInOrder) {
   run_outage([&] { eu_.kill(); }, [&] { eu_.start_again(); }, 20s, 2000);
+}
+
+// The same with the recording thread: the records it cannot write in eu are kept (and their
+// events parked) by the pipeline thread, and nothing overtakes them.
+TEST_F(RegionOutage, WithARecordingThreadEuKilledAndBackCatchesUpInOrder) {
+  run_outage([&] { eu_.kill(); }, [&] { eu_.start_again(); }, 20s, 2000, /*recording_thread=*/true);
 }
 
 // A frozen Redis (SIGSTOP) accepts connections and answers nothing: each call to it waits for

@@ -5,11 +5,13 @@
 // transaction is confirmed, and receipts and dead letters are acknowledged; a crash anywhere
 // before that re-delivers the batch, and content addressing plus idempotent anchors make the
 // replay a no-op. Environment failures (kUnavailable) are retried with backoff until stop is
-// requested; data failures send the event to the dead-letter topic. Runs on one thread; what
-// overlaps is what others do meanwhile: up to max_in_flight batches' transactions are mined
-// while later batches are prepared and stored, and a reported batch's messages are delivered
-// by the producers while the next batch is worked on (it is committed, in order with the
-// batches before it, once they are: commit_reported).
+// requested; data failures send the event to the dead-letter topic. What overlaps: up to
+// max_in_flight batches' transactions are mined while later batches are prepared and stored; a
+// confirmed batch's pointer records are written and its messages queued on the recording thread
+// (RecordAndReport, when PipelinePorts::record_blobs is set) while this thread works on the next
+// batches; and a reported batch's messages are delivered by the producers meanwhile (it is
+// committed, in order with the batches before it, once they are: commit_reported). Everything
+// else runs on the pipeline's thread, which alone changes the pipeline's state.
 // One region's Redis down stops only its own events (issue 14): after a short retry they are
 // parked (ParkedEvents), with every later event about the same resources or patients, and the
 // rest of the batch goes on; parked events run again, oldest first, with a capped backoff, and
@@ -29,6 +31,7 @@
 #include "fl/gateway/stages/decide_stage.h"
 #include "fl/gateway/stages/normalize_stage.h"
 #include "fl/gateway/stages/protect_stage.h"
+#include "fl/gateway/stages/record_and_report.h"
 #include "fl/gateway/stages/report_stage.h"
 #include "fl/gateway/stages/validate_stage.h"
 #include "fl/ports/audit_log.h"
@@ -50,6 +53,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -79,6 +83,10 @@ struct PipelinePorts {
   // Where the Consents the pipeline anchors become grants (and their deletions revocations).
   // Consents are only stored and anchored, like any resource, when null.
   ports::ConsentSink* consents = nullptr;
+  // The stores again, on connections of their own, for the thread that keeps the pointer
+  // records of confirmed batches and reports them (stages/record_and_report.h) while this one
+  // works on the next batches. Everything runs on the pipeline's thread when null.
+  ports::BlobStore* record_blobs = nullptr;
 };
 
 // Which anchoring mode a resource gets: by resource type, else by input topic, else the default.
@@ -155,6 +163,8 @@ struct PipelineStats {
   double busy_seconds = 0;     // from the first event polled to the last commit
   // Seconds spent in each stage over every batch ("poll": the polls that returned events),
   // where the gateway's time goes for its summary; the metrics have the same per batch.
+  // "record" (pointer records) and "report" are mostly the recording thread's, overlapping
+  // the others: the stages add up to more than busy_seconds.
   std::map<std::string, double, std::less<>> stage_seconds;
   // Per event: from the poll that returned it to the commit that covered it, in seconds.
   std::vector<double> latencies;
@@ -334,8 +344,16 @@ class Pipeline {
   Result<bool> in_region(const std::atomic<bool>& stop, std::string_view step,
                          const std::string& region, const std::function<Status()>& op);
   // The oldest batch in flight: confirmation, pointer records, report; committed when its
-  // messages are delivered (commit_reported).
+  // messages are delivered (commit_reported). With a recording thread (record_blobs), the
+  // records and the report of a batch without Consents to apply are handed to it; a batch
+  // with them is finished here once every batch handed over is collected.
   Status finish(const std::atomic<bool>& stop);
+  // Takes the batches the recording thread is done with, in order, into reported_, waiting
+  // while more than `keep` are handed over. One whose records a region did not take has them
+  // kept and is reported here (keep_records: retried, parked), then the thread goes on.
+  Status collect(const std::atomic<bool>& stop, std::size_t keep);
+  // A batch reported: it joins reported_, to be committed once its messages are delivered.
+  void reported(const Batch& batch, const ports::AnchorConfirmation& confirmation);
   // Finishes every batch in flight and commits every batch reported.
   Status drain(const std::atomic<bool>& stop);
   Status retry(const std::atomic<bool>& stop, const char* step,
@@ -355,8 +373,17 @@ class Pipeline {
   // Records the seconds since `start` as one batch's time in `stage`; returns now.
   std::chrono::steady_clock::time_point timed(std::string_view stage,
                                               std::chrono::steady_clock::time_point start);
+  void stage_seconds(std::string_view stage, double seconds);
   std::chrono::steady_clock::time_point first_event_{};
   std::list<Batch> in_flight_;  // sent, oldest first
+  // Confirmed and handed to the recording thread, oldest first; a list, so that the batch and
+  // the job the thread holds stay in place.
+  struct Recording {
+    explicit Recording(Batch b) : batch(std::move(b)) {}
+    Batch batch;
+    RecordAndReport::Job job;
+  };
+  std::list<Recording> recording_;
   // Finished batches whose messages may still be on their way, oldest first.
   struct Reported;
   std::list<Reported> reported_;
@@ -369,6 +396,8 @@ class Pipeline {
   // Lost on a restart: such a record stays, outranked by the newer one, until the patient's
   // next move or erasure removes it.
   std::map<std::string, std::vector<std::pair<ports::Hash32, std::int64_t>>> moved_countries_;
+  // Last: destroyed (its thread ended) before the batches and stages it uses.
+  std::unique_ptr<RecordAndReport> recorder_;
 };
 
 }  // namespace fl::gateway

@@ -50,7 +50,8 @@ class PipelineTest : public ::testing::Test {
                      .ledger = ledger,
                      .keys = keys,
                      .clock = clock,
-                     .audit = audit_log},
+                     .audit = audit_log,
+                     .record_blobs = record_blobs},
                     normalizer, *ingest, options);
   }
 
@@ -88,6 +89,9 @@ class PipelineTest : public ::testing::Test {
   testing::FakeAuditLog audit;
   ports::AuditLog* audit_log = nullptr;
   std::optional<std::int64_t> committed_at_flush;
+  // The recording thread's own connection to the stores (&recorded), or none.
+  ports::BlobStore* record_blobs = nullptr;
+  testing::FakeBlobStore recorded;
   std::atomic<bool> stop{false};
 };
 
@@ -563,6 +567,57 @@ TEST_F(PipelineTest, SeveralBatchesAreInFlightAndCommittedInOrderWhenConfirmed) 
   EXPECT_EQ(source.committed(), 5);
   ASSERT_EQ(receipts.receipts.size(), 5u);
   EXPECT_EQ(receipts.receipts[4].tx_hash, "0xtx5");
+}
+
+// With a recording thread, the records and reports of confirmed batches are its job: the batches
+// are still reported and committed in the order they were polled.
+TEST_F(PipelineTest, ARecordingThreadKeepsTheRecordsAndReportsBatchesInTheOrderPolled) {
+  for (int i = 0; i < 6; ++i) {
+    source.push(R"({"resourceType":"Observation","id":"o)" + std::to_string(i) +
+                R"(","meta":{"versionId":"1"}})");
+  }
+  record_blobs = &recorded;
+  PipelineOptions options{.batch_max_events = 1, .max_in_flight = 3, .until_caught_up = true};
+  options.idle_before_exit = std::chrono::milliseconds(0);
+  Pipeline pipeline = make(options);
+
+  ASSERT_TRUE(pipeline.run(stop));
+
+  EXPECT_EQ(source.committed(), 6);
+  std::vector<std::string> reported;
+  for (const auto& r : receipts.receipts) reported.push_back(r.reference);
+  EXPECT_EQ(reported,
+            (std::vector<std::string>{"Observation/o0", "Observation/o1", "Observation/o2",
+                                      "Observation/o3", "Observation/o4", "Observation/o5"}));
+  for (const auto& r : receipts.receipts) {
+    const std::string key = r.resource_key.substr(2);
+    auto kept = recorded.pointer_records(r.region, key);
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->size(), 1u) << r.reference;                  // written by the recording thread
+    EXPECT_TRUE(blobs.pointer_records(r.region, key)->empty());  // not by the pipeline's
+  }
+  EXPECT_EQ(pipeline.stats().resources, 6u);
+}
+
+TEST_F(PipelineTest, RecordsTheRecordingThreadCouldNotWriteAreKeptAndReportedByThePipeline) {
+  for (int i = 0; i < 4; ++i) {
+    source.push(R"({"resourceType":"Observation","id":"o)" + std::to_string(i) + R"("})");
+  }
+  record_blobs = &recorded;
+  recorded.crash_before_records = true;  // its connection refuses every record
+  PipelineOptions options{.batch_max_events = 1, .max_in_flight = 2, .until_caught_up = true};
+  options.idle_before_exit = std::chrono::milliseconds(0);
+  Pipeline pipeline = make(options);
+
+  ASSERT_TRUE(pipeline.run(stop));
+
+  EXPECT_EQ(source.committed(), 4);
+  ASSERT_EQ(receipts.receipts.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto& r = receipts.receipts[i];
+    EXPECT_EQ(r.reference, "Observation/o" + std::to_string(i));
+    EXPECT_EQ(blobs.pointer_records(r.region, r.resource_key.substr(2))->size(), 1u);
+  }
 }
 
 // Receipts that the broker acknowledges only once `delivered` is set: a flush that does not

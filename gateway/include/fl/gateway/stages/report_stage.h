@@ -1,7 +1,8 @@
 // Stage 9 of the pipeline: a batch's receipts, dead letters and the AuditEvents of what the
 // policy refused, queued with their producers. A batch is committed only once they are delivered
 // (Pipeline::commit_reported), so a crash before that re-delivers it and it is reported again
-// (at least once). Pipeline thread only.
+// (at least once). Queue::next() and delivered() may be called from two threads (the pipeline's
+// and RecordAndReport's): the producers are used by one at a time.
 #pragma once
 
 #include "fl/base/result.h"
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,6 +72,7 @@ class ReportStage {
   ports::DeadLetters& dead_letters_;
   ports::AuditLog* audit_;
   const ports::BlobStore& blobs_;
+  std::mutex producers_;  // the producers' own state (retries, replacements) is not shared
 };
 
 }  // namespace fl::gateway
