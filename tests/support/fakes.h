@@ -221,6 +221,7 @@ class FakeBlobStore final : public ports::BlobStore {
   }
   Result<std::vector<ports::AnchorRecords>> anchor_records(
       const std::string& region, std::span<const ports::VersionRef> versions) override {
+    anchor_lookups += versions.size();
     if (failures_left_ > 0) {
       --failures_left_;
       return Error{ErrorCode::kUnavailable, "injected failure", region};
@@ -234,6 +235,7 @@ class FakeBlobStore final : public ports::BlobStore {
   }
   // The regions pointer_records was asked, in order.
   std::vector<std::string> record_reads;
+  std::size_t anchor_lookups = 0;  // versions anchor_records was asked about
   Result<std::map<std::uint64_t, std::string>> pointer_records(
       const std::string& region, const std::string& resource_key) override {
     record_reads.push_back(region);

@@ -994,6 +994,21 @@ TEST_F(MerkleRedeliveryTest, AVersionDeliveredInTwoBatchesIsUnderOneRootAndBothR
   EXPECT_EQ(source.committed(), 4);
 }
 
+TEST_F(MerkleRedeliveryTest, OnlyVersionsWhoseClaimWasFoundAreLookedUpInTheAnchorRecords) {
+  source.push(kO1);
+  source.push(R"({"resourceType":"Observation","id":"o2"})");
+  Pipeline pipeline = make_merkle(source);
+  ASSERT_TRUE(pipeline.run_once(stop));
+  EXPECT_EQ(blobs.anchor_lookups, 0u);  // both claimed by this delivery: no root can hold them
+
+  source.push(kO1);  // its claim is found: an earlier root may hold it (and does)
+  source.push(R"({"resourceType":"Observation","id":"o3"})");
+  ASSERT_TRUE(pipeline.run_once(stop));
+  EXPECT_EQ(blobs.anchor_lookups, 1u);
+  EXPECT_EQ(roots_holding("Observation/o1", 4), 1u);
+  EXPECT_EQ(pipeline.stats().already_anchored, 1u);
+}
+
 TEST_F(MerkleRedeliveryTest, AReDeliveryOfOnlyAnchoredVersionsSendsNothing) {
   source.push(kO1);
   ASSERT_TRUE(make_merkle(source).run_once(stop));
