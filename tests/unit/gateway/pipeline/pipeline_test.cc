@@ -572,9 +572,11 @@ TEST_F(PipelineTest, SeveralBatchesAreInFlightAndCommittedInOrderWhenConfirmed) 
 // With a recording thread, the records and reports of confirmed batches are its job: the batches
 // are still reported and committed in the order they were polled.
 TEST_F(PipelineTest, ARecordingThreadKeepsTheRecordsAndReportsBatchesInTheOrderPolled) {
+  // Three versions of each of two resources, a batch each: up to three batches await their
+  // confirmation while up to three more wait for their records and report.
   for (int i = 0; i < 6; ++i) {
-    source.push(R"({"resourceType":"Observation","id":"o)" + std::to_string(i) +
-                R"(","meta":{"versionId":"1"}})");
+    source.push(R"({"resourceType":"Observation","id":"o)" + std::to_string(i % 2) +
+                R"(","meta":{"versionId":")" + std::to_string(i / 2 + 1) + R"("}})");
   }
   record_blobs = &recorded;
   PipelineOptions options{.batch_max_events = 1, .max_in_flight = 3, .until_caught_up = true};
@@ -585,15 +587,21 @@ TEST_F(PipelineTest, ARecordingThreadKeepsTheRecordsAndReportsBatchesInTheOrderP
 
   EXPECT_EQ(source.committed(), 6);
   std::vector<std::string> reported;
-  for (const auto& r : receipts.receipts) reported.push_back(r.reference);
+  for (const auto& r : receipts.receipts) {
+    reported.push_back(r.reference + "/" + std::to_string(r.version));
+  }
   EXPECT_EQ(reported,
-            (std::vector<std::string>{"Observation/o0", "Observation/o1", "Observation/o2",
-                                      "Observation/o3", "Observation/o4", "Observation/o5"}));
+            (std::vector<std::string>{"Observation/o0/1", "Observation/o1/1", "Observation/o0/2",
+                                      "Observation/o1/2", "Observation/o0/3", "Observation/o1/3"}));
+  for (std::size_t i = 0; i < receipts.receipts.size(); ++i) {
+    EXPECT_EQ(receipts.receipts[i].tx_hash, "0xtx" + std::to_string(i + 1));  // sent in order
+    EXPECT_EQ(receipts.receipts[i].origin.offset, static_cast<std::int64_t>(i));
+  }
   for (const auto& r : receipts.receipts) {
     const std::string key = r.resource_key.substr(2);
     auto kept = recorded.pointer_records(r.region, key);
     ASSERT_TRUE(kept);
-    EXPECT_EQ(kept->size(), 1u) << r.reference;                  // written by the recording thread
+    EXPECT_EQ(kept->size(), 3u) << r.reference;                  // written by the recording thread
     EXPECT_TRUE(blobs.pointer_records(r.region, key)->empty());  // not by the pipeline's
   }
   EXPECT_EQ(pipeline.stats().resources, 6u);
