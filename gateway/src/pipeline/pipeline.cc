@@ -1317,7 +1317,14 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
     recorder_->add(handed.job);
     timed("confirm", stage_start);
     // As many may wait for their records as for their confirmation.
-    return collect(stop, std::max<std::size_t>(options_.max_in_flight, 1));
+    if (auto collected = collect(stop, std::max<std::size_t>(options_.max_in_flight, 1));
+        !collected) {
+      return collected;
+    }
+    // One look per batch finished, as below: what was reported before has had this batch's
+    // time to be delivered (at a steady rate, waiting for maxInFlightBatches reported batches
+    // before looking measured p99 ~600 ms instead of ~370).
+    return commit_reported(stop, /*wait=*/false);
   }
   stage_start = timed("confirm", stage_start);
   // On this thread, after what was handed over: batches are reported in the order polled.
