@@ -111,7 +111,8 @@ struct PipelineOptions {
   AnchoringModes anchoring;
   std::size_t batch_max_events = 200;
   // Batches whose transactions may be awaiting confirmation at once; the oldest is confirmed
-  // and committed before another is sent beyond this.
+  // and committed before another is sent beyond this. As many confirmed batches may wait for
+  // the recording thread (their records and report) when there is one.
   // 1: each batch is confirmed before the next is polled.
   std::size_t max_in_flight = 1;
   // Batches reported whose messages the broker has not yet acknowledged; beyond this the
