@@ -1307,7 +1307,7 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
                           return item.resource_type == "Consent";
                         });
   if (recorder_ && !consents) {
-    // Records and report on the recording thread; the batch is not touched here until done.
+    // Records and report on the recording thread; the batch is not changed here until done.
     Recording& handed = recording_.emplace_back(std::move(batch));
     in_flight_.pop_front();
     metrics_.batches_in_flight(in_flight_.size());
@@ -1322,8 +1322,8 @@ Status Pipeline::finish(const std::atomic<bool>& stop) {
       return collected;
     }
     // One look per batch finished, as below: what was reported before has had this batch's
-    // time to be delivered (at a steady rate, waiting for maxInFlightBatches reported batches
-    // before looking measured p99 ~600 ms instead of ~370).
+    // time to be delivered (at a steady 5,000/s, waiting for maxInFlightBatches reported
+    // batches before looking measured p99 454-610 ms, looking here 352-458).
     return commit_reported(stop, /*wait=*/false);
   }
   stage_start = timed("confirm", stage_start);

@@ -9,7 +9,8 @@
 // itself (retrying and parking as it does for every region step) and reports them in order.
 // A report that fails for good (or is still refused when stop is set) ends the job with the
 // error, which stops the pipeline, and nothing behind it runs either.
-// The pipeline thread does not touch a batch it handed over until its job is done.
+// The pipeline thread does not change a batch it handed over (it may read it) until its job
+// is done.
 #pragma once
 
 #include "fl/base/result.h"
