@@ -15,6 +15,17 @@ fl_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 fl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # A loopback TCP port that was free a moment ago; `fl_free_port N`: N different ones, on one line.
+# fl_wait_api LOG PID: waits up to 60 s for `fhir-ledger serve` (PID, logging to LOG) to say
+# that its API listens; dies with the log when the process exits first.
+fl_wait_api() {
+  local deadline=$((SECONDS + 60))
+  until grep -qs '"api.listening"' "$1"; do
+    kill -0 "$2" 2>/dev/null || { cat "$1" >&2; fl_die "the gateway exited"; }
+    [ "$SECONDS" -lt "$deadline" ] || fl_die "the API did not start within 60 s"
+    sleep 0.2
+  done
+}
+
 fl_free_port() {
   python3 -c '
 import socket, sys

@@ -55,12 +55,7 @@ grant Patient/pat-de-0001 "$clinic" --consent
 gateway=$!
 trap 'kill "$gateway" 2>/dev/null || true; "$FL_ROOT/scripts/services" stop "$run"' EXIT
 base="http://127.0.0.1:$FL_API_PORT"
-deadline=$((SECONDS + 60))
-until grep -qs '"api.listening"' "$run/serve.log"; do
-  kill -0 "$gateway" 2>/dev/null || { cat "$run/serve.log" >&2; fl_die "the gateway exited"; }
-  [ "$SECONDS" -lt "$deadline" ] || fl_die "the API did not start"
-  sleep 0.2
-done
+fl_wait_api "$run/serve.log" "$gateway"
 
 token() { "$FL_BIN" token --client "$@"; }
 hospital_token="$(token eu-hospital --scope 'system/*.rs')"

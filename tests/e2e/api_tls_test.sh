@@ -48,12 +48,7 @@ serve() {  # serve CONFIG: the gateway with its API, until the API listens
   rm -f "$run/serve.log"  # the last run's says it listened
   "$FL_BIN" serve --config "$1" >"$run/serve.json" 2>"$run/serve.log" &
   gateway=$!
-  local deadline=$((SECONDS + 60))
-  until grep -qs '"api.listening"' "$run/serve.log"; do
-    kill -0 "$gateway" 2>/dev/null || { cat "$run/serve.log" >&2; fl_die "the gateway exited"; }
-    [ "$SECONDS" -lt "$deadline" ] || fl_die "the API did not start"
-    sleep 0.2
-  done
+  fl_wait_api "$run/serve.log" "$gateway"
 }
 stop() { kill "$gateway" && wait "$gateway" 2>/dev/null || true; gateway=""; }
 token="$("$FL_BIN" token --client eu-hospital --scope 'system/*.rs')"

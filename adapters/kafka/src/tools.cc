@@ -185,6 +185,44 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
   return out;
 }
 
+Result<ports::SourceEvent> read_message(const std::string& bootstrap_servers,
+                                        const std::string& topic, std::int32_t partition,
+                                        std::int64_t offset, std::chrono::milliseconds timeout) {
+  const int timeout_ms = static_cast<int>(timeout.count());
+  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused");  // assign(): no group
+  if (!rk) return rk.error();
+  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
+  if (!partitions) return partitions.error();
+  const auto where = topic + "[" + std::to_string(partition) + "]@" + std::to_string(offset);
+  if (std::find(partitions->begin(), partitions->end(), partition) == partitions->end()) {
+    return Error{ErrorCode::kNotFound, "the topic has no such partition", where};
+  }
+  auto range = watermarks(rk->get(), bootstrap_servers, topic, partition, timeout_ms);
+  if (!range) return range.error();
+  if (offset < range->first || offset >= range->second) {
+    return Error{ErrorCode::kNotFound, "no message at that offset", where};
+  }
+  PartitionListPtr assignment(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), partition)->offset = offset;
+  if (auto err = rd_kafka_assign(rk->get(), assignment.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(err, bootstrap_servers);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Result<ports::SourceEvent> out =
+      Error{ErrorCode::kUnavailable, "timed out reading the message", where};
+  while (std::chrono::steady_clock::now() <= deadline) {
+    MessagePtr message(rd_kafka_consumer_poll(rk->get(), 200));
+    if (!message || message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    // A compacted or transactional topic may skip the offset: the next one is not it.
+    out = message->offset == offset
+              ? Result<ports::SourceEvent>(to_source_event(*message))
+              : Error{ErrorCode::kNotFound, "no message at that offset", where};
+    break;
+  }
+  (void)rd_kafka_consumer_close(rk->get());
+  return out;
+}
+
 namespace {
 
 class BrokerProbe final : public ports::DependencyProbe {

@@ -105,6 +105,11 @@ struct PrometheusMetrics::Impl {
           .Name("fhir_ledger_consent_changes_total")
           .Help("Grants the Consents from Kafka added, changed, revoked or refused")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& dead_letters =
+      BuildCounter()
+          .Name("fhir_ledger_dead_letters_total")
+          .Help("Events dead-lettered, by reason (the dead letter's error-code header)")
+          .Register(*registry);
 };
 
 PrometheusMetrics::PrometheusMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -165,6 +170,11 @@ void PrometheusMetrics::access_decision(std::string_view kind, std::string_view 
 
 void PrometheusMetrics::consents(std::string_view outcome) {
   impl_->consents.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+
+void PrometheusMetrics::dead_letters(std::string_view error_code, std::uint64_t count) {
+  impl_->dead_letters.Add({{"reason", std::string(error_code)}})
+      .Increment(static_cast<double>(count));
 }
 
 void PrometheusMetrics::consent_changes(std::string_view kind, std::uint64_t count) {

@@ -8,6 +8,7 @@
 #include "fl/ledger/signer.h"
 
 #include "cli/api_tools.h"
+#include "cli/console_http.h"
 #include "cli/session.h"
 
 #include <Poco/Exception.h>
@@ -243,6 +244,9 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     const std::string_view path = std::string_view(uri).substr(0, q);
     const std::string_view query =
         q == std::string::npos ? std::string_view() : std::string_view(uri).substr(q + 1);
+    if (path == "/console" || path.starts_with("/console/")) {
+      return console(request, response, path, query);
+    }
     auto route = parse_route(path, query);
     if (!route) return fail(response, route.error());
 
@@ -340,6 +344,13 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
                  ""};
   }
 
+  // The scopes of the console's users: operators, compliance officers, integration engineers.
+  static bool console_scope(std::string_view scopes) {
+    return gateway::scopes_include(scopes, gateway::kToolsScope) ||
+           gateway::scopes_include(scopes, gateway::kComplianceScope) ||
+           gateway::scopes_include(scopes, gateway::kAdminScope);
+  }
+
   // Whether the token's scope covers the operation.
   static bool post_allowed(PostOp op, std::string_view scopes) {
     using gateway::scopes_permit;
@@ -352,8 +363,7 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
         return gateway::scopes_include(scopes, gateway::kAdminScope);
       case PostOp::kEvaluate:
       case PostOp::kPreview:
-        return gateway::scopes_include(scopes, gateway::kToolsScope) ||
-               gateway::scopes_include(scopes, gateway::kAdminScope);
+        return console_scope(scopes);
     }
     return false;
   }
@@ -615,8 +625,108 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     return HTTPResponse::HTTP_OK;
   }
 
+  // GET /console/...: the page and its assets (console_http.h), or the data its views read.
+  Status console(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                 std::string_view path, std::string_view query) {
+    constexpr std::string_view kApi = "/console/api/";
+    if (!path.starts_with(kApi)) {
+      const auto file = console_file(path, request.get("If-None-Match", ""));
+      for (const auto& [name, value] : file.headers) response.set(name, value);
+      response.setStatus(static_cast<Status>(file.status));
+      if (file.status == HTTPResponse::HTTP_NOT_MODIFIED) {
+        response.setContentLength(0);
+        response.send();
+      } else {
+        response.setContentType(file.content_type);
+        response.sendBuffer(file.body.data(), file.body.size());
+      }
+      return static_cast<Status>(file.status);
+    }
+    response.set("Content-Security-Policy", std::string(kConsoleCsp));
+    const auto now = ports::unix_seconds(shared_.parts.clock->wall());
+    auto caller = shared_.parts.tokens->verify(request.get("Authorization", ""), now);
+    if (!caller) {
+      return fail(response, HTTPResponse::HTTP_UNAUTHORIZED, "login", caller.error().message);
+    }
+    if (!console_scope(caller->scopes)) {
+      return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden",
+                  "the console needs the scope fhir-ledger/compliance, fhir-ledger/tools or "
+                  "fhir-ledger/admin");
+    }
+    ConsoleData* data = shared_.parts.console.get();
+    if (data == nullptr) {
+      return fail(response, HTTPResponse::HTTP_NOT_FOUND, "not-found",
+                  "this gateway serves no console data");
+    }
+    const bool admin = gateway::scopes_include(caller->scopes, gateway::kAdminScope);
+    const auto parts = segments(path.substr(kApi.size()));
+    const std::string_view what = parts.empty() ? std::string_view() : parts[0];
+    const auto json = [&](const std::string& body) {
+      send_body(response, HTTPResponse::HTTP_OK, "application/json", body);
+      return HTTPResponse::HTTP_OK;
+    };
+    if (parts.size() == 1 && what == "session") {
+      return json(
+          "{\"client\":" + quoted(caller->client_id) + ",\"scopes\":" + quoted(caller->scopes) +
+          ",\"deadLetters\":" + (admin ? "true" : "false") + ",\"gateway\":" + data->about() + "}");
+    }
+    if (parts.size() == 1 && what == "policies") return json(data->policies());
+    if (parts.size() == 1 && what == "mappings") return json(data->mappings());
+    if (parts.size() == 1 && what == "audit") {
+      auto q = parse_audit_query(query);
+      if (!q) return fail_where(response, q.error());
+      auto answer = data->audit(*q);
+      if (!answer) return fail(response, answer.error());
+      return json(*answer);
+    }
+    if (parts.size() == 1 && what == "metrics") {
+      send_body(response, HTTPResponse::HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                data->metrics());
+      return HTTPResponse::HTTP_OK;
+    }
+    if (parts.size() == 1 && what == "dead-letters") {
+      auto letters = data->recent_dead_letters();
+      if (!letters) return fail(response, letters.error());
+      return json(*letters);
+    }
+    if (parts.size() == 3 && what == "dead-letters") {
+      // The original event is PHI in clear: the operator's scope only.
+      if (!admin) {
+        return fail(response, HTTPResponse::HTTP_FORBIDDEN, "forbidden",
+                    "a dead letter's event needs the scope fhir-ledger/admin");
+      }
+      std::int32_t partition = -1;
+      std::int64_t offset = -1;
+      const auto p = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), partition);
+      const auto o = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), offset);
+      if (p.ec != std::errc() || p.ptr != parts[1].data() + parts[1].size() || partition < 0 ||
+          o.ec != std::errc() || o.ptr != parts[2].data() + parts[2].size() || offset < 0) {
+        return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
+                    "expected /console/api/dead-letters/{partition}/{offset}");
+      }
+      auto letter = data->dead_letter(partition, offset);
+      if (!letter) return fail_where(response, letter.error());
+      return json(*letter);
+    }
+    if (parts.size() == 3 && what == "ledger") {
+      auto route =
+          parse_route("/ledger/" + std::string(parts[1]) + "/" + std::string(parts[2]), query);
+      if (!route) return fail(response, route.error());
+      std::string source = request.get("X-FHIR-Source", shared_.parts.default_source);
+      if (source.empty() || source.size() > 256) {
+        return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
+                    "X-FHIR-Source expects 1 to 256 characters");
+      }
+      return ledger(response, *route, source, route->type + "/" + route->id, data);
+    }
+    return fail(response, HTTPResponse::HTTP_NOT_FOUND, "not-found",
+                "try /console/api/session, policies, audit, mappings, metrics, "
+                "ledger/{type}/{id}, dead-letters or dead-letters/{partition}/{offset}");
+  }
+
   Status ledger(Poco::Net::HTTPServerResponse& response, const Route& route,
-                const std::string& source, const std::string& reference) {
+                const std::string& source, const std::string& reference,
+                const ConsoleData* console = nullptr) {  // adds the auditor's commands
     auto worker = shared_.pool->take();
     auto v = worker->verify(source, reference, route.version);
     if (!v && v.error().code != ErrorCode::kIntegrity) return fail(response, v.error());
@@ -632,7 +742,11 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
              ",\"mode\":" + quoted(v->mode) + ",\"region\":" + quoted(v->region) +
              ",\"deleted\":" + (v->deleted ? "true" : "false") +
              ",\"contentHash\":" + quoted(v->content_hash) + ",\"tx\":" + quoted(v->tx_hash) +
-             ",\"block\":" + std::to_string(v->block) + ",\"checks\":[" + checks + "]}";
+             ",\"block\":" + std::to_string(v->block) + ",\"checks\":[" + checks + "]";
+      body += ",\"resourceKey\":" + quoted(v->resource_key);
+      if (!v->merkle_root.empty()) body += ",\"merkleRoot\":" + quoted(v->merkle_root);
+      if (console != nullptr) body += ",\"commands\":" + console->auditor_commands(*v);
+      body += "}";
     }
     send_body(response, HTTPResponse::HTTP_OK, "application/json", body);
     return HTTPResponse::HTTP_OK;

@@ -11,7 +11,10 @@
 //   POST /fhir/Consent/$dry-run             it implies (consent_service.h), or only their diff
 //   POST /fhir/Patient/{id}/$erase          the erasure (erase_service.h); scope fhir-ledger/admin
 //   POST /policy/$evaluate                  `policy eval` and `map preview` as JSON (api_tools.h);
-//   POST /mappings/$preview                 scope fhir-ledger/tools (or admin)
+//   POST /mappings/$preview                 scope fhir-ledger/tools, compliance or admin
+//   GET /console/...                        the console: its page (console_http.h) and its data
+//                                           (/console/api/..., scope fhir-ledger/compliance,
+//                                           tools or admin; console_data.h)
 // The reference's id space is the X-FHIR-Source header's, else /identity/defaultSource. Errors
 // are FHIR OperationOutcomes: 400 malformed, 401 no or bad token, 403 denied (with the rules and
 // policy hash, never data), 404, 409 the blob does not match the ledger, 410 erased, 503 a
@@ -30,6 +33,7 @@
 #include "fl/ports/metrics.h"
 
 #include "cli/bearer_tokens.h"
+#include "cli/console_data.h"
 
 #include <functional>
 #include <memory>
@@ -74,6 +78,8 @@ struct ApiServerParts {
   // The mapping sets in use now (serve reloads them); may answer null.
   std::function<std::shared_ptr<const mappings::MappingCatalog>()> mappings;
   ports::Metrics* metrics = nullptr;  // reads, Consents and erasures by decision; none when null
+  // What the console's views read; null: /console/api/ answers 404.
+  std::shared_ptr<ConsoleData> console;
 };
 
 Result<std::unique_ptr<ApiServer>> start_api_server(ApiServerParts parts);

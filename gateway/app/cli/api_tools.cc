@@ -1,6 +1,7 @@
 #include "cli/api_tools.h"
 
 #include "fl/base/bytes.h"
+#include "fl/gateway/audit_event.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -168,6 +169,7 @@ Result<std::string> evaluate_policy(const gateway::policy::PolicyEngine& engine,
   put(w, "patientCountry", request.source_country);
   put(w, "patientCountryFrom", from);
   if (!decision.region.empty()) put(w, "region", decision.region);
+  put(w, "obligations", gateway::audit::describe_obligations(decision.obligations));
   put(w, "policyHash", to_0x_hex(decision.policy_hash));
   w.Key("trace");
   w.StartArray();

@@ -3,6 +3,7 @@
 #include "fl/adapters/evm/evm_access_ledger.h"
 #include "fl/adapters/evm/evm_ledger_reader.h"
 #include "fl/adapters/kafka/shared_audit_log.h"
+#include "fl/adapters/kafka/tools.h"
 #include "fl/base/log.h"
 #include "fl/gateway/cached_access_ledger.h"
 #include "fl/ledger/abi.h"
@@ -28,6 +29,8 @@ using namespace std::chrono_literals;
 // How long the audit producer gathers records before sending them: concurrent reads share one
 // round trip to the broker; each read still waits for its own record's acknowledgement.
 constexpr auto kAuditLinger = 1ms;
+// How long the console waits for the broker when it reads the audit or dead-letter topic.
+constexpr auto kConsoleReadTimeout = 10s;
 
 // What every worker shares: the audit producer, and the ledger answers when they are cached.
 struct SharedParts {
@@ -268,6 +271,49 @@ class ConfiguredApi final : public ApiServer {
   std::unique_ptr<ApiServer> server_;
 };
 
+// What the console reads: the configured bundles' files, the audit and dead-letter topics (the
+// KEK opens dead letters), serve's metrics and mapping sets.
+Result<std::shared_ptr<ConsoleData>> make_console(
+    const gateway::GatewayConfig& config,
+    const std::shared_ptr<const gateway::policy::PolicyEngine>& active,
+    const std::shared_ptr<const gateway::policy::PolicyEngine>& candidate, const ApiHooks& hooks) {
+  auto keys = build_key_provider(config);
+  if (!keys) return keys.error();
+  ConsoleParts c;
+  c.bundle_file = config.policy.bundle;
+  c.shadow_file = config.policy.shadow;
+  c.enforced_hash = active ? to_0x_hex(active->bundle().hash) : "";
+  c.enforced_shadow_hash = candidate ? to_0x_hex(candidate->bundle().hash) : "";
+  c.default_source = config.identity.default_source;
+  c.contract = config.ledger.contract;
+  c.rpc_url = config.ledger.rpc_url;
+  c.dead_letter_topic = config.kafka.dead_letter_topic;
+  c.audit_topic = config.kafka.audit_topic;
+  c.read_audit = [servers = config.kafka.bootstrap_servers,
+                  topic = config.kafka.audit_topic](const kafka::PartitionOffsets& from) {
+    return kafka::read_topic(servers, topic, kConsoleReadTimeout, from);
+  };
+  if (!config.kafka.dead_letter_topic.empty()) {
+    c.read_dead_letter = [servers = config.kafka.bootstrap_servers,
+                          topic = config.kafka.dead_letter_topic](std::int32_t partition,
+                                                                  std::int64_t offset) {
+      return kafka::read_message(servers, topic, partition, offset, kConsoleReadTimeout);
+    };
+    c.read_recent_dead_letters =
+        [servers = config.kafka.bootstrap_servers, topic = config.kafka.dead_letter_topic](
+            std::int64_t newest) -> Result<std::vector<ports::SourceEvent>> {
+      auto end = kafka::end_offsets(servers, topic, kConsoleReadTimeout);
+      if (!end) return end.error();
+      for (auto& [partition, offset] : *end) offset = std::max<std::int64_t>(0, offset - newest);
+      return kafka::read_topic(servers, topic, kConsoleReadTimeout, *end);
+    };
+  }
+  c.keys = std::shared_ptr<ports::KeyProvider>(std::move(*keys));
+  c.mappings = hooks.mappings;
+  c.metrics = hooks.exposition;
+  return std::make_shared<ConsoleData>(std::move(c));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayConfig& config,
@@ -298,7 +344,11 @@ Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayCo
     poller = std::move(*started);
   }
 
+  auto console = make_console(config, active, candidate, hooks);
+  if (!console) return console.error();
+
   ApiServerParts parts;
+  parts.console = std::move(*console);
   parts.settings = config.api;
   parts.default_source = config.identity.default_source;
   parts.tokens = cache_verified_tokens(std::move(*tokens));

@@ -12,9 +12,11 @@
 
 namespace fl::cli {
 
-// What serve shares with the API: its metrics, and the mapping sets it runs now.
+// What serve shares with the API: its metrics (and their exposition, for the console), and the
+// mapping sets it runs now.
 struct ApiHooks {
   ports::Metrics* metrics = nullptr;
+  std::function<std::string()> exposition;
   std::function<std::shared_ptr<const mappings::MappingCatalog>()> mappings;
 };
 

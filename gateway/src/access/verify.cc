@@ -123,6 +123,9 @@ Result<Verification> verify_resource(ports::LedgerReader& ledger, ports::BlobSto
                    .mode = std::string(anchor_mode_name(p.mode)),
                    .region = region,
                    .content_hash = to_0x_hex(p.content_hash),
+                   .resource_key = to_0x_hex(p.resource_key),
+                   .merkle_root = record->proof ? to_0x_hex(record->proof->root) : "",
+                   .merkle_leaves = record->proof ? record->proof->leaf_count : 0,
                    .tx_hash = record->tx_hash,
                    .block = record->block};
   out.deleted = std::all_of(p.content_hash.begin(), p.content_hash.end(),

@@ -27,6 +27,7 @@ struct Pipeline::Reported {
   std::size_t parked = 0;
   std::size_t resources = 0;
   std::size_t dead_lettered = 0;
+  std::map<std::string, std::size_t, std::less<>> dead_letter_reasons;  // by error code
   std::size_t transactions = 0;
   bool audits = false;  // it recorded AuditEvents: the audit log is flushed too
   std::chrono::steady_clock::time_point polled_at{};
@@ -1171,6 +1172,7 @@ Status Pipeline::commit_reported(const std::atomic<bool>& stop, bool wait) {
     const double seconds = std::chrono::duration<double>(done - r.polled_at).count();
     metrics_.events("committed", r.committable.size());
     metrics_.events("dead-lettered", r.dead_lettered);
+    for (const auto& [reason, count] : r.dead_letter_reasons) metrics_.dead_letters(reason, count);
     metrics_.resources_anchored(r.resources);
     metrics_.event_latency_seconds(seconds, r.handled);
     stats_.resources += r.resources;
@@ -1355,12 +1357,15 @@ void Pipeline::reported(const Batch& batch, const ports::AnchorConfirmation& con
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
     if (!batch.parked.contains(i)) handled.push_back(batch.events[i].origin);
   }
+  std::map<std::string, std::size_t, std::less<>> reasons;
+  for (const auto& letter : batch.dead_letters()) ++reasons[letter.error_code];
   // Asked in the order batches finish, which is the order they were polled.
   reported_.push_back({.committable = parked_.committable(handled),
                        .handled = handled.size(),
                        .parked = batch.parked.size(),
                        .resources = batch.items.size(),
                        .dead_lettered = batch.dead_letters().size(),
+                       .dead_letter_reasons = std::move(reasons),
                        .transactions = confirmation.transactions.size(),
                        .audits = !batch.audits().empty(),
                        .polled_at = batch.polled_at});

@@ -441,6 +441,52 @@ TEST_P(KafkaTools, AMessageTheBrokerRefusesIsNamedAndTheOthersAreDelivered) {
   EXPECT_FALSE(publish(bootstrap(), in_, batch, 20s));  // publish() still fails as a whole
 }
 
+// What the console's "show the message" does: each message found again where publish_placed
+// said it went, with its key, value and headers.
+TEST_P(KafkaTools, ReadMessageReadsTheMessageWherePublishPlacedIt) {
+  make_topics(3);
+  const auto sent = messages(6);
+  auto placed = publish_placed(bootstrap(), in_, sent, 20s);
+  ASSERT_TRUE(placed) << placed.error().message;
+  ASSERT_EQ(placed->size(), sent.size());
+
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const auto& at = (*placed)[i];
+    ASSERT_EQ(at.refused, "");
+
+    auto read = read_message(bootstrap(), in_, at.partition, at.offset, 10s);
+
+    ASSERT_TRUE(read) << i << ": " << read.error().message;
+    EXPECT_EQ(read->origin.topic, in_);
+    EXPECT_EQ(read->origin.partition, at.partition);
+    EXPECT_EQ(read->origin.offset, at.offset);
+    EXPECT_EQ(read->key, sent[i].key);
+    EXPECT_EQ(read->value, sent[i].value);
+    EXPECT_EQ(read->headers, sent[i].headers);
+  }
+}
+
+TEST_P(KafkaTools, ReadMessagePastTheEndOrInAPartitionThatDoesNotExistIsNotFound) {
+  make_topics(1);
+  auto placed = publish_placed(bootstrap(), in_, messages(2), 20s);
+  ASSERT_TRUE(placed) << placed.error().message;
+  ASSERT_TRUE(read_message(bootstrap(), in_, 0, 1, 10s));  // the last one is there
+
+  auto next = read_message(bootstrap(), in_, 0, 2, 10s);
+  auto far = read_message(bootstrap(), in_, 0, 1000, 10s);
+  auto before = read_message(bootstrap(), in_, 0, -1, 10s);
+  auto no_partition = read_message(bootstrap(), in_, 7, 0, 10s);
+
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code, ErrorCode::kNotFound) << next.error().message;
+  ASSERT_FALSE(far);
+  EXPECT_EQ(far.error().code, ErrorCode::kNotFound) << far.error().message;
+  ASSERT_FALSE(before);
+  EXPECT_EQ(before.error().code, ErrorCode::kNotFound) << before.error().message;
+  ASSERT_FALSE(no_partition);
+  EXPECT_EQ(no_partition.error().code, ErrorCode::kNotFound) << no_partition.error().message;
+}
+
 TEST(KafkaTools, PublishingToNobodyFailsInBoundedTime) {
   const std::string nobody = "127.0.0.1:" + std::to_string(testing::free_port());
   const auto start = std::chrono::steady_clock::now();

@@ -31,11 +31,16 @@ TEST(PrometheusMetrics, CountersAndGaugesCarryTheirLabelsAndValues) {
   m.consents("applied");
   m.consents("failed");
   m.consent_changes("revoked", 2);
+  m.dead_letters("policy-denied", 6);
+  m.dead_letters("invalid-input", 2);
+  m.dead_letters("policy-denied", 1);
   const std::string text = m.exposition();
 
   EXPECT_TRUE(has_line(text, "# TYPE fhir_ledger_events_total counter")) << text;
   EXPECT_TRUE(has_line(text, R"(fhir_ledger_events_total{outcome="consumed"} 5)")) << text;
   EXPECT_TRUE(has_line(text, R"(fhir_ledger_events_total{outcome="dead-lettered"} 1)"));
+  EXPECT_TRUE(has_line(text, R"(fhir_ledger_dead_letters_total{reason="policy-denied"} 7)"));
+  EXPECT_TRUE(has_line(text, R"(fhir_ledger_dead_letters_total{reason="invalid-input"} 2)"));
   EXPECT_TRUE(has_line(text, "fhir_ledger_resources_anchored_total 7"));
   EXPECT_TRUE(has_line(text, "fhir_ledger_transactions_total 2"));
   EXPECT_TRUE(has_line(text, "fhir_ledger_gas_used_total 150000"));

@@ -16,9 +16,11 @@ bool scopes_permit(std::string_view scopes, std::string_view resource_type, char
 
 // The gateway's own operations, which no FHIR scope covers: POST /fhir/Patient/{id}/$erase
 // needs kAdminScope; the tools' dry runs (POST /policy/$evaluate, /mappings/$preview) need
-// kToolsScope or kAdminScope.
+// kToolsScope, kComplianceScope or kAdminScope. The console's data (/console/api/) needs one of
+// those three; a dead letter's original event (PHI) only kAdminScope.
 inline constexpr std::string_view kAdminScope = "fhir-ledger/admin";
 inline constexpr std::string_view kToolsScope = "fhir-ledger/tools";
+inline constexpr std::string_view kComplianceScope = "fhir-ledger/compliance";
 
 // Whether `scope` is one of the space-separated `scopes`, exactly.
 bool scopes_include(std::string_view scopes, std::string_view scope);

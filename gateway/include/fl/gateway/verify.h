@@ -22,7 +22,10 @@ struct Verification {
   std::string mode;  // "pointer" or "merkle"
   std::string region;
   bool deleted = false;
-  std::string content_hash;  // 0x-hex
+  std::string content_hash;         // 0x-hex
+  std::string resource_key;         // 0x-hex: what an auditor asks the contract about
+  std::string merkle_root;          // 0x-hex in merkle mode, else ""
+  std::uint64_t merkle_leaves = 0;  // the leaves under that root
   std::string tx_hash;
   std::uint64_t block = 0;
   std::vector<std::string> checks;  // what was checked, in order, in words

@@ -46,6 +46,9 @@ class Metrics {
   virtual void consents(std::string_view /*outcome*/) {}
   // What the applied Consents changed, by kind: "added", "changed", "revoked", "refused".
   virtual void consent_changes(std::string_view /*kind*/, std::uint64_t /*count*/) {}
+  // Dead letters by their error-code header ("invalid-input", "policy-denied", ...): the
+  // gateway's own stable names, a small set.
+  virtual void dead_letters(std::string_view /*error_code*/, std::uint64_t /*count*/) {}
 };
 
 // Counts nothing: for a pipeline that is not observed (tests, tools).

@@ -52,6 +52,12 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
                                                    std::chrono::milliseconds timeout,
                                                    const PartitionOffsets& from = {});
 
+// The message at `offset` of one partition; kNotFound when the partition has no message there
+// (not written yet, or already deleted by retention).
+Result<ports::SourceEvent> read_message(const std::string& bootstrap_servers,
+                                        const std::string& topic, std::int32_t partition,
+                                        std::int64_t offset, std::chrono::milliseconds timeout);
+
 // Each partition's end offset now (the offset the next message will get).
 Result<PartitionOffsets> end_offsets(const std::string& bootstrap_servers, const std::string& topic,
                                      std::chrono::milliseconds timeout);

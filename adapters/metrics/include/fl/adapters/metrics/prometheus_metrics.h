@@ -11,6 +11,7 @@
 //   fhir_ledger_regions_down, fhir_ledger_parked_events   gauges
 //   fhir_ledger_consents_total{outcome}          Kafka Consents: applied, unchanged, failed
 //   fhir_ledger_consent_changes_total{kind}      their grants added, changed, revoked, refused
+//   fhir_ledger_dead_letters_total{reason}       dead letters by error code
 // Thread-safe: the pipeline writes, the HTTP thread reads.
 #pragma once
 
@@ -42,6 +43,7 @@ class PrometheusMetrics final : public ports::Metrics {
   void access_decision(std::string_view kind, std::string_view decision) override;
   void consents(std::string_view outcome) override;
   void consent_changes(std::string_view kind, std::uint64_t count) override;
+  void dead_letters(std::string_view error_code, std::uint64_t count) override;
 
   // Every metric in the Prometheus text format.
   std::string exposition() const;
