@@ -44,7 +44,7 @@ export function table(head, rows, options = {}) {
                                                : h("th", { scope: "col" }, c)));
   const body = rows.length
     ? rows.map((row) => {
-        const tr = h("tr", { class: row.className });
+        const tr = h("tr", { class: row.className, id: row.id });
         for (const c of row.cells || row) {
           if (c && typeof c === "object" && !(c instanceof Node) && "cell" in c) {
             tr.append(h("td", { class: c.class, title: c.title }, c.cell));

@@ -51,8 +51,12 @@ function eventsTable(events) {
 function shadowTable(events) {
   const decision = (d) => h("div", {}, badge(d.effect || "?", d.effect === "permit" ? "ok" : "bad"), " ",
     rules(d.ruleIds), h("div", { class: "small" }, hash(d.policyHash), d.obligations && d.obligations !== "none" ? ` · ${d.obligations}` : ""));
-  return table(["recorded (UTC)", "active bundle decided", "shadow candidate would decide"],
-    events.map((e) => [e.recorded.replace("T", " ").replace("Z", ""),
+  // The stage and whose data, from the AuditEvent itself: entity[0] is the patient's pseudonym.
+  const entity = (e) => (e.event.entity || [])[0] || {};
+  const detail = (e, type) => ((entity(e).detail || []).find((d) => d.type === type) || {}).valueString || "";
+  return table(["recorded (UTC)", "stage", "patient or resource (pseudonym)", "active bundle decided", "shadow candidate would decide"],
+    events.map((e) => [e.recorded.replace("T", " ").replace("Z", ""), detail(e, "stage") || "-",
+      { cell: hash(((entity(e).what || {}).identifier || {}).value) },
       { cell: decision(e) }, { cell: decision(e.candidate || {}) }]),
     { label: "shadow differences", class: "grid shadow", empty: "no shadow differences: the candidate decides as the active bundle does (or none is configured)" });
 }

@@ -76,6 +76,7 @@ export async function render(root, session) {
   pick.addEventListener("submit", async (e) => {
     e.preventDefault();
     letterInfo.replaceChildren(h("p", { class: "muted" }, "Reading the dead letter…"));
+    out.replaceChildren();  // the preview shown was of another event
     try {
       const d = await api.deadLetter(partition.value, offset.value);
       if (d.source && ![...source.options].some((o) => o.value === d.source)) source.append(h("option", { value: d.source }, d.source));

@@ -45,6 +45,7 @@ function bundleCard(b) {
     const problems = problemsAt.get(i) || [];
     return {
       className: problems.length ? "has-problem" : "",
+      id: `rule-${b.role}-${i}`,
       cells: [
         { cell: String(i), class: "num" },
         { cell: [h("strong", {}, r.id || "?"), r.description ? h("div", { class: "muted small" }, r.description) : null] },
@@ -57,7 +58,16 @@ function bundleCard(b) {
       ],
     };
   });
-  const general = b.problems.filter((p) => p.rule < 0 || p.rule >= rules.length);
+  // Every problem named at the top, each with a way to its rule's row.
+  const problemList = b.problems.length ? h("div", { class: "problems", role: "alert" },
+    h("p", {}, h("strong", {}, `${b.problems.length} problem${b.problems.length > 1 ? "s" : ""} (policy check)`),
+      b.compiles ? "" : ": the file does not compile; the gateway keeps deciding with the bundle it loaded at start (the enforced hash)"),
+    h("ul", {}, b.problems.map((p) => {
+      const rule = rules[p.rule];
+      return h("li", {}, rule ? [h("button", { type: "button", class: "link",
+        onclick: () => document.getElementById(`rule-${b.role}-${p.rule}`).scrollIntoView({ block: "center" }) },
+        `rule ${p.rule} ${rule.id || ""}`), ": "] : "", h("code", {}, p.pointer || "(file)"), ` ${p.message}`);
+    }))) : null;
   const tests = b.tests || { cases: [], problems: [], passed: 0, failed: 0 };
   return h("section", { class: "card", "aria-label": `${b.role} bundle` },
     h("h2", {}, b.role === "active" ? "Active bundle" : "Shadow candidate", " ",
@@ -69,7 +79,7 @@ function bundleCard(b) {
       h("dt", {}, "enforced"), h("dd", {}, hash(b.enforcedHash),
         stale ? h("span", { class: "warn" }, " the file changed since the gateway started: it still enforces this hash") : null),
       h("dt", {}, "combining"), h("dd", {}, `${list(b.combining)}; default ${list(b.default)}`)),
-    general.length ? h("div", {}, h("h3", {}, "Problems"), h("ul", { class: "error" }, general.map((p) => h("li", {}, `${p.pointer || "(file)"}: ${p.message}`)))) : null,
+    problemList,
     h("h3", {}, `Rules (${rules.length})`),
     h("div", { class: "scroll" }, table(["#", "rule", "stages", "effect", "applies when", "obligations", "problems"], ruleRows,
       { label: `rules of the ${b.role} bundle`, class: "grid rules" })),

@@ -116,6 +116,25 @@ try {
   check(/^0x[0-9a-f]{64}$/.test(policyHash), `policy hash ${policyHash}`);
   await shoot("policies");
 
+  // The shadow candidate as its file holds it now: a draft that does not compile, the problem
+  // shown at the rule it points into (the last, research-anywhere).
+  const shadowCard = page.locator("section[aria-label='shadow bundle']");
+  check(await shadowCard.locator(".badge:text-is('does not compile')").count() === 1, "the draft compiles?");
+  const broken = shadowCard.locator("table[aria-label='rules of the shadow bundle'] tr.has-problem");
+  check(await broken.count() === 1, `rules with problems: ${await broken.count()}`);
+  const brokenText = await broken.textContent();
+  check(brokenText.includes("research-anywhere") && brokenText.includes("/rules/20/match/purposes/0") &&
+        brokenText.includes("RESEARCHX"), `the problem row: ${brokenText}`);
+  const listed = await shadowCard.locator(".problems").textContent();
+  check(listed.includes("rule 20 research-anywhere") && listed.includes("does not compile"), `the problem list: ${listed}`);
+  await scrollTo("section[aria-label='shadow bundle']");
+  await shoot("policies-shadow");
+  await shadowCard.locator(".problems button").click();
+  await page.waitForTimeout(300);
+  check(await broken.evaluate((tr) => { const r = tr.getBoundingClientRect(); return r.top >= 48 && r.bottom <= window.innerHeight; }),
+        "the problem's link brings its rule into view");
+  await shoot("policies-shadow-rule");
+
   // The US clinic asks to read a German patient's record for treatment: denied without consent
   // (no rule permits, the default effect decides), permitted with it by eea-to-us-consent.
   const form = page.locator("form[aria-label='evaluate a request']");
@@ -161,6 +180,14 @@ try {
   await page.waitForTimeout(500);
   check(await denied.count() === 6, `by policy hash: ${await denied.count()}`);
   await shoot("audit");
+  // The shadow candidate would have stored them: six differences, deny beside permit.
+  const differences = page.locator("table[aria-label='shadow differences'] tbody tr");
+  check(await differences.count() === 6, `shadow differences: ${await differences.count()}`);
+  for (const text of await differences.allTextContents()) {
+    check(/deny.*default effect.*permit.*default effect/.test(text), `a shadow difference reads: ${text}`);
+  }
+  await scrollTo("table[aria-label='shadow differences']");
+  await shoot("audit-shadow");
 
   // 3. Mappings: the acme-lab set on its sample lab result, each rule's changes.
   await page.click("nav a[data-view=mappings]");
@@ -187,8 +214,10 @@ try {
   // (Twice on the topic: the broken samples were published again.)
   const letter = page.locator("table[aria-label='recent dead letters'] tr", { hasText: "code-to-loinc" });
   check(await letter.count() === 2, `dead letters naming code-to-loinc: ${await letter.count()}`);
+  await preview.getByLabel("Event (FHIR JSON)").fill("");
   await letter.first().getByRole("button", { name: "load" }).click();
   await page.waitForFunction(() => document.querySelector("form[aria-label='preview a mapping'] textarea").value.includes("Observation"));
+  check(await page.locator("#preview").textContent() === "", "the earlier preview is cleared");
   check(await preview.getByLabel("Source system").inputValue() === "acme-lab", "the dead letter's source is selected");
   await preview.getByRole("button", { name: "Preview" }).click();
   await page.waitForSelector("#preview .error");

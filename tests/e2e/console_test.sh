@@ -6,6 +6,8 @@
 # a read are made so that the audit topic holds more than ingest denials, `fhir-ledger serve`
 # then runs with the API, and the broken samples are published once more while it runs so that
 # its /metrics count events and dead letters. Tokens are minted with the run's dev key.
+# A shadow candidate (a permitting default) is audited beside the shipped bundle, and edited into
+# a draft that does not compile while the gateway runs.
 # The screenshots of every view (1280x800) are kept in $FL_CONSOLE_SHOTS (default
 # <build dir>/artefacts/console), not in the tree.
 set -euo pipefail
@@ -15,13 +17,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 [ -f "$FL_ROOT/node_modules/playwright-core/package.json" ] ||
   fl_die "playwright-core is missing: scripts/install-deps runs npm ci"
 
+# A shadow candidate beside the shipped bundle: its default permits, so it would have stored the
+# Brazilian patient's events, and each of those differences is audited.
 config="$run/gateway.json"
-python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" <<'PY'
+candidate="$run/candidate.json"
+python3 - "$FL_ROOT/config/gateway.json" "$config" "$FL_ROOT/config" "$candidate" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 for section, key in (("keys", "keyringFile"), ("mappings", "dir"), ("policy", "bundle")):
     c[section][key] = sys.argv[3] + "/" + c[section][key]
+c["policy"]["shadow"] = sys.argv[4]
 json.dump(c, open(sys.argv[2], "w"))
+bundle = json.load(open(sys.argv[3] + "/" + c["policy"]["bundle"].split("/config/")[-1]))
+bundle["id"], bundle["default"] = "permissive-candidate", "permit"
+json.dump(bundle, open(sys.argv[4], "w"))
 PY
 "$FL_BIN" serve --config "$config" --until-caught-up >"$run/ingest.json" 2>"$run/ingest.log" || {
   cat "$run/ingest.log" >&2
@@ -38,6 +47,15 @@ hospital=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC # anvil's third account, eu-
 gateway=$!
 trap 'kill "$gateway" 2>/dev/null || true; "$FL_ROOT/scripts/services" stop "$run"' EXIT
 fl_wait_api "$run/serve.log" "$gateway"
+# The compliance officer edits the candidate while the gateway runs; the edit does not compile
+# (a purpose of use that is no v3 code), and the console must show that problem at its rule.
+python3 - "$candidate" <<'PY'
+import json, sys
+bundle = json.load(open(sys.argv[1]))
+bundle["rules"].append({"id": "research-anywhere", "description": "A draft.", "stages": ["read"],
+                        "match": {"purposes": ["RESEARCHX"]}, "effect": "permit"})
+json.dump(bundle, open(sys.argv[1], "w"))
+PY
 # The broken events published again while serve runs, so that its /metrics count events and
 # dead letters by reason (the denied ones are not: the audit view must find the demo's six).
 python3 - "$manifest" "$run/broken.manifest.json" <<'PY'
