@@ -54,12 +54,15 @@ Status publish(const std::string& bootstrap_servers, const std::string& topic,
 namespace {
 
 // A consumer that never joins its group: assign() and offset queries only.
-Result<KafkaPtr> make_reader(const std::string& bootstrap_servers, const std::string& group) {
-  auto conf = make_conf({{"bootstrap.servers", bootstrap_servers},
-                         {"client.id", "fhir-ledger-reader"},
-                         {"group.id", group},
-                         {"enable.auto.commit", "false"},
-                         {"enable.partition.eof", "true"}});
+Result<KafkaPtr> make_reader(const std::string& bootstrap_servers, const std::string& group,
+                             const ReaderProperties& extra = {}) {
+  Properties properties{{"bootstrap.servers", bootstrap_servers},
+                        {"client.id", "fhir-ledger-reader"},
+                        {"group.id", group},
+                        {"enable.auto.commit", "false"},
+                        {"enable.partition.eof", "true"}};
+  properties.insert(properties.end(), extra.begin(), extra.end());
+  auto conf = make_conf(properties);
   if (!conf) return conf.error();
   return make_client(RD_KAFKA_CONSUMER, std::move(*conf), bootstrap_servers);
 }
@@ -99,9 +102,10 @@ Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string
 }  // namespace
 
 Result<PartitionOffsets> end_offsets(const std::string& bootstrap_servers, const std::string& topic,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout,
+                                     const ReaderProperties& extra) {
   const int timeout_ms = static_cast<int>(timeout.count());
-  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused");
+  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused", extra);
   if (!rk) return rk.error();
   auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
   if (!partitions) return partitions.error();
@@ -139,9 +143,10 @@ Result<PartitionOffsets> committed_offsets(const std::string& bootstrap_servers,
 Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_servers,
                                                    const std::string& topic,
                                                    std::chrono::milliseconds timeout,
-                                                   const PartitionOffsets& from) {
+                                                   const PartitionOffsets& from,
+                                                   const ReaderProperties& extra) {
   const int timeout_ms = static_cast<int>(timeout.count());
-  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused");  // assign(): no group
+  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused", extra);  // no group
   if (!rk) return rk.error();
   auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
   if (!partitions) return partitions.error();
@@ -187,9 +192,10 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
 
 Result<ports::SourceEvent> read_message(const std::string& bootstrap_servers,
                                         const std::string& topic, std::int32_t partition,
-                                        std::int64_t offset, std::chrono::milliseconds timeout) {
+                                        std::int64_t offset, std::chrono::milliseconds timeout,
+                                        const ReaderProperties& extra) {
   const int timeout_ms = static_cast<int>(timeout.count());
-  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused");  // assign(): no group
+  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused", extra);  // no group
   if (!rk) return rk.error();
   auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
   if (!partitions) return partitions.error();

@@ -289,23 +289,38 @@ Result<std::shared_ptr<ConsoleData>> make_console(
   c.rpc_url = config.ledger.rpc_url;
   c.dead_letter_topic = config.kafka.dead_letter_topic;
   c.audit_topic = config.kafka.audit_topic;
-  c.read_audit = [servers = config.kafka.bootstrap_servers,
-                  topic = config.kafka.audit_topic](const kafka::PartitionOffsets& from) {
-    return kafka::read_topic(servers, topic, kConsoleReadTimeout, from);
+  // The topics are read with the gateway's own Kafka properties (TLS, SASL).
+  const auto kafka = kafka_config(config);
+  c.read_audit =
+      [kafka](const kafka::PartitionOffsets& from) -> Result<std::vector<ports::SourceEvent>> {
+    if (!from.empty()) {
+      return kafka::read_topic(kafka.bootstrap_servers, kafka.audit_topic, kConsoleReadTimeout,
+                               from, kafka.extra);
+    }
+    // The first look starts at the newest events the console keeps, not at the topic's
+    // beginning: a long-running gateway's audit topic holds far more than it keeps.
+    auto end = kafka::end_offsets(kafka.bootstrap_servers, kafka.audit_topic, kConsoleReadTimeout,
+                                  kafka.extra);
+    if (!end) return end.error();
+    const auto share =
+        static_cast<std::int64_t>(AuditTail::kMaxKept / std::max<std::size_t>(1, end->size()));
+    for (auto& [partition, offset] : *end) offset = std::max<std::int64_t>(0, offset - share);
+    return kafka::read_topic(kafka.bootstrap_servers, kafka.audit_topic, kConsoleReadTimeout, *end,
+                             kafka.extra);
   };
-  if (!config.kafka.dead_letter_topic.empty()) {
-    c.read_dead_letter = [servers = config.kafka.bootstrap_servers,
-                          topic = config.kafka.dead_letter_topic](std::int32_t partition,
-                                                                  std::int64_t offset) {
-      return kafka::read_message(servers, topic, partition, offset, kConsoleReadTimeout);
+  if (!kafka.dead_letter_topic.empty()) {
+    c.read_dead_letter = [kafka](std::int32_t partition, std::int64_t offset) {
+      return kafka::read_message(kafka.bootstrap_servers, kafka.dead_letter_topic, partition,
+                                 offset, kConsoleReadTimeout, kafka.extra);
     };
     c.read_recent_dead_letters =
-        [servers = config.kafka.bootstrap_servers, topic = config.kafka.dead_letter_topic](
-            std::int64_t newest) -> Result<std::vector<ports::SourceEvent>> {
-      auto end = kafka::end_offsets(servers, topic, kConsoleReadTimeout);
+        [kafka](std::int64_t newest) -> Result<std::vector<ports::SourceEvent>> {
+      auto end = kafka::end_offsets(kafka.bootstrap_servers, kafka.dead_letter_topic,
+                                    kConsoleReadTimeout, kafka.extra);
       if (!end) return end.error();
       for (auto& [partition, offset] : *end) offset = std::max<std::int64_t>(0, offset - newest);
-      return kafka::read_topic(servers, topic, kConsoleReadTimeout, *end);
+      return kafka::read_topic(kafka.bootstrap_servers, kafka.dead_letter_topic,
+                               kConsoleReadTimeout, *end, kafka.extra);
     };
   }
   c.keys = std::shared_ptr<ports::KeyProvider>(std::move(*keys));

@@ -44,23 +44,28 @@ Result<std::vector<Placed>> publish_placed(
     std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 using PartitionOffsets = std::map<std::int32_t, std::int64_t>;
+// Raw librdkafka properties the readers below apply last (TLS, SASL: KafkaConfig::extra).
+using ReaderProperties = std::vector<std::pair<std::string, std::string>>;
 
 // Every partition of the topic from `from` (its offset there; a partition not named from its
 // beginning) up to the end it has now.
 Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_servers,
                                                    const std::string& topic,
                                                    std::chrono::milliseconds timeout,
-                                                   const PartitionOffsets& from = {});
+                                                   const PartitionOffsets& from = {},
+                                                   const ReaderProperties& extra = {});
 
 // The message at `offset` of one partition; kNotFound when the partition has no message there
 // (not written yet, or already deleted by retention).
 Result<ports::SourceEvent> read_message(const std::string& bootstrap_servers,
                                         const std::string& topic, std::int32_t partition,
-                                        std::int64_t offset, std::chrono::milliseconds timeout);
+                                        std::int64_t offset, std::chrono::milliseconds timeout,
+                                        const ReaderProperties& extra = {});
 
 // Each partition's end offset now (the offset the next message will get).
 Result<PartitionOffsets> end_offsets(const std::string& bootstrap_servers, const std::string& topic,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout,
+                                     const ReaderProperties& extra = {});
 
 // The next offsets `group` committed on the topic's partitions; a partition without a commit
 // is absent. Asks the group's coordinator without joining the group.
