@@ -18,6 +18,8 @@ let stopView = null;
 
 function showLogin(message) {
   session = null;
+  if (stopView) stopView();  // the pipeline view's polling ends with the session
+  stopView = null;
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
   document.getElementById("who").textContent = "";

@@ -7,7 +7,8 @@ import { badge, errorBox, field, h, hash, table } from "../lib/dom.js";
 
 const KINDS = [["", "any kind"], ["ingest", "ingest denial"], ["grant", "grant"],
   ["grant-transaction", "grant transaction"], ["revocation", "revocation"], ["read", "read"],
-  ["erasure", "erasure"], ["shadow", "shadow difference"], ["consent-failure", "consent failure"]];
+  ["erasure", "erasure"], ["shadow", "shadow difference"], ["consent-failure", "consent failure"],
+  ["dead-letter-read", "dead letter opened"]];
 const OUTCOMES = [["", "any outcome"], ["0", "0 permitted / done"], ["4", "4 denied"], ["8", "8 failed"]];
 
 const outcomeBadge = (o) => badge({ 0: "permitted", 4: "denied", 8: "failed" }[o] || o, o === "0" ? "ok" : "bad");

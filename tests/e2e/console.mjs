@@ -225,6 +225,15 @@ try {
   check(/code-to-loinc/.test(failure) && /at \/code\/coding\/0/.test(failure), `the preview's error: ${failure}`);
   await scrollTo("#preview");
   await shoot("mappings-dead-letter");
+  // Opening it was audited before it was shown: who, which letter.
+  const opened = await context.request.get(`${base}/console/api/audit?kind=dead-letter-read`,
+    { headers: { Authorization: `Bearer ${env("FL_CONSOLE_TOKEN")}` } });
+  const openedEvents = (await opened.json()).events;
+  check(openedEvents.length === 1, `dead-letter-read AuditEvents: ${openedEvents.length}`);
+  const who = openedEvents[0].event.agent[0].who.display;
+  const letterPlace = openedEvents[0].event.entity[0].what.identifier.value;
+  check(who === "console:console-operator" && /^fhir\.dead-letters\[\d+\]@\d+$/.test(letterPlace),
+        `the AuditEvent names ${who} and ${letterPlace}`);
 
   // 4. Ledger: one resource verified, and the auditor's own cast commands give what they say.
   await page.click("nav a[data-view=ledger]");

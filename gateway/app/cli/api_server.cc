@@ -704,11 +704,8 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
         return fail(response, HTTPResponse::HTTP_BAD_REQUEST, "invalid",
                     "expected /console/api/dead-letters/{partition}/{offset}");
       }
-      auto letter = data->dead_letter(partition, offset);
+      auto letter = data->dead_letter(partition, offset, "console:" + caller->client_id);
       if (!letter) return fail_where(response, letter.error());
-      // Who opened which event: the operators' trail of PHI shown (the event itself never logged).
-      log::info("console.dead_letter_opened",
-                {{"client", caller->client_id}, {"partition", partition}, {"offset", offset}});
       return json(*letter);
     }
     if (parts.size() == 3 && what == "ledger") {

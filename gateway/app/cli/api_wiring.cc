@@ -276,7 +276,8 @@ class ConfiguredApi final : public ApiServer {
 Result<std::shared_ptr<ConsoleData>> make_console(
     const gateway::GatewayConfig& config,
     const std::shared_ptr<const gateway::policy::PolicyEngine>& active,
-    const std::shared_ptr<const gateway::policy::PolicyEngine>& candidate, const ApiHooks& hooks) {
+    const std::shared_ptr<const gateway::policy::PolicyEngine>& candidate, const ApiHooks& hooks,
+    kafka::SharedAuditLog& audit) {
   auto keys = build_key_provider(config);
   if (!keys) return keys.error();
   ConsoleParts c;
@@ -324,6 +325,13 @@ Result<std::shared_ptr<ConsoleData>> make_console(
     };
   }
   c.keys = std::shared_ptr<ports::KeyProvider>(std::move(*keys));
+  // `audit` outlives the console: both belong to the configured API, the server stopping first.
+  c.record_audit = [&audit](const ports::AuditRecord& record) -> Status {
+    auto log = audit.open();
+    if (auto recorded = log->record(std::span(&record, 1)); !recorded) return recorded;
+    return log->flush(kConsoleReadTimeout);
+  };
+  c.gateway_name = config.service_name;
   c.mappings = hooks.mappings;
   c.metrics = hooks.exposition;
   return std::make_shared<ConsoleData>(std::move(c));
@@ -359,7 +367,7 @@ Result<std::unique_ptr<ApiServer>> start_configured_api(const gateway::GatewayCo
     poller = std::move(*started);
   }
 
-  auto console = make_console(config, active, candidate, hooks);
+  auto console = make_console(config, active, candidate, hooks, *shared->audit);
   if (!console) return console.error();
 
   ApiServerParts parts;

@@ -192,9 +192,9 @@ std::optional<AuditSummary> summarise_audit_event(const ports::SourceEvent& mess
 Result<AuditQuery> parse_audit_query(std::string_view query_string) {
   AuditQuery q;
   static const std::set<std::string, std::less<>> kKinds = {
-      "ingest", "grant",   "grant-transaction",        "revocation",
-      "read",   "erasure", "policy-shadow-difference", "consent-failure",
-      "shadow"};
+      "ingest", "grant",           "grant-transaction",        "revocation",
+      "read",   "erasure",         "policy-shadow-difference", "consent-failure",
+      "shadow", "dead-letter-read"};
   while (!query_string.empty()) {
     const auto amp = query_string.find('&');
     const std::string_view part = query_string.substr(0, amp);
@@ -209,8 +209,6 @@ Result<AuditQuery> parse_audit_query(std::string_view query_string) {
       return Error{ErrorCode::kInvalidInput, "expected " + std::move(expected),
                    "?" + std::string(name)};
     };
-    // Every value the console sends is plain ASCII without reserved characters: nothing to
-    // percent-decode, and anything else is refused rather than guessed.
     static const std::set<std::string, std::less<>> kNames = {
         "kind", "outcome", "rule", "policyHash", "since", "until", "limit"};
     if (!kNames.contains(name)) {
@@ -218,6 +216,8 @@ Result<AuditQuery> parse_audit_query(std::string_view query_string) {
                    "unknown parameter: try kind, outcome, rule, policyHash, since, until, limit",
                    "?" + std::string(name)};
     }
+    // Every value the console sends is plain ASCII without reserved characters: nothing to
+    // percent-decode, and anything else is refused rather than guessed.
     const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
              c == ':';

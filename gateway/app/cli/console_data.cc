@@ -3,6 +3,7 @@
 #include "fl/adapters/kafka/dead_letter_message.h"
 #include "fl/base/bytes.h"
 #include "fl/base/json_string.h"
+#include "fl/gateway/audit_event.h"
 #include "fl/gateway/crypto/hash.h"
 #include "fl/gateway/crypto/topic_sealer.h"
 #include "fl/gateway/mapping_files.h"
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <vector>
 
 namespace fl::cli {
@@ -218,8 +220,9 @@ Result<std::string> ConsoleData::recent_dead_letters() const {
   return std::string(buffer.GetString());
 }
 
-Result<std::string> ConsoleData::dead_letter(std::int32_t partition, std::int64_t offset) const {
-  if (!parts_.read_dead_letter || !parts_.keys) {
+Result<std::string> ConsoleData::dead_letter(std::int32_t partition, std::int64_t offset,
+                                             const std::string& who) const {
+  if (!parts_.read_dead_letter || !parts_.keys || !parts_.record_audit) {
     return Error{ErrorCode::kNotFound, "this gateway has no dead-letter topic", ""};
   }
   auto message = parts_.read_dead_letter(partition, offset);
@@ -229,6 +232,22 @@ Result<std::string> ConsoleData::dead_letter(std::int32_t partition, std::int64_
   if (!opened) return opened.error();
   auto original = kafka::unpack_original(as_chars(*opened));
   if (!original) return original.error();
+  // PHI is shown only once the audit topic holds who opened it.
+  const std::string place =
+      parts_.dead_letter_topic + "[" + std::to_string(partition) + "]@" + std::to_string(offset);
+  gateway::audit::Common common;
+  common.recorded =
+      gateway::audit::rfc3339_utc(std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  common.gateway = parts_.gateway_name;
+  common.agents.push_back({.address = "", .jurisdiction = "", .display = who, .requestor = true});
+  const std::string sha = message->header(kafka::kOriginalSha256Header);
+  if (auto audited = parts_.record_audit(
+          {.key = place, .json = gateway::audit::dead_letter_read_event(common, place, sha)});
+      !audited) {
+    return audited.error();
+  }
 
   rapidjson::StringBuffer buffer;
   Writer w(buffer);

@@ -8,7 +8,8 @@
 //   mappings()     the mapping sets in use, with the hash anchored beside what they map
 //   dead_letters() the newest dead letters' clear headers (reason, origin): no PHI
 //   dead_letter()  one dead letter's original event, opened with the KEK (it holds PHI: the
-//                  HTTP layer lets only the admin scope ask)
+//                  HTTP layer lets only the admin scope ask), shown only once an AuditEvent
+//                  (dead-letter-read) naming who opened it is on the audit topic
 //   metrics()      the Prometheus exposition of /metrics
 // Nothing is written anywhere; each call is safe from any request thread.
 #pragma once
@@ -16,6 +17,7 @@
 #include "fl/base/result.h"
 #include "fl/gateway/verify.h"
 #include "fl/mappings/engine.h"
+#include "fl/ports/audit_log.h"
 #include "fl/ports/event_source.h"
 #include "fl/ports/key_provider.h"
 
@@ -46,6 +48,9 @@ struct ConsoleParts {
   std::function<Result<std::vector<ports::SourceEvent>>(std::int64_t per_partition)>
       read_recent_dead_letters;
   std::shared_ptr<ports::KeyProvider> keys;  // opens dead letters
+  // Records one AuditEvent durably (written and acknowledged) before what it audits is shown.
+  std::function<Status(const ports::AuditRecord&)> record_audit;
+  std::string gateway_name;  // the AuditEvents' source site
   std::function<std::shared_ptr<const mappings::MappingCatalog>()> mappings;
   std::function<std::string()> metrics;
 };
@@ -59,7 +64,9 @@ class ConsoleData {
   Result<std::string> audit(const AuditQuery& query) { return audit_.query(query); }
   std::string mappings() const;
   Result<std::string> recent_dead_letters() const;
-  Result<std::string> dead_letter(std::int32_t partition, std::int64_t offset) const;
+  // `who`: the client id of the operator asking, for the AuditEvent.
+  Result<std::string> dead_letter(std::int32_t partition, std::int64_t offset,
+                                  const std::string& who) const;
   std::string metrics() const { return parts_.metrics ? parts_.metrics() : std::string(); }
   // The `cast` commands an auditor runs to check a verification on the chain themselves.
   std::string auditor_commands(const gateway::Verification& v) const;

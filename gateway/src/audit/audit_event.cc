@@ -22,6 +22,7 @@ constexpr const char* kPurpose = "http://terminology.hl7.org/CodeSystem/v3-ActRe
 constexpr const char* kSourceType = "http://terminology.hl7.org/CodeSystem/security-source-type";
 constexpr const char* kPatientKeySystem = "urn:fhir-ledger:patient-key";
 constexpr const char* kResourceKeySystem = "urn:fhir-ledger:resource-key";
+constexpr const char* kDeadLetterSystem = "urn:fhir-ledger:dead-letter";
 constexpr const char* kAddressSystem = "urn:fhir-ledger:ledger-address";
 constexpr const char* kCountrySystem = "urn:iso:std:iso:3166";
 
@@ -37,6 +38,8 @@ struct Kind {
   Code subtype;
   const char* kind;
   const char* action;  // C R U D E
+  // entity[0]'s identifier system when it is neither a patient nor a resource; null for those.
+  const char* subject_system = nullptr;
 };
 
 // AuditEvent.outcome: success, minor failure (a refused request, an unconfirmed change),
@@ -175,7 +178,9 @@ std::string event(const Kind& kind, const Common& c, const char* outcome_code,
   w.StartObject();
   w.Key("identifier");
   w.StartObject();
-  string(w, "system", patient ? kPatientKeySystem : kResourceKeySystem);
+  string(w, "system",
+         patient ? kPatientKeySystem
+                 : (kind.subject_system ? kind.subject_system : kResourceKeySystem));
   string(w, "value", patient ? c.patient_key : c.resource_key);
   w.EndObject();
   w.EndObject();
@@ -372,6 +377,21 @@ std::string erasure_event(const Common& common, const std::string& reason) {
   return event(
       kind, common, kSucceeded, reason.empty() ? "GDPR Art. 17 erasure" : reason, [](Writer&) {},
       [](Writer&) {});
+}
+
+std::string dead_letter_read_event(const Common& given, const std::string& place,
+                                   const std::string& original_sha256) {
+  Common common = given;
+  common.patient_key.clear();
+  common.resource_key = place;
+  const Kind kind{.type = {kEventType, "rest", "RESTful Operation"},
+                  .subtype = {kInteraction, "read", "read"},
+                  .kind = "dead-letter-read",
+                  .action = "R",
+                  .subject_system = kDeadLetterSystem};
+  return event(
+      kind, common, kSucceeded, "dead letter " + place + " opened: its original event was shown",
+      [&](Writer& w) { detail(w, "original-sha256", original_sha256); }, [](Writer&) {});
 }
 
 std::string shadow_difference_event(const Common& given, const std::string& stage,

@@ -8,7 +8,7 @@
 //   type / subtype     what happened (DICOM and audit-event-type codes) and, as the last
 //                      subtype, the kind ("ingest", "grant", "grant-transaction",
 //                      "revocation", "read", "erasure", "policy-shadow-difference",
-//                      "consent-failure") under
+//                      "consent-failure", "dead-letter-read") under
 //                      urn:fhir-ledger:audit-kind
 //   outcome            "0" permitted (or carried out), "4" denied (a refused request, like an
 //                      HTTP 4xx) or a change whose transaction is unconfirmed, "8" a permitted
@@ -17,7 +17,8 @@
 //                      would receive the data (a participant, located by its registered
 //                      ISO 3166 country)
 //   entity[0]          the patient, by pseudonym only (never a FHIR id, name or other PHI),
-//                      or the resource by pseudonym when its patient is not known;
+//                      or the resource by pseudonym when its patient is not known (for a
+//                      dead letter opened, the letter: its place and the original's SHA-256);
 //                      its detail holds the decision: "policy-hash", "rule-ids", "effect",
 //                      "obligations" (and the candidate's for a shadow difference)
 //   entity[1]          for a read or an ingest, the resource, by pseudonym and type
@@ -119,6 +120,12 @@ std::string consent_failure_event(const Common& common, const std::string& resou
 
 // GDPR Art. 17 erasure of a patient, by the operator.
 std::string erasure_event(const Common& common, const std::string& reason);
+
+// An operator opened a dead letter's original event (PHI as received) in the console: entity[0]
+// is the letter, by its place ("fhir.dead-letters[2]@11") and the original's SHA-256 (the
+// letter's own header), since its patient is not known without reading the event.
+std::string dead_letter_read_event(const Common& common, const std::string& place,
+                                   const std::string& original_sha256);
 
 // The candidate bundle would have decided differently from the active one.
 std::string shadow_difference_event(const Common& common, const std::string& stage,

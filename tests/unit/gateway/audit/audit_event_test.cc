@@ -69,7 +69,7 @@ TEST(AuditEventText, EveryKindReplacesIllFormedSequencesInEveryField) {
 
   for (const std::string& event :
        {grant_event(c, true, denial()), read_event(c, "0x2", "Observation", false, denial()),
-        revocation_event(c, failed), erasure_event(c, bad),
+        revocation_event(c, failed), erasure_event(c, bad), dead_letter_read_event(c, bad, bad),
         shadow_difference_event(c, "ingest", "0x2", bad, denial(), denial())}) {
     const rapidjson::Document doc = strict_parse(event);
     ASSERT_TRUE(doc.IsObject()) << event;
@@ -87,6 +87,30 @@ TEST(AuditEventText, WellFormedTextIsWrittenUnchanged) {
 
   ASSERT_TRUE(doc.IsObject());
   EXPECT_EQ(display_of(doc), source);
+}
+
+// A dead letter opened in the console names the letter, not a patient or a resource: its place
+// and the original's SHA-256, under a system of its own, read by the operator who asked.
+TEST(DeadLetterReadEvent, NamesTheLetterAndWhoOpenedIt) {
+  Common c = with_source_system("console:ops");
+  const std::string sha = std::string(64, 'e');
+
+  const rapidjson::Document doc =
+      strict_parse(dead_letter_read_event(c, "fhir.dead-letters[2]@11", sha));
+
+  EXPECT_STREQ(doc["action"].GetString(), "R");
+  EXPECT_STREQ(doc["outcome"].GetString(), "0");
+  EXPECT_STREQ(doc["subtype"][1]["system"].GetString(), "urn:fhir-ledger:audit-kind");
+  EXPECT_STREQ(doc["subtype"][1]["code"].GetString(), "dead-letter-read");
+  const auto& what = doc["entity"][0]["what"]["identifier"];
+  EXPECT_STREQ(what["system"].GetString(), "urn:fhir-ledger:dead-letter");
+  EXPECT_STREQ(what["value"].GetString(), "fhir.dead-letters[2]@11");
+  EXPECT_FALSE(doc["entity"][0].HasMember("role"));  // not a patient
+  EXPECT_STREQ(doc["entity"][0]["detail"][0]["type"].GetString(), "original-sha256");
+  EXPECT_EQ(doc["entity"][0]["detail"][0]["valueString"].GetString(), sha);
+  EXPECT_EQ(display_of(doc), "console:ops");
+  EXPECT_NE(std::string(doc["outcomeDesc"].GetString()).find("fhir.dead-letters[2]@11"),
+            std::string::npos);
 }
 
 }  // namespace
