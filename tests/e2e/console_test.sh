@@ -71,6 +71,13 @@ PY
 
 export FL_CONSOLE_BASE="http://127.0.0.1:$FL_API_PORT"
 FL_CONSOLE_TOKEN="$("$FL_BIN" token --client console-operator --scope fhir-ledger/admin)"
+# The browser starts once serve has dead-lettered the three again (its metrics say so).
+deadline=$((SECONDS + 60))
+until curl -sf -H "Authorization: Bearer $FL_CONSOLE_TOKEN" "$FL_CONSOLE_BASE/console/api/metrics" |
+  grep -q '^fhir_ledger_events_total{outcome="dead-lettered"} 3$'; do
+  [ "$SECONDS" -lt "$deadline" ] || fl_die "serve did not dead-letter the broken events again"
+  sleep 0.5
+done
 FL_CONSOLE_COMPLIANCE_TOKEN="$("$FL_BIN" token --client compliance-officer --scope fhir-ledger/compliance)"
 FL_CONSOLE_READER_TOKEN="$("$FL_BIN" token --client eu-hospital --scope 'system/*.rs')"
 export FL_CONSOLE_TOKEN FL_CONSOLE_COMPLIANCE_TOKEN FL_CONSOLE_READER_TOKEN FL_ROOT FL_CAST
