@@ -28,7 +28,7 @@ for section, key in (("keys", "keyringFile"), ("mappings", "dir"), ("policy", "b
     c[section][key] = sys.argv[3] + "/" + c[section][key]
 c["policy"]["shadow"] = sys.argv[4]
 json.dump(c, open(sys.argv[2], "w"))
-bundle = json.load(open(sys.argv[3] + "/" + c["policy"]["bundle"].split("/config/")[-1]))
+bundle = json.load(open(c["policy"]["bundle"]))
 bundle["id"], bundle["default"] = "permissive-candidate", "permit"
 json.dump(bundle, open(sys.argv[4], "w"))
 PY
