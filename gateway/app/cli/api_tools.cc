@@ -4,6 +4,8 @@
 #include "fl/gateway/audit_event.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -24,9 +26,36 @@ void put(Writer& w, std::string_view key, std::string_view value) {
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
+// Deeper bodies are refused before a document is built: the policy and mapping code walk a
+// resource recursively, and a 1 MiB body of brackets would exhaust a request thread's stack (the
+// pipeline refuses the same at /pipeline/maxJsonDepth, 64 by default).
+constexpr int kMaxDepth = 64;
+
+// Counts nesting while the text is read, without building anything, and stops past kMaxDepth.
+struct DepthLimit : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthLimit> {
+  int depth = 0;
+  bool too_deep = false;
+  bool enter() {
+    too_deep = ++depth > kMaxDepth;
+    return !too_deep;
+  }
+  bool StartObject() { return enter(); }
+  bool StartArray() { return enter(); }
+  bool EndObject(rapidjson::SizeType) { return --depth, true; }
+  bool EndArray(rapidjson::SizeType) { return --depth, true; }
+};
+
 Result<rapidjson::Document> parse_object(std::string_view body) {
+  rapidjson::MemoryStream bytes(body.data(), body.size());
+  DepthLimit limit;
+  rapidjson::Reader reader;
+  reader.Parse<rapidjson::kParseIterativeFlag>(bytes, limit);
+  if (limit.too_deep) {
+    return invalid("JSON nesting deeper than " + std::to_string(kMaxDepth), "");
+  }
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(body.data(),
+                                                                                 body.size());
   if (doc.HasParseError()) return invalid("the body is not JSON", "");
   if (!doc.IsObject()) return invalid("expected a JSON object", "");
   return doc;

@@ -128,5 +128,24 @@ TEST_F(PreviewMappingTest, AnUnknownSourceAndANonObjectAreRefused) {
   EXPECT_EQ(array.error().code, ErrorCode::kInvalidInput);
 }
 
+// A body of nested brackets as large as the API takes (1 MiB) is refused with a reason; it
+// must not exhaust the request thread's stack (parsing, mapping or freeing it).
+TEST_F(PreviewMappingTest, NestingAsDeepAsTheBodyLimitAllowsIsRefused) {
+  ASSERT_TRUE(catalog_);
+  const std::string deep = R"({"resourceType":"Observation","valueString":)" +
+                           std::string(1 << 20, '[') + std::string(1 << 20, ']') + "}";
+  auto answer = preview_mapping(*catalog_, "acme-lab", deep);
+  ASSERT_FALSE(answer);
+  EXPECT_EQ(answer.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST_F(EvaluatePolicyTest, NestingAsDeepAsTheBodyLimitAllowsIsRefused) {
+  const std::string deep = R"({"stage":"read","resource":{"resourceType":"Patient","x":)" +
+                           std::string(1 << 20, '[') + std::string(1 << 20, ']') + "}}";
+  auto answer = evaluate_policy(engine_, deep);
+  ASSERT_FALSE(answer);
+  EXPECT_EQ(answer.error().code, ErrorCode::kInvalidInput);
+}
+
 }  // namespace
 }  // namespace fl::cli
