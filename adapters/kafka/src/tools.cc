@@ -99,19 +99,32 @@ Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string
   return std::pair{low, high};
 }
 
+// A reader that joins no group (assign() only), and the topic's partitions.
+struct TopicReader {
+  KafkaPtr rk;
+  std::vector<std::int32_t> partitions;
+};
+Result<TopicReader> topic_reader(const std::string& bootstrap_servers, const std::string& topic,
+                                 int timeout_ms, const ReaderProperties& extra) {
+  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused", extra);
+  if (!rk) return rk.error();
+  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
+  if (!partitions) return partitions.error();
+  return TopicReader{std::move(*rk), std::move(*partitions)};
+}
+
 }  // namespace
 
 Result<PartitionOffsets> end_offsets(const std::string& bootstrap_servers, const std::string& topic,
                                      std::chrono::milliseconds timeout,
                                      const ReaderProperties& extra) {
   const int timeout_ms = static_cast<int>(timeout.count());
-  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused", extra);
-  if (!rk) return rk.error();
-  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
-  if (!partitions) return partitions.error();
+  auto reader = topic_reader(bootstrap_servers, topic, timeout_ms, extra);
+  if (!reader) return reader.error();
+  auto& [rk, partitions] = *reader;
   PartitionOffsets out;
-  for (std::int32_t p : *partitions) {
-    auto range = watermarks(rk->get(), bootstrap_servers, topic, p, timeout_ms);
+  for (std::int32_t p : partitions) {
+    auto range = watermarks(rk.get(), bootstrap_servers, topic, p, timeout_ms);
     if (!range) return range.error();
     out[p] = range->second;
   }
@@ -146,17 +159,16 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
                                                    const PartitionOffsets& from,
                                                    const ReaderProperties& extra) {
   const int timeout_ms = static_cast<int>(timeout.count());
-  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused", extra);  // no group
-  if (!rk) return rk.error();
-  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
-  if (!partitions) return partitions.error();
+  auto reader = topic_reader(bootstrap_servers, topic, timeout_ms, extra);
+  if (!reader) return reader.error();
+  auto& [rk, partitions] = *reader;
 
   // Read each partition from its beginning (or `from`) up to the end it has now.
   std::map<int32_t, int64_t> end;
   PartitionListPtr assignment(
-      rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));
-  for (int32_t p : *partitions) {
-    auto range = watermarks(rk->get(), bootstrap_servers, topic, p, timeout_ms);
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (int32_t p : partitions) {
+    auto range = watermarks(rk.get(), bootstrap_servers, topic, p, timeout_ms);
     if (!range) return range.error();
     auto [low, high] = *range;
     if (auto it = from.find(p); it != from.end()) low = std::max(low, it->second);
@@ -167,7 +179,7 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
   }
   std::vector<ports::SourceEvent> out;
   if (end.empty()) return out;
-  if (auto err = rd_kafka_assign(rk->get(), assignment.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (auto err = rd_kafka_assign(rk.get(), assignment.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return kafka_error(err, bootstrap_servers);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -175,7 +187,7 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
     if (std::chrono::steady_clock::now() > deadline) {
       return Error{ErrorCode::kUnavailable, "timed out reading topic " + topic, bootstrap_servers};
     }
-    MessagePtr message(rd_kafka_consumer_poll(rk->get(), 200));
+    MessagePtr message(rd_kafka_consumer_poll(rk.get(), 200));
     if (!message) continue;
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (message->offset >= end[message->partition]) end.erase(message->partition);
@@ -186,7 +198,7 @@ Result<std::vector<ports::SourceEvent>> read_topic(const std::string& bootstrap_
     out.push_back(to_source_event(*message));
     if (auto it = end.find(p); it != end.end() && message->offset + 1 >= it->second) end.erase(it);
   }
-  (void)rd_kafka_consumer_close(rk->get());
+  (void)rd_kafka_consumer_close(rk.get());
   return out;
 }
 
@@ -195,29 +207,28 @@ Result<ports::SourceEvent> read_message(const std::string& bootstrap_servers,
                                         std::int64_t offset, std::chrono::milliseconds timeout,
                                         const ReaderProperties& extra) {
   const int timeout_ms = static_cast<int>(timeout.count());
-  auto rk = make_reader(bootstrap_servers, "fhir-ledger-reader-unused", extra);  // no group
-  if (!rk) return rk.error();
-  auto partitions = partitions_of(rk->get(), bootstrap_servers, topic, timeout_ms);
-  if (!partitions) return partitions.error();
+  auto reader = topic_reader(bootstrap_servers, topic, timeout_ms, extra);
+  if (!reader) return reader.error();
+  auto& [rk, partitions] = *reader;
   const auto where = topic + "[" + std::to_string(partition) + "]@" + std::to_string(offset);
-  if (std::find(partitions->begin(), partitions->end(), partition) == partitions->end()) {
+  if (std::find(partitions.begin(), partitions.end(), partition) == partitions.end()) {
     return Error{ErrorCode::kNotFound, "the topic has no such partition", where};
   }
-  auto range = watermarks(rk->get(), bootstrap_servers, topic, partition, timeout_ms);
+  auto range = watermarks(rk.get(), bootstrap_servers, topic, partition, timeout_ms);
   if (!range) return range.error();
   if (offset < range->first || offset >= range->second) {
     return Error{ErrorCode::kNotFound, "no message at that offset", where};
   }
   PartitionListPtr assignment(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), partition)->offset = offset;
-  if (auto err = rd_kafka_assign(rk->get(), assignment.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (auto err = rd_kafka_assign(rk.get(), assignment.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return kafka_error(err, bootstrap_servers);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   Result<ports::SourceEvent> out =
       Error{ErrorCode::kUnavailable, "timed out reading the message", where};
   while (std::chrono::steady_clock::now() <= deadline) {
-    MessagePtr message(rd_kafka_consumer_poll(rk->get(), 200));
+    MessagePtr message(rd_kafka_consumer_poll(rk.get(), 200));
     if (!message || message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     // A compacted or transactional topic may skip the offset: the next one is not it.
     out = message->offset == offset
@@ -225,7 +236,7 @@ Result<ports::SourceEvent> read_message(const std::string& bootstrap_servers,
               : Error{ErrorCode::kNotFound, "no message at that offset", where};
     break;
   }
-  (void)rd_kafka_consumer_close(rk->get());
+  (void)rd_kafka_consumer_close(rk.get());
   return out;
 }
 

@@ -333,6 +333,7 @@ Result<std::shared_ptr<ConsoleData>> make_console(
   };
   c.gateway_name = config.service_name;
   c.mappings = hooks.mappings;
+  c.mapping_hash = hooks.mapping_hash;
   c.metrics = hooks.exposition;
   return std::make_shared<ConsoleData>(std::move(c));
 }

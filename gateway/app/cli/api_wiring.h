@@ -18,6 +18,8 @@ struct ApiHooks {
   ports::Metrics* metrics = nullptr;
   std::function<std::string()> exposition;
   std::function<std::shared_ptr<const mappings::MappingCatalog>()> mappings;
+  // The mapping hash anchored for what the set of a source maps (MappingNormalizer::hash_of).
+  std::function<std::optional<ports::Hash32>(std::string_view source)> mapping_hash;
 };
 
 // Starts the API when /api/port is set; null when it is not.

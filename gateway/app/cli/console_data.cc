@@ -4,7 +4,6 @@
 #include "fl/base/bytes.h"
 #include "fl/base/json_string.h"
 #include "fl/gateway/audit_event.h"
-#include "fl/gateway/crypto/hash.h"
 #include "fl/gateway/crypto/topic_sealer.h"
 #include "fl/gateway/mapping_files.h"
 #include "fl/gateway/policy/policy_compiler.h"
@@ -155,16 +154,14 @@ std::string ConsoleData::mappings() const {
   w.StartArray();
   if (catalog) {
     for (const auto& [source, set] : catalog->sets()) {
-      // The hash anchored beside each pointer the set mapped (MappingNormalizer's).
-      const std::string& text = set->canonical_text();
-      const Bytes digest = gateway::crypto::sha256(
-          ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+      // The hash anchored beside each pointer the set mapped.
+      const auto hash = parts_.mapping_hash ? parts_.mapping_hash(source) : std::nullopt;
       w.StartObject();
       put(w, "source", source);
       put(w, "id", set->id());
       put(w, "version", set->version());
       put(w, "file", set->file());
-      put(w, "mappingHash", "0x" + to_hex(digest));
+      put(w, "mappingHash", hash ? to_0x_hex(*hash) : "");
       w.Key("ruleCount");
       w.Uint64(set->rule_count());
       w.Key("resourceTypes");

@@ -52,6 +52,7 @@ struct ConsoleParts {
   std::function<Status(const ports::AuditRecord&)> record_audit;
   std::string gateway_name;  // the AuditEvents' source site
   std::function<std::shared_ptr<const mappings::MappingCatalog>()> mappings;
+  std::function<std::optional<ports::Hash32>(std::string_view source)> mapping_hash;
   std::function<std::string()> metrics;
 };
 

@@ -345,10 +345,12 @@ int serve(const std::vector<std::string>& argv) {
     watch = std::make_unique<DependencyWatch>(configured_probes(*config), pipeline.health(),
                                               kDependencyInterval, kDependencyTimeout);
   }
-  auto api =
-      start_configured_api(*config, {.metrics = &metrics,
-                                     .exposition = [&metrics] { return metrics.exposition(); },
-                                     .mappings = [&normalizer] { return normalizer.catalog(); }});
+  auto api = start_configured_api(
+      *config, {.metrics = &metrics,
+                .exposition = [&metrics] { return metrics.exposition(); },
+                .mappings = [&normalizer] { return normalizer.catalog(); },
+                .mapping_hash =
+                    [&normalizer](std::string_view source) { return normalizer.hash_of(source); }});
   if (!api) {
     log::error("gateway.start_failed",
                {{"error", api.error().message}, {"where", api.error().where}});
