@@ -17,6 +17,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <map>
 #include <vector>
 
 namespace fl::cli {
@@ -70,7 +71,13 @@ void put_raw(Writer& w, const char* key, const rapidjson::Document& doc, const c
 
 std::string describe_policy_bundle(const std::string& role, const std::string& file,
                                    const std::string& enforced_hash) {
-  const auto read = gateway::file_reader();
+  // Compiling, showing and testing the bundle each want its file: read once per answer.
+  std::map<std::string, Result<std::string>> files;
+  const mappings::ReadFile read = [&files, disk = gateway::file_reader()](const std::string& path) {
+    auto it = files.find(path);
+    if (it == files.end()) it = files.emplace(path, disk(path)).first;
+    return it->second;
+  };
   const auto compiled = gateway::policy::compile_policy_bundle(file, read);
   rapidjson::Document doc;
   if (auto text = read(file)) doc.Parse(text->c_str(), text->size());
