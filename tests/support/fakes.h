@@ -48,7 +48,10 @@ class FakeEventSource final : public ports::EventSource {
     return out;
   }
   Status commit(std::span<const ports::Origin> handled) override {
-    for (const auto& o : handled) committed_ = std::max(committed_, o.offset + 1);
+    for (const auto& o : handled) {
+      committed_ = std::max(committed_, o.offset + 1);
+      handed_to_commit.push_back(o.offset);
+    }
     ++commits_;
     return Ok{};
   }
@@ -56,6 +59,8 @@ class FakeEventSource final : public ports::EventSource {
 
   std::int64_t committed() const { return committed_; }
   int commits() const { return commits_; }
+  // Every offset handed to commit, in the order it was.
+  std::vector<std::int64_t> handed_to_commit;
 
  private:
   std::deque<ports::SourceEvent> pending_;

@@ -569,6 +569,53 @@ TEST_F(PipelineTest, SeveralBatchesAreInFlightAndCommittedInOrderWhenConfirmed) 
   EXPECT_EQ(receipts.receipts[4].tx_hash, "0xtx5");
 }
 
+// Two batches in flight about the same resource, and the later one finishes first: the node
+// loses the earlier batch's transaction (v1 of o1) after the later one's (v2 of o1, and o2) was
+// sent, so the later batch is mined first and the earlier one, sent again, after it. The later
+// batch still waits: receipts and records keep o1's versions in order, and no offset is handed
+// to commit before every offset polled before it.
+TEST_F(PipelineTest, ALaterBatchMinedFirstIsReportedAndCommittedAfterTheEarlierOne) {
+  source.push(R"({"resourceType":"Observation","id":"o1","meta":{"versionId":"1"}})");
+  source.push(R"({"resourceType":"Observation","id":"o1","meta":{"versionId":"2"}})");
+  source.push(R"({"resourceType":"Observation","id":"o2","meta":{"versionId":"1"}})");
+  record_blobs = &recorded;
+  PipelineOptions options{.batch_max_events = 1, .max_in_flight = 3, .until_caught_up = true};
+  options.idle_before_exit = std::chrono::milliseconds(0);
+  Pipeline pipeline = make(options);
+
+  ASSERT_TRUE(pipeline.run_once(stop));  // o1 v1 sent (tx 1)
+  ASSERT_TRUE(pipeline.run_once(stop));  // o1 v2 sent (tx 2)
+  ledger.await_failures_left = 1;        // tx 1 is lost: o1 v2 is on chain first
+  ASSERT_TRUE(pipeline.run(stop));
+
+  EXPECT_EQ(ledger.calls, (std::vector<std::string>{"submit 1", "submit 2", "submit 3", "await 1",
+                                                    "submit 4", "await 4", "await 2", "await 3"}));
+  const auto o1 = Pseudonyms(keys).resource_key("default", "Observation/o1").value();
+  std::vector<std::uint64_t> o1_on_chain;  // in the order the ledger took them
+  for (const auto& p : ledger.submitted) {
+    if (p.resource_key == o1) o1_on_chain.push_back(p.version);
+  }
+  EXPECT_EQ(o1_on_chain, (std::vector<std::uint64_t>{1, 2, 1}));  // v1 again, after v2
+  EXPECT_EQ(ledger.latest_versions(std::vector<ports::Hash32>{o1}).value().front(), 2u);
+
+  ASSERT_EQ(receipts.receipts.size(), 3u);
+  EXPECT_EQ(receipts.receipts[0].reference, "Observation/o1");
+  EXPECT_EQ(receipts.receipts[0].version, 1u);
+  EXPECT_EQ(receipts.receipts[0].tx_hash, "0xtx4");  // mined after the later batch's
+  EXPECT_EQ(receipts.receipts[1].version, 2u);
+  EXPECT_EQ(receipts.receipts[1].tx_hash, "0xtx2");
+  EXPECT_EQ(source.handed_to_commit, (std::vector<std::int64_t>{0, 1, 2}));
+  EXPECT_EQ(source.committed(), 3);
+  auto kept = recorded.pointer_records(receipts.receipts[0].region, to_hex(o1));
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 2u);  // by version
+  auto v1 = parse_pointer_record(kept->at(1));
+  auto v2 = parse_pointer_record(kept->at(2));
+  ASSERT_TRUE(v1 && v2);
+  EXPECT_EQ(v1->tx_hash, "0xtx4");
+  EXPECT_EQ(v2->tx_hash, "0xtx2");
+}
+
 // With a recording thread, the records and reports of confirmed batches are its job: the batches
 // are still reported and committed in the order they were polled.
 TEST_F(PipelineTest, ARecordingThreadKeepsTheRecordsAndReportsBatchesInTheOrderPolled) {
