@@ -68,10 +68,30 @@ std::size_t first_invalid(std::string_view text) {
   return at;
 }
 
+// Whether any of the eight bytes of `word` needs an escape: below 0x20, '"' or '\\'. Bytes with
+// the high bit set (UTF-8 beyond ASCII) never do. A borrow between bytes only follows a byte
+// that matched, so the answer for the word is exact.
+bool needs_escape(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
+  const bool control = ((word - kOnes * 0x20) & ~word & kHigh) != 0;
+  return control || has_zero(word ^ (kOnes * '"')) || has_zero(word ^ (kOnes * '\\'));
+}
+
 void append_escaped(std::string& out, std::string_view text) {
-  // Runs that need no escape (nearly everything: hex, ids, base64) are appended whole.
+  // Runs that need no escape (nearly everything: hex, ids, base64) are appended whole, found
+  // eight bytes at a time.
   std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.size() - i >= 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if (!needs_escape(word)) {
+        i += 7;
+        continue;
+      }
+    }
     const char ch = text[i];
     if (static_cast<unsigned char>(ch) >= 0x20 && ch != '"' && ch != '\\') continue;
     out.append(text.data() + run, i - run);

@@ -162,5 +162,36 @@ TEST(AppendJsonString, TheResultParsesUnderStrictEncodingValidation) {
   }
 }
 
+// Runs without escapes are skipped eight bytes at a time: every character that needs one is
+// still escaped wherever it falls in or across those eight-byte words, and characters that need
+// none (DEL, the highest ASCII, UTF-8 beyond ASCII) are kept. RapidJSON reads each back.
+TEST(AppendJsonString, EscapesACharacterAtAnyOffsetOfALongRun) {
+  for (std::string_view special :
+       {"\""sv, "\\"sv, "\n"sv, "\x01"sv, "\x1f"sv, "\0"sv, " "sv, "!"sv, "#"sv, "["sv, "]"sv,
+        "\x7f"sv, "\xc3\xbc"sv, "\xf0\x9f\x98\x80"sv}) {
+    for (std::size_t before = 0; before < 20; ++before) {
+      const std::string text =
+          std::string(before, 'a') + std::string(special) + std::string(19 - before, 'b');
+      std::string json = "[";
+      append_json_string(json, text);
+      json += "]";
+      rapidjson::Document doc;
+
+      doc.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+
+      ASSERT_FALSE(doc.HasParseError()) << json;
+      EXPECT_EQ(std::string(doc[0].GetString(), doc[0].GetStringLength()), text) << json;
+      // "[", "]" and two quotes, and what its escape adds: \" \\ \n or \u00XX.
+      std::size_t added = 0;
+      if (special == "\""sv || special == "\\"sv || special == "\n"sv) {
+        added = 1;
+      } else if (static_cast<unsigned char>(special[0]) < 0x20) {
+        added = 5;
+      }
+      EXPECT_EQ(json.size(), text.size() + 4 + added) << json;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fl
