@@ -31,11 +31,17 @@ std::string to_hex(ByteView bytes) {
   return out;
 }
 
+void append_0x_hex(std::string& out, ByteView bytes) {
+  const std::size_t at = out.size();
+  out.resize(at + 2 + bytes.size() * 2);
+  out[at] = '0';
+  out[at + 1] = 'x';
+  write_hex(bytes, out.data() + at + 2);
+}
+
 std::string to_0x_hex(ByteView bytes) {
-  std::string out(2 + bytes.size() * 2, '\0');
-  out[0] = '0';
-  out[1] = 'x';
-  write_hex(bytes, out.data() + 2);
+  std::string out;
+  append_0x_hex(out, bytes);
   return out;
 }
 

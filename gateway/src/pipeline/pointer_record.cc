@@ -16,6 +16,15 @@ void add_string(std::string& out, std::string_view name, std::string_view value)
   out += ',';
 }
 
+// Hex needs no escaping: written in place.
+void add_hash(std::string& out, std::string_view name, ByteView hash) {
+  append_json_string(out, name);
+  out += ':';
+  out += '"';
+  append_0x_hex(out, hash);
+  out += "\",";
+}
+
 void add_number(std::string& out, std::string_view name, std::uint64_t value) {
   append_json_string(out, name);
   out += ':' + std::to_string(value) + ',';
@@ -74,13 +83,16 @@ std::optional<ports::AnchorMode> parse_anchor_mode(std::string_view name) {
 
 std::string to_json(const PointerRecord& record) {
   const auto& p = record.pointer;
-  std::string out = "{";
-  add_string(out, "resourceKey", to_0x_hex(p.resource_key));
-  add_string(out, "patientKey", to_0x_hex(p.patient_key));
+  std::string out;
+  // Six hashes, a proof of up to ~20 siblings and the names: one allocation for most records.
+  out.reserve(640 + (record.proof ? record.proof->siblings.size() * 70 : 0));
+  out += '{';
+  add_hash(out, "resourceKey", p.resource_key);
+  add_hash(out, "patientKey", p.patient_key);
   add_number(out, "version", p.version);
-  add_string(out, "contentHash", to_0x_hex(p.content_hash));
-  add_string(out, "policyHash", to_0x_hex(p.policy_hash));
-  add_string(out, "mappingHash", to_0x_hex(p.mapping_hash));
+  add_hash(out, "contentHash", p.content_hash);
+  add_hash(out, "policyHash", p.policy_hash);
+  add_hash(out, "mappingHash", p.mapping_hash);
   add_string(out, "region", p.region);
   add_string(out, "keyId", p.key_id);
   add_string(out, "mode", anchor_mode_name(p.mode));
@@ -90,13 +102,15 @@ std::string to_json(const PointerRecord& record) {
   if (record.proof) {
     const auto& proof = *record.proof;
     out += "\"merkle\":{";
-    add_string(out, "root", to_0x_hex(proof.root));
+    add_hash(out, "root", proof.root);
     add_number(out, "index", proof.index);
     add_number(out, "leafCount", proof.leaf_count);
     out += "\"proof\":[";
     for (std::size_t i = 0; i < proof.siblings.size(); ++i) {
       if (i > 0) out += ',';
-      append_json_string(out, to_0x_hex(proof.siblings[i]));
+      out += '"';
+      append_0x_hex(out, proof.siblings[i]);
+      out += '"';
     }
     out += "]},";
   }

@@ -17,6 +17,8 @@ using ByteView = std::span<const std::uint8_t>;
 
 std::string to_hex(ByteView bytes);
 std::string to_0x_hex(ByteView bytes);
+// Appends "0x" and the digits to `out`, without a string of their own.
+void append_0x_hex(std::string& out, ByteView bytes);
 Result<Bytes> parse_hex(std::string_view text);
 
 inline ByteView as_bytes(std::string_view text) {
