@@ -2,20 +2,12 @@
 
 #include "fl/gateway/crypto/hash.h"
 
-#include <algorithm>
+#include <memory>
 #include <string>
+#include <utility>
 
 namespace fl::gateway {
 namespace {
-
-Result<ports::Hash32> mac(ports::KeyProvider& keys, std::string_view input) {
-  auto pepper = keys.pseudonym_pepper();
-  if (!pepper) return pepper.error();
-  const Bytes mac = crypto::hmac_sha256(pepper->material.view(), as_bytes(input));
-  ports::Hash32 out{};
-  std::copy_n(mac.begin(), out.size(), out.begin());
-  return out;
-}
 
 // "<kind>:<length of first>:<first><second>": the length makes the split unambiguous.
 std::string pair_input(std::string_view kind, std::string_view first, std::string_view second) {
@@ -30,18 +22,33 @@ std::string pair_input(std::string_view kind, std::string_view first, std::strin
 
 }  // namespace
 
+Pseudonyms::Pseudonyms(ports::KeyProvider& keys) : keys_(keys) {}
+Pseudonyms::Pseudonyms(Pseudonyms&&) noexcept = default;
+Pseudonyms::~Pseudonyms() = default;
+
+Result<ports::Hash32> Pseudonyms::mac(std::string_view input) {
+  if (!keyed_) {
+    auto pepper = keys_.pseudonym_pepper();
+    if (!pepper) return pepper.error();
+    auto keyed = crypto::KeyedHmacSha256::create(pepper->material.view());
+    if (!keyed) return keyed.error();
+    keyed_ = std::make_unique<crypto::KeyedHmacSha256>(std::move(*keyed));
+  }
+  return keyed_->mac(as_bytes(input));
+}
+
 Result<ports::Hash32> Pseudonyms::resource_key(std::string_view source,
                                                std::string_view reference) {
-  return mac(keys_, pair_input("resource", source, reference));
+  return mac(pair_input("resource", source, reference));
 }
 
 Result<ports::Hash32> Pseudonyms::patient_key(std::string_view source,
                                               std::string_view patient_reference) {
-  return mac(keys_, pair_input("patient", source, patient_reference));
+  return mac(pair_input("patient", source, patient_reference));
 }
 
 Result<ports::Hash32> Pseudonyms::person_key(std::string_view system, std::string_view value) {
-  return mac(keys_, pair_input("person", system, value));
+  return mac(pair_input("person", system, value));
 }
 
 Result<ports::Hash32> Pseudonyms::identifier(std::string_view system, std::string_view value) {
@@ -49,7 +56,7 @@ Result<ports::Hash32> Pseudonyms::identifier(std::string_view system, std::strin
   input.append(system);
   input += '|';
   input.append(value);
-  return mac(keys_, input);
+  return mac(input);
 }
 
 }  // namespace fl::gateway

@@ -1,7 +1,9 @@
 // Pseudonyms: what the ledger, Redis keys and receipts call a resource and a patient instead of
 // their FHIR ids. HMAC-SHA256 under the keyring's pepper, so nobody without the pepper can
 // enumerate or confirm an id, and the same id always gets the same pseudonym (which is what
-// lets a patient's later events join their grants and erasure). Any thread.
+// lets a patient's later events join their grants and erasure). One instance per thread: it
+// keeps the pepper's HMAC state, set up at its first use (a pepper never changes while the
+// gateway runs: every pseudonym would).
 //
 // A FHIR id is unique only within the server that assigned it, so resource and patient keys
 // are derived from the source (the `fhir-source` system, or the base of an absolute fullUrl)
@@ -16,13 +18,20 @@
 #include "fl/ports/key_provider.h"
 #include "fl/ports/pointer_ledger.h"
 
+#include <memory>
 #include <string_view>
 
 namespace fl::gateway {
 
+namespace crypto {
+class KeyedHmacSha256;
+}
+
 class Pseudonyms {
  public:
-  explicit Pseudonyms(ports::KeyProvider& keys) : keys_(keys) {}
+  explicit Pseudonyms(ports::KeyProvider& keys);
+  Pseudonyms(Pseudonyms&&) noexcept;
+  ~Pseudonyms();
 
   // The resource key of `reference` ("Type/id") as `source` names it.
   Result<ports::Hash32> resource_key(std::string_view source, std::string_view reference);
@@ -39,7 +48,10 @@ class Pseudonyms {
   Result<ports::Hash32> identifier(std::string_view system, std::string_view value);
 
  private:
+  Result<ports::Hash32> mac(std::string_view input);
+
   ports::KeyProvider& keys_;
+  std::unique_ptr<crypto::KeyedHmacSha256> keyed_;
 };
 
 }  // namespace fl::gateway

@@ -14,11 +14,44 @@ TEST(Sha256, MatchesFips180Abc) {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// One MAC under a key set up for it.
+std::string hmac_hex(ByteView key, ByteView data) {
+  auto keyed = KeyedHmacSha256::create(key);
+  if (!keyed) return keyed.error().message;
+  auto mac = keyed->mac(data);
+  return mac ? to_hex(*mac) : mac.error().message;
+}
+
 TEST(HmacSha256, MatchesRfc4231TestCases1And2) {
-  EXPECT_EQ(to_hex(hmac_sha256(Bytes(20, 0x0b), as_bytes("Hi There"))),
+  EXPECT_EQ(hmac_hex(Bytes(20, 0x0b), as_bytes("Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-  EXPECT_EQ(to_hex(hmac_sha256(as_bytes("Jefe"), as_bytes("what do ya want for nothing?"))),
+  EXPECT_EQ(hmac_hex(as_bytes("Jefe"), as_bytes("what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+// The key is set up once and used for each message in turn; each MAC starts afresh.
+TEST(KeyedHmacSha256, MatchesRfc4231TestCases2And4OneAfterTheOther) {
+  auto jefe = KeyedHmacSha256::create(as_bytes("Jefe"));
+  ASSERT_TRUE(jefe);
+  for (int i = 0; i < 2; ++i) {
+    auto mac = jefe->mac(as_bytes("what do ya want for nothing?"));
+    ASSERT_TRUE(mac);
+    EXPECT_EQ(to_hex(*mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  }
+  auto case4 = KeyedHmacSha256::create(hex("0102030405060708090a0b0c0d0e0f10111213141516171819"));
+  ASSERT_TRUE(case4);
+  auto mac = case4->mac(Bytes(50, 0xcd));
+  ASSERT_TRUE(mac);
+  EXPECT_EQ(to_hex(*mac), "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+}
+
+// RFC 4231 test case 6: a key longer than SHA-256's block is hashed first.
+TEST(KeyedHmacSha256, MatchesRfc4231TestCase6WithAKeyLongerThanABlock) {
+  auto keyed = KeyedHmacSha256::create(Bytes(131, 0xaa));
+  ASSERT_TRUE(keyed);
+  auto mac = keyed->mac(as_bytes("Test Using Larger Than Block-Size Key - Hash Key First"));
+  ASSERT_TRUE(mac);
+  EXPECT_EQ(to_hex(*mac), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST(HkdfSha256, MatchesRfc5869TestCase1) {
