@@ -117,6 +117,22 @@ TEST(GatewayConfig, AnEmptyTopicListIsRefused) {
             "config/gateway.json: /kafka/inputTopics: expected at least 1 item(s), got []");
 }
 
+// Kafka's limit on a topic name (249) and the limits on sources and key ids are lengths, not
+// bounded repetitions in their patterns.
+TEST(GatewayConfig, ATopicNameLongerThanKafkaAllowsIsRefusedByItsLength) {
+  const std::string longest(249, 't');
+  EXPECT_TRUE(parse_gateway_config(with("/kafka/deadLetterTopic", "\"" + longest + "\""),
+                                   "config/gateway.json", {}));
+  EXPECT_TRUE(error_of(with("/kafka/deadLetterTopic", "\"" + longest + "t\""))
+                  .starts_with("config/gateway.json: /kafka/deadLetterTopic: expected a string of "
+                               "at most 249 characters, got \"ttt"));
+  EXPECT_NE(error_of(with("/kafka/deadLetterTopic", R"("a b")")).find("expected a string matching"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("/identity/defaultSource", "\"" + std::string(257, 's') + "\""))
+                .find("expected a string of at most 256 characters"),
+            std::string::npos);
+}
+
 TEST(GatewayConfig, InvalidJsonGivesTheOffset) {
   const std::string message = error_of("{\"kafka\": ");
 
