@@ -62,7 +62,14 @@ Status ReportStage::Queue::next() {
 }
 
 Status ReportStage::delivered(bool audits, std::chrono::milliseconds timeout) {
-  const std::lock_guard<std::mutex> lock(producers_);
+  std::unique_lock<std::mutex> lock(producers_, std::defer_lock);
+  if (timeout.count() > 0) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    // The recording thread is queueing a batch (a few ms for 400 receipts): the pipeline's
+    // thread looks again after its next batch rather than wait here.
+    return Error{ErrorCode::kUnavailable, "the producers are queueing a batch", "report"};
+  }
   if (auto r = receipts_.flush(timeout); !r) return r.error();
   if (audits && audit_ != nullptr) {
     if (auto r = audit_->flush(timeout); !r) return r.error();

@@ -65,6 +65,8 @@ class ReportStage {
 
   // Whether everything queued is delivered: flushes the receipts and the dead letters (and the
   // AuditEvents when `audits`) for up to `timeout`; kUnavailable while some are on their way.
+  // A timeout of 0 is a look that does not wait: also kUnavailable while the other thread is
+  // queueing a batch.
   Status delivered(bool audits, std::chrono::milliseconds timeout);
 
  private:
