@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace fl::kafka {
 namespace {
@@ -51,6 +52,61 @@ class Positions {
   std::map<PartitionKey, std::int64_t> polled_;
   std::map<PartitionKey, std::int64_t> done_;  // handled; its commit may have failed (rebalance)
 };
+
+// What became of the commits sent without waiting (their callback runs on the polling thread,
+// within a poll): the first failure, until a commit reports it. A synchronous commit's answer
+// comes this way too, so a refusal it returned is said once more by the next commit: one retry
+// more, on a path that is failing already.
+class AsyncCommits {
+ public:
+  void answered(rd_kafka_resp_err_t err) {
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (moved(err)) {
+      log::warn("kafka.commit.rebalanced", {{"error", rd_kafka_err2str(err)}});
+      return;
+    }
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (failed_ == RD_KAFKA_RESP_ERR_NO_ERROR) failed_ = err;
+  }
+  rd_kafka_resp_err_t take_failure() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return std::exchange(failed_, RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+  // The partitions moved to another member, which will re-deliver these events (the pipeline
+  // makes that a no-op), or they come back to this one, which commits these offsets then
+  // (Positions): nothing is lost by not committing here.
+  static bool moved(rd_kafka_resp_err_t err) {
+    switch (err) {
+      case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+      case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+      case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+      case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  rd_kafka_resp_err_t failed_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+// The consumer's callbacks share one opaque pointer.
+struct CallbackState {
+  Positions positions;
+  AsyncCommits commits;
+};
+
+void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+               void* opaque) {
+  auto& commits = static_cast<CallbackState*>(opaque)->commits;
+  commits.answered(err);
+  for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
+    commits.answered(offsets->elems[i].err);
+  }
+}
 
 // Partitions assigned start at the later of the committed offset and where this process got;
 // handled offsets whose commit was lost in the rebalance are committed again.
@@ -110,7 +166,7 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                                         : "kafka.partitions.revoked",
             {{"partitions", describe(*partitions)}});
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    assign(rk, partitions, *static_cast<Positions*>(opaque));
+    assign(rk, partitions, static_cast<CallbackState*>(opaque)->positions);
     return;
   }
   // Revoked or lost: what is in flight is finished anyway; its commit may fail, which is why
@@ -126,8 +182,8 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 class Consumer final : public KafkaEventSource {
  public:
-  Consumer(std::unique_ptr<Positions> positions, KafkaPtr rk, std::string bootstrap)
-      : positions_(std::move(positions)), rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
+  Consumer(std::unique_ptr<CallbackState> state, KafkaPtr rk, std::string bootstrap)
+      : state_(std::move(state)), rk_(std::move(rk)), bootstrap_(std::move(bootstrap)) {}
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
   ~Consumer() override {
@@ -156,40 +212,19 @@ class Consumer final : public KafkaEventSource {
         if (out.empty()) return out;
         break;
       }
-      positions_->polled(rd_kafka_topic_name(message->rkt), message->partition, message->offset);
+      state_->positions.polled(rd_kafka_topic_name(message->rkt), message->partition,
+                               message->offset);
       out.push_back(to_source_event(*message));
     }
     return out;
   }
 
   Status commit(std::span<const ports::Origin> handled) override {
-    std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
-    for (const auto& o : handled) {
-      auto& offset = next[{o.topic, o.partition}];
-      offset = std::max(offset, o.offset + 1);
-    }
-    if (next.empty()) return Ok{};
-    for (const auto& [tp, offset] : next) positions_->done(tp, offset);
-    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
-    for (const auto& [tp, offset] : next) {
-      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
-    }
-    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
-    switch (err) {
-      case RD_KAFKA_RESP_ERR_NO_ERROR:
-        return Ok{};
-      case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
-      case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
-      case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
-      case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
-        // The partitions moved to another member, which will re-deliver these events (the
-        // pipeline makes that a no-op), or they come back to this one, which commits these
-        // offsets then (Positions): nothing is lost by not committing here.
-        log::warn("kafka.commit.rebalanced", {{"error", rd_kafka_err2str(err)}});
-        return Ok{};
-      default:
-        return kafka_error(err, bootstrap_);
-    }
+    return send_commit(handled, /*async=*/false);
+  }
+
+  Status commit_async(std::span<const ports::Origin> handled) override {
+    return send_commit(handled, /*async=*/true);
   }
 
   Result<bool> caught_up() override {
@@ -239,6 +274,51 @@ class Consumer final : public KafkaEventSource {
     return out;
   }
 
+  Status send_commit(std::span<const ports::Origin> handled, bool async) {
+    // An earlier commit sent without waiting was refused: said once, and the caller's next
+    // try commits every assigned partition as far as it was handled (Positions), so that what
+    // the refused commit held is committed even in a partition with nothing new. Partitions
+    // assigned now only: one that moved is another member's to commit.
+    if (const auto failed = state_->commits.take_failure(); failed != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      recommit_assigned_ = true;
+      return kafka_error(failed, bootstrap_);
+    }
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
+    for (const auto& o : handled) {
+      auto& offset = next[{o.topic, o.partition}];
+      offset = std::max(offset, o.offset + 1);
+    }
+    if (recommit_assigned_) {
+      rd_kafka_topic_partition_list_t* raw = nullptr;
+      if (rd_kafka_assignment(rk_.get(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        PartitionListPtr assignment(raw);
+        for (int i = 0; i < assignment->cnt; ++i) {
+          const PartitionKey key{assignment->elems[i].topic, assignment->elems[i].partition};
+          if (auto done = state_->positions.next_done(key)) {
+            auto& offset = next[key];
+            offset = std::max(offset, *done);
+          }
+        }
+      }
+    }
+    if (next.empty()) return Ok{};
+    for (const auto& [tp, offset] : next) state_->positions.done(tp, offset);
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
+    for (const auto& [tp, offset] : next) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), async ? 1 : 0);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      recommit_assigned_ = false;
+      return Ok{};
+    }
+    if (AsyncCommits::moved(err)) {
+      log::warn("kafka.commit.rebalanced", {{"error", rd_kafka_err2str(err)}});
+      return Ok{};
+    }
+    return kafka_error(err, bootstrap_);
+  }
+
   Status close() override {
     if (closed_) return Ok{};
     closed_ = true;
@@ -248,10 +328,11 @@ class Consumer final : public KafkaEventSource {
   }
 
  private:
-  std::unique_ptr<Positions> positions_;  // outlives rk_, whose rebalance callback uses it
+  std::unique_ptr<CallbackState> state_;  // outlives rk_, whose callbacks use it
   KafkaPtr rk_;
   std::string bootstrap_;
   bool closed_ = false;
+  bool recommit_assigned_ = false;  // after a refused commit sent without waiting
 };
 
 }  // namespace
@@ -273,9 +354,10 @@ Result<std::unique_ptr<KafkaEventSource>> make_event_source(const KafkaConfig& c
   properties.insert(properties.end(), config.extra.begin(), config.extra.end());
   auto conf = make_conf(properties);
   if (!conf) return conf.error();
-  auto positions = std::make_unique<Positions>();
+  auto state = std::make_unique<CallbackState>();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &on_rebalance);
-  rd_kafka_conf_set_opaque(conf->get(), positions.get());
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), &on_commit);
+  rd_kafka_conf_set_opaque(conf->get(), state.get());
   auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf), config.bootstrap_servers);
   if (!rk) return rk.error();
   rd_kafka_poll_set_consumer(rk->get());
@@ -299,7 +381,7 @@ Result<std::unique_ptr<KafkaEventSource>> make_event_source(const KafkaConfig& c
     return kafka_error(err, config.bootstrap_servers);
   }
   return std::unique_ptr<KafkaEventSource>(
-      std::make_unique<Consumer>(std::move(positions), std::move(*rk), config.bootstrap_servers));
+      std::make_unique<Consumer>(std::move(state), std::move(*rk), config.bootstrap_servers));
 }
 
 }  // namespace fl::kafka

@@ -1163,7 +1163,11 @@ Status Pipeline::commit_reported(const std::atomic<bool>& stop, bool wait) {
     committable.insert(committable.end(), r.committable.begin(), r.committable.end());
   }
   if (!committable.empty()) {
-    auto committed = retry(stop, "commit", [&] { return ports_.source.commit(committable); });
+    // Without waiting for the broker while batches go on; waited for when idle, at drain and
+    // when max_reported wait, so that what is done is committed before the gateway stops.
+    auto committed = retry(stop, "commit", [&] {
+      return wait ? ports_.source.commit(committable) : ports_.source.commit_async(committable);
+    });
     if (!committed) return committed;
   }
   timed("commit", stage_start);

@@ -208,6 +208,57 @@ std::vector<ports::Origin> origins_of(const std::vector<ports::SourceEvent>& eve
   return out;
 }
 
+// The pipeline commits without waiting while batches go on: those commits are the broker's
+// by the time the consumer has closed, and a restart resumes after them.
+TEST_P(KafkaEventSource, CommitsSentWithoutWaitingHoldOnceTheConsumerHasClosed) {
+  make_topics();
+  ASSERT_TRUE(publish(bootstrap(), in_, messages(4)));
+  {
+    auto first = make_event_source(config());
+    ASSERT_TRUE(first);
+    auto events = poll_until(**first, 4);
+    ASSERT_EQ(events.size(), 4u);
+    ASSERT_TRUE((*first)->commit_async(std::vector<ports::Origin>{events[0].origin}));
+    ASSERT_TRUE((*first)->commit_async(std::vector<ports::Origin>{events[1].origin}));
+    ASSERT_TRUE((*first)->close());
+  }
+  auto second = make_event_source(config());
+  ASSERT_TRUE(second);
+
+  auto events = poll_until(**second, 2);
+
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].origin.offset, 2);
+  EXPECT_TRUE((*second)->close());
+}
+
+// A commit sent without waiting that the broker refuses is not lost silently: the next commit
+// says so (and the caller, trying again, commits its own offsets, which cover the refused ones
+// of the same partition).
+TEST_P(KafkaEventSource, ACommitSentWithoutWaitingThatWasRefusedIsReportedByTheNextCommit) {
+  make_topics();
+  ASSERT_TRUE(publish(bootstrap(), in_, messages(2)));
+  auto source = make_event_source(config());
+  ASSERT_TRUE(source);
+  auto events = poll_until(**source, 2);
+  ASSERT_EQ(events.size(), 2u);
+
+  const ports::Origin nowhere{.topic = in_, .partition = 7, .offset = 0};  // no such partition
+  ASSERT_TRUE((*source)->commit_async(std::vector<ports::Origin>{nowhere}));
+  Status next = Ok{};
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (next && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*source)->poll(1, 100ms));  // where the broker's answer is taken
+    next = (*source)->commit_async(std::vector<ports::Origin>{events[0].origin});
+  }
+
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code, ErrorCode::kUnavailable) << next.error().message;
+  EXPECT_TRUE((*source)->commit(origins_of(events)));  // tried again: committed
+  EXPECT_TRUE(*(*source)->caught_up());
+  EXPECT_TRUE((*source)->close());
+}
+
 // What a second gateway joining the group sees: the partitions are shared out again (a
 // rebalance), and whoever gets a partition resumes at its committed offset. Events committed
 // before are never delivered again; uncommitted ones may come twice (at least once), never not.

@@ -44,6 +44,13 @@ class EventSource {
   // they touch. Events of a partition must be committed in offset order.
   virtual Status commit(std::span<const Origin> handled) = 0;
 
+  // The same commit, without waiting for the broker's answer (on a real broker that answer is
+  // a round trip per batch). A commit that failed is reported by a later commit or
+  // commit_async, and those offsets are committed again by it or by any later commit of the
+  // partition. Nothing is lost meanwhile: an offset not committed is re-delivered after a
+  // restart, which the pipeline makes a no-op. Synchronous unless the source says otherwise.
+  virtual Status commit_async(std::span<const Origin> handled) { return commit(handled); }
+
   // True when every partition assigned to this consumer has been committed up to its end, so
   // a batch job (the demo) knows all published events were handled. False before assignment.
   virtual Result<bool> caught_up() = 0;
