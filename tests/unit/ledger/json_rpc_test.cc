@@ -106,6 +106,48 @@ TEST_F(JsonRpcTest, ANodeErrorKeepsItsMessageAndRevertData) {
   EXPECT_EQ(out.error().where, kUrl);
 }
 
+// anvil's answer to a read of "latest" that overlaps the block it mines (foundry-rs/foundry#10709).
+constexpr const char* kMiningRace =
+    R"({"code":-32602,"message":"BlockOutOfRangeError: block height is 65 but requested was 64"})";
+
+TEST_F(JsonRpcTest, AReadThatRacedWithMiningIsAskedAgainAtOnce) {
+  node->error("eth_call", kMiningRace);
+  node->result("eth_call", R"("0x01")");
+
+  auto out = rpc->call(Address{}, Bytes{0x01});
+
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(*out, Bytes{0x01});
+  EXPECT_EQ(node->calls_of("eth_call").size(), 2u);
+}
+
+TEST_F(JsonRpcTest, ARaceThatDoesNotPassIsUnavailableAfterThreeAsks) {
+  node->error("eth_call", kMiningRace);
+
+  auto out = rpc->call(Address{}, Bytes{0x01});
+
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, ErrorCode::kUnavailable);  // the caller's backoff takes over
+  EXPECT_NE(out.error().message.find("BlockOutOfRangeError"), std::string::npos);
+  EXPECT_EQ(node->calls_of("eth_call").size(), 3u);
+}
+
+TEST_F(JsonRpcTest, ATransactionIsNeverSentTwiceForARace) {
+  node->error("eth_sendRawTransaction", kMiningRace);
+
+  auto out = rpc->send_raw_transaction(Bytes{0xc0});
+
+  ASSERT_FALSE(out);
+  EXPECT_EQ(node->calls_of("eth_sendRawTransaction").size(), 1u);
+}
+
+TEST_F(JsonRpcTest, OtherErrorsAreNotAskedAgain) {
+  node->error("eth_call", R"({"code":-32000,"message":"header not found"})");
+
+  ASSERT_FALSE(rpc->call(Address{}, Bytes{0x01}));
+  EXPECT_EQ(node->calls_of("eth_call").size(), 1u);
+}
+
 TEST_F(JsonRpcTest, ANonceTheNodeAlreadySawIsAConflict) {
   node->error("eth_sendRawTransaction", R"({"code":-32003,"message":"Nonce too low"})");
 

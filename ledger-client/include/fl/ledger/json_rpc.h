@@ -100,8 +100,10 @@ class JsonRpcClient {
   const std::string& url() const { return url_; }
 
  private:
-  // The "result" member of the response, as compact JSON text.
+  // The "result" member of the response, as compact JSON text; a read that raced with the
+  // node's mining is asked again.
   Result<std::string> request(const std::string& method, const std::string& params_json);
+  Result<std::string> request_once(const std::string& method, const std::string& params_json);
 
   std::unique_ptr<RpcTransport> transport_;
   std::string url_;
