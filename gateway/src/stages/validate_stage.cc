@@ -70,23 +70,67 @@ bool holds_nul(const Value& v) {
   return std::string_view(v.GetString(), v.GetStringLength()).find('\0') != std::string_view::npos;
 }
 
+// The JSON pointer of `target`, a value or a member name in `root` ("/" for the root). Walked
+// only when the scan has something to report, so the scan itself builds no pointers; with an
+// explicit stack like the scan, and in the scan's order.
+std::string pointer_to(const Value& root, const Value* target) {
+  struct Node {
+    const Value* v;
+    std::size_t parent;
+    std::string token;
+  };
+  std::vector<Node> nodes{{&root, 0, ""}};
+  // Node i's pointer, and then the member name `last` when the target is a name.
+  const auto pointer_of = [&](std::size_t i, const std::string* last) {
+    std::vector<const std::string*> tokens;
+    for (; i != 0; i = nodes[i].parent) tokens.push_back(&nodes[i].token);
+    std::string out;
+    for (auto t = tokens.rbegin(); t != tokens.rend(); ++t) out.append("/").append(**t);
+    if (last != nullptr) out.append("/").append(*last);
+    return out.empty() ? std::string("/") : out;
+  };
+  std::vector<std::size_t> todo{0};
+  while (!todo.empty()) {
+    const std::size_t i = todo.back();
+    todo.pop_back();
+    if (nodes[i].v == target) return pointer_of(i, nullptr);
+    const Value& v = *nodes[i].v;
+    if (v.IsObject()) {
+      for (const auto& m : v.GetObject()) {
+        std::string token;
+        escape_pointer_token(token, {m.name.GetString(), m.name.GetStringLength()});
+        if (&m.name == target) return pointer_of(i, &token);
+        nodes.push_back({&m.value, i, std::move(token)});
+        todo.push_back(nodes.size() - 1);
+      }
+    } else if (v.IsArray()) {
+      rapidjson::SizeType index = 0;
+      for (const auto& e : v.GetArray()) {
+        nodes.push_back({&e, i, std::to_string(index++)});
+        todo.push_back(nodes.size() - 1);
+      }
+    }
+  }
+  return "/";
+}
+
 // With an explicit stack, so a hostile document cannot overflow ours before the depth limit is
-// checked. Pointers are built only for what is reported.
+// checked.
 Scan scan(const Value& root) {
   Scan out;
   struct Frame {
     const Value* v;
     int depth;
-    std::string pointer;
   };
+  const Value* nul = nullptr;  // the first string (or member name) holding U+0000
   std::vector<Frame> stack;
-  stack.push_back({&root, 1, ""});
+  stack.push_back({&root, 1});
   while (!stack.empty()) {
-    Frame f = std::move(stack.back());
+    const Frame f = stack.back();
     stack.pop_back();
     const Value& v = *f.v;
     if (v.IsString()) {
-      if (out.nul_at.empty() && holds_nul(v)) out.nul_at = f.pointer.empty() ? "/" : f.pointer;
+      if (nul == nullptr && holds_nul(v)) nul = &v;
       continue;
     }
     if (v.IsDouble()) {
@@ -97,18 +141,14 @@ Scan scan(const Value& root) {
     out.depth = std::max(out.depth, f.depth);
     if (v.IsObject()) {
       for (const auto& m : v.GetObject()) {
-        std::string pointer = f.pointer + "/";
-        escape_pointer_token(pointer, {m.name.GetString(), m.name.GetStringLength()});
-        if (out.nul_at.empty() && holds_nul(m.name)) out.nul_at = pointer;
-        stack.push_back({&m.value, f.depth + 1, std::move(pointer)});
+        if (nul == nullptr && holds_nul(m.name)) nul = &m.name;
+        stack.push_back({&m.value, f.depth + 1});
       }
     } else {
-      rapidjson::SizeType i = 0;
-      for (const auto& e : v.GetArray()) {
-        stack.push_back({&e, f.depth + 1, f.pointer + "/" + std::to_string(i++)});
-      }
+      for (const auto& e : v.GetArray()) stack.push_back({&e, f.depth + 1});
     }
   }
+  if (nul != nullptr) out.nul_at = pointer_to(root, nul);
   return out;
 }
 

@@ -49,6 +49,41 @@ TEST(Es6Numbers, AllTenThousandReferenceNumbersFormatExactly) {
   EXPECT_EQ(failed, 0);
 }
 
+TEST(CanonicalJson, MembersSortByUtf16CodeUnitsNotByCodePoints) {
+  // U+1F600 is the surrogate pair D83D DE00 in UTF-16: it sorts before U+E000 there, after it
+  // as a code point (and in UTF-8 bytes).
+  auto canonical =
+      canonicalize("{\"\xee\x80\x80\":1,\"\xf0\x9f\x98\x80\":2,\"\xc3\xa9\":3,\"z\":4}");
+
+  ASSERT_TRUE(canonical) << canonical.error().message;
+  EXPECT_EQ(*canonical, "{\"z\":4,\"\xc3\xa9\":3,\"\xf0\x9f\x98\x80\":2,\"\xee\x80\x80\":1}");
+}
+
+TEST(CanonicalJson, NestedObjectsAreEachSortedAndTheirParentsResumeInOrder) {
+  auto canonical = canonicalize(
+      R"({"m":[{"y":1,"x":{"q":true,"p":null}},{"b":"s","a":[]}],"c":{"f":1,"e":{"h":2,"g":3}},"a":0})");
+
+  ASSERT_TRUE(canonical) << canonical.error().message;
+  EXPECT_EQ(
+      *canonical,
+      R"({"a":0,"c":{"e":{"g":3,"h":2},"f":1},"m":[{"x":{"p":null,"q":true},"y":1},{"a":[],"b":"s"}]})");
+}
+
+TEST(CanonicalJson, ADuplicateDeepInAnArrayIsLocatedThere) {
+  auto canonical = canonicalize(R"({"z":{"k":1},"a":[0,{"b":1,"c":{},"b":2}]})");
+
+  ASSERT_FALSE(canonical);
+  EXPECT_EQ(canonical.error().where, "/a/1/b");
+}
+
+TEST(CanonicalJson, IntegersAroundTwoToThe53AreWrittenExactly) {
+  EXPECT_EQ(*format_es6_number(9007199254740991.0), "9007199254740991");
+  EXPECT_EQ(*format_es6_number(9007199254740992.0), "9007199254740992");
+  EXPECT_EQ(*format_es6_number(-9007199254740994.0), "-9007199254740994");
+  EXPECT_EQ(*format_es6_number(-120.0), "-120");
+  EXPECT_EQ(*format_es6_number(1e21), "1e+21");
+}
+
 TEST(CanonicalJson, RefusesDuplicateMemberNames) {
   auto canonical = canonicalize(R"({"a":{"b":1,"b":2}})");
 

@@ -273,6 +273,14 @@ TEST(ValidateStage, AnEmbeddedU0000IsRefusedAndCannotPassForABundleType) {
   EXPECT_EQ(name.error().where, "/name/0/family");
 }
 
+TEST(ValidateStage, AU0000InAMemberNameIsRefusedAtThatMemberWithItsPathEscaped) {
+  const auto v = ValidateStage({}).run(event(
+      R"({"resourceType":"Patient","id":"p","contained":[{},{"a/b~c":{"ok":1,"k\u0000":[1]}}]})"));
+
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().where, std::string("/contained/1/a~1b~0c/k\0", 23));
+}
+
 TEST(ValidateStage, ANumberThatUnderflowsToZeroIsRefusedAtItsPointer) {
   ValidateStage stage({});
   const auto tiny = stage.run(event(R"({"resourceType":"Observation","id":"o",
