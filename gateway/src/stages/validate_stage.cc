@@ -157,8 +157,10 @@ Scan scan(const Value& root) {
 // and the double is whatever the registers held (5.9e225, sign included). True when the text
 // may hold one (a run of '0' and '.' that starts a number and ends at an 'e').
 bool may_hold_zero_with_exponent(std::string_view text) {
-  for (auto e = text.find_first_of("eE"); e != std::string_view::npos;
-       e = text.find_first_of("eE", e + 1)) {
+  // A loop over the bytes: find_first_of("eE") calls memchr on its two-byte set for every byte
+  // of the text (5% of a mixed load run's gateway samples).
+  for (std::size_t e = 1; e < text.size(); ++e) {
+    if ((text[e] | 0x20) != 'e' || (text[e - 1] != '0' && text[e - 1] != '.')) continue;
     auto start = e;
     while (start > 0 && (text[start - 1] == '0' || text[start - 1] == '.')) --start;
     if (start < e && text[start] == '0' &&
