@@ -26,14 +26,20 @@ Pseudonyms::Pseudonyms(ports::KeyProvider& keys) : keys_(keys) {}
 Pseudonyms::Pseudonyms(Pseudonyms&&) noexcept = default;
 Pseudonyms::~Pseudonyms() = default;
 
+Status Pseudonyms::key() {
+  if (keyed_) return Ok{};
+  auto pepper = keys_.pseudonym_pepper();
+  if (!pepper) return pepper.error();
+  auto keyed = crypto::KeyedHmacSha256::create(pepper->material.view());
+  if (!keyed) return keyed.error();
+  keyed_ = std::make_unique<crypto::KeyedHmacSha256>(std::move(*keyed));
+  return Ok{};
+}
+
+bool Pseudonyms::keyed() { return static_cast<bool>(key()); }
+
 Result<ports::Hash32> Pseudonyms::mac(std::string_view input) {
-  if (!keyed_) {
-    auto pepper = keys_.pseudonym_pepper();
-    if (!pepper) return pepper.error();
-    auto keyed = crypto::KeyedHmacSha256::create(pepper->material.view());
-    if (!keyed) return keyed.error();
-    keyed_ = std::make_unique<crypto::KeyedHmacSha256>(std::move(*keyed));
-  }
+  if (auto k = key(); !k) return k.error();
   return keyed_->mac(as_bytes(input));
 }
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <future>
 #include <limits>
 #include <map>
 #include <set>
@@ -66,6 +67,7 @@ Pipeline::Pipeline(PipelinePorts ports, Normalizer& normalizer, IngestPolicy& po
       normalize_(normalizer),
       policy_(policy),
       pseudonyms_(ports.keys),
+      helper_pseudonyms_(ports.keys),
       protect_(ports.keys, ports.master_keys, ports.blobs),
       report_(ports.receipts, ports.dead_letters, ports.audit, ports.blobs),
       options_(options),
@@ -183,7 +185,7 @@ double PipelineStats::latency_quantile(double q) const {
 
 Result<std::vector<Pipeline::Item>> Pipeline::prepare(
     const ports::SourceEvent& event, std::size_t index,
-    std::vector<std::unique_ptr<rapidjson::Document>>& documents) {
+    std::vector<std::unique_ptr<rapidjson::Document>>& documents, Pseudonyms& pseudonyms) {
   // 2. Validate.
   auto validated = validate_.run(event);
   if (!validated) return validated.error();
@@ -211,7 +213,7 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
     ports::Pointer& p = item.pointer;
     p.version = resource.version;
     p.mode = options_.anchoring.mode_for(event.origin.topic, resource.type);
-    auto key = pseudonyms_.resource_key(item.source, item.reference);
+    auto key = pseudonyms.resource_key(item.source, item.reference);
     if (!key) return key.error();
     p.resource_key = *key;
     if (!resource.patient_reference.empty()) {
@@ -219,13 +221,13 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
       // than the entry's own fullUrl names that server's patient.
       const bool elsewhere = !resource.base.empty() && !resource.patient_base.empty() &&
                              resource.patient_base != resource.base;
-      auto record = pseudonyms_.patient_key(elsewhere ? resource.patient_base : item.source,
-                                            resource.patient_reference);
+      auto record = pseudonyms.patient_key(elsewhere ? resource.patient_base : item.source,
+                                           resource.patient_reference);
       if (!record) return record.error();
       item.record_key = *record;
       p.patient_key = *record;
     }
-    auto person = linked_person(resource);
+    auto person = linked_person(resource, pseudonyms);
     if (!person) return person.error();
     if (*person) {
       item.person = **person;
@@ -246,7 +248,42 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
   return items;
 }
 
-Result<std::optional<ports::Hash32>> Pipeline::linked_person(const ResourceView& resource) {
+std::vector<Result<std::vector<Pipeline::Item>>> Pipeline::prepare_all(
+    const std::vector<ports::SourceEvent>& events,
+    std::vector<std::unique_ptr<rapidjson::Document>>& documents) {
+  std::vector<std::optional<Result<std::vector<Item>>>> results(events.size());
+  const std::size_t n = events.size();
+  std::size_t bytes = 0;
+  for (const auto& event : events) bytes += event.value.size();
+  std::size_t split = n;
+  // The helper's pseudonyms are keyed here, so that only this thread asks the key provider.
+  if (options_.parallel_prepare_bytes != 0 && bytes >= options_.parallel_prepare_bytes && n >= 2 &&
+      helper_pseudonyms_.keyed()) {
+    split = n / 2;
+  }
+  std::vector<std::unique_ptr<rapidjson::Document>> helper_documents;
+  std::future<void> helper;
+  if (split < n) {
+    ++stats_.prepared_in_halves;
+    helper = std::async(std::launch::async, [&] {
+      for (std::size_t i = split; i < n; ++i) {
+        results[i] = prepare(events[i], i, helper_documents, helper_pseudonyms_);
+      }
+    });
+  }
+  for (std::size_t i = 0; i < split; ++i) {
+    results[i] = prepare(events[i], i, documents, pseudonyms_);
+  }
+  if (helper.valid()) helper.get();
+  std::move(helper_documents.begin(), helper_documents.end(), std::back_inserter(documents));
+  std::vector<Result<std::vector<Item>>> out;
+  out.reserve(n);
+  for (auto& r : results) out.push_back(std::move(*r));
+  return out;
+}
+
+Result<std::optional<ports::Hash32>> Pipeline::linked_person(const ResourceView& resource,
+                                                             Pseudonyms& pseudonyms) {
   const std::string& system = options_.identity.linking_identifier_system;
   if (system.empty()) return std::optional<ports::Hash32>();
   const std::string* value = nullptr;
@@ -261,7 +298,7 @@ Result<std::optional<ports::Hash32>> Pipeline::linked_person(const ResourceView&
     value = &v;
   }
   if (value == nullptr) return std::optional<ports::Hash32>();
-  auto person = pseudonyms_.person_key(system, *value);
+  auto person = pseudonyms.person_key(system, *value);
   if (!person) return person.error();
   return std::optional(*person);
 }
@@ -1250,8 +1287,9 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
   // bad entry is dead-lettered whole.
   std::vector<std::unique_ptr<rapidjson::Document>> documents;
   batch.events = std::move(events);
+  auto all_prepared = prepare_all(batch.events, documents);
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
-    auto prepared = prepare(batch.events[i], i, documents);
+    auto& prepared = all_prepared[i];
     if (!prepared && !is_data_error(prepared.error())) return prepared.error();
     if (!prepared) {
       batch.reject(i, prepared.error());

@@ -47,7 +47,12 @@ class Pseudonyms {
   // reader cannot confirm a guessed MRN by hashing it; domain-separated from the other keys.
   Result<ports::Hash32> identifier(std::string_view system, std::string_view value);
 
+  // Whether the pepper is set up (and sets it up): another thread may then use this instance
+  // without asking the key provider. False when the provider does not answer now.
+  bool keyed();
+
  private:
+  Status key();
   Result<ports::Hash32> mac(std::string_view input);
 
   ports::KeyProvider& keys_;

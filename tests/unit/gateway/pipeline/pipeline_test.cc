@@ -230,6 +230,46 @@ TEST_F(PipelineTest, InvalidEventsGoToDeadLettersWithReasonAndOrigin) {
   EXPECT_EQ(source.committed(), 3);  // dead-lettered events are handled, not stuck
 }
 
+// A batch large enough is validated and normalized in two halves at once: what comes out is
+// what one thread makes, in event order (dead letters, receipts and their pseudonyms).
+TEST_F(PipelineTest, ABatchPreparedInTwoHalvesKeepsEventOrderAndPseudonyms) {
+  std::vector<std::int64_t> invalid;
+  for (int i = 0; i < 40; ++i) {
+    if (i % 7 == 3) {
+      source.push(R"({"resourceType":"Observation",)");
+      invalid.push_back(i);
+    } else {
+      source.push(R"({"resourceType":"Observation","id":"o)" + std::to_string(i) +
+                  R"(","subject":{"reference":"Patient/p)" + std::to_string(i % 5) + R"("}})");
+    }
+  }
+  PipelineOptions options{.batch_max_events = 40};
+  options.parallel_prepare_bytes = 1;
+  Pipeline pipeline = make(options);
+
+  ASSERT_TRUE(pipeline.run_once(stop));
+
+  EXPECT_EQ(pipeline.stats().prepared_in_halves, 1u);
+  std::vector<std::int64_t> dead_lettered;
+  for (const auto& letter : dead.letters) dead_lettered.push_back(letter.event.origin.offset);
+  EXPECT_EQ(dead_lettered, invalid);
+  Pseudonyms pseudonyms(keys);
+  std::vector<std::string> expected, reported;
+  std::vector<std::string> expected_keys, reported_keys;
+  for (int i = 0; i < 40; ++i) {
+    if (i % 7 == 3) continue;
+    expected.push_back("Observation/o" + std::to_string(i));
+    expected_keys.push_back(to_0x_hex(*pseudonyms.resource_key("default", expected.back())));
+  }
+  for (const auto& r : receipts.receipts) {
+    reported.push_back(r.reference);
+    reported_keys.push_back(r.resource_key);
+  }
+  EXPECT_EQ(reported, expected);
+  EXPECT_EQ(reported_keys, expected_keys);
+  EXPECT_EQ(source.committed(), 40);
+}
+
 TEST_F(PipelineTest, ReDeliveryAfterACrashAnchorsNothingTwice) {
   source.push(R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})");
   source.push(R"({"resourceType":"Patient","id":"p2"})");

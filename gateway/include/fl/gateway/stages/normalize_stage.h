@@ -2,7 +2,8 @@
 // it as canonical JSON (RFC 8785) so equal content hashes equal. MappingNormalizer
 // (mapping_normalizer.h) runs the mapping set of the event's source system;
 // PassThroughNormalizer leaves resources unchanged (tests, and a gateway without mapping sets).
-// Called from the pipeline thread.
+// Called from the pipeline thread and, for the second half of a large batch, from its helper at
+// the same time: a Normalizer takes calls from two threads at once.
 #pragma once
 
 #include "fl/base/result.h"
