@@ -10,8 +10,10 @@
 // confirmed batch's pointer records are written and its messages queued on the recording thread
 // (RecordAndReport, when PipelinePorts::record_blobs is set) while this thread works on the next
 // batches; and a reported batch's messages are delivered by the producers meanwhile (it is
-// committed, in order with the batches before it, once they are: commit_reported). Everything
-// else runs on the pipeline's thread, which alone changes the pipeline's state.
+// committed, in order with the batches before it, once they are: commit_reported); a large
+// batch's second half is validated and normalized on a helper thread while this thread does the
+// first (parallel_prepare_bytes). Everything else runs on the pipeline's thread, which alone
+// changes the pipeline's state.
 // One region's Redis down stops only its own events (issue 14): after a short retry they are
 // parked (ParkedEvents), with every later event about the same resources or patients, and the
 // rest of the batch goes on; parked events run again, oldest first, with a capped backoff, and
