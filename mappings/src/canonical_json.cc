@@ -101,8 +101,8 @@ struct Member {
 };
 
 // `members` is scratch space shared by every level of one document, so that an object costs
-// no allocation of its own; each level uses (and then gives back) the end of it. `pointer` is
-// where the writer is, for an error's location.
+// no allocation of its own; each object uses the end of it and gives it back when written.
+// `pointer` is where the writer is, for an error's location.
 Status write_value(std::string& out, const Value& v, std::string& pointer,
                    std::vector<Member>& members) {
   switch (v.GetType()) {
@@ -160,9 +160,7 @@ Status write_value(std::string& out, const Value& v, std::string& pointer,
         out.push_back(':');
         pointer.push_back('/');
         pointer.append(m.name);
-        const std::size_t level_end = members.size();
         if (auto s = write_value(out, *m.value, pointer, members); !s) return s;
-        members.resize(level_end);
         pointer.resize(base);
       }
       members.resize(first);

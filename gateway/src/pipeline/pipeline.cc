@@ -248,7 +248,7 @@ Result<std::vector<Pipeline::Item>> Pipeline::prepare(
   return items;
 }
 
-std::vector<Result<std::vector<Pipeline::Item>>> Pipeline::prepare_all(
+std::vector<std::optional<Result<std::vector<Pipeline::Item>>>> Pipeline::prepare_all(
     const std::vector<ports::SourceEvent>& events,
     std::vector<std::unique_ptr<rapidjson::Document>>& documents) {
   std::vector<std::optional<Result<std::vector<Item>>>> results(events.size());
@@ -276,10 +276,7 @@ std::vector<Result<std::vector<Pipeline::Item>>> Pipeline::prepare_all(
   }
   if (helper.valid()) helper.get();
   std::move(helper_documents.begin(), helper_documents.end(), std::back_inserter(documents));
-  std::vector<Result<std::vector<Item>>> out;
-  out.reserve(n);
-  for (auto& r : results) out.push_back(std::move(*r));
-  return out;
+  return results;
 }
 
 Result<std::optional<ports::Hash32>> Pipeline::linked_person(const ResourceView& resource,
@@ -1289,7 +1286,7 @@ Status Pipeline::begin(std::vector<ports::SourceEvent>& events, std::size_t reru
   batch.events = std::move(events);
   auto all_prepared = prepare_all(batch.events, documents);
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
-    auto& prepared = all_prepared[i];
+    auto& prepared = *all_prepared[i];
     if (!prepared && !is_data_error(prepared.error())) return prepared.error();
     if (!prepared) {
       batch.reject(i, prepared.error());

@@ -212,9 +212,9 @@ class Pipeline {
   Result<std::vector<Item>> prepare(const ports::SourceEvent& event, std::size_t index,
                                     std::vector<std::unique_ptr<rapidjson::Document>>& documents,
                                     Pseudonyms& pseudonyms);
-  // prepare() for each event of the batch, in order; the second half on a helper thread when
-  // the batch is large enough (options.parallel_prepare_bytes).
-  std::vector<Result<std::vector<Item>>> prepare_all(
+  // prepare() for each event of the batch, in order (each one set); the second half on a
+  // helper thread when the batch is large enough (options.parallel_prepare_bytes).
+  std::vector<std::optional<Result<std::vector<Item>>>> prepare_all(
       const std::vector<ports::SourceEvent>& events,
       std::vector<std::unique_ptr<rapidjson::Document>>& documents);
   // The person the resource's linking identifier names (identity.linkingIdentifierSystem),
